@@ -1,0 +1,54 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using StateKit;
+using StateKit.Internal;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Backend selection on a <see cref="StateKitBuilder"/>.</summary>
+public static class StateKitBuilderExtensions
+{
+    /// <summary>Uses the in-memory store (the default): fast, process-local, lost on restart.</summary>
+    /// <param name="builder">The builder.</param>
+    /// <returns>The builder.</returns>
+    public static StateKitBuilder UseMemory(this StateKitBuilder builder) => builder.UseStoreType(MemoryStateStoreFactory.Type);
+
+    /// <summary>Registers a backend factory and selects it; satellites (<c>UseFileSystem</c>, …) call this.</summary>
+    /// <typeparam name="TFactory">The factory type.</typeparam>
+    /// <param name="builder">The builder.</param>
+    /// <param name="storeType">The backend type the factory serves (its <see cref="IStateStoreFactory.StoreType"/>).</param>
+    /// <param name="configure">Configures the options for this backend, after any configuration binding.</param>
+    /// <returns>The builder.</returns>
+    public static StateKitBuilder UseStore<TFactory>(this StateKitBuilder builder, string storeType, Action<StateKitOptions>? configure = null)
+        where TFactory : class, IStateStoreFactory
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IStateStoreFactory, TFactory>());
+        builder.UseStoreType(storeType);
+        if (configure is not null)
+        {
+            builder.Services.Configure(configure);
+        }
+
+        return builder;
+    }
+
+    /// <summary>Uses a store created by <paramref name="factory"/> (for example a user's own adapter or a decorated stack).</summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="factory">Creates the store; it is disposed by the container.</param>
+    /// <returns>The builder.</returns>
+    public static StateKitBuilder UseStore(this StateKitBuilder builder, Func<IServiceProvider, IStateStore> factory)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(factory);
+        builder.Services.AddSingleton<IStateStoreFactory>(new DelegateStateStoreFactory(factory));
+        return builder.UseStoreType(DelegateStateStoreFactory.Type);
+    }
+
+    private static StateKitBuilder UseStoreType(this StateKitBuilder builder, string storeType)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentException.ThrowIfNullOrEmpty(storeType);
+        builder.Services.PostConfigure<StateKitOptions>(o => o.Store.Type = storeType);
+        return builder;
+    }
+}

@@ -1,0 +1,75 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using StateKit;
+using StateKit.Internal;
+using StateKit.Serialization;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers StateKit in an <see cref="IServiceCollection"/>.</summary>
+public static class StateKitServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers StateKit: options (validated at start-up and on first resolve), the value codec, the expiry
+    /// purge service and an <see cref="IStateStore"/> — the in-memory store unless another is chosen.
+    /// Calling it again registers nothing new and returns the same builder.
+    /// </summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configure">Configures the options.</param>
+    /// <returns>The builder, to chain <c>Use…</c> calls.</returns>
+    public static StateKitBuilder AddStateKit(this IServiceCollection services, Action<StateKitOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        var builder = Register(services);
+        if (configure is not null)
+        {
+            services.Configure(configure);
+        }
+
+        return builder;
+    }
+
+    /// <summary>Registers StateKit with options bound from a configuration section (normally <c>StateKit</c>).</summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configuration">The section to bind, for example <c>configuration.GetSection("StateKit")</c>.</param>
+    /// <param name="configure">Configures the options after binding.</param>
+    /// <returns>The builder, to chain <c>Use…</c> calls.</returns>
+    public static StateKitBuilder AddStateKit(this IServiceCollection services, IConfiguration configuration, Action<StateKitOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+        var builder = Register(services);
+        services.AddOptions<StateKitOptions>().Bind(configuration);
+        if (configure is not null)
+        {
+            services.Configure(configure);
+        }
+
+        return builder;
+    }
+
+    private static StateKitBuilder Register(IServiceCollection services)
+    {
+        foreach (var descriptor in services)
+        {
+            if (descriptor.ServiceType == typeof(StateKitMarker) && descriptor.ImplementationInstance is StateKitMarker existing)
+            {
+                return existing.Builder;
+            }
+        }
+
+        var builder = new StateKitBuilder(services);
+        services.AddSingleton(new StateKitMarker(builder));
+        services.AddOptions<StateKitOptions>().ValidateDataAnnotations().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<StateKitOptions>, StateKitOptionsValidator>());
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IStateStoreFactory, MemoryStateStoreFactory>());
+        services.TryAddSingleton<IStateStore>(StateStoreSelector.Create);
+        services.TryAddSingleton<IStateSerializer>(_ => new JsonStateSerializer());
+        services.TryAddSingleton(sp => new StateValueCodec(sp.GetRequiredService<IStateSerializer>(), sp.GetRequiredService<IOptions<StateKitOptions>>().Value.Envelope));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, StateKitPurgeService>());
+        return builder;
+    }
+}

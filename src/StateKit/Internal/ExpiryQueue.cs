@@ -1,0 +1,56 @@
+namespace StateKit.Internal;
+
+/// <summary>
+/// A min-heap of (expiry, key) so that purging touches only what is due instead of scanning every entry.
+/// Stale items (the entry was rewritten, touched or deleted since) are skipped by the caller's check.
+/// </summary>
+internal sealed class ExpiryQueue
+{
+    private readonly PriorityQueue<(string Key, bool IsList), long> _heap = new();
+    private readonly object _gate = new();
+    private long _nextDue = long.MaxValue;
+
+    public int Count
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _heap.Count;
+            }
+        }
+    }
+
+    public void Add(string key, bool isList, long expiresAtTicks)
+    {
+        lock (_gate)
+        {
+            _heap.Enqueue((key, isList), expiresAtTicks);
+            if (expiresAtTicks < _nextDue)
+            {
+                Volatile.Write(ref _nextDue, expiresAtTicks);
+            }
+        }
+    }
+
+    /// <summary>Cheap lock-free check whether anything may be due.</summary>
+    public bool AnyDue(long nowTicks) => Volatile.Read(ref _nextDue) <= nowTicks;
+
+    /// <summary>Takes up to <paramref name="max"/> items whose expiry is at or before <paramref name="nowTicks"/>.</summary>
+    public List<(string Key, bool IsList)> TakeDue(long nowTicks, int max)
+    {
+        var due = new List<(string Key, bool IsList)>();
+        lock (_gate)
+        {
+            while (due.Count < max && _heap.TryPeek(out var item, out var at) && at <= nowTicks)
+            {
+                _heap.Dequeue();
+                due.Add(item);
+            }
+
+            Volatile.Write(ref _nextDue, _heap.TryPeek(out _, out var next) ? next : long.MaxValue);
+        }
+
+        return due;
+    }
+}

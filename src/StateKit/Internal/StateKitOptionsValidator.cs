@@ -1,0 +1,48 @@
+using Microsoft.Extensions.Options;
+
+namespace StateKit.Internal;
+
+/// <summary>Checks the rules DataAnnotations cannot express; every failure names its option path.</summary>
+internal sealed class StateKitOptionsValidator(IEnumerable<IStateStoreFactory> factories) : IValidateOptions<StateKitOptions>
+{
+    public ValidateOptionsResult Validate(string? name, StateKitOptions options)
+    {
+        var failures = new List<string>();
+        if (options.KeyPrefix is null || (options.KeyPrefix.Length > 0 && !StateKeys.IsValid(options.KeyPrefix, StateKitDefaults.MaxKeyPrefixLength, out _)))
+        {
+            failures.Add($"StateKit:KeyPrefix '{StateKeys.Printable(options.KeyPrefix)}' must follow the key rules (no control characters, backslash or '.'/'..' segments) and be at most {StateKitDefaults.MaxKeyPrefixLength} characters.");
+        }
+
+        if (options.DefaultTimeToLive is { } ttl && ttl <= TimeSpan.Zero && ttl != Timeout.InfiniteTimeSpan)
+        {
+            failures.Add($"StateKit:DefaultTimeToLive must be positive (was {ttl}).");
+        }
+
+        if (options.PurgeInterval < TimeSpan.Zero)
+        {
+            failures.Add($"StateKit:PurgeInterval must be zero (off) or positive (was {options.PurgeInterval}).");
+        }
+
+        if (options.Envelope.CompressionThresholdBytes < 0)
+        {
+            failures.Add("StateKit:Envelope:CompressionThresholdBytes must be zero or positive.");
+        }
+
+        if (!Enum.IsDefined(options.Envelope.Compression))
+        {
+            failures.Add($"StateKit:Envelope:Compression '{options.Envelope.Compression}' is unknown; use None, Brotli or GZip.");
+        }
+
+        var factory = StateStoreSelector.Find(factories, options.Store.Type, out var problem);
+        if (factory is null)
+        {
+            failures.Add(problem!);
+        }
+        else
+        {
+            failures.AddRange(factory.Validate(options));
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}

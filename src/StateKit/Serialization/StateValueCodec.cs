@@ -1,0 +1,213 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.IO.Compression;
+
+namespace StateKit.Serialization;
+
+/// <summary>
+/// Serializes typed state into a small checksummed envelope and back, so damaged bytes raise
+/// <see cref="StateCorruptedException"/> instead of deserializing into garbage.
+/// </summary>
+/// <remarks>
+/// Layout: byte 0 = marker <c>0xA7</c>, byte 1 = envelope version (1), byte 2 = serializer format id,
+/// byte 3 = <see cref="StateCompression"/>, bytes 4–7 = CRC-32C (little-endian) of bytes 0–3 and the payload,
+/// then the payload. A compressed payload starts with its inflated length (int32, little-endian).
+/// </remarks>
+public sealed class StateValueCodec
+{
+    /// <summary>The size of the envelope header in bytes.</summary>
+    public const int HeaderSize = 8;
+
+    private const byte Marker = 0xA7;
+    private const byte EnvelopeVersion = 1;
+    private const string Origin = "serializer";
+    private readonly IStateSerializer _serializer;
+    private readonly StateEnvelopeOptions _options;
+
+    /// <summary>Initializes a new instance of the <see cref="StateValueCodec"/> class.</summary>
+    /// <param name="serializer">The serializer; <see cref="JsonStateSerializer"/> when <see langword="null"/>.</param>
+    /// <param name="options">The envelope options; defaults when <see langword="null"/>.</param>
+    public StateValueCodec(IStateSerializer? serializer = null, StateEnvelopeOptions? options = null)
+    {
+        _serializer = serializer ?? new JsonStateSerializer();
+        _options = options ?? new StateEnvelopeOptions();
+        ArgumentOutOfRangeException.ThrowIfNegative(_options.CompressionThresholdBytes);
+        ArgumentOutOfRangeException.ThrowIfLessThan(_options.MaxDecodedBytes, 1);
+    }
+
+    /// <summary>Gets the serializer in use.</summary>
+    public IStateSerializer Serializer => _serializer;
+
+    /// <summary>Serializes <paramref name="value"/> into an envelope.</summary>
+    /// <typeparam name="T">The state type.</typeparam>
+    /// <param name="value">The value.</param>
+    /// <returns>The envelope bytes.</returns>
+    public byte[] Encode<T>(T value)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        _serializer.Serialize(buffer, value);
+        var payload = buffer.WrittenSpan;
+        var compression = StateCompression.None;
+        byte[]? compressed = null;
+        var compressedLength = 0;
+        if (_options.Compression != StateCompression.None && payload.Length >= _options.CompressionThresholdBytes && payload.Length > 0)
+        {
+            (compressed, compressedLength) = Compress(payload, _options.Compression);
+            if (compressedLength < payload.Length)
+            {
+                compression = _options.Compression;
+                payload = compressed.AsSpan(0, compressedLength);
+            }
+        }
+
+        var result = new byte[HeaderSize + payload.Length];
+        result[0] = Marker;
+        result[1] = EnvelopeVersion;
+        result[2] = _serializer.FormatId;
+        result[3] = (byte)compression;
+        payload.CopyTo(result.AsSpan(HeaderSize));
+        BinaryPrimitives.WriteUInt32LittleEndian(result.AsSpan(4), Crc32C.Compute(result.AsSpan(0, 4), payload));
+        if (compressed is not null)
+        {
+            ArrayPool<byte>.Shared.Return(compressed);
+        }
+
+        return result;
+    }
+
+    /// <summary>Checks an envelope and deserializes its value.</summary>
+    /// <typeparam name="T">The state type.</typeparam>
+    /// <param name="envelope">The bytes produced by <see cref="Encode{T}"/>.</param>
+    /// <param name="key">The key the bytes belong to, for the error message.</param>
+    /// <returns>The value.</returns>
+    /// <exception cref="StateCorruptedException">The bytes are damaged, truncated, or were written in another format.</exception>
+    public T? Decode<T>(ReadOnlySpan<byte> envelope, string? key = null)
+    {
+        if (envelope.Length < HeaderSize || envelope[0] != Marker)
+        {
+            throw Corrupt(key, $"not a StateKit envelope ({envelope.Length} bytes, no 0xA7 marker)");
+        }
+
+        if (envelope[1] != EnvelopeVersion)
+        {
+            throw Corrupt(key, $"envelope version {envelope[1]} is not supported by this StateKit version");
+        }
+
+        var payload = envelope[HeaderSize..];
+        if (BinaryPrimitives.ReadUInt32LittleEndian(envelope[4..]) != Crc32C.Compute(envelope[..4], payload))
+        {
+            throw Corrupt(key, "checksum mismatch");
+        }
+
+        if (envelope[2] != _serializer.FormatId)
+        {
+            throw Corrupt(key, $"written with serializer format {envelope[2]}, but this codec reads format {_serializer.FormatId}");
+        }
+
+        var compression = (StateCompression)envelope[3];
+        byte[]? rented = null;
+        try
+        {
+            if (compression != StateCompression.None)
+            {
+                (rented, var length) = Decompress(payload, compression, key);
+                payload = rented.AsSpan(0, length);
+            }
+
+            return _serializer.Deserialize<T>(payload);
+        }
+        catch (Exception ex) when (ex is System.Text.Json.JsonException or NotSupportedException or InvalidDataException)
+        {
+            throw new StateCorruptedException(Origin, "Decode", key, $"the payload does not deserialize as {typeof(T).Name}: {ex.Message}", innerException: ex);
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
+    }
+
+    private static (byte[] Buffer, int Length) Compress(ReadOnlySpan<byte> payload, StateCompression compression)
+    {
+        if (compression == StateCompression.Brotli)
+        {
+            var rented = ArrayPool<byte>.Shared.Rent(4 + BrotliEncoder.GetMaxCompressedLength(payload.Length));
+            BinaryPrimitives.WriteInt32LittleEndian(rented, payload.Length);
+            if (!BrotliEncoder.TryCompress(payload, rented.AsSpan(4), out var written, quality: 1, window: 22))
+            {
+                throw new InvalidOperationException("Brotli compression failed to fit its documented maximum length.");
+            }
+
+            return (rented, 4 + written);
+        }
+
+        using var output = new MemoryStream(payload.Length / 2 + 16);
+        output.Write(stackalloc byte[4]);
+        using (var gzip = new GZipStream(output, CompressionLevel.Fastest, leaveOpen: true))
+        {
+            gzip.Write(payload);
+        }
+
+        var result = ArrayPool<byte>.Shared.Rent((int)output.Length);
+        output.Position = 0;
+        output.ReadExactly(result, 0, (int)output.Length);
+        BinaryPrimitives.WriteInt32LittleEndian(result, payload.Length);
+        return (result, (int)output.Length);
+    }
+
+    private (byte[] Buffer, int Length) Decompress(ReadOnlySpan<byte> payload, StateCompression compression, string? key)
+    {
+        if (payload.Length < 4)
+        {
+            throw Corrupt(key, "compressed payload is shorter than its length prefix");
+        }
+
+        var length = BinaryPrimitives.ReadInt32LittleEndian(payload);
+        if (length < 0 || length > _options.MaxDecodedBytes)
+        {
+            throw Corrupt(key, $"compressed payload claims {length} bytes, over the limit of {_options.MaxDecodedBytes}");
+        }
+
+        var rented = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
+        var ok = false;
+        try
+        {
+            int written;
+            switch (compression)
+            {
+                case StateCompression.Brotli:
+                    ok = BrotliDecoder.TryDecompress(payload[4..], rented.AsSpan(0, length), out written) && written == length;
+                    break;
+                case StateCompression.GZip:
+                    using (var input = new MemoryStream(payload[4..].ToArray()))
+                    using (var gzip = new GZipStream(input, CompressionMode.Decompress))
+                    {
+                        written = gzip.ReadAtLeast(rented.AsSpan(0, length), length, throwOnEndOfStream: false);
+                        ok = written == length && gzip.Read(stackalloc byte[1]) == 0;
+                    }
+
+                    break;
+                default:
+                    throw Corrupt(key, $"unknown compression {(byte)compression}");
+            }
+
+            if (!ok)
+            {
+                throw Corrupt(key, $"{compression} payload does not inflate to its declared {length} bytes");
+            }
+
+            return (rented, length);
+        }
+        finally
+        {
+            if (!ok)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
+    }
+
+    private static StateCorruptedException Corrupt(string? key, string detail) => new(Origin, "Decode", key, detail);
+}

@@ -1,0 +1,138 @@
+namespace StateKit;
+
+/// <summary>
+/// A byte-level, versioned key–value store with expiry, batch operations, prefix listing and
+/// append-only lists. Every StateKit backend implements it, and so does every decorator.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Entries carry a version owned by the store: 1 when the entry is created, +1 on every write.
+/// A write may carry an expected version (<c>0</c> = the key must not exist, <c>n</c> = it must be
+/// at version n); on a mismatch a <see cref="StateConflictException"/> is thrown and nothing is written.
+/// </para>
+/// <para>
+/// Expired entries and lists are never returned, listed or counted, even before a purge removes them.
+/// Entries and lists live in separate namespaces: a list and an entry may share a key.
+/// </para>
+/// <para>Implementations are safe for any number of concurrent callers.</para>
+/// </remarks>
+public interface IStateStore : IAsyncDisposable
+{
+    /// <summary>Gets the backend name used in errors, logs and metrics (for example <c>memory</c> or <c>file</c>).</summary>
+    string Name { get; }
+
+    /// <summary>Reads one entry.</summary>
+    /// <param name="key">The key to read.</param>
+    /// <param name="cancellationToken">A token that cancels the operation.</param>
+    /// <returns>The entry, or <see langword="null"/> when it does not exist or has expired.</returns>
+    /// <exception cref="InvalidStateKeyException">The key is not valid.</exception>
+    /// <exception cref="StateCorruptedException">The stored bytes are damaged.</exception>
+    ValueTask<StateEntry?> GetAsync(string key, CancellationToken cancellationToken = default);
+
+    /// <summary>Reads several entries at once.</summary>
+    /// <param name="keys">The keys to read; duplicates are read once.</param>
+    /// <param name="cancellationToken">A token that cancels the operation.</param>
+    /// <returns>The live entries found, by key; missing and expired keys are absent.</returns>
+    ValueTask<IReadOnlyDictionary<string, StateEntry>> GetManyAsync(IReadOnlyCollection<string> keys, CancellationToken cancellationToken = default);
+
+    /// <summary>Writes one entry.</summary>
+    /// <param name="key">The key to write.</param>
+    /// <param name="value">The bytes to store; the store keeps its own copy.</param>
+    /// <param name="options">The expected version and time to live of the write.</param>
+    /// <param name="cancellationToken">A token that cancels the operation.</param>
+    /// <returns>The new version of the entry.</returns>
+    /// <exception cref="StateConflictException">The expected version does not match; nothing was written.</exception>
+    /// <exception cref="StateValueTooLargeException">The value exceeds the configured maximum; nothing was written.</exception>
+    /// <exception cref="InvalidStateKeyException">The key is not valid.</exception>
+    ValueTask<long> SetAsync(string key, ReadOnlyMemory<byte> value, StateWriteOptions options = default, CancellationToken cancellationToken = default);
+
+    /// <summary>Writes several entries.</summary>
+    /// <remarks>
+    /// Every key and value is validated before anything is written. The writes are applied in order and
+    /// are not atomic as a group: when one conflicts, the writes before it stay applied, the conflicting
+    /// one and those after it are not, and the <see cref="StateConflictException"/> names the key.
+    /// </remarks>
+    /// <param name="writes">The writes to apply.</param>
+    /// <param name="cancellationToken">A token that cancels the operation.</param>
+    /// <returns>The new version of each entry, in the order of <paramref name="writes"/>.</returns>
+    ValueTask<IReadOnlyList<long>> SetManyAsync(IReadOnlyList<StateWrite> writes, CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes one entry.</summary>
+    /// <param name="key">The key to delete.</param>
+    /// <param name="expectedVersion">When set (1 or more), the entry is deleted only at this version.</param>
+    /// <param name="cancellationToken">A token that cancels the operation.</param>
+    /// <returns><see langword="true"/> when a live entry was deleted.</returns>
+    /// <exception cref="StateConflictException">An expected version was given and does not match.</exception>
+    ValueTask<bool> DeleteAsync(string key, long? expectedVersion = null, CancellationToken cancellationToken = default);
+
+    /// <summary>Tells whether a live entry exists.</summary>
+    /// <param name="key">The key to look for.</param>
+    /// <param name="cancellationToken">A token that cancels the operation.</param>
+    /// <returns><see langword="true"/> when the entry exists and has not expired.</returns>
+    ValueTask<bool> ExistsAsync(string key, CancellationToken cancellationToken = default);
+
+    /// <summary>Moves the expiry of a live entry to now + <paramref name="timeToLive"/> without rewriting its value or version.</summary>
+    /// <param name="key">The key to refresh.</param>
+    /// <param name="timeToLive">The new time to live, or <see cref="Timeout.InfiniteTimeSpan"/> to remove the expiry.</param>
+    /// <param name="cancellationToken">A token that cancels the operation.</param>
+    /// <returns><see langword="true"/> when the entry exists; <see langword="false"/> when it is missing or expired.</returns>
+    ValueTask<bool> TouchAsync(string key, TimeSpan timeToLive, CancellationToken cancellationToken = default);
+
+    /// <summary>Streams the keys of live entries that start with <paramref name="prefix"/>, in no particular order.</summary>
+    /// <param name="prefix">The key prefix; empty lists every entry.</param>
+    /// <param name="cancellationToken">A token that cancels the enumeration.</param>
+    /// <returns>The matching keys. Keys written while the enumeration runs may or may not appear.</returns>
+    IAsyncEnumerable<string> ListKeysAsync(string prefix = "", CancellationToken cancellationToken = default);
+
+    /// <summary>Removes expired entries and lists from the backing storage.</summary>
+    /// <param name="cancellationToken">A token that cancels the operation.</param>
+    /// <returns>The number of entries and lists removed.</returns>
+    ValueTask<long> PurgeExpiredAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Appends items to the end of a list, creating it when missing.</summary>
+    /// <param name="key">The list key.</param>
+    /// <param name="items">The items to append, in order; the store keeps its own copies.</param>
+    /// <param name="timeToLive">
+    /// When set, the list expires this long from now (<see cref="Timeout.InfiniteTimeSpan"/> removes the expiry);
+    /// when <see langword="null"/>, an existing list keeps its expiry and a new one gets the store's default.
+    /// </param>
+    /// <param name="cancellationToken">A token that cancels the operation.</param>
+    /// <returns>The length of the list after the append.</returns>
+    ValueTask<long> ListAppendAsync(string key, IReadOnlyList<ReadOnlyMemory<byte>> items, TimeSpan? timeToLive = null, CancellationToken cancellationToken = default);
+
+    /// <summary>Reads items <paramref name="start"/> to <paramref name="stop"/> inclusive, with Redis LRANGE indices.</summary>
+    /// <remarks>Negative indices count from the end: <c>-1</c> is the last item, so <c>(-20, -1)</c> reads the last 20.</remarks>
+    /// <param name="key">The list key.</param>
+    /// <param name="start">The first index.</param>
+    /// <param name="stop">The last index, inclusive.</param>
+    /// <param name="cancellationToken">A token that cancels the operation.</param>
+    /// <returns>The items in the range; empty when the list is missing, expired or the range is empty.</returns>
+    ValueTask<IReadOnlyList<ReadOnlyMemory<byte>>> ListRangeAsync(string key, long start = 0, long stop = -1, CancellationToken cancellationToken = default);
+
+    /// <summary>Gets the number of items in a list.</summary>
+    /// <param name="key">The list key.</param>
+    /// <param name="cancellationToken">A token that cancels the operation.</param>
+    /// <returns>The length; 0 when the list is missing or expired.</returns>
+    ValueTask<long> ListLengthAsync(string key, CancellationToken cancellationToken = default);
+
+    /// <summary>Keeps only items <paramref name="start"/> to <paramref name="stop"/> inclusive (Redis LTRIM indices).</summary>
+    /// <param name="key">The list key.</param>
+    /// <param name="start">The first index to keep.</param>
+    /// <param name="stop">The last index to keep, inclusive.</param>
+    /// <param name="cancellationToken">A token that cancels the operation.</param>
+    /// <returns>The length after trimming; a list trimmed to nothing is deleted.</returns>
+    ValueTask<long> ListTrimAsync(string key, long start, long stop, CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes a list.</summary>
+    /// <param name="key">The list key.</param>
+    /// <param name="cancellationToken">A token that cancels the operation.</param>
+    /// <returns><see langword="true"/> when a live list was deleted.</returns>
+    ValueTask<bool> ListDeleteAsync(string key, CancellationToken cancellationToken = default);
+
+    /// <summary>Moves the expiry of a live list to now + <paramref name="timeToLive"/>.</summary>
+    /// <param name="key">The list key.</param>
+    /// <param name="timeToLive">The new time to live, or <see cref="Timeout.InfiniteTimeSpan"/> to remove the expiry.</param>
+    /// <param name="cancellationToken">A token that cancels the operation.</param>
+    /// <returns><see langword="true"/> when the list exists; otherwise <see langword="false"/>.</returns>
+    ValueTask<bool> ListTouchAsync(string key, TimeSpan timeToLive, CancellationToken cancellationToken = default);
+}

@@ -1,0 +1,205 @@
+using System.Collections.Concurrent;
+
+namespace StateKit;
+
+/// <content>Append-only lists.</content>
+public sealed partial class MemoryStateStore
+{
+    private readonly ConcurrentDictionary<string, ListItem> _lists = new(StringComparer.Ordinal);
+
+    /// <inheritdoc />
+    public ValueTask<long> ListAppendAsync(string key, IReadOnlyList<ReadOnlyMemory<byte>> items, TimeSpan? timeToLive = null, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        _guard.ValidateAppend(key, items, timeToLive, "ListAppend");
+        var copies = new byte[items.Count][];
+        for (var i = 0; i < copies.Length; i++)
+        {
+            copies[i] = items[i].ToArray();
+        }
+
+        while (true)
+        {
+            var list = _lists.GetOrAdd(key, static _ => new ListItem());
+            long count;
+            long expiresAt;
+            lock (list)
+            {
+                if (list.Removed)
+                {
+                    continue;
+                }
+
+                var isNew = list.Items.Count == 0 || list.ExpiresAt <= NowTicks;
+                if (isNew)
+                {
+                    list.Items.Clear();
+                    list.ExpiresAt = ToTicks(_guard.ResolveExpiry(timeToLive));
+                }
+                else if (timeToLive is not null)
+                {
+                    list.ExpiresAt = ToTicks(_guard.ExpiryFrom(timeToLive));
+                }
+
+                list.Items.AddRange(copies);
+                count = list.Items.Count;
+                expiresAt = list.ExpiresAt;
+            }
+
+            TrackExpiry(key, isList: true, expiresAt);
+            return new(count);
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<ReadOnlyMemory<byte>>> ListRangeAsync(string key, long start = 0, long stop = -1, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        _guard.ValidateKey(key, "ListRange");
+        if (_lists.TryGetValue(key, out var list))
+        {
+            lock (list)
+            {
+                if (IsLive(list))
+                {
+                    var (offset, count) = StateListRange.Resolve(start, stop, list.Items.Count);
+                    var result = new ReadOnlyMemory<byte>[count];
+                    for (var i = 0; i < count; i++)
+                    {
+                        result[i] = list.Items[(int)offset + i];
+                    }
+
+                    return new(result);
+                }
+            }
+        }
+
+        return new(Array.Empty<ReadOnlyMemory<byte>>());
+    }
+
+    /// <inheritdoc />
+    public ValueTask<long> ListLengthAsync(string key, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        _guard.ValidateKey(key, "ListLength");
+        if (_lists.TryGetValue(key, out var list))
+        {
+            lock (list)
+            {
+                return new(IsLive(list) ? list.Items.Count : 0);
+            }
+        }
+
+        return new(0L);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<long> ListTrimAsync(string key, long start, long stop, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        _guard.ValidateKey(key, "ListTrim");
+        if (_lists.TryGetValue(key, out var list))
+        {
+            lock (list)
+            {
+                if (IsLive(list))
+                {
+                    var (offset, count) = StateListRange.Resolve(start, stop, list.Items.Count);
+                    list.Items.RemoveRange((int)(offset + count), list.Items.Count - (int)(offset + count));
+                    list.Items.RemoveRange(0, (int)offset);
+                    if (count == 0)
+                    {
+                        RemoveList(key, list);
+                    }
+
+                    return new(count);
+                }
+            }
+        }
+
+        return new(0L);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<bool> ListDeleteAsync(string key, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        _guard.ValidateKey(key, "ListDelete");
+        if (_lists.TryGetValue(key, out var list))
+        {
+            lock (list)
+            {
+                var live = IsLive(list);
+                RemoveList(key, list);
+                return new(live);
+            }
+        }
+
+        return new(false);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<bool> ListTouchAsync(string key, TimeSpan timeToLive, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        _guard.ValidateKey(key, "ListTouch");
+        StateStoreGuard.ValidateTimeToLive(timeToLive);
+        if (_lists.TryGetValue(key, out var list))
+        {
+            long expiresAt;
+            lock (list)
+            {
+                if (!IsLive(list))
+                {
+                    return new(false);
+                }
+
+                list.ExpiresAt = expiresAt = ToTicks(_guard.ExpiryFrom(timeToLive));
+            }
+
+            TrackExpiry(key, isList: true, expiresAt);
+            return new(true);
+        }
+
+        return new(false);
+    }
+
+    private bool IsLive(ListItem list) => !list.Removed && list.Items.Count > 0 && list.ExpiresAt > NowTicks;
+
+    private bool RemoveExpiredList(string key, long now)
+    {
+        if (!_lists.TryGetValue(key, out var list))
+        {
+            return false;
+        }
+
+        lock (list)
+        {
+            if (list.Removed || list.ExpiresAt > now)
+            {
+                return false;
+            }
+
+            RemoveList(key, list);
+            return true;
+        }
+    }
+
+    /// <summary>Removes a list; the caller holds its lock. A concurrent appender sees <see cref="ListItem.Removed"/> and retries on a new list.</summary>
+    private void RemoveList(string key, ListItem list)
+    {
+        list.Removed = true;
+        list.Items.Clear();
+        _lists.TryRemove(new KeyValuePair<string, ListItem>(key, list));
+    }
+
+    /// <summary>One list; every access holds its own lock (there is no store-wide lock).</summary>
+    private sealed class ListItem
+    {
+        public List<byte[]> Items { get; } = [];
+
+        public long ExpiresAt { get; set; } = long.MaxValue;
+
+        public bool Removed { get; set; }
+    }
+}

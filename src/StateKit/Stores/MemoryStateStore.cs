@@ -1,0 +1,254 @@
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+using StateKit.Internal;
+
+namespace StateKit;
+
+/// <summary>
+/// The embedded default <see cref="IStateStore"/>: everything in process memory, nothing survives a restart.
+/// </summary>
+/// <remarks>
+/// Reads take no lock; writes are compare-and-swap on immutable entries, so concurrent conditional writes
+/// never lose an update. Expiry is lazy (an expired entry is invisible at once) and purged from a heap
+/// ordered by expiry, so a purge costs the number of due entries, not the number of entries.
+/// </remarks>
+public sealed partial class MemoryStateStore : IStateStore
+{
+    private const int OpportunisticPurgeBatch = 32;
+    private readonly ConcurrentDictionary<string, Item> _entries = new(StringComparer.Ordinal);
+    private readonly ExpiryQueue _expiry = new();
+    private readonly StateStoreGuard _guard;
+
+    /// <summary>Initializes a new instance of the <see cref="MemoryStateStore"/> class.</summary>
+    /// <param name="options">The store options; defaults when <see langword="null"/>.</param>
+    /// <param name="timeProvider">The clock for expiry; <see cref="TimeProvider.System"/> when <see langword="null"/>.</param>
+    public MemoryStateStore(StateStoreOptions? options = null, TimeProvider? timeProvider = null)
+    {
+        _guard = new StateStoreGuard(Name, options ?? new StateStoreOptions(), timeProvider);
+    }
+
+    /// <inheritdoc />
+    public string Name => "memory";
+
+    /// <summary>Gets the number of entries held, including expired ones not yet purged.</summary>
+    internal int RawEntryCount => _entries.Count;
+
+    private long NowTicks => _guard.TimeProvider.GetUtcNow().UtcTicks;
+
+    /// <inheritdoc />
+    public ValueTask<StateEntry?> GetAsync(string key, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        _guard.ValidateKey(key, "Get");
+        return new(TryGetLive(key, NowTicks, out var item) ? item.ToEntry(key) : null);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyDictionary<string, StateEntry>> GetManyAsync(IReadOnlyCollection<string> keys, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        ArgumentNullException.ThrowIfNull(keys);
+        foreach (var key in keys)
+        {
+            _guard.ValidateKey(key, "GetMany");
+        }
+
+        var now = NowTicks;
+        var result = new Dictionary<string, StateEntry>(keys.Count, StringComparer.Ordinal);
+        foreach (var key in keys)
+        {
+            if (TryGetLive(key, now, out var item))
+            {
+                result[key] = item.ToEntry(key);
+            }
+        }
+
+        return new(result);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<long> SetAsync(string key, ReadOnlyMemory<byte> value, StateWriteOptions options = default, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        _guard.ValidateWrite(key, value, options, "Set");
+        return new(Write(key, value.ToArray(), options, "Set"));
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<long>> SetManyAsync(IReadOnlyList<StateWrite> writes, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        _guard.ValidateBatch(writes, "SetMany");
+        var versions = new long[writes.Count];
+        for (var i = 0; i < writes.Count; i++)
+        {
+            versions[i] = Write(writes[i].Key, writes[i].Value.ToArray(), writes[i].Options, "SetMany");
+        }
+
+        return new(versions);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<bool> DeleteAsync(string key, long? expectedVersion = null, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        _guard.ValidateKey(key, "Delete");
+        _guard.ValidateDeleteVersion(expectedVersion);
+        while (true)
+        {
+            if (!_entries.TryGetValue(key, out var current))
+            {
+                return expectedVersion is { } missing ? throw new StateConflictException(Name, "Delete", key, missing, 0) : new(false);
+            }
+
+            var live = current.ExpiresAt > NowTicks;
+            if (expectedVersion is { } expected && (!live || current.Version != expected))
+            {
+                throw new StateConflictException(Name, "Delete", key, expected, live ? current.Version : 0);
+            }
+
+            if (_entries.TryRemove(new KeyValuePair<string, Item>(key, current)))
+            {
+                return new(live);
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<bool> ExistsAsync(string key, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        _guard.ValidateKey(key, "Exists");
+        return new(TryGetLive(key, NowTicks, out _));
+    }
+
+    /// <inheritdoc />
+    public ValueTask<bool> TouchAsync(string key, TimeSpan timeToLive, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        _guard.ValidateKey(key, "Touch");
+        StateStoreGuard.ValidateTimeToLive(timeToLive);
+        while (true)
+        {
+            if (!TryGetLive(key, NowTicks, out var current))
+            {
+                return new(false);
+            }
+
+            var expiresAt = ToTicks(_guard.ExpiryFrom(timeToLive));
+            if (_entries.TryUpdate(key, new Item(current.Value, current.Version, expiresAt), current))
+            {
+                TrackExpiry(key, isList: false, expiresAt);
+                return new(true);
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<string> ListKeysAsync(string prefix = "", [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(prefix);
+        cancellationToken.ThrowIfCancellationRequested();
+        await Task.CompletedTask.ConfigureAwait(false);
+        foreach (var pair in _entries)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (pair.Key.StartsWith(prefix, StringComparison.Ordinal) && pair.Value.ExpiresAt > NowTicks)
+            {
+                yield return pair.Key;
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<long> PurgeExpiredAsync(CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return new(Purge(int.MaxValue));
+    }
+
+    /// <inheritdoc />
+    public ValueTask DisposeAsync()
+    {
+        _entries.Clear();
+        _lists.Clear();
+        return ValueTask.CompletedTask;
+    }
+
+    private static long ToTicks(DateTimeOffset? expiresAt) => expiresAt?.UtcTicks ?? long.MaxValue;
+
+    private long Write(string key, byte[] value, StateWriteOptions options, string operation)
+    {
+        var expiresAt = ToTicks(_guard.ResolveExpiry(options.TimeToLive));
+        while (true)
+        {
+            var exists = _entries.TryGetValue(key, out var current);
+            var liveVersion = exists && current!.ExpiresAt > NowTicks ? current.Version : 0;
+            if (options.ExpectedVersion is { } expected && expected != liveVersion)
+            {
+                throw new StateConflictException(Name, operation, key, expected, liveVersion);
+            }
+
+            var next = new Item(value, liveVersion + 1, expiresAt);
+            if (exists ? _entries.TryUpdate(key, next, current!) : _entries.TryAdd(key, next))
+            {
+                TrackExpiry(key, isList: false, expiresAt);
+                return next.Version;
+            }
+        }
+    }
+
+    private bool TryGetLive(string key, long now, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Item? item)
+    {
+        if (_entries.TryGetValue(key, out item) && item.ExpiresAt > now)
+        {
+            return true;
+        }
+
+        return false;
+    }
+
+    private void TrackExpiry(string key, bool isList, long expiresAt)
+    {
+        if (expiresAt != long.MaxValue)
+        {
+            _expiry.Add(key, isList, expiresAt);
+        }
+
+        if (_expiry.AnyDue(NowTicks))
+        {
+            Purge(OpportunisticPurgeBatch);
+        }
+    }
+
+    private long Purge(int max)
+    {
+        var now = NowTicks;
+        long removed = 0;
+        foreach (var (key, isList) in _expiry.TakeDue(now, max))
+        {
+            if (isList ? RemoveExpiredList(key, now) : RemoveExpiredEntry(key, now))
+            {
+                removed++;
+            }
+        }
+
+        return removed;
+    }
+
+    private bool RemoveExpiredEntry(string key, long now) =>
+        _entries.TryGetValue(key, out var item) && item.ExpiresAt <= now && _entries.TryRemove(new KeyValuePair<string, Item>(key, item));
+
+    /// <summary>An immutable stored entry; replaced whole on every write so readers never see a torn value.</summary>
+    private sealed class Item(byte[] value, long version, long expiresAt)
+    {
+        public byte[] Value { get; } = value;
+
+        public long Version { get; } = version;
+
+        public long ExpiresAt { get; } = expiresAt;
+
+        public StateEntry ToEntry(string key) =>
+            new(key, Value, Version, ExpiresAt == long.MaxValue ? null : new DateTimeOffset(ExpiresAt, TimeSpan.Zero));
+    }
+}

@@ -1,0 +1,32 @@
+namespace StateKit;
+
+/// <summary>One stored entry: its key, value bytes, version and expiry.</summary>
+public sealed class StateEntry
+{
+    /// <summary>Initializes a new instance of the <see cref="StateEntry"/> class.</summary>
+    /// <param name="key">The key.</param>
+    /// <param name="value">The value bytes.</param>
+    /// <param name="version">The version (1 or more).</param>
+    /// <param name="expiresAt">When the entry expires, or <see langword="null"/> when it never does.</param>
+    public StateEntry(string key, ReadOnlyMemory<byte> value, long version, DateTimeOffset? expiresAt)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        ArgumentOutOfRangeException.ThrowIfLessThan(version, 1);
+        Key = key;
+        Value = value;
+        Version = version;
+        ExpiresAt = expiresAt;
+    }
+
+    /// <summary>Gets the key, without the store's key prefix.</summary>
+    public string Key { get; }
+
+    /// <summary>Gets the value bytes. Callers must not change them.</summary>
+    public ReadOnlyMemory<byte> Value { get; }
+
+    /// <summary>Gets the version: 1 when created, +1 on every write.</summary>
+    public long Version { get; }
+
+    /// <summary>Gets when the entry expires, or <see langword="null"/> when it never does.</summary>
+    public DateTimeOffset? ExpiresAt { get; }
+}

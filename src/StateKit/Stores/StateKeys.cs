@@ -1,0 +1,121 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Text;
+
+namespace StateKit;
+
+/// <summary>
+/// The key rules every StateKit store applies. Public so that third-party adapters refuse exactly
+/// what the built-in ones refuse.
+/// </summary>
+/// <remarks>
+/// A key is 1 to <see cref="StateStoreOptions.MaxKeyLength"/> characters; it contains no control
+/// characters, no unpaired surrogates and no backslash; and none of its <c>/</c>-separated segments is
+/// <c>.</c> or <c>..</c>.
+/// </remarks>
+public static class StateKeys
+{
+    /// <summary>Checks a key against the rules.</summary>
+    /// <param name="key">The key to check.</param>
+    /// <param name="maxLength">The longest accepted key.</param>
+    /// <param name="reason">Why the key is refused, when it is.</param>
+    /// <returns><see langword="true"/> when the key is valid.</returns>
+    public static bool IsValid([NotNullWhen(true)] string? key, int maxLength, [NotNullWhen(false)] out string? reason)
+    {
+        if (string.IsNullOrEmpty(key))
+        {
+            reason = "a key may not be null or empty";
+            return false;
+        }
+
+        if (key.Length > maxLength)
+        {
+            reason = $"the key is {key.Length} characters long and the limit is {maxLength}";
+            return false;
+        }
+
+        for (var i = 0; i < key.Length; i++)
+        {
+            var c = key[i];
+            if (char.IsControl(c))
+            {
+                reason = $"a key may not contain control characters (U+{(int)c:X4} at index {i})";
+                return false;
+            }
+
+            if (c == '\\')
+            {
+                reason = "a key may not contain a backslash";
+                return false;
+            }
+
+            if (char.IsHighSurrogate(c) && i + 1 < key.Length && char.IsLowSurrogate(key[i + 1]))
+            {
+                i++;
+                continue;
+            }
+
+            if (char.IsSurrogate(c))
+            {
+                reason = $"a key may not contain an unpaired surrogate (index {i})";
+                return false;
+            }
+        }
+
+        foreach (var segment in key.Split('/'))
+        {
+            if (segment is "." or "..")
+            {
+                reason = "a key may not contain '.' or '..' path segments";
+                return false;
+            }
+        }
+
+        reason = null;
+        return true;
+    }
+
+    /// <summary>Throws <see cref="InvalidStateKeyException"/> when a key breaks the rules.</summary>
+    /// <param name="key">The key to check.</param>
+    /// <param name="maxLength">The longest accepted key.</param>
+    /// <param name="storeName">The store name for the message.</param>
+    /// <param name="operation">The operation for the message.</param>
+    /// <exception cref="InvalidStateKeyException">The key is not valid.</exception>
+    public static void Validate([NotNull] string? key, int maxLength, string storeName, string operation)
+    {
+        if (!IsValid(key, maxLength, out var reason))
+        {
+            throw new InvalidStateKeyException(storeName, key, operation, reason);
+        }
+    }
+
+    /// <summary>Formats a key for an error message: control characters escaped, long keys shortened.</summary>
+    /// <param name="key">The key.</param>
+    /// <returns>A printable form of the key.</returns>
+    public static string Printable(string? key)
+    {
+        if (key is null)
+        {
+            return "(null)";
+        }
+
+        var builder = new StringBuilder(Math.Min(key.Length, 80) + 2);
+        foreach (var c in key.Length > 80 ? key.AsSpan(0, 80) : key.AsSpan())
+        {
+            if (char.IsControl(c) || char.IsSurrogate(c))
+            {
+                builder.Append("\\u").Append(((int)c).ToString("X4", System.Globalization.CultureInfo.InvariantCulture));
+            }
+            else
+            {
+                builder.Append(c);
+            }
+        }
+
+        if (key.Length > 80)
+        {
+            builder.Append("…(").Append(key.Length).Append(" chars)");
+        }
+
+        return builder.ToString();
+    }
+}

@@ -1,0 +1,145 @@
+namespace StateKit;
+
+/// <summary>
+/// The argument checks every StateKit store applies before touching its backend: keys, value sizes,
+/// expected versions and expiry. Public so that third-party adapters apply exactly the same rules.
+/// </summary>
+public sealed class StateStoreGuard
+{
+    /// <summary>Initializes a new instance of the <see cref="StateStoreGuard"/> class.</summary>
+    /// <param name="storeName">The store name used in errors.</param>
+    /// <param name="options">The store options; their key prefix is validated here.</param>
+    /// <param name="timeProvider">The clock for expiry; <see cref="TimeProvider.System"/> when <see langword="null"/>.</param>
+    /// <exception cref="ArgumentException">The options are not valid.</exception>
+    public StateStoreGuard(string storeName, StateStoreOptions options, TimeProvider? timeProvider = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(storeName);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxKeyLength, 1, nameof(options) + "." + nameof(options.MaxKeyLength));
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxValueBytes, 1, nameof(options) + "." + nameof(options.MaxValueBytes));
+        if (options.KeyPrefix is null || (options.KeyPrefix.Length > 0 && !StateKeys.IsValid(options.KeyPrefix, StateKitDefaults.MaxKeyPrefixLength, out _)))
+        {
+            throw new InvalidStateKeyException(storeName, options.KeyPrefix, "configuration of the key prefix", "the key prefix must follow the key rules and be at most " + StateKitDefaults.MaxKeyPrefixLength + " characters");
+        }
+
+        if (options.DefaultTimeToLive is { } ttl)
+        {
+            ValidateTimeToLive(ttl, nameof(options.DefaultTimeToLive));
+        }
+
+        StoreName = storeName;
+        Options = options;
+        TimeProvider = timeProvider ?? TimeProvider.System;
+    }
+
+    /// <summary>Gets the store name used in errors.</summary>
+    public string StoreName { get; }
+
+    /// <summary>Gets the store options.</summary>
+    public StateStoreOptions Options { get; }
+
+    /// <summary>Gets the clock used for expiry.</summary>
+    public TimeProvider TimeProvider { get; }
+
+    /// <summary>Throws <see cref="InvalidStateKeyException"/> when the key is not valid.</summary>
+    /// <param name="key">The key.</param>
+    /// <param name="operation">The operation, for the message.</param>
+    public void ValidateKey(string key, string operation) => StateKeys.Validate(key, Options.MaxKeyLength, StoreName, operation);
+
+    /// <summary>Checks the key, size, expected version and time to live of one write.</summary>
+    /// <param name="key">The key.</param>
+    /// <param name="value">The value.</param>
+    /// <param name="options">The write options.</param>
+    /// <param name="operation">The operation, for the message.</param>
+    public void ValidateWrite(string key, ReadOnlyMemory<byte> value, StateWriteOptions options, string operation)
+    {
+        ValidateKey(key, operation);
+        ValidateSize(key, value.Length, operation);
+        if (options.ExpectedVersion is < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.ExpectedVersion, $"The '{StoreName}' store: an expected version must be 0 (must not exist) or more.");
+        }
+
+        if (options.TimeToLive is { } ttl)
+        {
+            ValidateTimeToLive(ttl, nameof(options.TimeToLive));
+        }
+    }
+
+    /// <summary>Checks every write of a batch, so that nothing is written when one of them is invalid.</summary>
+    /// <param name="writes">The batch.</param>
+    /// <param name="operation">The operation, for the message.</param>
+    public void ValidateBatch(IReadOnlyList<StateWrite> writes, string operation)
+    {
+        ArgumentNullException.ThrowIfNull(writes);
+        foreach (var write in writes)
+        {
+            ValidateWrite(write.Key, write.Value, write.Options, operation);
+        }
+    }
+
+    /// <summary>Checks the key and every item of a list append.</summary>
+    /// <param name="key">The list key.</param>
+    /// <param name="items">The items.</param>
+    /// <param name="timeToLive">The optional time to live.</param>
+    /// <param name="operation">The operation, for the message.</param>
+    public void ValidateAppend(string key, IReadOnlyList<ReadOnlyMemory<byte>> items, TimeSpan? timeToLive, string operation)
+    {
+        ValidateKey(key, operation);
+        ArgumentNullException.ThrowIfNull(items);
+        foreach (var item in items)
+        {
+            ValidateSize(key, item.Length, operation);
+        }
+
+        if (timeToLive is { } ttl)
+        {
+            ValidateTimeToLive(ttl, nameof(timeToLive));
+        }
+    }
+
+    /// <summary>Checks the expected version of a conditional delete.</summary>
+    /// <param name="expectedVersion">The expected version; must be 1 or more when set.</param>
+    public void ValidateDeleteVersion(long? expectedVersion)
+    {
+        if (expectedVersion is < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(expectedVersion), expectedVersion, $"The '{StoreName}' store: a conditional delete needs an expected version of 1 or more.");
+        }
+    }
+
+    /// <summary>Throws when a time to live is neither positive nor <see cref="Timeout.InfiniteTimeSpan"/>.</summary>
+    /// <param name="timeToLive">The time to live.</param>
+    /// <param name="parameterName">The parameter name for the exception.</param>
+    public static void ValidateTimeToLive(TimeSpan timeToLive, string parameterName = "timeToLive")
+    {
+        if (timeToLive <= TimeSpan.Zero && timeToLive != Timeout.InfiniteTimeSpan)
+        {
+            throw new ArgumentOutOfRangeException(parameterName, timeToLive, "A time to live must be positive, or Timeout.InfiniteTimeSpan for no expiry.");
+        }
+    }
+
+    /// <summary>Turns a write's time to live into an absolute expiry, applying the store default.</summary>
+    /// <param name="timeToLive">The write's time to live; <see langword="null"/> applies the default.</param>
+    /// <returns>The expiry, or <see langword="null"/> for none.</returns>
+    public DateTimeOffset? ResolveExpiry(TimeSpan? timeToLive) => ExpiryFrom(timeToLive ?? Options.DefaultTimeToLive);
+
+    /// <summary>Turns an explicit time to live into an absolute expiry (no default applied).</summary>
+    /// <param name="timeToLive">The time to live; <see langword="null"/> or infinite means none.</param>
+    /// <returns>The expiry, or <see langword="null"/> for none.</returns>
+    public DateTimeOffset? ExpiryFrom(TimeSpan? timeToLive) =>
+        timeToLive is { } ttl && ttl != Timeout.InfiniteTimeSpan ? TimeProvider.GetUtcNow() + ttl : null;
+
+    /// <summary>Tells whether an expiry has passed.</summary>
+    /// <param name="expiresAt">The expiry, or <see langword="null"/> for none.</param>
+    /// <returns><see langword="true"/> when the expiry is at or before now.</returns>
+    public bool IsExpired(DateTimeOffset? expiresAt) => expiresAt is { } at && at <= TimeProvider.GetUtcNow();
+
+    private void ValidateSize(string key, int length, string operation)
+    {
+        if (length > Options.MaxValueBytes)
+        {
+            throw new StateValueTooLargeException(StoreName, operation, key, length, Options.MaxValueBytes);
+        }
+    }
+}
