@@ -1,0 +1,436 @@
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using StateKit.File.Internal;
+
+namespace StateKit.File;
+
+/// <summary>
+/// An <see cref="IStateStore"/> on the file system: one file per entry, one append-only file per list.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Every write goes to a temp file that is flushed to disk, renamed over the old file and made durable by an
+/// fsync of the directory, so after a crash each entry reads as its complete old or new value.
+/// Writers of a key are serialized in-process by a semaphore and across processes by an OS file lock, so
+/// several processes may share one directory without losing updates. Readers take no lock.
+/// </para>
+/// <para>
+/// Layout: <c>{RootPath}/ns-{prefix}/entries</c>, <c>/lists</c> and <c>/locks</c> (lock and temp files, a
+/// fixed number). Key-to-name mapping never leaves the directory and never maps two keys to one file.
+/// </para>
+/// </remarks>
+public sealed partial class FileStateStore : IStateStore
+{
+    private readonly StateStoreGuard _guard;
+    private readonly StripeLocks _locks;
+    private readonly ILogger _logger;
+    private readonly string _entriesDirectory;
+    private readonly string _listsDirectory;
+    private readonly int _headReadLimit;
+
+    /// <summary>Initializes a new instance of the <see cref="FileStateStore"/> class and creates its directories.</summary>
+    /// <param name="options">The options; <see cref="FileStateStoreOptions.RootPath"/> is required.</param>
+    /// <param name="timeProvider">The clock for expiry; <see cref="TimeProvider.System"/> when <see langword="null"/>.</param>
+    /// <param name="logger">The logger; none when <see langword="null"/>.</param>
+    /// <exception cref="ArgumentException">The options are not valid.</exception>
+    /// <exception cref="StateStoreUnavailableException">The directories cannot be created.</exception>
+    public FileStateStore(FileStateStoreOptions options, TimeProvider? timeProvider = null, ILogger<FileStateStore>? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentException.ThrowIfNullOrWhiteSpace(options.RootPath, nameof(options) + "." + nameof(options.RootPath));
+        if (options.LockTimeout <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.LockTimeout, "FileStateStoreOptions.LockTimeout must be positive.");
+        }
+
+        _guard = new StateStoreGuard(Name, options, timeProvider);
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _headReadLimit = EntryFile.HeaderSize + (4 * options.MaxKeyLength);
+        var root = Path.GetFullPath(options.RootPath);
+        DirectoryPath = Path.Combine(root, "ns-" + FileNames.ForKey(options.KeyPrefix));
+        _entriesDirectory = Path.Combine(DirectoryPath, "entries");
+        _listsDirectory = Path.Combine(DirectoryPath, "lists");
+        var locksDirectory = Path.Combine(DirectoryPath, "locks");
+        try
+        {
+            foreach (var directory in new[] { root, DirectoryPath, _entriesDirectory, _listsDirectory, locksDirectory })
+            {
+                if (!Directory.Exists(directory))
+                {
+                    Directory.CreateDirectory(directory);
+                    NativeMethods.FsyncDirectory(Path.GetDirectoryName(directory)!);
+                }
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new StateStoreUnavailableException(Name, "Open", null, $"the directory '{DirectoryPath}' cannot be created: {ex.Message}", ex);
+        }
+
+        _locks = new StripeLocks(locksDirectory, options.LockTimeout);
+        RemoveAbandonedTempFiles(locksDirectory);
+    }
+
+    /// <inheritdoc />
+    public string Name => "file";
+
+    /// <summary>Gets the directory of this store's key prefix.</summary>
+    public string DirectoryPath { get; }
+
+    /// <inheritdoc />
+    public ValueTask<StateEntry?> GetAsync(string key, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        _guard.ValidateKey(key, "Get");
+        return new(ToEntry(ReadEntry(EntryPath(key), key, "Get", tolerateCorrupt: false)));
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyDictionary<string, StateEntry>> GetManyAsync(IReadOnlyCollection<string> keys, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        ArgumentNullException.ThrowIfNull(keys);
+        foreach (var key in keys)
+        {
+            _guard.ValidateKey(key, "GetMany");
+        }
+
+        var result = new Dictionary<string, StateEntry>(keys.Count, StringComparer.Ordinal);
+        foreach (var key in keys)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (ToEntry(ReadEntry(EntryPath(key), key, "GetMany", tolerateCorrupt: false)) is { } entry)
+            {
+                result[key] = entry;
+            }
+        }
+
+        return new(result);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<long> SetAsync(string key, ReadOnlyMemory<byte> value, StateWriteOptions options = default, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        _guard.ValidateWrite(key, value, options, "Set");
+        return await WriteAsync(key, value, options, "Set", cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<IReadOnlyList<long>> SetManyAsync(IReadOnlyList<StateWrite> writes, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        _guard.ValidateBatch(writes, "SetMany");
+        var versions = new long[writes.Count];
+        for (var i = 0; i < writes.Count; i++)
+        {
+            versions[i] = await WriteAsync(writes[i].Key, writes[i].Value, writes[i].Options, "SetMany", cancellationToken).ConfigureAwait(false);
+        }
+
+        return versions;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<bool> DeleteAsync(string key, long? expectedVersion = null, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        _guard.ValidateKey(key, "Delete");
+        _guard.ValidateDeleteVersion(expectedVersion);
+        var path = EntryPath(key);
+        using (await LockAsync(path, "Delete", key, cancellationToken).ConfigureAwait(false))
+        {
+            var current = ReadEntry(path, key, "Delete", tolerateCorrupt: expectedVersion is null);
+            var liveVersion = LiveVersion(current);
+            if (expectedVersion is { } expected && expected != liveVersion)
+            {
+                throw new StateConflictException(Name, "Delete", key, expected, liveVersion);
+            }
+
+            if (current is null && !System.IO.File.Exists(path))
+            {
+                return false;
+            }
+
+            Io("Delete", key, () =>
+            {
+                System.IO.File.Delete(path);
+                NativeMethods.FsyncDirectory(_entriesDirectory);
+            });
+            return liveVersion > 0;
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<bool> ExistsAsync(string key, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        _guard.ValidateKey(key, "Exists");
+        return new(LiveVersion(ReadEntry(EntryPath(key), key, "Exists", tolerateCorrupt: false)) > 0);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<bool> TouchAsync(string key, TimeSpan timeToLive, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        _guard.ValidateKey(key, "Touch");
+        StateStoreGuard.ValidateTimeToLive(timeToLive);
+        var path = EntryPath(key);
+        using (await LockAsync(path, "Touch", key, cancellationToken).ConfigureAwait(false))
+        {
+            var current = ReadEntry(path, key, "Touch", tolerateCorrupt: false);
+            if (LiveVersion(current) == 0)
+            {
+                return false;
+            }
+
+            var entry = current!.Value;
+            var content = EntryFile.Encode(key, entry.Value.Span, entry.Version, ToTicks(_guard.ExpiryFrom(timeToLive)));
+            ReplaceFile(path, content, _entriesDirectory, "Touch", key);
+            return true;
+        }
+    }
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<string> ListKeysAsync(string prefix = "", [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(prefix);
+        cancellationToken.ThrowIfCancellationRequested();
+        await Task.CompletedTask.ConfigureAwait(false);
+        foreach (var path in Directory.EnumerateFiles(_entriesDirectory))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var name = Path.GetFileName(path);
+            var decoded = FileNames.TryDecode(name);
+            if (decoded is null && !FileNames.IsHashed(name))
+            {
+                continue;
+            }
+
+            if (decoded is not null && !decoded.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            var head = ReadHead(path);
+            if (head is null)
+            {
+                continue;
+            }
+
+            if (!EntryFile.TryHeader(head, out _, out var expiresAt, out var key, out var problem))
+            {
+                if (decoded is not null)
+                {
+                    // The entry is damaged but its key is known: list it, so a read reports the damage.
+                    yield return decoded;
+                }
+                else
+                {
+                    Log.SkippedUnreadable(_logger, path, problem);
+                }
+
+                continue;
+            }
+
+            if (key.StartsWith(prefix, StringComparison.Ordinal) && expiresAt > NowTicks)
+            {
+                yield return key;
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<long> PurgeExpiredAsync(CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        long removed = 0;
+        foreach (var path in Directory.EnumerateFiles(_entriesDirectory))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (!IsExpiredEntryFile(path))
+            {
+                continue;
+            }
+
+            using (await LockAsync(path, "PurgeExpired", null, cancellationToken).ConfigureAwait(false))
+            {
+                if (IsExpiredEntryFile(path))
+                {
+                    System.IO.File.Delete(path);
+                    removed++;
+                }
+            }
+        }
+
+        removed += await PurgeExpiredListsAsync(cancellationToken).ConfigureAwait(false);
+        if (removed > 0)
+        {
+            NativeMethods.FsyncDirectory(_entriesDirectory);
+        }
+
+        return removed;
+    }
+
+    /// <inheritdoc />
+    public ValueTask DisposeAsync()
+    {
+        _locks.Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    private long NowTicks => _guard.TimeProvider.GetUtcNow().UtcTicks;
+
+    private static long ToTicks(DateTimeOffset? expiresAt) => expiresAt?.UtcTicks ?? long.MaxValue;
+
+    private string EntryPath(string key) => Path.Combine(_entriesDirectory, FileNames.ForKey(key));
+
+    private long LiveVersion(EntryFile.Decoded? entry) => entry is { } e && e.ExpiresAt > NowTicks ? e.Version : 0;
+
+    private StateEntry? ToEntry(EntryFile.Decoded? entry) =>
+        LiveVersion(entry) == 0
+            ? null
+            : new StateEntry(entry!.Value.Key, entry.Value.Value, entry.Value.Version, entry.Value.ExpiresAt == long.MaxValue ? null : new DateTimeOffset(entry.Value.ExpiresAt, TimeSpan.Zero));
+
+    private async ValueTask<long> WriteAsync(string key, ReadOnlyMemory<byte> value, StateWriteOptions options, string operation, CancellationToken cancellationToken)
+    {
+        var path = EntryPath(key);
+        using (await LockAsync(path, operation, key, cancellationToken).ConfigureAwait(false))
+        {
+            var current = ReadEntry(path, key, operation, tolerateCorrupt: options.ExpectedVersion is null);
+            var liveVersion = LiveVersion(current);
+            if (options.ExpectedVersion is { } expected && expected != liveVersion)
+            {
+                throw new StateConflictException(Name, operation, key, expected, liveVersion);
+            }
+
+            var content = EntryFile.Encode(key, value.Span, liveVersion + 1, ToTicks(_guard.ResolveExpiry(options.TimeToLive)));
+            ReplaceFile(path, content, _entriesDirectory, operation, key);
+            return liveVersion + 1;
+        }
+    }
+
+    /// <summary>The lock stripe of a file, from its path relative to the namespace so every process agrees.</summary>
+    private int StripeOf(string path) => FileNames.Stripe(Path.GetRelativePath(DirectoryPath, path), StripeLocks.Count);
+
+    private ValueTask<StripeLocks.Releaser> LockAsync(string path, string operation, string? key, CancellationToken cancellationToken) =>
+        _locks.AcquireAsync(StripeOf(path), Name, operation, key, cancellationToken);
+
+    /// <summary>Temp file → flush to disk → rename over the old file → fsync the directory. The caller holds the key's lock.</summary>
+    private void ReplaceFile(string path, byte[] content, string directory, string operation, string key) =>
+        Io(operation, key, () =>
+        {
+            var temp = _locks.TempPath(StripeOf(path));
+            using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 1, FileOptions.None))
+            {
+                stream.Write(content);
+                stream.Flush(flushToDisk: true);
+            }
+
+            System.IO.File.Move(temp, path, overwrite: true);
+            NativeMethods.FsyncDirectory(directory);
+        });
+
+    private EntryFile.Decoded? ReadEntry(string path, string key, string operation, bool tolerateCorrupt)
+    {
+        var data = ReadAll(path, operation, key);
+        if (data is null)
+        {
+            return null;
+        }
+
+        var problem = EntryFile.TryDecode(data, out var decoded, out var detail)
+            ? decoded.Key == key ? null : $"the file holds key '{StateKeys.Printable(decoded.Key)}'"
+            : detail;
+        if (problem is null)
+        {
+            return decoded;
+        }
+
+        if (!tolerateCorrupt)
+        {
+            throw new StateCorruptedException(Name, operation, key, problem, path);
+        }
+
+        Log.ReplacedCorruptEntry(_logger, path, operation, problem);
+        return null;
+    }
+
+    private byte[]? ReadAll(string path, string operation, string? key)
+    {
+        try
+        {
+            using var handle = System.IO.File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            var length = RandomAccess.GetLength(handle);
+            if (length > int.MaxValue - 64)
+            {
+                throw new StateCorruptedException(Name, operation, key, $"the file is {length} bytes, larger than any value this store writes", path);
+            }
+
+            var data = new byte[length];
+            var read = 0;
+            while (read < data.Length)
+            {
+                var n = RandomAccess.Read(handle, data.AsSpan(read), read);
+                if (n == 0)
+                {
+                    Array.Resize(ref data, read);
+                    break;
+                }
+
+                read += n;
+            }
+
+            return data;
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return null;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new StateStoreUnavailableException(Name, operation, key, $"'{path}' cannot be read: {ex.Message}", ex);
+        }
+    }
+
+    private byte[]? ReadHead(string path)
+    {
+        try
+        {
+            using var handle = System.IO.File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            var buffer = new byte[(int)Math.Min(RandomAccess.GetLength(handle), _headReadLimit)];
+            var read = RandomAccess.Read(handle, buffer, 0);
+            return read == buffer.Length ? buffer : buffer[..read];
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    private bool IsExpiredEntryFile(string path) =>
+        ReadHead(path) is { } head && EntryFile.TryHeader(head, out _, out var expiresAt, out _, out _) && expiresAt <= NowTicks;
+
+    private void Io(string operation, string? key, Action action)
+    {
+        try
+        {
+            action();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new StateStoreUnavailableException(Name, operation, key, $"the file system refused the write: {ex.Message}", ex);
+        }
+    }
+
+    private void RemoveAbandonedTempFiles(string locksDirectory)
+    {
+        foreach (var temp in Directory.EnumerateFiles(locksDirectory, "*.tmp"))
+        {
+            if (int.TryParse(Path.GetFileNameWithoutExtension(temp), out var stripe) && stripe is >= 0 and < StripeLocks.Count)
+            {
+                _locks.TryWithLock(stripe, () => System.IO.File.Delete(temp));
+            }
+        }
+    }
+}

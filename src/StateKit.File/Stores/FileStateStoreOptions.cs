@@ -1,0 +1,16 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace StateKit.File;
+
+/// <summary>Options of <see cref="FileStateStore"/>.</summary>
+public sealed class FileStateStoreOptions : StateStoreOptions
+{
+    /// <summary>Gets or sets the root directory; created when missing. Each key prefix gets its own sub-directory.</summary>
+    /// <value>The default value is <see langword="null"/>: it must be set.</value>
+    [Required]
+    public string? RootPath { get; set; }
+
+    /// <summary>Gets or sets how long a writer waits for the lock of a key held by another writer or process.</summary>
+    /// <value>The default value is 30 seconds.</value>
+    public TimeSpan LockTimeout { get; set; } = TimeSpan.FromSeconds(30);
+}
