@@ -1,0 +1,56 @@
+using System.Buffers.Binary;
+using StateKit;
+using StateKit.CrashWriter;
+using StateKit.File;
+
+// Usage:
+//   write <root> <keys>          endless rounds of conditional writes of self-describing values + list appends
+//   increment <root> <count>     <count> conditional increments of one counter (for the multi-process test)
+var mode = args[0];
+await using var store = new FileStateStore(new FileStateStoreOptions { RootPath = args[1] });
+if (mode == "write")
+{
+    var keys = int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture);
+    Console.WriteLine("ready");
+    for (var round = 0L; ; round++)
+    {
+        for (var k = 0; k < keys; k++)
+        {
+            var key = Payloads.Key(k);
+            var current = await store.GetAsync(key);
+            var next = (current?.Version ?? 0) + 1;
+            await store.SetAsync(key, Payloads.Entry(next, k), StateWriteOptions.IfVersion(current?.Version ?? 0));
+        }
+
+        var length = await store.ListLengthAsync("log");
+        var item = new byte[8];
+        BinaryPrimitives.WriteInt64LittleEndian(item, length + 1);
+        await store.ListAppendAsync("log", [item]);
+    }
+}
+
+if (mode == "increment")
+{
+    var count = int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture);
+    for (var done = 0; done < count;)
+    {
+        var current = await store.GetAsync("counter");
+        var value = current is null ? 0 : BinaryPrimitives.ReadInt64LittleEndian(current.Value.Span);
+        var next = new byte[8];
+        BinaryPrimitives.WriteInt64LittleEndian(next, value + 1);
+        try
+        {
+            await store.SetAsync("counter", next, StateWriteOptions.IfVersion(current?.Version ?? 0));
+            done++;
+        }
+        catch (StateConflictException)
+        {
+            // Another process won; read again.
+        }
+    }
+
+    Console.WriteLine("done");
+    return 0;
+}
+
+return 2;
