@@ -1,0 +1,177 @@
+using System.Text;
+using NUnit.Framework;
+using StateKit.File;
+using StateKit.File.Internal;
+
+namespace StateKit.Tests.File;
+
+/// <summary>File-store behaviour beyond the shared contract: file names, damaged files, torn list tails.</summary>
+public sealed class FileStateStoreTests
+{
+    private string _root = string.Empty;
+
+    [SetUp]
+    public void CreateRoot() => _root = Directory.CreateTempSubdirectory("statekit-file-").FullName;
+
+    [TearDown]
+    public void DeleteRoot() => Directory.Delete(_root, recursive: true);
+
+    [TestCase("plain")]
+    [TestCase("with/slash")]
+    [TestCase("..a")]
+    [TestCase("CON")]
+    [TestCase("a:b*c?d\"e<f>g|h")]
+    [TestCase("   ")]
+    public void ForKey_AnyValidKey_IsOneSafeFileNameThatDecodesBack(string key)
+    {
+        var name = FileNames.ForKey(key);
+        Assert.That(name, Does.Match("^[a-z0-9%_-]+$"), "only lower-case letters, digits, '-', '_' and '%' escapes");
+        Assert.That(Path.GetFileName(name), Is.EqualTo(name));
+        Assert.That(FileNames.TryDecode(name), Is.EqualTo(key));
+    }
+
+    [Test]
+    public void ForKey_KeysDifferingOnlyInCaseOrEscapes_MapToDifferentNames()
+    {
+        string[] keys = ["a", "A", "%61", "%41", "a%", "a/b", "a%2fb", "a%2Fb"];
+        Assert.That(keys.Select(FileNames.ForKey).Distinct().Count(), Is.EqualTo(keys.Length));
+    }
+
+    [Test]
+    public void ForKey_LongKey_IsHashedAndDistinctFromItsNeighbour()
+    {
+        var a = FileNames.ForKey(new string('Z', 300) + "1");
+        var b = FileNames.ForKey(new string('Z', 300) + "2");
+        Assert.That(a, Does.StartWith("h").And.Length.EqualTo(65));
+        Assert.That(a, Is.Not.EqualTo(b));
+        Assert.That(FileNames.IsHashed(a), Is.True);
+    }
+
+    [Test]
+    public async Task GetAsync_CorruptedEntryFile_ThrowsCorruptNamingTheFileAndOtherKeysStillWork()
+    {
+        await using var store = Open();
+        await store.SetAsync("good", Encoding.UTF8.GetBytes("fine"));
+        await store.SetAsync("bad", Encoding.UTF8.GetBytes("about to be damaged"));
+        var path = Path.Combine(store.DirectoryPath, "entries", FileNames.ForKey("bad"));
+        var bytes = await System.IO.File.ReadAllBytesAsync(path);
+        bytes[^6] ^= 0xFF;
+        await System.IO.File.WriteAllBytesAsync(path, bytes);
+
+        var ex = await Assert.ThrowsAsync<StateCorruptedException>(async () => await store.GetAsync("bad"));
+        Assert.That(ex!.Location, Is.EqualTo(path));
+        Assert.That(ex.Message, Does.Contain("checksum").And.Contain("'bad'").And.Contain(path));
+        Assert.That(Encoding.UTF8.GetString((await store.GetAsync("good"))!.Value.Span), Is.EqualTo("fine"));
+        await Assert.ThrowsAsync<StateCorruptedException>(async () => await store.SetAsync("bad", new byte[] { 1 }, StateWriteOptions.IfVersion(1)));
+    }
+
+    [Test]
+    public async Task SetAsync_UnconditionalOverCorruptedFile_ReplacesItAtVersionOne()
+    {
+        await using var store = Open();
+        await store.SetAsync("k", new byte[] { 1, 2, 3 });
+        await System.IO.File.WriteAllTextAsync(Path.Combine(store.DirectoryPath, "entries", FileNames.ForKey("k")), "garbage");
+        Assert.That(await store.SetAsync("k", new byte[] { 9 }), Is.EqualTo(1));
+        Assert.That((await store.GetAsync("k"))!.Value.ToArray(), Is.EqualTo(new byte[] { 9 }));
+    }
+
+    [Test]
+    public async Task GetAsync_TruncatedOrForeignFiles_ThrowCorruptNotCrash()
+    {
+        await using var store = Open();
+        await store.SetAsync("k", new byte[100]);
+        var path = Path.Combine(store.DirectoryPath, "entries", FileNames.ForKey("k"));
+        var bytes = await System.IO.File.ReadAllBytesAsync(path);
+        await System.IO.File.WriteAllBytesAsync(path, bytes[..50]);
+        await Assert.ThrowsAsync<StateCorruptedException>(async () => await store.GetAsync("k"));
+        await System.IO.File.WriteAllBytesAsync(path, []);
+        await Assert.ThrowsAsync<StateCorruptedException>(async () => await store.GetAsync("k"));
+    }
+
+    [Test]
+    public async Task ListKeysAsync_ForeignFilesInDirectory_AreIgnored()
+    {
+        await using var store = Open();
+        await store.SetAsync("real", new byte[] { 1 });
+        await System.IO.File.WriteAllTextAsync(Path.Combine(store.DirectoryPath, "entries", "README.txt"), "not ours");
+        await System.IO.File.WriteAllTextAsync(Path.Combine(store.DirectoryPath, "entries", "h" + new string('0', 64)), "not ours");
+        var keys = new List<string>();
+        await foreach (var key in store.ListKeysAsync())
+        {
+            keys.Add(key);
+        }
+
+        Assert.That(keys, Is.EqualTo(new[] { "real" }));
+    }
+
+    [Test]
+    public async Task ListRangeAsync_TornLastRecord_IsDroppedAndEarlierItemsSurvive()
+    {
+        await using var store = Open();
+        await store.ListAppendAsync("chat", [Encoding.UTF8.GetBytes("one"), Encoding.UTF8.GetBytes("two")]);
+        await store.ListAppendAsync("chat", [Encoding.UTF8.GetBytes("three")]);
+        var path = Path.Combine(store.DirectoryPath, "lists", FileNames.ForKey("chat"));
+        var length = new FileInfo(path).Length;
+        using (var stream = new FileStream(path, FileMode.Open))
+        {
+            stream.SetLength(length - 3);
+        }
+
+        await using var reopened = Open();
+        Assert.That((await reopened.ListRangeAsync("chat")).Select(i => Encoding.UTF8.GetString(i.Span)), Is.EqualTo(new[] { "one", "two" }));
+        Assert.That(await reopened.ListAppendAsync("chat", [Encoding.UTF8.GetBytes("four")]), Is.EqualTo(3));
+        Assert.That((await reopened.ListRangeAsync("chat")).Select(i => Encoding.UTF8.GetString(i.Span)), Is.EqualTo(new[] { "one", "two", "four" }));
+    }
+
+    [Test]
+    public async Task ListRangeAsync_DamagedMiddleRecord_ThrowsCorrupt()
+    {
+        await using var store = Open();
+        await store.ListAppendAsync("chat", [new byte[] { 1, 1, 1, 1 }, new byte[] { 2, 2, 2, 2 }, new byte[] { 3, 3, 3, 3 }]);
+        var path = Path.Combine(store.DirectoryPath, "lists", FileNames.ForKey("chat"));
+        var bytes = await System.IO.File.ReadAllBytesAsync(path);
+        var at = bytes.AsSpan().IndexOf(new byte[] { 2, 2, 2, 2 });
+        bytes[at] = 7;
+        await System.IO.File.WriteAllBytesAsync(path, bytes);
+        var ex = await Assert.ThrowsAsync<StateCorruptedException>(async () => await store.ListRangeAsync("chat"));
+        Assert.That(ex!.Location, Is.EqualTo(path));
+        Assert.That(await store.ListDeleteAsync("chat"), Is.False, "a damaged list can be deleted");
+        Assert.That(System.IO.File.Exists(path), Is.False);
+    }
+
+    [Test]
+    public async Task ListLengthAsync_AnotherInstanceAppends_SeesNewLength()
+    {
+        await using var first = Open();
+        await using var second = Open();
+        await first.ListAppendAsync("chat", [new byte[] { 1 }]);
+        Assert.That(await second.ListLengthAsync("chat"), Is.EqualTo(1));
+        await second.ListAppendAsync("chat", [new byte[] { 2 }]);
+        Assert.That(await first.ListAppendAsync("chat", [new byte[] { 3 }]), Is.EqualTo(3));
+        await second.ListTrimAsync("chat", -1, -1);
+        Assert.That(await first.ListAppendAsync("chat", [new byte[] { 4 }]), Is.EqualTo(2));
+    }
+
+    [Test]
+    public void Constructor_MissingRootPath_ThrowsArgumentException()
+    {
+        Assert.That(() => new FileStateStore(new FileStateStoreOptions()), Throws.InstanceOf<ArgumentException>());
+    }
+
+    [Test]
+    public async Task Entries_NeverLeaveTheRootDirectory()
+    {
+        await using var store = Open();
+        foreach (var key in new[] { "a/b/c", "..a", "x/..y/...z", "~root" })
+        {
+            await store.SetAsync(key, new byte[] { 1 });
+        }
+
+        var entries = Path.Combine(store.DirectoryPath, "entries");
+        Assert.That(Directory.GetFiles(_root, "*", SearchOption.AllDirectories).Where(f => Path.GetFileName(f).StartsWith('k')).Select(Path.GetDirectoryName), Is.All.EqualTo(entries));
+        Assert.That(Directory.GetFiles(Path.Combine(store.DirectoryPath, "entries")), Has.Length.EqualTo(4));
+        Assert.That(Directory.GetDirectories(Path.Combine(store.DirectoryPath, "entries")), Is.Empty);
+    }
+
+    private FileStateStore Open() => new(new FileStateStoreOptions { RootPath = _root });
+}
