@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# The StateKit test command: restore, build and run every test project, then print
+#   Tests: N passed, M failed
+# from the real result files, and exit non-zero on any failure.
+#
+# Works on a fresh Debian machine with the .NET SDK. Server-backed tests (added with the server
+# adapters) get their servers from start_servers/stop_servers below; stop_servers always runs,
+# even when a test fails or the script is interrupted. Users with their own servers can export the
+# connection-string variables before running and nothing is started for them.
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo"
+configuration="${CONFIGURATION:-Release}"
+work="$(mktemp -d "${TMPDIR:-/tmp}/statekit-tests.XXXXXX")"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+start_servers() {
+  # No test project needs a server yet. Server adapters start theirs here (free ports on
+  # 127.0.0.1, data under "$work"), export their connection strings, and register a stop step.
+  :
+}
+
+stop_servers() {
+  :
+}
+
+cleanup() {
+  local status=$?
+  stop_servers || true
+  rm -rf "$work"
+  exit "$status"
+}
+trap cleanup EXIT INT TERM
+
+echo "==> restore"
+dotnet restore StateKit.sln
+echo "==> build ($configuration)"
+dotnet build StateKit.sln -c "$configuration" --no-restore -nologo
+start_servers
+
+echo "==> test"
+test_status=0
+dotnet test StateKit.sln -c "$configuration" --no-build --nologo \
+  --logger "trx" --logger "console;verbosity=normal" --results-directory "$work/results" || test_status=$?
+
+passed=0; failed=0; skipped=0; inconclusive=0
+shopt -s nullglob
+for trx in "$work"/results/*.trx; do
+  counters="$(grep -o '<Counters [^>]*>' "$trx" | head -n 1)"
+  value() { sed -n "s/.* $1=\"\([0-9]*\)\".*/\1/p" <<<"$counters"; }
+  passed=$((passed + $(value passed)))
+  failed=$((failed + $(value failed) + $(value error) + $(value timeout) + $(value aborted)))
+  skipped=$((skipped + $(value notExecuted)))
+  inconclusive=$((inconclusive + $(value inconclusive)))
+done
+# In CI a test that could not run (for example a missing server) is a failure, never a skip.
+if [[ "${CI:-}" == "true" ]]; then
+  failed=$((failed + inconclusive + skipped))
+  skipped=0
+else
+  skipped=$((skipped + inconclusive))
+fi
+
+if (( passed + failed == 0 )); then
+  echo "no test ran" >&2
+  test_status=1
+fi
+if (( test_status != 0 && failed == 0 )); then
+  failed=1  # the runner failed without a result file saying why (crash, build error)
+fi
+
+if (( skipped > 0 )); then
+  echo "Tests: $passed passed, $failed failed, $skipped skipped"
+else
+  echo "Tests: $passed passed, $failed failed"
+fi
+(( failed == 0 && test_status == 0 ))
