@@ -245,30 +245,6 @@ public sealed partial class FileStateStore
         _listStates.TryRemove(path, out _);
     }
 
-    private async ValueTask<long> PurgeExpiredListsAsync(CancellationToken cancellationToken)
-    {
-        long removed = 0;
-        foreach (var path in Directory.EnumerateFiles(_listsDirectory))
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            if (!IsExpiredList(path))
-            {
-                continue;
-            }
-
-            using (await LockAsync(path, "PurgeExpired", null, cancellationToken).ConfigureAwait(false))
-            {
-                if (IsExpiredList(path))
-                {
-                    DeleteListFile(path, Path.GetFileName(path), "PurgeExpired");
-                    removed++;
-                }
-            }
-        }
-
-        return removed;
-    }
-
     private bool IsExpiredList(string path)
     {
         var data = ReadAll(path, "PurgeExpired", null);

@@ -244,32 +244,13 @@ public sealed partial class FileStateStore : IStateStore
     public async ValueTask<long> PurgeExpiredAsync(CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        long removed = 0;
-        foreach (var path in Directory.EnumerateFiles(_entriesDirectory))
+        var entries = await PurgeDirectoryAsync(_entriesDirectory, IsExpiredEntryFile, DeleteEntryFile, cancellationToken).ConfigureAwait(false);
+        if (entries > 0)
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            if (!IsExpiredEntryFile(path))
-            {
-                continue;
-            }
-
-            using (await LockAsync(path, "PurgeExpired", null, cancellationToken).ConfigureAwait(false))
-            {
-                if (IsExpiredEntryFile(path))
-                {
-                    System.IO.File.Delete(path);
-                    removed++;
-                }
-            }
+            Io("PurgeExpired", null, () => NativeMethods.FsyncDirectory(_entriesDirectory));
         }
 
-        removed += await PurgeExpiredListsAsync(cancellationToken).ConfigureAwait(false);
-        if (removed > 0)
-        {
-            NativeMethods.FsyncDirectory(_entriesDirectory);
-        }
-
-        return removed;
+        return entries + await PurgeDirectoryAsync(_listsDirectory, IsExpiredList, path => DeleteListFile(path, Path.GetFileName(path), "PurgeExpired"), cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -407,6 +388,33 @@ public sealed partial class FileStateStore : IStateStore
             return null;
         }
     }
+
+    /// <summary>Deletes the files of <paramref name="directory"/> that are expired: checked without the lock, then again under it.</summary>
+    private async ValueTask<long> PurgeDirectoryAsync(string directory, Func<string, bool> isExpired, Action<string> delete, CancellationToken cancellationToken)
+    {
+        long removed = 0;
+        foreach (var path in Directory.EnumerateFiles(directory))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (!isExpired(path))
+            {
+                continue;
+            }
+
+            using (await LockAsync(path, "PurgeExpired", null, cancellationToken).ConfigureAwait(false))
+            {
+                if (isExpired(path))
+                {
+                    delete(path);
+                    removed++;
+                }
+            }
+        }
+
+        return removed;
+    }
+
+    private void DeleteEntryFile(string path) => Io("PurgeExpired", null, () => System.IO.File.Delete(path));
 
     private bool IsExpiredEntryFile(string path) =>
         ReadHead(path) is { } head && EntryFile.TryHeader(head, out _, out var expiresAt, out _, out _) && expiresAt <= NowTicks;

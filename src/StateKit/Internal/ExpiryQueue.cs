@@ -21,7 +21,9 @@ internal sealed class ExpiryQueue
         }
     }
 
-    public void Add(string key, bool isList, long expiresAtTicks)
+    /// <summary>Schedules a check of <paramref name="key"/> at <paramref name="expiresAtTicks"/>.</summary>
+    /// <returns>The number of scheduled checks, stale ones included.</returns>
+    public int Add(string key, bool isList, long expiresAtTicks)
     {
         lock (_gate)
         {
@@ -30,6 +32,20 @@ internal sealed class ExpiryQueue
             {
                 Volatile.Write(ref _nextDue, expiresAtTicks);
             }
+
+            return _heap.Count;
+        }
+    }
+
+    /// <summary>Replaces every scheduled check, dropping the stale ones that touches and rewrites leave behind.</summary>
+    public void Reset(IEnumerable<(string Key, bool IsList, long ExpiresAt)> live)
+    {
+        var items = live.Select(i => ((i.Key, i.IsList), i.ExpiresAt)).ToList();
+        lock (_gate)
+        {
+            _heap.Clear();
+            _heap.EnqueueRange(items);
+            Volatile.Write(ref _nextDue, _heap.TryPeek(out _, out var next) ? next : long.MaxValue);
         }
     }
 

@@ -28,6 +28,11 @@ internal sealed class StateKitOptionsValidator(IEnumerable<IStateStoreFactory> f
             failures.Add("StateKit:Envelope:CompressionThresholdBytes must be zero or positive.");
         }
 
+        if (options.Envelope.MaxDecodedBytes < 1)
+        {
+            failures.Add("StateKit:Envelope:MaxDecodedBytes must be positive.");
+        }
+
         if (!Enum.IsDefined(options.Envelope.Compression))
         {
             failures.Add($"StateKit:Envelope:Compression '{options.Envelope.Compression}' is unknown; use None, Brotli or GZip.");

@@ -175,8 +175,14 @@ public sealed partial class MemoryStateStore
 
         lock (list)
         {
-            if (list.Removed || list.ExpiresAt > now)
+            if (list.Removed)
             {
+                return false;
+            }
+
+            if (list.ExpiresAt > now)
+            {
+                Reschedule(key, isList: true, list.ExpiresAt);
                 return false;
             }
 
@@ -198,7 +204,14 @@ public sealed partial class MemoryStateStore
     {
         public List<byte[]> Items { get; } = [];
 
-        public long ExpiresAt { get; set; } = long.MaxValue;
+        /// <summary>The expiry in UTC ticks; a field so the heap rebuild can read it without the list's lock.</summary>
+        public long ExpiresAtField = long.MaxValue;
+
+        public long ExpiresAt
+        {
+            get => ExpiresAtField;
+            set => Volatile.Write(ref ExpiresAtField, value);
+        }
 
         public bool Removed { get; set; }
     }

@@ -33,6 +33,9 @@ public sealed partial class MemoryStateStore : IStateStore
     /// <summary>Gets the number of entries held, including expired ones not yet purged.</summary>
     internal int RawEntryCount => _entries.Count;
 
+    /// <summary>Gets the number of scheduled expiry checks, stale ones included.</summary>
+    internal int ScheduledExpiryCount => _expiry.Count;
+
     private long NowTicks => _guard.TimeProvider.GetUtcNow().UtcTicks;
 
     /// <inheritdoc />
@@ -210,9 +213,10 @@ public sealed partial class MemoryStateStore : IStateStore
 
     private void TrackExpiry(string key, bool isList, long expiresAt)
     {
-        if (expiresAt != long.MaxValue)
+        if (expiresAt != long.MaxValue && _expiry.Add(key, isList, expiresAt) > (2 * (_entries.Count + _lists.Count)) + 1024)
         {
-            _expiry.Add(key, isList, expiresAt);
+            // Touches and rewrites leave stale checks behind; rebuild so the heap stays proportional to the entries.
+            _expiry.Reset(ScheduledExpiries());
         }
 
         if (_expiry.AnyDue(NowTicks))
@@ -236,8 +240,34 @@ public sealed partial class MemoryStateStore : IStateStore
         return removed;
     }
 
-    private bool RemoveExpiredEntry(string key, long now) =>
-        _entries.TryGetValue(key, out var item) && item.ExpiresAt <= now && _entries.TryRemove(new KeyValuePair<string, Item>(key, item));
+    private bool RemoveExpiredEntry(string key, long now)
+    {
+        if (!_entries.TryGetValue(key, out var item))
+        {
+            return false;
+        }
+
+        if (item.ExpiresAt > now)
+        {
+            Reschedule(key, isList: false, item.ExpiresAt);
+            return false;
+        }
+
+        return _entries.TryRemove(new KeyValuePair<string, Item>(key, item));
+    }
+
+    /// <summary>A check came due for an entry whose expiry has since moved: check again at its current expiry.</summary>
+    private void Reschedule(string key, bool isList, long expiresAt)
+    {
+        if (expiresAt != long.MaxValue)
+        {
+            _expiry.Add(key, isList, expiresAt);
+        }
+    }
+
+    private IEnumerable<(string Key, bool IsList, long ExpiresAt)> ScheduledExpiries() =>
+        _entries.Where(e => e.Value.ExpiresAt != long.MaxValue).Select(e => (e.Key, false, e.Value.ExpiresAt))
+            .Concat(_lists.Select(l => (l.Key, true, Volatile.Read(ref l.Value.ExpiresAtField))).Where(l => l.Item3 != long.MaxValue));
 
     /// <summary>An immutable stored entry; replaced whole on every write so readers never see a torn value.</summary>
     private sealed class Item(byte[] value, long version, long expiresAt)
