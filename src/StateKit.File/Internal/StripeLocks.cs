@@ -54,6 +54,10 @@ internal sealed class StripeLocks : IDisposable
                     await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
                     delay = Math.Min(delay * 2, 20);
                 }
+                catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException)
+                {
+                    throw new StateStoreUnavailableException(storeName, operation, key, $"the lock file '{path}' cannot be opened: {ex.Message}", ex);
+                }
             }
         }
         catch

@@ -197,7 +197,7 @@ public sealed partial class FileStateStore : IStateStore
         ArgumentNullException.ThrowIfNull(prefix);
         cancellationToken.ThrowIfCancellationRequested();
         await Task.CompletedTask.ConfigureAwait(false);
-        foreach (var path in Directory.EnumerateFiles(_entriesDirectory))
+        foreach (var path in EnumerateFiles(_entriesDirectory, "ListKeys"))
         {
             cancellationToken.ThrowIfCancellationRequested();
             var name = Path.GetFileName(path);
@@ -393,7 +393,7 @@ public sealed partial class FileStateStore : IStateStore
     private async ValueTask<long> PurgeDirectoryAsync(string directory, Func<string, bool> isExpired, Action<string> delete, CancellationToken cancellationToken)
     {
         long removed = 0;
-        foreach (var path in Directory.EnumerateFiles(directory))
+        foreach (var path in EnumerateFiles(directory, "PurgeExpired"))
         {
             cancellationToken.ThrowIfCancellationRequested();
             if (!isExpired(path))
@@ -412,6 +412,43 @@ public sealed partial class FileStateStore : IStateStore
         }
 
         return removed;
+    }
+
+    /// <summary>Streams the files of a directory; a file-system failure surfaces as <see cref="StateStoreUnavailableException"/>.</summary>
+    private IEnumerable<string> EnumerateFiles(string directory, string operation)
+    {
+        IEnumerator<string> files;
+        try
+        {
+            files = Directory.EnumerateFiles(directory).GetEnumerator();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new StateStoreUnavailableException(Name, operation, null, $"the directory '{directory}' cannot be read: {ex.Message}", ex);
+        }
+
+        using (files)
+        {
+            while (true)
+            {
+                bool more;
+                try
+                {
+                    more = files.MoveNext();
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                {
+                    throw new StateStoreUnavailableException(Name, operation, null, $"the directory '{directory}' cannot be read: {ex.Message}", ex);
+                }
+
+                if (!more)
+                {
+                    yield break;
+                }
+
+                yield return files.Current;
+            }
+        }
     }
 
     private void DeleteEntryFile(string path) => Io("PurgeExpired", null, () => System.IO.File.Delete(path));

@@ -173,5 +173,25 @@ public sealed class FileStateStoreTests
         Assert.That(Directory.GetDirectories(Path.Combine(store.DirectoryPath, "entries")), Is.Empty);
     }
 
+    [Test]
+    public async Task Operations_RootDirectoryDeletedWhileOpen_ThrowStoreUnavailableNamingStoreAndKey()
+    {
+        await using var store = Open();
+        await store.SetAsync("k", new byte[] { 1 });
+        Directory.Delete(_root, recursive: true);
+        var ex = await Assert.ThrowsAsync<StateStoreUnavailableException>(async () => await store.SetAsync("k", new byte[] { 2 }));
+        Assert.That(ex!.Message, Does.Contain("'file' store").And.Contain("'k'"));
+        await Assert.ThrowsAsync<StateStoreUnavailableException>(async () => await store.ListAppendAsync("l", new byte[] { 1 }));
+        Assert.That(await store.GetAsync("k"), Is.Null, "a read of a vanished directory finds nothing");
+        await Assert.ThrowsAsync<StateStoreUnavailableException>(async () => await store.PurgeExpiredAsync());
+        await Assert.ThrowsAsync<StateStoreUnavailableException>(async () =>
+        {
+            await foreach (var unused in store.ListKeysAsync())
+            {
+            }
+        });
+        Directory.CreateDirectory(_root);
+    }
+
     private FileStateStore Open() => new(new FileStateStoreOptions { RootPath = _root });
 }
