@@ -171,4 +171,15 @@ public abstract partial class StateStoreConformanceTests<TStore>
         Assert.That(items[1].Length, Is.EqualTo(0));
         Assert.That(items[2].ToArray(), Is.EqualTo(new byte[] { 0, 0, 0 }));
     }
+
+    /// <summary>Appending no items changes nothing and does not create the list.</summary>
+    /// <returns>A task.</returns>
+    [Test]
+    public virtual async Task ListAppendAsync_NoItems_ReturnsCurrentLengthAndCreatesNothing()
+    {
+        Assert.That(await Store.ListAppendAsync("none", Array.Empty<ReadOnlyMemory<byte>>()), Is.EqualTo(0));
+        Assert.That(await Store.ListRangeAsync("none"), Is.Empty);
+        await AppendAsync(Store, "some", "a");
+        Assert.That(await Store.ListAppendAsync("some", Array.Empty<ReadOnlyMemory<byte>>()), Is.EqualTo(1));
+    }
 }

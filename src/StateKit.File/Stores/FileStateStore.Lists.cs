@@ -15,6 +15,11 @@ public sealed partial class FileStateStore
     {
         cancellationToken.ThrowIfCancellationRequested();
         _guard.ValidateAppend(key, items, timeToLive, "ListAppend");
+        if (items.Count == 0)
+        {
+            return await ListLengthAsync(key, cancellationToken).ConfigureAwait(false);
+        }
+
         var path = ListPath(key);
         using (await LockAsync(path, "ListAppend", key, cancellationToken).ConfigureAwait(false))
         {

@@ -91,7 +91,7 @@ public interface IStateStore : IAsyncDisposable
 
     /// <summary>Appends items to the end of a list, creating it when missing.</summary>
     /// <param name="key">The list key.</param>
-    /// <param name="items">The items to append, in order; the store keeps its own copies.</param>
+    /// <param name="items">The items to append, in order; the store keeps its own copies. No items: nothing changes.</param>
     /// <param name="timeToLive">
     /// When set, the list expires this long from now (<see cref="Timeout.InfiniteTimeSpan"/> removes the expiry);
     /// when <see langword="null"/>, an existing list keeps its expiry and a new one gets the store's default.

@@ -12,6 +12,11 @@ public sealed partial class MemoryStateStore
     {
         cancellationToken.ThrowIfCancellationRequested();
         _guard.ValidateAppend(key, items, timeToLive, "ListAppend");
+        if (items.Count == 0)
+        {
+            return ListLengthAsync(key, cancellationToken);
+        }
+
         var copies = new byte[items.Count][];
         for (var i = 0; i < copies.Length; i++)
         {

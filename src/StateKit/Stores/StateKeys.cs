@@ -33,8 +33,21 @@ public static class StateKeys
             return false;
         }
 
-        for (var i = 0; i < key.Length; i++)
+        var segmentStart = 0;
+        for (var i = 0; i <= key.Length; i++)
         {
+            if (i == key.Length || key[i] == '/')
+            {
+                if (key.AsSpan(segmentStart, i - segmentStart) is "." or "..")
+                {
+                    reason = "a key may not contain '.' or '..' path segments";
+                    return false;
+                }
+
+                segmentStart = i + 1;
+                continue;
+            }
+
             var c = key[i];
             if (char.IsControl(c))
             {
@@ -57,15 +70,6 @@ public static class StateKeys
             if (char.IsSurrogate(c))
             {
                 reason = $"a key may not contain an unpaired surrogate (index {i})";
-                return false;
-            }
-        }
-
-        foreach (var segment in key.Split('/'))
-        {
-            if (segment is "." or "..")
-            {
-                reason = "a key may not contain '.' or '..' path segments";
                 return false;
             }
         }
