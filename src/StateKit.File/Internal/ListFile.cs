@@ -12,7 +12,9 @@ namespace StateKit.File.Internal;
 /// </summary>
 /// <remarks>
 /// A record cut short at the end of the file (a crash during an append) fails its length or checksum check
-/// and is dropped; earlier records survive. A bad record followed by more data is corruption.
+/// and is dropped; earlier records survive. A bad record followed by more data is corruption. Within one
+/// generation a file only grows (a torn tail is cut before the next append), so a parsed prefix stays valid
+/// and later reads parse only what was appended since.
 /// </remarks>
 internal static class ListFile
 {
@@ -57,73 +59,68 @@ internal static class ListFile
         return buffer.WrittenSpan.ToArray();
     }
 
-    public static Parsed Parse(byte[] data, bool collectItems)
+    /// <summary>
+    /// Parses the records of <paramref name="chunk"/>, which starts at file offset <paramref name="chunkStart"/>
+    /// (0 = the whole file, magic included), into <paramref name="index"/>. Stops before a torn last record.
+    /// </summary>
+    /// <returns>What is wrong with the file, or <see langword="null"/>; on a problem the index must be reset.</returns>
+    public static string? ParseInto(ListIndex index, ReadOnlySpan<byte> chunk, long chunkStart)
     {
-        if (data.Length < Magic.Length)
+        var at = 0;
+        if (chunkStart == 0)
         {
-            // A file cut short while being created holds no acknowledged item.
-            return new Parsed { IsEmpty = true };
-        }
-
-        if (!data.AsSpan(0, 4).SequenceEqual(Magic))
-        {
-            return new Parsed { Problem = "the file is not a StateKit list (bad magic)" };
-        }
-
-        var parsed = new Parsed { Items = collectItems ? [] : null, ExpiresAt = long.MaxValue };
-        var at = Magic.Length;
-        while (at < data.Length)
-        {
-            var remaining = data.Length - at;
-            if (remaining < RecordOverhead)
+            if (chunk.Length < Magic.Length || !chunk[..Magic.Length].SequenceEqual(Magic))
             {
-                break;
+                return chunk.Length < Magic.Length ? $"the file is {chunk.Length} bytes, shorter than a list header" : "the file is not a StateKit list (bad magic)";
             }
 
-            var type = data[at];
-            var length = BinaryPrimitives.ReadInt32LittleEndian(data.AsSpan(at + 1));
-            if (length < 0 || length > remaining - RecordOverhead)
+            at = Magic.Length;
+            index.ValidEnd = at;
+        }
+
+        while (chunk.Length - at >= RecordOverhead)
+        {
+            var type = chunk[at];
+            var length = BinaryPrimitives.ReadInt32LittleEndian(chunk[(at + 1)..]);
+            if (length < 0 || length > chunk.Length - at - RecordOverhead)
             {
                 break;
             }
 
             var end = at + 5 + length;
-            if (BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(end)) != Crc32C.Compute(data.AsSpan(at, 5 + length)))
+            if (BinaryPrimitives.ReadUInt32LittleEndian(chunk[end..]) != Crc32C.Compute(chunk.Slice(at, 5 + length)))
             {
-                if (end + 4 == data.Length)
+                if (end + 4 == chunk.Length)
                 {
                     break;
                 }
 
-                parsed.Problem = $"checksum mismatch in the record at offset {at}";
-                return parsed;
+                return $"checksum mismatch in the record at offset {chunkStart + at}";
             }
 
-            var payload = new ReadOnlyMemory<byte>(data, at + 5, length);
+            var payload = chunk.Slice(at + 5, length);
             switch (type)
             {
-                case HeaderRecord when at == Magic.Length && length > 8:
-                    parsed.Generation = BinaryPrimitives.ReadInt64LittleEndian(payload.Span);
-                    parsed.Key = Encoding.UTF8.GetString(payload.Span[8..]);
+                case HeaderRecord when index.Key is null && chunkStart + at == Magic.Length && length > 8:
+                    index.Generation = BinaryPrimitives.ReadInt64LittleEndian(payload);
+                    index.Key = Encoding.UTF8.GetString(payload[8..]);
                     break;
-                case ItemRecord when parsed.Key is not null:
-                    parsed.Count++;
-                    parsed.Items?.Add(payload);
+                case ItemRecord when index.Key is not null:
+                    index.Offsets.Add(chunkStart + at + 5);
+                    index.Lengths.Add(length);
                     break;
-                case ExpiryRecord when parsed.Key is not null && length == 8:
-                    parsed.ExpiresAt = BinaryPrimitives.ReadInt64LittleEndian(payload.Span);
+                case ExpiryRecord when index.Key is not null && length == 8:
+                    index.ExpiresAt = BinaryPrimitives.ReadInt64LittleEndian(payload);
                     break;
                 default:
-                    parsed.Problem = $"unexpected record type {type} (length {length}) at offset {at}";
-                    return parsed;
+                    return $"unexpected record type {type} (length {length}) at offset {chunkStart + at}";
             }
 
             at = end + 4;
+            index.ValidEnd = chunkStart + at;
         }
 
-        parsed.ValidEnd = at;
-        parsed.IsEmpty = parsed.Key is null;
-        return parsed;
+        return index.Key is null ? "the file has no complete header record" : null;
     }
 
     private static void WriteExpiry(ArrayBufferWriter<byte> buffer, long expiresAt)
@@ -141,24 +138,5 @@ internal static class ListFile
         payload.CopyTo(span[5..]);
         BinaryPrimitives.WriteUInt32LittleEndian(span[(5 + payload.Length)..], Crc32C.Compute(span[..(5 + payload.Length)]));
         buffer.Advance(RecordOverhead + payload.Length);
-    }
-
-    internal sealed class Parsed
-    {
-        public string? Problem { get; set; }
-
-        public bool IsEmpty { get; set; }
-
-        public string? Key { get; set; }
-
-        public long Generation { get; set; }
-
-        public long ExpiresAt { get; set; } = long.MaxValue;
-
-        public long Count { get; set; }
-
-        public long ValidEnd { get; set; }
-
-        public List<ReadOnlyMemory<byte>>? Items { get; set; }
     }
 }

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using StateKit.File.Internal;
@@ -7,8 +8,14 @@ namespace StateKit.File;
 /// <content>Append-only list files.</content>
 public sealed partial class FileStateStore
 {
-    /// <summary>What this process last saw of each list file, so an append need not re-read the whole file.</summary>
-    private readonly ConcurrentDictionary<string, ListState> _listStates = new(StringComparer.Ordinal);
+    /// <summary>How many list indexes this process keeps; any evicted one is rebuilt by one full read.</summary>
+    private const int MaxCachedListIndexes = 4096;
+
+    /// <summary>
+    /// Per list file: item positions of the generation last read. A read parses only what was appended since,
+    /// and reads just the bytes of the requested items, so reading the last 20 messages does not read the file.
+    /// </summary>
+    private readonly ConcurrentDictionary<string, ListIndex> _listIndexes = new(StringComparer.Ordinal);
 
     /// <inheritdoc />
     public async ValueTask<long> ListAppendAsync(string key, IReadOnlyList<ReadOnlyMemory<byte>> items, TimeSpan? timeToLive = null, CancellationToken cancellationToken = default)
@@ -23,18 +30,25 @@ public sealed partial class FileStateStore
         var path = ListPath(key);
         using (await LockAsync(path, "ListAppend", key, cancellationToken).ConfigureAwait(false))
         {
-            var state = CurrentListState(path, key, "ListAppend", holdsLock: true);
-            if (state is null)
+            using var file = OpenListFile(path, key, "ListAppend", write: true);
+            if (file is null)
             {
-                var expiresAt = ToTicks(_guard.ResolveExpiry(timeToLive));
-                return CreateList(path, key, expiresAt, items, "ListAppend");
+                return CreateList(path, key, ToTicks(_guard.ResolveExpiry(timeToLive)), items, "ListAppend");
             }
 
-            var explicitExpiry = timeToLive is null ? (long?)null : ToTicks(_guard.ExpiryFrom(timeToLive));
-            var records = ListFile.AppendRecords(items, explicitExpiry);
-            var count = state.Count + items.Count;
-            AppendToFile(path, key, state, records, "ListAppend", state with { Count = count, ExpiresAt = explicitExpiry ?? state.ExpiresAt });
-            return count;
+            var index = IndexFor(path);
+            lock (index)
+            {
+                if (!Refresh(index, file, path, key, "ListAppend"))
+                {
+                    // Missing, emptied or expired: the append starts a new list.
+                    return CreateList(path, key, ToTicks(_guard.ResolveExpiry(timeToLive)), items, "ListAppend");
+                }
+
+                var expiresAt = timeToLive is null ? (long?)null : ToTicks(_guard.ExpiryFrom(timeToLive));
+                AppendRecords(index, file, path, key, ListFile.AppendRecords(items, expiresAt), "ListAppend");
+                return index.Count;
+            }
         }
     }
 
@@ -43,14 +57,24 @@ public sealed partial class FileStateStore
     {
         cancellationToken.ThrowIfCancellationRequested();
         _guard.ValidateKey(key, "ListRange");
-        var parsed = ParseList(ListPath(key), key, "ListRange", collectItems: true);
-        if (parsed is null)
+        var path = ListPath(key);
+        using var file = OpenListFile(path, key, "ListRange", write: false);
+        if (file is null)
         {
             return new(Array.Empty<ReadOnlyMemory<byte>>());
         }
 
-        var (offset, count) = StateListRange.Resolve(start, stop, parsed.Count);
-        return new(parsed.Items!.GetRange((int)offset, (int)count));
+        var index = IndexFor(path);
+        lock (index)
+        {
+            if (!Refresh(index, file, path, key, "ListRange"))
+            {
+                return new(Array.Empty<ReadOnlyMemory<byte>>());
+            }
+
+            var (offset, count) = StateListRange.Resolve(start, stop, index.Count);
+            return new(ReadItems(index, file, (int)offset, (int)count, path, key, "ListRange"));
+        }
     }
 
     /// <inheritdoc />
@@ -59,8 +83,17 @@ public sealed partial class FileStateStore
         cancellationToken.ThrowIfCancellationRequested();
         _guard.ValidateKey(key, "ListLength");
         var path = ListPath(key);
-        var state = CurrentListState(path, key, "ListLength", holdsLock: false);
-        return new(state?.Count ?? 0);
+        using var file = OpenListFile(path, key, "ListLength", write: false);
+        if (file is null)
+        {
+            return new(0L);
+        }
+
+        var index = IndexFor(path);
+        lock (index)
+        {
+            return new(Refresh(index, file, path, key, "ListLength") ? index.Count : 0L);
+        }
     }
 
     /// <inheritdoc />
@@ -71,25 +104,32 @@ public sealed partial class FileStateStore
         var path = ListPath(key);
         using (await LockAsync(path, "ListTrim", key, cancellationToken).ConfigureAwait(false))
         {
-            var parsed = ParseList(path, key, "ListTrim", collectItems: true);
-            if (parsed is null)
+            using var file = OpenListFile(path, key, "ListTrim", write: false);
+            if (file is null)
             {
                 return 0;
             }
 
-            var (offset, count) = StateListRange.Resolve(start, stop, parsed.Count);
-            if (count == 0)
+            var index = IndexFor(path);
+            lock (index)
             {
-                DeleteListFile(path, key, "ListTrim");
-                return 0;
-            }
+                if (!Refresh(index, file, path, key, "ListTrim"))
+                {
+                    return 0;
+                }
 
-            if (count < parsed.Count)
-            {
-                CreateList(path, key, parsed.ExpiresAt, parsed.Items!.GetRange((int)offset, (int)count), "ListTrim");
-            }
+                var (offset, count) = StateListRange.Resolve(start, stop, index.Count);
+                if (count == 0)
+                {
+                    DeleteListFile(path, key, "ListTrim");
+                }
+                else if (count < index.Count)
+                {
+                    CreateList(path, key, index.ExpiresAt, ReadItems(index, file, (int)offset, (int)count, path, key, "ListTrim"), "ListTrim");
+                }
 
-            return count;
+                return count;
+            }
         }
     }
 
@@ -101,15 +141,18 @@ public sealed partial class FileStateStore
         var path = ListPath(key);
         using (await LockAsync(path, "ListDelete", key, cancellationToken).ConfigureAwait(false))
         {
-            if (!System.IO.File.Exists(path))
+            bool live;
+            using (var file = OpenListFile(path, key, "ListDelete", write: false))
             {
-                return false;
+                if (file is null)
+                {
+                    return false;
+                }
+
+                // A damaged list can still be deleted: that is how an operator gets rid of it.
+                live = TryRefresh(path, file, key, "ListDelete") is { } index && index.Count > 0 && index.ExpiresAt > NowTicks;
             }
 
-            // A damaged list can still be deleted: that is how an operator gets rid of it.
-            var data = ReadAll(path, "ListDelete", key);
-            var parsed = data is null ? null : ListFile.Parse(data, collectItems: false);
-            var live = parsed is { Problem: null, IsEmpty: false } && parsed.ExpiresAt > NowTicks && parsed.Count > 0;
             DeleteListFile(path, key, "ListDelete");
             return live;
         }
@@ -124,120 +167,185 @@ public sealed partial class FileStateStore
         var path = ListPath(key);
         using (await LockAsync(path, "ListTouch", key, cancellationToken).ConfigureAwait(false))
         {
-            var state = CurrentListState(path, key, "ListTouch", holdsLock: true);
-            if (state is null)
+            using var file = OpenListFile(path, key, "ListTouch", write: true);
+            if (file is null)
             {
                 return false;
             }
 
-            var expiresAt = ToTicks(_guard.ExpiryFrom(timeToLive));
-            AppendToFile(path, key, state, ListFile.AppendRecords([], expiresAt), "ListTouch", state with { ExpiresAt = expiresAt });
-            return true;
+            var index = IndexFor(path);
+            lock (index)
+            {
+                if (!Refresh(index, file, path, key, "ListTouch"))
+                {
+                    return false;
+                }
+
+                AppendRecords(index, file, path, key, ListFile.AppendRecords([], ToTicks(_guard.ExpiryFrom(timeToLive))), "ListTouch");
+                return true;
+            }
         }
     }
 
     private string ListPath(string key) => Path.Combine(_listsDirectory, FileNames.ForKey(key));
 
-    /// <summary>
-    /// The live state of a list (count, expiry, valid end), from the cache when the file is unchanged; null when
-    /// missing or expired. Only lock holders (<paramref name="holdsLock"/>) write the cache, so a cached state always
-    /// describes the file a writer left behind.
-    /// </summary>
-    private ListState? CurrentListState(string path, string key, string operation, bool holdsLock)
+    private ListIndex IndexFor(string path)
     {
-        if (_listStates.TryGetValue(path, out var cached) && PeekIdentity(path) == (cached.Generation, cached.Size))
+        if (_listIndexes.Count >= MaxCachedListIndexes && !_listIndexes.ContainsKey(path))
         {
-            return cached.ExpiresAt > NowTicks && cached.Count > 0 ? cached : null;
-        }
-
-        var data = ReadAll(path, operation, key);
-        var parsed = data is null ? null : Checked(ListFile.Parse(data, collectItems: false), path, key, operation);
-        if (parsed is null || parsed.IsEmpty)
-        {
-            if (holdsLock)
+            foreach (var evicted in _listIndexes.Keys.Take(MaxCachedListIndexes / 8))
             {
-                _listStates.TryRemove(path, out _);
+                _listIndexes.TryRemove(evicted, out _);
             }
-
-            return null;
         }
 
-        var state = new ListState(parsed.Generation, data!.Length, parsed.Count, parsed.ExpiresAt, parsed.ValidEnd);
-        if (holdsLock)
-        {
-            _listStates[path] = state;
-        }
-
-        return state.ExpiresAt > NowTicks && state.Count > 0 ? state : null;
+        return _listIndexes.GetOrAdd(path, static _ => new ListIndex());
     }
 
-    private ListFile.Parsed? ParseList(string path, string key, string operation, bool collectItems)
-    {
-        var data = ReadAll(path, operation, key);
-        var parsed = data is null ? null : Checked(ListFile.Parse(data, collectItems), path, key, operation);
-        return parsed is null || parsed.IsEmpty || parsed.ExpiresAt <= NowTicks || parsed.Count == 0 ? null : parsed;
-    }
-
-    private ListFile.Parsed Checked(ListFile.Parsed parsed, string path, string key, string operation)
-    {
-        if (parsed.Problem is not null)
-        {
-            throw new StateCorruptedException(Name, operation, key, parsed.Problem, path);
-        }
-
-        if (!parsed.IsEmpty && parsed.Key != key)
-        {
-            throw new StateCorruptedException(Name, operation, key, $"the file holds list '{StateKeys.Printable(parsed.Key)}'", path);
-        }
-
-        return parsed;
-    }
-
-    /// <summary>Reads the generation and size of a list file without parsing it.</summary>
-    private static (long Generation, long Size) PeekIdentity(string path)
+    private FileStream? OpenListFile(string path, string key, string operation, bool write)
     {
         try
         {
-            using var handle = System.IO.File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            Span<byte> generation = stackalloc byte[8];
-            return RandomAccess.Read(handle, generation, ListFile.GenerationOffset) == 8
-                ? (BitConverter.ToInt64(generation), RandomAccess.GetLength(handle))
-                : (-1, -1);
+            return new FileStream(path, FileMode.Open, write ? FileAccess.ReadWrite : FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0);
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return null;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            return (-1, -1);
+            throw new StateStoreUnavailableException(Name, operation, key, $"'{path}' cannot be opened: {ex.Message}", ex);
         }
+    }
+
+    /// <summary>
+    /// Brings <paramref name="index"/> up to date with the open file (the caller holds its lock): a new
+    /// generation is parsed whole, the same generation only from its last known valid end.
+    /// </summary>
+    /// <returns><see langword="true"/> when the list is live (has items and has not expired).</returns>
+    /// <remarks>A <see langword="null"/> <paramref name="key"/> accepts whatever key the file holds (purge does not know it).</remarks>
+    private bool Refresh(ListIndex index, FileStream file, string path, string? key, string operation)
+    {
+        var length = file.Length;
+        Span<byte> generation = stackalloc byte[8];
+        var sameGeneration = index.Key is not null && length >= index.ValidEnd
+            && RandomAccess.Read(file.SafeFileHandle, generation, ListFile.GenerationOffset) == 8
+            && BinaryPrimitives.ReadInt64LittleEndian(generation) == index.Generation;
+        if (!sameGeneration)
+        {
+            index.Reset();
+        }
+
+        var start = index.ValidEnd;
+        if (length > start || start == 0)
+        {
+            var chunk = new byte[checked((int)(length - start))];
+            var read = ReadAt(file, chunk, start);
+            var problem = ListFile.ParseInto(index, chunk.AsSpan(0, read), start);
+            if (problem is not null)
+            {
+                index.Reset();
+                throw new StateCorruptedException(Name, operation, key, problem, path);
+            }
+        }
+
+        if (key is not null && index.Key != key)
+        {
+            var other = index.Key;
+            index.Reset();
+            throw new StateCorruptedException(Name, operation, key, $"the file holds list '{StateKeys.Printable(other)}'", path);
+        }
+
+        return index.Count > 0 && index.ExpiresAt > NowTicks;
+    }
+
+    /// <summary>Refreshes the index of a list whose key may be unknown; <see langword="null"/> when the file is damaged.</summary>
+    private ListIndex? TryRefresh(string path, FileStream file, string? key, string operation)
+    {
+        var index = IndexFor(path);
+        lock (index)
+        {
+            try
+            {
+                Refresh(index, file, path, key, operation);
+                return index;
+            }
+            catch (StateCorruptedException)
+            {
+                return null;
+            }
+        }
+    }
+
+    private static int ReadAt(FileStream file, byte[] buffer, long offset)
+    {
+        var read = 0;
+        while (read < buffer.Length)
+        {
+            var n = RandomAccess.Read(file.SafeFileHandle, buffer.AsSpan(read), offset + read);
+            if (n == 0)
+            {
+                break;
+            }
+
+            read += n;
+        }
+
+        return read;
+    }
+
+    /// <summary>Reads items <paramref name="offset"/>..+<paramref name="count"/> with one read of the bytes that hold them.</summary>
+    private ReadOnlyMemory<byte>[] ReadItems(ListIndex index, FileStream file, int offset, int count, string path, string key, string operation)
+    {
+        if (count == 0)
+        {
+            return [];
+        }
+
+        var first = index.Offsets[offset];
+        var last = offset + count - 1;
+        var buffer = new byte[checked((int)(index.Offsets[last] + index.Lengths[last] - first))];
+        if (ReadAt(file, buffer, first) != buffer.Length)
+        {
+            index.Reset();
+            throw new StateCorruptedException(Name, operation, key, "the file is shorter than its records say", path);
+        }
+
+        var items = new ReadOnlyMemory<byte>[count];
+        for (var i = 0; i < count; i++)
+        {
+            items[i] = new ReadOnlyMemory<byte>(buffer, (int)(index.Offsets[offset + i] - first), index.Lengths[offset + i]);
+        }
+
+        return items;
     }
 
     /// <summary>Writes a whole new list file atomically (temp + fsync + rename) with a fresh generation.</summary>
     private long CreateList(string path, string key, long expiresAt, IReadOnlyList<ReadOnlyMemory<byte>> items, string operation)
     {
         var generation = BitConverter.ToInt64(RandomNumberGenerator.GetBytes(8));
-        var content = ListFile.NewFile(key, generation, expiresAt, items);
-        ReplaceFile(path, content, _listsDirectory, operation, key);
-        _listStates[path] = new ListState(generation, content.Length, items.Count, expiresAt, content.Length);
+        ReplaceFile(path, ListFile.NewFile(key, generation, expiresAt, items), _listsDirectory, operation, key);
+        _listIndexes.TryRemove(path, out _);
         return items.Count;
     }
 
-    /// <summary>Appends records at the valid end of a list file (dropping a torn tail first) and flushes them to disk.</summary>
-    private void AppendToFile(string path, string key, ListState state, byte[] records, string operation, ListState next)
+    /// <summary>Appends records at the valid end of a list file (cutting a torn tail first), flushes them to disk and indexes them.</summary>
+    private void AppendRecords(ListIndex index, FileStream file, string path, string key, byte[] records, string operation)
     {
+        var at = index.ValidEnd;
         Io(operation, key, () =>
         {
-            using var stream = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.None);
-            if (stream.Length > state.ValidEnd)
+            if (file.Length > at)
             {
-                Log.DroppedTornTail(_logger, path, stream.Length - state.ValidEnd);
-                stream.SetLength(state.ValidEnd);
+                Log.DroppedTornTail(_logger, path, file.Length - at);
+                file.SetLength(at);
             }
 
-            stream.Position = state.ValidEnd;
-            stream.Write(records);
-            stream.Flush(flushToDisk: true);
+            file.Position = at;
+            file.Write(records);
+            file.Flush(flushToDisk: true);
         });
-        var end = state.ValidEnd + records.Length;
-        _listStates[path] = next with { Size = end, ValidEnd = end };
+        _ = ListFile.ParseInto(index, records, at);
     }
 
     private void DeleteListFile(string path, string key, string operation)
@@ -247,15 +355,12 @@ public sealed partial class FileStateStore
             System.IO.File.Delete(path);
             NativeMethods.FsyncDirectory(_listsDirectory);
         });
-        _listStates.TryRemove(path, out _);
+        _listIndexes.TryRemove(path, out _);
     }
 
     private bool IsExpiredList(string path)
     {
-        var data = ReadAll(path, "PurgeExpired", null);
-        return data is not null && ListFile.Parse(data, collectItems: false) is { Problem: null, IsEmpty: false } parsed && parsed.ExpiresAt <= NowTicks;
+        using var file = OpenListFile(path, Path.GetFileName(path), "PurgeExpired", write: false);
+        return file is not null && TryRefresh(path, file, key: null, "PurgeExpired") is { } index && index.ExpiresAt <= NowTicks;
     }
-
-    /// <summary>What is known of one list file: generation and size identify the file version it describes.</summary>
-    private sealed record ListState(long Generation, long Size, long Count, long ExpiresAt, long ValidEnd);
 }

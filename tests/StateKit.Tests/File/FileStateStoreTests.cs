@@ -153,6 +153,58 @@ public sealed class FileStateStoreTests
     }
 
     [Test]
+    public async Task ListRangeAsync_OtherInstanceRewritesListToSameLength_SeesNewGeneration()
+    {
+        await using var reader = Open();
+        await using var writer = Open();
+        await writer.ListAppendAsync("chat", [Encoding.UTF8.GetBytes("a1"), Encoding.UTF8.GetBytes("b1"), Encoding.UTF8.GetBytes("c1")]);
+        Assert.That(Texts(await reader.ListRangeAsync("chat")), Is.EqualTo(new[] { "a1", "b1", "c1" }));
+        await writer.ListTrimAsync("chat", 0, 0);
+        await writer.ListAppendAsync("chat", [Encoding.UTF8.GetBytes("x2"), Encoding.UTF8.GetBytes("y2")]);
+        Assert.That(Texts(await reader.ListRangeAsync("chat")), Is.EqualTo(new[] { "a1", "x2", "y2" }));
+        await writer.ListDeleteAsync("chat");
+        await writer.ListAppendAsync("chat", [Encoding.UTF8.GetBytes("n1"), Encoding.UTF8.GetBytes("n2"), Encoding.UTF8.GetBytes("n3")]);
+        Assert.That(Texts(await reader.ListRangeAsync("chat")), Is.EqualTo(new[] { "n1", "n2", "n3" }));
+    }
+
+    [Test]
+    public async Task ListRangeAsync_LongListReadIncrementally_MatchesAppendsFromBothInstances()
+    {
+        await using var first = Open();
+        await using var second = Open();
+        for (var i = 0; i < 1000; i++)
+        {
+            await (i % 3 == 0 ? second : first).ListAppendAsync("log", Encoding.UTF8.GetBytes($"m{i}"));
+            if (i % 97 == 0)
+            {
+                Assert.That(Texts(await first.ListRangeAsync("log", -1, -1)), Is.EqualTo(new[] { $"m{i}" }));
+            }
+        }
+
+        Assert.That(Texts(await first.ListRangeAsync("log", -20, -1)), Is.EqualTo(Enumerable.Range(980, 20).Select(i => $"m{i}")));
+        Assert.That(Texts(await second.ListRangeAsync("log")), Is.EqualTo(Enumerable.Range(0, 1000).Select(i => $"m{i}")));
+        Assert.That(await second.ListLengthAsync("log"), Is.EqualTo(1000));
+    }
+
+    [Test]
+    public async Task ListRangeAsync_GarbageAppendedAfterIndexWasBuilt_IsIgnoredThenCutByNextAppend()
+    {
+        await using var store = Open();
+        await store.ListAppendAsync("chat", [Encoding.UTF8.GetBytes("one")]);
+        Assert.That(await store.ListLengthAsync("chat"), Is.EqualTo(1));
+        var path = Path.Combine(store.DirectoryPath, "lists", FileNames.ForKey("chat"));
+        await using (var stream = new FileStream(path, FileMode.Append))
+        {
+            await stream.WriteAsync(new byte[] { 2, 50, 0, 0, 0, 1, 2, 3 });
+        }
+
+        Assert.That(Texts(await store.ListRangeAsync("chat")), Is.EqualTo(new[] { "one" }));
+        Assert.That(await store.ListAppendAsync("chat", Encoding.UTF8.GetBytes("two")), Is.EqualTo(2));
+        await using var fresh = Open();
+        Assert.That(Texts(await fresh.ListRangeAsync("chat")), Is.EqualTo(new[] { "one", "two" }));
+    }
+
+    [Test]
     public void Constructor_MissingRootPath_ThrowsArgumentException()
     {
         Assert.That(() => new FileStateStore(new FileStateStoreOptions()), Throws.InstanceOf<ArgumentException>());
@@ -192,6 +244,8 @@ public sealed class FileStateStoreTests
         });
         Directory.CreateDirectory(_root);
     }
+
+    private static string[] Texts(IReadOnlyList<ReadOnlyMemory<byte>> items) => items.Select(i => Encoding.UTF8.GetString(i.Span)).ToArray();
 
     private FileStateStore Open() => new(new FileStateStoreOptions { RootPath = _root });
 }
