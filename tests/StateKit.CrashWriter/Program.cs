@@ -26,6 +26,10 @@ if (mode == "write")
         var item = new byte[8];
         BinaryPrimitives.WriteInt64LittleEndian(item, length + 1);
         await store.ListAppendAsync("log", [item]);
+        if (round == 0)
+        {
+            Console.WriteLine("running");
+        }
     }
 }
 
