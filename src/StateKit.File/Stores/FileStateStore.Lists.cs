@@ -350,11 +350,7 @@ public sealed partial class FileStateStore
 
     private void DeleteListFile(string path, string key, string operation)
     {
-        Io(operation, key, () =>
-        {
-            System.IO.File.Delete(path);
-            NativeMethods.FsyncDirectory(_listsDirectory);
-        });
+        DeleteDurably(path, _listsDirectory, operation, key);
         _listIndexes.TryRemove(path, out _);
     }
 

@@ -152,11 +152,7 @@ public sealed partial class FileStateStore : IStateStore
                 return false;
             }
 
-            Io("Delete", key, () =>
-            {
-                System.IO.File.Delete(path);
-                NativeMethods.FsyncDirectory(_entriesDirectory);
-            });
+            DeleteDurably(path, _entriesDirectory, "Delete", key);
             return liveVersion > 0;
         }
     }
@@ -452,6 +448,14 @@ public sealed partial class FileStateStore : IStateStore
     }
 
     private void DeleteEntryFile(string path) => Io("PurgeExpired", null, () => System.IO.File.Delete(path));
+
+    /// <summary>Deletes a file and fsyncs its directory so the delete survives a crash.</summary>
+    private void DeleteDurably(string path, string directory, string operation, string? key) =>
+        Io(operation, key, () =>
+        {
+            System.IO.File.Delete(path);
+            NativeMethods.FsyncDirectory(directory);
+        });
 
     private bool IsExpiredEntryFile(string path) =>
         ReadHead(path) is { } head && EntryFile.TryHeader(head, out _, out var expiresAt, out _, out _) && expiresAt <= NowTicks;
