@@ -30,7 +30,7 @@ public interface IStateStore : IAsyncDisposable
     ValueTask<StateEntry?> GetAsync(string key, CancellationToken cancellationToken = default);
 
     /// <summary>Reads several entries at once.</summary>
-    /// <param name="keys">The keys to read; duplicates are read once.</param>
+    /// <param name="keys">The keys to read; a key given twice appears once in the result.</param>
     /// <param name="cancellationToken">A token that cancels the operation.</param>
     /// <returns>The live entries found, by key; missing and expired keys are absent.</returns>
     ValueTask<IReadOnlyDictionary<string, StateEntry>> GetManyAsync(IReadOnlyCollection<string> keys, CancellationToken cancellationToken = default);

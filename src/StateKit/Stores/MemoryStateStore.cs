@@ -153,10 +153,11 @@ public sealed partial class MemoryStateStore : IStateStore
         ArgumentNullException.ThrowIfNull(prefix);
         cancellationToken.ThrowIfCancellationRequested();
         await Task.CompletedTask.ConfigureAwait(false);
+        var now = NowTicks;
         foreach (var pair in _entries)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (pair.Key.StartsWith(prefix, StringComparison.Ordinal) && pair.Value.ExpiresAt > NowTicks)
+            if (pair.Key.StartsWith(prefix, StringComparison.Ordinal) && pair.Value.ExpiresAt > now)
             {
                 yield return pair.Key;
             }
