@@ -240,7 +240,7 @@ public sealed partial class FileStateStore
         if (length > start || start == 0)
         {
             var chunk = new byte[checked((int)(length - start))];
-            var read = ReadAt(file, chunk, start);
+            var read = ReadAt(file.SafeFileHandle, chunk, start);
             var problem = ListFile.ParseInto(index, chunk.AsSpan(0, read), start);
             if (problem is not null)
             {
@@ -277,23 +277,6 @@ public sealed partial class FileStateStore
         }
     }
 
-    private static int ReadAt(FileStream file, byte[] buffer, long offset)
-    {
-        var read = 0;
-        while (read < buffer.Length)
-        {
-            var n = RandomAccess.Read(file.SafeFileHandle, buffer.AsSpan(read), offset + read);
-            if (n == 0)
-            {
-                break;
-            }
-
-            read += n;
-        }
-
-        return read;
-    }
-
     /// <summary>Reads items <paramref name="offset"/>..+<paramref name="count"/> with one read of the bytes that hold them.</summary>
     private ReadOnlyMemory<byte>[] ReadItems(ListIndex index, FileStream file, int offset, int count, string path, string key, string operation)
     {
@@ -305,7 +288,7 @@ public sealed partial class FileStateStore
         var first = index.Offsets[offset];
         var last = offset + count - 1;
         var buffer = new byte[checked((int)(index.Offsets[last] + index.Lengths[last] - first))];
-        if (ReadAt(file, buffer, first) != buffer.Length)
+        if (ReadAt(file.SafeFileHandle, buffer, first) != buffer.Length)
         {
             index.Reset();
             throw new StateCorruptedException(Name, operation, key, "the file is shorter than its records say", path);

@@ -345,20 +345,8 @@ public sealed partial class FileStateStore : IStateStore
             }
 
             var data = new byte[length];
-            var read = 0;
-            while (read < data.Length)
-            {
-                var n = RandomAccess.Read(handle, data.AsSpan(read), read);
-                if (n == 0)
-                {
-                    Array.Resize(ref data, read);
-                    break;
-                }
-
-                read += n;
-            }
-
-            return data;
+            var read = ReadAt(handle, data, 0);
+            return read == data.Length ? data : data[..read];
         }
         catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
         {
@@ -376,7 +364,7 @@ public sealed partial class FileStateStore : IStateStore
         {
             using var handle = System.IO.File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
             var buffer = new byte[(int)Math.Min(RandomAccess.GetLength(handle), _headReadLimit)];
-            var read = RandomAccess.Read(handle, buffer, 0);
+            var read = ReadAt(handle, buffer, 0);
             return read == buffer.Length ? buffer : buffer[..read];
         }
         catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
@@ -456,6 +444,24 @@ public sealed partial class FileStateStore : IStateStore
             System.IO.File.Delete(path);
             NativeMethods.FsyncDirectory(directory);
         });
+
+    /// <summary>Reads until <paramref name="buffer"/> is full or the file ends; returns the bytes read.</summary>
+    private static int ReadAt(Microsoft.Win32.SafeHandles.SafeFileHandle handle, byte[] buffer, long offset)
+    {
+        var read = 0;
+        while (read < buffer.Length)
+        {
+            var n = RandomAccess.Read(handle, buffer.AsSpan(read), offset + read);
+            if (n == 0)
+            {
+                break;
+            }
+
+            read += n;
+        }
+
+        return read;
+    }
 
     private bool IsExpiredEntryFile(string path) =>
         ReadHead(path) is { } head && EntryFile.TryHeader(head, out _, out var expiresAt, out _, out _) && expiresAt <= NowTicks;
