@@ -1,0 +1,231 @@
+using System.Collections.Concurrent;
+using System.Data.Common;
+using System.Runtime.CompilerServices;
+using Microsoft.Data.Sqlite;
+using StateKit.Sql;
+
+namespace StateKit.Sqlite.Internal;
+
+/// <summary>
+/// SQLite specifics: a small pool of open connections, each keeping its prepared commands; WAL journal with
+/// full sync; <c>BEGIN IMMEDIATE</c> write transactions; busy waits handled by SQLite's busy timeout.
+/// </summary>
+internal sealed class SqliteDialect : SqlDialect, IAsyncDisposable
+{
+    private readonly string _connectionString;
+    private readonly int _busyTimeoutMs;
+    private readonly int _maxPoolSize;
+    private readonly ConcurrentBag<SqliteConnection> _idle = [];
+    private readonly ConditionalWeakTable<DbConnection, CommandCache> _caches = new();
+    private int _idleCount;
+    private volatile bool _disposed;
+
+    public SqliteDialect(SqliteStateStoreOptions options)
+    {
+        var builder = ParseConnectionString(options.ConnectionString);
+        builder.Pooling = false;
+        builder.DefaultTimeout = Math.Max(1, (int)Math.Ceiling(options.BusyTimeout.TotalSeconds));
+        if (builder.Mode is SqliteOpenMode.ReadWriteCreate && !string.IsNullOrEmpty(builder.DataSource) && builder.DataSource != ":memory:")
+        {
+            var directory = Path.GetDirectoryName(Path.GetFullPath(builder.DataSource));
+            if (!string.IsNullOrEmpty(directory))
+            {
+                Directory.CreateDirectory(directory);
+            }
+        }
+
+        _connectionString = builder.ToString();
+        _busyTimeoutMs = (int)Math.Min(int.MaxValue, options.BusyTimeout.TotalMilliseconds);
+        _maxPoolSize = options.MaxPoolSize;
+        Location = builder.DataSource;
+        var p = options.TablePrefix;
+        Tables = new SqlTables(
+            SqlIdentifiers.Quote(p + "_entries"),
+            SqlIdentifiers.Quote(p + "_lists"),
+            SqlIdentifiers.Quote(p + "_list_items"),
+            SqlIdentifiers.Quote(p + "_schema"));
+        SchemaTableName = p + "_schema";
+        IndexPrefix = p;
+    }
+
+    public override SqlTables Tables { get; }
+
+    public override string Location { get; }
+
+    public override string ForUpdate => string.Empty;
+
+    public override int SchemaVersion => 1;
+
+    public override int MaxAttempts => 3;
+
+    public override TimeSpan RetryDelay => TimeSpan.FromMilliseconds(20);
+
+    public override TimeSpan MaxRetryDelay => TimeSpan.FromMilliseconds(500);
+
+    private string SchemaTableName { get; }
+
+    private string IndexPrefix { get; }
+
+    /// <summary>Turns a path or a connection string into a connection-string builder.</summary>
+    /// <param name="value">A file path or a connection string.</param>
+    /// <returns>The builder.</returns>
+    public static SqliteConnectionStringBuilder ParseConnectionString(string value)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(value);
+        return value.Contains('=', StringComparison.Ordinal)
+            ? new SqliteConnectionStringBuilder(value)
+            : new SqliteConnectionStringBuilder { DataSource = value };
+    }
+
+    public override async ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_idle.TryTake(out var pooled))
+        {
+            Interlocked.Decrement(ref _idleCount);
+            return pooled;
+        }
+
+        var connection = new SqliteConnection(_connectionString);
+        try
+        {
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            using var pragma = connection.CreateCommand();
+            pragma.CommandText = $"PRAGMA busy_timeout = {_busyTimeoutMs}; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;";
+            await pragma.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    public override async ValueTask ReleaseAsync(DbConnection connection, bool broken)
+    {
+        if (!broken && !_disposed && Interlocked.Increment(ref _idleCount) <= _maxPoolSize)
+        {
+            _idle.Add((SqliteConnection)connection);
+            return;
+        }
+
+        if (!broken && !_disposed)
+        {
+            Interlocked.Decrement(ref _idleCount);
+        }
+
+        await CloseAsync(connection).ConfigureAwait(false);
+    }
+
+    public override DbCommand Command(DbConnection connection, string sql, bool cacheable)
+    {
+        if (cacheable)
+        {
+            var cache = _caches.GetOrCreateValue(connection);
+            if (cache.Commands.TryGetValue(sql, out var cached) && cache.InUse.Add(cached))
+            {
+                cached.Parameters.Clear();
+                cached.Transaction = null;
+                return cached;
+            }
+
+            if (cached is null)
+            {
+                var created = ((SqliteConnection)connection).CreateCommand();
+                created.CommandText = sql;
+                cache.Commands[sql] = created;
+                cache.InUse.Add(created);
+                return created;
+            }
+        }
+
+        var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return command;
+    }
+
+    public override void Return(DbCommand command)
+    {
+        if (command.Connection is { } connection && _caches.TryGetValue(connection, out var cache) && cache.InUse.Remove((SqliteCommand)command))
+        {
+            return;
+        }
+
+        command.Dispose();
+    }
+
+    public override async ValueTask<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        await Task.CompletedTask.ConfigureAwait(false);
+        return ((SqliteConnection)connection).BeginTransaction(deferred: false);
+    }
+
+    public override IReadOnlyList<string> Migration(int fromVersion) => fromVersion switch
+    {
+        0 =>
+        [
+            $"CREATE TABLE IF NOT EXISTS {Tables.Schema} (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)",
+            $"INSERT INTO {Tables.Schema} (id, version) VALUES (1, 0) ON CONFLICT (id) DO NOTHING",
+            $"CREATE TABLE IF NOT EXISTS {Tables.Entries} (ns TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL, version INTEGER NOT NULL, expires_at INTEGER, PRIMARY KEY (ns, key))",
+            $"CREATE INDEX IF NOT EXISTS {SqlIdentifiers.Quote(IndexPrefix + "_entries_expiry")} ON {Tables.Entries} (ns, expires_at) WHERE expires_at IS NOT NULL",
+            $"CREATE TABLE IF NOT EXISTS {Tables.Lists} (ns TEXT NOT NULL, key TEXT NOT NULL, head INTEGER NOT NULL, tail INTEGER NOT NULL, expires_at INTEGER, PRIMARY KEY (ns, key)) WITHOUT ROWID",
+            $"CREATE INDEX IF NOT EXISTS {SqlIdentifiers.Quote(IndexPrefix + "_lists_expiry")} ON {Tables.Lists} (ns, expires_at) WHERE expires_at IS NOT NULL",
+            $"CREATE TABLE IF NOT EXISTS {Tables.Items} (ns TEXT NOT NULL, key TEXT NOT NULL, seq INTEGER NOT NULL, value BLOB NOT NULL, PRIMARY KEY (ns, key, seq))",
+        ],
+        _ => throw new InvalidOperationException($"No migration from schema version {fromVersion}."),
+    };
+
+    public override ValueTask LockSchemaAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken) =>
+        ValueTask.CompletedTask; // BEGIN IMMEDIATE already serializes set-up between processes.
+
+    public override async ValueTask<bool> SchemaTableExistsAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken)
+    {
+        using var cmd = ((SqliteConnection)connection).CreateCommand();
+        cmd.Transaction = (SqliteTransaction)transaction;
+        cmd.CommandText = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = $name";
+        cmd.Parameters.AddWithValue("$name", SchemaTableName);
+        return await cmd.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not null;
+    }
+
+    public override SqlFailure Classify(Exception exception) => exception switch
+    {
+        SqliteException { SqliteErrorCode: 5 or 6 } => SqlFailure.TransientNotApplied, // BUSY, LOCKED after the busy timeout
+        SqliteException { SqliteErrorCode: 11 or 26 } => SqlFailure.Corrupt, // CORRUPT, NOTADB
+        SqliteException => SqlFailure.Permanent,
+        IOException or UnauthorizedAccessException => SqlFailure.Permanent,
+        _ => SqlFailure.Unknown,
+    };
+
+    public async ValueTask DisposeAsync()
+    {
+        _disposed = true;
+        while (_idle.TryTake(out var connection))
+        {
+            await CloseAsync(connection).ConfigureAwait(false);
+        }
+    }
+
+    private async ValueTask CloseAsync(DbConnection connection)
+    {
+        if (_caches.TryGetValue(connection, out var cache))
+        {
+            foreach (var command in cache.Commands.Values)
+            {
+                await command.DisposeAsync().ConfigureAwait(false);
+            }
+
+            _caches.Remove(connection);
+        }
+
+        await connection.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private sealed class CommandCache
+    {
+        public Dictionary<string, SqliteCommand> Commands { get; } = new(StringComparer.Ordinal);
+
+        public HashSet<SqliteCommand> InUse { get; } = [];
+    }
+}
