@@ -1,0 +1,210 @@
+using System.Data.Common;
+using Npgsql;
+using StateKit.Sql;
+
+namespace StateKit.Postgres.Internal;
+
+/// <summary>
+/// PostgreSQL specifics: a pooled <see cref="NpgsqlDataSource"/> with automatic statement preparation, row locks
+/// for list trims, an advisory lock around schema set-up, batches in one round trip, and the SQLSTATEs that
+/// mean "nothing was done, try again".
+/// </summary>
+internal sealed class PostgresDialect : SqlDialect, IAsyncDisposable
+{
+    /// <summary>SQLSTATEs after which the statement certainly did not take effect and may be retried.</summary>
+    private static readonly HashSet<string> TransientStates = new(StringComparer.Ordinal)
+    {
+        "57P01", // admin_shutdown: the server is restarting (first command on a pooled connection after a restart)
+        "57P02", // crash_shutdown
+        "57P03", // cannot_connect_now: the server is starting
+        "08000", "08001", "08003", "08004", "08006", // connection exceptions reported by the server
+        "40001", // serialization_failure
+        "40P01", // deadlock_detected
+        "53300", // too_many_connections
+        "55P03", // lock_not_available
+    };
+
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly bool _ownsDataSource;
+    private readonly string _schemaName;
+    private readonly string _prefix;
+
+    public PostgresDialect(PostgresStateStoreOptions options, NpgsqlDataSource? dataSource)
+    {
+        if (dataSource is null)
+        {
+            var builder = new NpgsqlDataSourceBuilder(options.ConnectionString);
+            var cs = builder.ConnectionStringBuilder;
+            if (cs.MaxAutoPrepare == 0)
+            {
+                cs.MaxAutoPrepare = 32;
+                cs.AutoPrepareMinUsages = 2;
+            }
+
+            if (string.IsNullOrEmpty(cs.ApplicationName))
+            {
+                cs.ApplicationName = "StateKit";
+            }
+
+            _dataSource = builder.Build();
+            _ownsDataSource = true;
+        }
+        else
+        {
+            _dataSource = dataSource;
+        }
+
+        var parsed = new NpgsqlConnectionStringBuilder(_dataSource.ConnectionString);
+        _schemaName = options.Schema;
+        _prefix = options.TablePrefix;
+        Location = $"schema '{options.Schema}' of database '{parsed.Database}' on {parsed.Host}:{parsed.Port}";
+        var s = SqlIdentifiers.Quote(options.Schema) + ".";
+        Tables = new SqlTables(
+            s + SqlIdentifiers.Quote(_prefix + "_entries"),
+            s + SqlIdentifiers.Quote(_prefix + "_lists"),
+            s + SqlIdentifiers.Quote(_prefix + "_list_items"),
+            s + SqlIdentifiers.Quote(_prefix + "_schema"));
+        MaxAttempts = options.MaxAttempts;
+        RetryDelay = options.RetryDelay;
+        MaxRetryDelay = options.MaxRetryDelay;
+    }
+
+    public override SqlTables Tables { get; }
+
+    public override string Location { get; }
+
+    public override string ForUpdate => " FOR UPDATE";
+
+    public override int SchemaVersion => 1;
+
+    public override int MaxAttempts { get; }
+
+    public override TimeSpan RetryDelay { get; }
+
+    public override TimeSpan MaxRetryDelay { get; }
+
+    public NpgsqlDataSource DataSource => _dataSource;
+
+    public override async ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken) =>
+        await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+
+    public override async ValueTask ReleaseAsync(DbConnection connection, bool broken)
+    {
+        if (broken)
+        {
+            // After a server restart every idle pooled connection is dead: drop them all at once
+            // instead of failing one attempt per pooled connection.
+            NpgsqlConnection.ClearPool((NpgsqlConnection)connection);
+        }
+
+        await connection.DisposeAsync().ConfigureAwait(false);
+    }
+
+    public override DbCommand Command(DbConnection connection, string sql, bool cacheable) =>
+        new NpgsqlCommand(sql, (NpgsqlConnection)connection);
+
+    public override async ValueTask<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken cancellationToken) =>
+        await ((NpgsqlConnection)connection).BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+
+    public override IReadOnlyList<string> Migration(int fromVersion) => fromVersion switch
+    {
+        0 =>
+        [
+            $"CREATE SCHEMA IF NOT EXISTS {SqlIdentifiers.Quote(_schemaName)}",
+            $"CREATE TABLE IF NOT EXISTS {Tables.Schema} (id integer PRIMARY KEY CHECK (id = 1), version integer NOT NULL)",
+            $"INSERT INTO {Tables.Schema} (id, version) VALUES (1, 0) ON CONFLICT (id) DO NOTHING",
+            $"CREATE TABLE IF NOT EXISTS {Tables.Entries} (ns text COLLATE \"C\" NOT NULL, key text COLLATE \"C\" NOT NULL, value bytea NOT NULL, version bigint NOT NULL, expires_at bigint, PRIMARY KEY (ns, key))",
+            $"CREATE INDEX IF NOT EXISTS {SqlIdentifiers.Quote(_prefix + "_entries_expiry")} ON {Tables.Entries} (ns, expires_at) WHERE expires_at IS NOT NULL",
+            $"CREATE TABLE IF NOT EXISTS {Tables.Lists} (ns text COLLATE \"C\" NOT NULL, key text COLLATE \"C\" NOT NULL, head bigint NOT NULL, tail bigint NOT NULL, expires_at bigint, PRIMARY KEY (ns, key))",
+            $"CREATE INDEX IF NOT EXISTS {SqlIdentifiers.Quote(_prefix + "_lists_expiry")} ON {Tables.Lists} (ns, expires_at) WHERE expires_at IS NOT NULL",
+            $"CREATE TABLE IF NOT EXISTS {Tables.Items} (ns text COLLATE \"C\" NOT NULL, key text COLLATE \"C\" NOT NULL, seq bigint NOT NULL, value bytea NOT NULL, PRIMARY KEY (ns, key, seq))",
+        ],
+        _ => throw new InvalidOperationException($"No migration from schema version {fromVersion}."),
+    };
+
+    public override async ValueTask LockSchemaAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken)
+    {
+        // Several instances starting at once: one sets the schema up, the others wait and then find it ready.
+        await using var cmd = new NpgsqlCommand("SELECT pg_advisory_xact_lock(hashtext(@name))", (NpgsqlConnection)connection, (NpgsqlTransaction)transaction);
+        cmd.Parameters.AddWithValue("name", "statekit-schema:" + Tables.Schema);
+        await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public override async ValueTask<bool> SchemaTableExistsAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken)
+    {
+        await using var cmd = new NpgsqlCommand("SELECT to_regclass(@name) IS NOT NULL", (NpgsqlConnection)connection, (NpgsqlTransaction)transaction);
+        cmd.Parameters.AddWithValue("name", Tables.Schema);
+        return await cmd.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is true;
+    }
+
+    public override SqlFailure Classify(Exception exception) => exception switch
+    {
+        PostgresException { SqlState: "XX001" or "XX002" } => SqlFailure.Corrupt,
+        PostgresException pg when TransientStates.Contains(pg.SqlState) => SqlFailure.TransientNotApplied,
+        PostgresException => SqlFailure.Permanent,
+        NpgsqlException { IsTransient: true } => SqlFailure.TransientMaybeApplied,
+        NpgsqlException => SqlFailure.Permanent,
+        _ => SqlFailure.Unknown,
+    };
+
+    /// <summary>Sends the whole batch in one round trip; conditional writes add a transaction so a conflict rolls all back.</summary>
+    public override async ValueTask<SqlBatchResult> SetManyAsync(SqlStateEngine engine, DbConnection connection, IReadOnlyList<SqlWrite> writes, long now, CancellationToken cancellationToken)
+    {
+        var npgsql = (NpgsqlConnection)connection;
+        var conditional = writes.Any(w => w.ExpectedVersion is not null);
+        await using var transaction = conditional ? await npgsql.BeginTransactionAsync(cancellationToken).ConfigureAwait(false) : null;
+        await using var batch = new NpgsqlBatch(npgsql, transaction);
+        foreach (var write in writes)
+        {
+            using var single = engine.PrepareWrite(connection, null, write, now);
+            var command = new NpgsqlBatchCommand(single.Cmd.CommandText);
+            foreach (NpgsqlParameter parameter in single.Cmd.Parameters)
+            {
+                command.Parameters.Add(new NpgsqlParameter(parameter.ParameterName, parameter.DbType) { Value = parameter.Value });
+            }
+
+            batch.BatchCommands.Add(command);
+        }
+
+        var versions = new long[writes.Count];
+        var conflict = -1;
+        await using (var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            for (var i = 0; i < writes.Count; i++)
+            {
+                if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    versions[i] = reader.GetInt64(0);
+                }
+                else if (conflict < 0)
+                {
+                    conflict = i;
+                }
+
+                await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        if (transaction is not null)
+        {
+            if (conflict >= 0)
+            {
+                await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        return new SqlBatchResult(versions, conflict);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_ownsDataSource)
+        {
+            await _dataSource.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+}

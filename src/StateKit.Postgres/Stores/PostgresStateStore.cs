@@ -1,0 +1,129 @@
+using Npgsql;
+using StateKit.Sql;
+using StateKit.Postgres.Internal;
+
+namespace StateKit.Postgres;
+
+/// <summary>
+/// An <see cref="IStateStore"/> in PostgreSQL tables, shared by any number of application instances.
+/// Connections come from a pooled <see cref="NpgsqlDataSource"/> with automatic statement preparation. A
+/// conditional write and its version bump are one statement (no read-then-write race); a batch is one round
+/// trip; expired rows are invisible to every read and purged in batches through an index on the expiry.
+/// Transient failures (server restart, failover, too many connections) are retried with exponential backoff
+/// and jitter, then surface as <see cref="StateStoreUnavailableException"/>; a write whose connection broke
+/// after it was sent is never retried and is reported with <see cref="StateStoreUnavailableException.WriteMayHaveApplied"/>.
+/// Tables are created on first use (safe when several instances start at once) and versioned: a schema written by
+/// a newer StateKit is refused with <see cref="StateSchemaVersionException"/>.
+/// </summary>
+public sealed class PostgresStateStore : IStateStore
+{
+    private readonly PostgresDialect _dialect;
+    private readonly SqlStateEngine _engine;
+
+    /// <summary>Initializes a new instance of the <see cref="PostgresStateStore"/> class that owns its connection pool.</summary>
+    /// <param name="options">The options; <see cref="PostgresStateStoreOptions.ConnectionString"/> is required.</param>
+    /// <param name="timeProvider">The clock for expiry; <see cref="TimeProvider.System"/> when <see langword="null"/>.</param>
+    /// <exception cref="ArgumentException">The options are not valid.</exception>
+    public PostgresStateStore(PostgresStateStoreOptions options, TimeProvider? timeProvider = null)
+        : this(options, null, timeProvider)
+    {
+    }
+
+    /// <summary>Initializes a new instance of the <see cref="PostgresStateStore"/> class on an application's data source (never disposed by the store).</summary>
+    /// <param name="dataSource">The data source.</param>
+    /// <param name="options">The options; the connection string is ignored.</param>
+    /// <param name="timeProvider">The clock for expiry; <see cref="TimeProvider.System"/> when <see langword="null"/>.</param>
+    /// <exception cref="ArgumentException">The options are not valid.</exception>
+    public PostgresStateStore(NpgsqlDataSource dataSource, PostgresStateStoreOptions options, TimeProvider? timeProvider = null)
+        : this(options, dataSource ?? throw new ArgumentNullException(nameof(dataSource)), timeProvider)
+    {
+    }
+
+    private PostgresStateStore(PostgresStateStoreOptions options, NpgsqlDataSource? dataSource, TimeProvider? timeProvider)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (dataSource is null)
+        {
+            ArgumentException.ThrowIfNullOrWhiteSpace(options.ConnectionString, nameof(options) + "." + nameof(options.ConnectionString));
+        }
+
+        SqlIdentifiers.Validate(options.Schema, nameof(options) + "." + nameof(options.Schema));
+        SqlIdentifiers.Validate(options.TablePrefix, nameof(options) + "." + nameof(options.TablePrefix));
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxAttempts, 1, nameof(options) + "." + nameof(options.MaxAttempts));
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.RetryDelay, TimeSpan.Zero, nameof(options) + "." + nameof(options.RetryDelay));
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxRetryDelay, options.RetryDelay, nameof(options) + "." + nameof(options.MaxRetryDelay));
+        var guard = new StateStoreGuard(Name, options, timeProvider);
+        try
+        {
+            _dialect = new PostgresDialect(options, dataSource);
+        }
+        catch (ArgumentException ex)
+        {
+            // Npgsql's message can quote the connection string; never pass it on.
+            throw new ArgumentException("The PostgreSQL connection string is not valid (check its keywords and values).", nameof(options), ex.InnerException);
+        }
+
+        _engine = new SqlStateEngine(_dialect, guard);
+    }
+
+    /// <inheritdoc />
+    public string Name => "postgres";
+
+    /// <inheritdoc />
+    public ValueTask<StateEntry?> GetAsync(string key, CancellationToken cancellationToken = default) => _engine.GetAsync(key, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyDictionary<string, StateEntry>> GetManyAsync(IReadOnlyCollection<string> keys, CancellationToken cancellationToken = default) => _engine.GetManyAsync(keys, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<long> SetAsync(string key, ReadOnlyMemory<byte> value, StateWriteOptions options = default, CancellationToken cancellationToken = default) => _engine.SetAsync(key, value, options, cancellationToken);
+
+    /// <inheritdoc />
+    /// <remarks>The batch is one transaction: when a conditional write conflicts, nothing of the batch is written.</remarks>
+    public ValueTask<IReadOnlyList<long>> SetManyAsync(IReadOnlyList<StateWrite> writes, CancellationToken cancellationToken = default) => _engine.SetManyAsync(writes, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<bool> DeleteAsync(string key, long? expectedVersion = null, CancellationToken cancellationToken = default) => _engine.DeleteAsync(key, expectedVersion, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<bool> ExistsAsync(string key, CancellationToken cancellationToken = default) => _engine.ExistsAsync(key, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<bool> TouchAsync(string key, TimeSpan timeToLive, CancellationToken cancellationToken = default) => _engine.TouchAsync(key, timeToLive, cancellationToken);
+
+    /// <inheritdoc />
+    public IAsyncEnumerable<string> ListKeysAsync(string prefix = "", CancellationToken cancellationToken = default) => _engine.ListKeysAsync(prefix, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<long> PurgeExpiredAsync(CancellationToken cancellationToken = default) => _engine.PurgeExpiredAsync(cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<long> ListAppendAsync(string key, IReadOnlyList<ReadOnlyMemory<byte>> items, TimeSpan? timeToLive = null, CancellationToken cancellationToken = default) => _engine.ListAppendAsync(key, items, timeToLive, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<ReadOnlyMemory<byte>>> ListRangeAsync(string key, long start = 0, long stop = -1, CancellationToken cancellationToken = default) => _engine.ListRangeAsync(key, start, stop, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<long> ListLengthAsync(string key, CancellationToken cancellationToken = default) => _engine.ListLengthAsync(key, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<long> ListTrimAsync(string key, long start, long stop, CancellationToken cancellationToken = default) => _engine.ListTrimAsync(key, start, stop, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<bool> ListDeleteAsync(string key, CancellationToken cancellationToken = default) => _engine.ListDeleteAsync(key, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<bool> ListTouchAsync(string key, TimeSpan timeToLive, CancellationToken cancellationToken = default) => _engine.ListTouchAsync(key, timeToLive, cancellationToken);
+
+    /// <summary>Opens a connection, checks the schema and runs <c>SELECT 1</c>; used by the health check.</summary>
+    /// <param name="cancellationToken">The token.</param>
+    /// <returns>The schema version in use.</returns>
+    public ValueTask<int> PingAsync(CancellationToken cancellationToken = default) => _engine.PingAsync(cancellationToken);
+
+    /// <summary>Gets the data source the store uses (its own, or the one it was given).</summary>
+    public NpgsqlDataSource DataSource => _dialect.DataSource;
+
+    /// <summary>Disposes the data source when the store created it.</summary>
+    /// <returns>A task.</returns>
+    public ValueTask DisposeAsync() => _dialect.DisposeAsync();
+}

@@ -1,0 +1,32 @@
+namespace StateKit.Postgres;
+
+/// <summary>Options of <see cref="PostgresStateStore"/>.</summary>
+public sealed class PostgresStateStoreOptions : StateStoreOptions
+{
+    /// <summary>
+    /// Gets or sets the Npgsql connection string (<c>Host=…;Username=…;Password=…;Database=…</c>). Not needed when
+    /// the store is given an <c>NpgsqlDataSource</c>. It never appears in StateKit's messages.
+    /// </summary>
+    public string ConnectionString { get; set; } = string.Empty;
+
+    /// <summary>Gets or sets the database schema of the tables; created when missing (default <c>public</c>).</summary>
+    public string Schema { get; set; } = "public";
+
+    /// <summary>
+    /// Gets or sets the prefix of the table names (letters, digits, underscores; starts with a letter or underscore).
+    /// Several stores with different key prefixes can share one set of tables.
+    /// </summary>
+    public string TablePrefix { get; set; } = "statekit";
+
+    /// <summary>
+    /// Gets or sets how many attempts an operation gets when PostgreSQL reports a transient failure
+    /// (restart, failover, too many connections, deadlock); 1 disables retries (default 6).
+    /// </summary>
+    public int MaxAttempts { get; set; } = 6;
+
+    /// <summary>Gets or sets the delay before the first retry; each later one doubles, with jitter (default 100 ms).</summary>
+    public TimeSpan RetryDelay { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Gets or sets the longest delay between two attempts (default 2 s).</summary>
+    public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(2);
+}

@@ -1,0 +1,31 @@
+using Npgsql;
+using NUnit.Framework;
+using StateKit.Postgres;
+using StateKit.Testing;
+
+namespace StateKit.Tests.Postgres;
+
+/// <summary>The conformance suite against <see cref="PostgresStateStore"/> on the test server; each run uses its own schema.</summary>
+public sealed class PostgresStateStoreConformanceTests : StateStoreConformanceTests<PostgresStateStore>
+{
+    private readonly string _schema = "sk_conf_" + Guid.NewGuid().ToString("N")[..10];
+
+    [OneTimeTearDown]
+    public async Task DropSchemaAsync()
+    {
+        var connectionString = Environment.GetEnvironmentVariable("STATEKIT_POSTGRES");
+        if (!string.IsNullOrEmpty(connectionString))
+        {
+            await using var dataSource = NpgsqlDataSource.Create(connectionString);
+            await using var cmd = dataSource.CreateCommand($"DROP SCHEMA IF EXISTS \"{_schema}\" CASCADE");
+            await cmd.ExecuteNonQueryAsync();
+        }
+    }
+
+    protected override ValueTask<PostgresStateStore> CreateStoreAsync(StateStoreOptions options, TimeProvider timeProvider)
+    {
+        var postgresOptions = new PostgresStateStoreOptions { ConnectionString = TestServers.Postgres, Schema = _schema };
+        options.CopyTo(postgresOptions);
+        return new(new PostgresStateStore(postgresOptions, timeProvider));
+    }
+}

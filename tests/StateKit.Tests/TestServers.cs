@@ -1,0 +1,56 @@
+using NUnit.Framework;
+
+namespace StateKit.Tests;
+
+/// <summary>
+/// The servers started by <c>tests/run.sh</c> (or given by the user) for server-backed tests. A missing server
+/// fails the test under <c>CI=true</c> and is reported as ignored elsewhere.
+/// </summary>
+internal static class TestServers
+{
+    /// <summary>Gets the Npgsql connection string of the test PostgreSQL server.</summary>
+    public static string Postgres => Require("STATEKIT_POSTGRES", "PostgreSQL");
+
+    /// <summary>Gets the StackExchange.Redis configuration of the test Redis server.</summary>
+    public static string Redis => Require("STATEKIT_REDIS", "Redis");
+
+    /// <summary>Gets a shell command exported by <c>tests/run.sh</c> (server stop and start), for crash tests.</summary>
+    /// <param name="variable">The variable, such as <c>STATEKIT_REDIS_STOP</c>.</param>
+    /// <returns>The command.</returns>
+    public static string Command(string variable) =>
+        Require(variable, $"The server control command {variable} (exported by tests/run.sh for the servers it starts)");
+
+    /// <summary>Runs a shell command and fails the test when it fails.</summary>
+    /// <param name="command">The command.</param>
+    /// <returns>A task.</returns>
+    public static async Task RunAsync(string command)
+    {
+        using var process = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("bash", ["-c", command])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        })!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        Assert.That(process.ExitCode, Is.Zero, $"'{command}' failed: {await output}{await error}");
+    }
+
+    private static string Require(string variable, string what)
+    {
+        var value = Environment.GetEnvironmentVariable(variable);
+        if (!string.IsNullOrWhiteSpace(value))
+        {
+            return value;
+        }
+
+        var message = $"{what} is not available: run 'bash tests/run.sh', which starts the test servers, or set {variable}.";
+        if (string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase))
+        {
+            Assert.Fail(message);
+        }
+
+        Assert.Ignore(message);
+        throw new InvalidOperationException(message);
+    }
+}
