@@ -1,0 +1,188 @@
+using System.Security.Cryptography;
+using System.Text;
+
+namespace StateKit.Redis.Internal;
+
+/// <summary>
+/// The Lua scripts of the Redis store. Each conditional operation is one script, so Redis runs it atomically.
+/// An entry is a hash: <c>v</c> value, <c>n</c> version, <c>x</c> logical expiry (Unix ms, absent = none);
+/// a list is a Redis list plus a meta string holding its logical expiry. Redis' own key expiry (PEXPIRE) removes
+/// the keys; the logical expiry, checked against the caller's clock, hides them the moment they are due.
+/// </summary>
+internal static class RedisScripts
+{
+    // ARGV[1]=now. Live version of the entry in KEYS[1] (0 when missing or due).
+    private const string LiveVersion = """
+        local function live_version(key, now)
+          local cur = redis.call('HMGET', key, 'n', 'x')
+          local ver = tonumber(cur[1]) or 0
+          local exp = tonumber(cur[2])
+          if ver > 0 and exp and exp <= now then return 0 end
+          return ver
+        end
+        local function apply(key, value, ver, exp, ttl)
+          redis.call('HSET', key, 'v', value, 'n', ver)
+          if tonumber(exp) >= 0 then
+            redis.call('HSET', key, 'x', exp)
+            redis.call('PEXPIRE', key, ttl)
+          else
+            redis.call('HDEL', key, 'x')
+            redis.call('PERSIST', key)
+          end
+        end
+        """;
+
+    /// <summary>KEYS[1..n] entries; ARGV[1]=now, then per write: value, expected (-1 = none), expiry (-1 = none), ttl ms.
+    /// Returns {1, v1..vn} or {0, index, current version} on the first conflict (nothing written).</summary>
+    public static readonly Script SetMany = new(LiveVersion + "\n" + """
+        local now = tonumber(ARGV[1])
+        local versions = {}
+        for i = 1, #KEYS do
+          local ver = live_version(KEYS[i], now)
+          local expected = tonumber(ARGV[(i - 1) * 4 + 3])
+          if expected >= 0 and expected ~= ver then return {0, i, ver} end
+          versions[i] = ver + 1
+        end
+        for i = 1, #KEYS do
+          local b = (i - 1) * 4 + 2
+          apply(KEYS[i], ARGV[b], versions[i], ARGV[b + 2], ARGV[b + 3])
+        end
+        table.insert(versions, 1, 1)
+        return versions
+        """);
+
+    /// <summary>KEYS[1] entry; ARGV[1]=now, ARGV[2]=expected (-1 = none). Returns {1 deleted / 0 missing / -1 conflict, current version}.</summary>
+    public static readonly Script Delete = new(LiveVersion + "\n" + """
+        local ver = live_version(KEYS[1], tonumber(ARGV[1]))
+        local expected = tonumber(ARGV[2])
+        if expected >= 0 and expected ~= ver then return {-1, ver} end
+        redis.call('DEL', KEYS[1])
+        if ver > 0 then return {1, ver} end
+        return {0, 0}
+        """);
+
+    /// <summary>KEYS[1] entry; ARGV[1]=now, ARGV[2]=expiry (-1 = none), ARGV[3]=ttl ms. Returns 1 when a live entry was touched.</summary>
+    public static readonly Script Touch = new(LiveVersion + "\n" + """
+        if live_version(KEYS[1], tonumber(ARGV[1])) == 0 then return 0 end
+        if tonumber(ARGV[2]) >= 0 then
+          redis.call('HSET', KEYS[1], 'x', ARGV[2])
+          redis.call('PEXPIRE', KEYS[1], ARGV[3])
+        else
+          redis.call('HDEL', KEYS[1], 'x')
+          redis.call('PERSIST', KEYS[1])
+        end
+        return 1
+        """);
+
+    // KEYS[1] list, KEYS[2] meta. True when the list exists and is not due.
+    private const string ListLive = """
+        local function list_live(now)
+          if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+          local exp = tonumber(redis.call('GET', KEYS[2]))
+          return not (exp and exp <= now)
+        end
+        local function set_expiry(exp, ttl)
+          if tonumber(exp) >= 0 then
+            redis.call('SET', KEYS[2], exp, 'PX', ttl)
+            redis.call('PEXPIRE', KEYS[1], ttl)
+          else
+            redis.call('DEL', KEYS[2])
+            redis.call('PERSIST', KEYS[1])
+          end
+        end
+        """;
+
+    /// <summary>ARGV[1]=now, [2]=new-list expiry, [3]=its ttl, [4]=has ttl (1/0), [5]=expiry, [6]=ttl, [7..]=items. Returns the new length.</summary>
+    public static readonly Script ListAppend = new(ListLive + "\n" + """
+        local fresh = not list_live(tonumber(ARGV[1]))
+        if fresh then redis.call('DEL', KEYS[1], KEYS[2]) end
+        local n = 0
+        for i = 7, #ARGV, 1000 do
+          n = redis.call('RPUSH', KEYS[1], unpack(ARGV, i, math.min(i + 999, #ARGV)))
+        end
+        if fresh then set_expiry(ARGV[2], ARGV[3]) elseif ARGV[4] == '1' then set_expiry(ARGV[5], ARGV[6]) end
+        return n
+        """);
+
+    /// <summary>ARGV[1]=now, [2]=start, [3]=stop. Returns the items.</summary>
+    public static readonly Script ListRange = new(ListLive + "\n" + """
+        if not list_live(tonumber(ARGV[1])) then return {} end
+        return redis.call('LRANGE', KEYS[1], ARGV[2], ARGV[3])
+        """);
+
+    /// <summary>ARGV[1]=now. Returns the length of the live list.</summary>
+    public static readonly Script ListLength = new(ListLive + "\n" + """
+        if not list_live(tonumber(ARGV[1])) then return 0 end
+        return redis.call('LLEN', KEYS[1])
+        """);
+
+    /// <summary>ARGV[1]=now, [2]=start, [3]=stop. Returns the new length; an emptied list is removed.</summary>
+    public static readonly Script ListTrim = new(ListLive + "\n" + """
+        if not list_live(tonumber(ARGV[1])) then return 0 end
+        redis.call('LTRIM', KEYS[1], ARGV[2], ARGV[3])
+        local n = redis.call('LLEN', KEYS[1])
+        if n == 0 then redis.call('DEL', KEYS[2]) end
+        return n
+        """);
+
+    /// <summary>ARGV[1]=now. Removes the list; returns 1 when it was live.</summary>
+    public static readonly Script ListDelete = new(ListLive + "\n" + """
+        local live = list_live(tonumber(ARGV[1]))
+        redis.call('DEL', KEYS[1], KEYS[2])
+        if live then return 1 end
+        return 0
+        """);
+
+    /// <summary>ARGV[1]=now, [2]=expiry (-1 = none), [3]=ttl. Returns 1 when a live list was touched.</summary>
+    public static readonly Script ListTouch = new(ListLive + "\n" + """
+        if not list_live(tonumber(ARGV[1])) then return 0 end
+        set_expiry(ARGV[2], ARGV[3])
+        return 1
+        """);
+
+    /// <summary>
+    /// One SCAN page over entry keys. ARGV[1]=cursor, [2]=MATCH pattern, [3]=now, [4]=COUNT, [5]=purge (1/0).
+    /// Returns {next cursor, removed count, live keys...}; with purge=1 due entries are deleted.
+    /// </summary>
+    public static readonly Script ScanEntries = new("""
+        local page = redis.call('SCAN', ARGV[1], 'MATCH', ARGV[2], 'COUNT', ARGV[4])
+        local now = tonumber(ARGV[3])
+        local out = {page[1], 0}
+        local removed = 0
+        for _, key in ipairs(page[2]) do
+          local exp = tonumber(redis.call('HGET', key, 'x'))
+          if exp and exp <= now then
+            if ARGV[5] == '1' then removed = removed + redis.call('DEL', key) end
+          elseif ARGV[5] ~= '1' then
+            table.insert(out, key)
+          end
+        end
+        out[2] = removed
+        return out
+        """);
+
+    /// <summary>One SCAN page over list meta keys. ARGV[1]=cursor, [2]=MATCH pattern, [3]=now, [4]=COUNT, [5]=byte length of the meta-key prefix, [6]=list-key prefix.
+    /// Deletes due lists (meta and list key); returns {next cursor, removed count}.</summary>
+    public static readonly Script PurgeLists = new("""
+        local page = redis.call('SCAN', ARGV[1], 'MATCH', ARGV[2], 'COUNT', ARGV[4])
+        local now = tonumber(ARGV[3])
+        local removed = 0
+        for _, meta in ipairs(page[2]) do
+          local exp = tonumber(redis.call('GET', meta))
+          if exp and exp <= now then
+            redis.call('DEL', meta, ARGV[6] .. string.sub(meta, tonumber(ARGV[5]) + 1))
+            removed = removed + 1
+          end
+        end
+        return {page[1], removed}
+        """);
+
+    /// <summary>A script and its SHA-1, for EVALSHA with a fallback to EVAL when the server has not seen it.</summary>
+    /// <param name="text">The Lua source.</param>
+    internal sealed class Script(string text)
+    {
+        public string Text { get; } = text;
+
+        public byte[] Hash { get; } = SHA1.HashData(Encoding.UTF8.GetBytes(text));
+    }
+}

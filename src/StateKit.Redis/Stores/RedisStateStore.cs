@@ -1,0 +1,462 @@
+using System.Runtime.CompilerServices;
+using System.Text;
+using StackExchange.Redis;
+using StateKit.Redis.Internal;
+
+namespace StateKit.Redis;
+
+/// <summary>
+/// An <see cref="IStateStore"/> in Redis, shared by any number of application instances.
+/// An entry is one hash holding value and version together; every conditional operation is a single Lua script,
+/// so it is atomic. Expiry uses Redis' own millisecond expiry, and the expiry time is also stored so that an
+/// entry is hidden the moment it is due by the store's <see cref="TimeProvider"/>. Lists are Redis lists.
+/// Listing uses SCAN (never KEYS), which returns every key that exists for the whole listing.
+/// </summary>
+/// <remarks>
+/// Written against the StackExchange.Redis API shared by 1.2.6 and 2.x. Works with one Redis server (with or
+/// without replicas); batches and lists touch several keys in one script, which Redis Cluster does not allow
+/// across slots. A write that timed out or lost its connection after it was sent raises
+/// <see cref="StateStoreUnavailableException"/> with <see cref="StateStoreUnavailableException.WriteMayHaveApplied"/> set.
+/// </remarks>
+public sealed class RedisStateStore : IStateStore
+{
+    private readonly RedisConnection _connection;
+    private readonly StateStoreGuard _guard;
+    private readonly RedisStateStoreOptions _options;
+    private readonly string _base;
+    private readonly string _entryPrefix;
+    private readonly string _listPrefix;
+    private readonly string _metaPrefix;
+
+    /// <summary>Initializes a new instance of the <see cref="RedisStateStore"/> class that owns its connection.</summary>
+    /// <param name="options">The options; <see cref="RedisStateStoreOptions.Configuration"/> is required.</param>
+    /// <param name="timeProvider">The clock for expiry; <see cref="TimeProvider.System"/> when <see langword="null"/>.</param>
+    /// <exception cref="ArgumentException">The options are not valid.</exception>
+    public RedisStateStore(RedisStateStoreOptions options, TimeProvider? timeProvider = null)
+        : this(options, null, timeProvider)
+    {
+    }
+
+    /// <summary>Initializes a new instance of the <see cref="RedisStateStore"/> class on an application's multiplexer (never disposed or replaced by the store).</summary>
+    /// <param name="multiplexer">The multiplexer.</param>
+    /// <param name="options">The options; the configuration string is ignored.</param>
+    /// <param name="timeProvider">The clock for expiry; <see cref="TimeProvider.System"/> when <see langword="null"/>.</param>
+    /// <exception cref="ArgumentException">The options are not valid.</exception>
+    public RedisStateStore(IConnectionMultiplexer multiplexer, RedisStateStoreOptions options, TimeProvider? timeProvider = null)
+        : this(options, multiplexer ?? throw new ArgumentNullException(nameof(multiplexer)), timeProvider)
+    {
+    }
+
+    private RedisStateStore(RedisStateStoreOptions options, IConnectionMultiplexer? multiplexer, TimeProvider? timeProvider)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentException.ThrowIfNullOrWhiteSpace(options.RedisKeyPrefix, nameof(options) + "." + nameof(options.RedisKeyPrefix));
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.Database, -1, nameof(options) + "." + nameof(options.Database));
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.ScanPageSize, 1, nameof(options) + "." + nameof(options.ScanPageSize));
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.RebuildAfter, TimeSpan.Zero, nameof(options) + "." + nameof(options.RebuildAfter));
+        _guard = new StateStoreGuard(Name, options, timeProvider);
+        _options = options;
+        if (multiplexer is not null)
+        {
+            _connection = new RedisConnection(multiplexer, options.Database);
+        }
+        else
+        {
+            ArgumentException.ThrowIfNullOrWhiteSpace(options.Configuration, nameof(options) + "." + nameof(options.Configuration));
+            ConfigurationOptions configuration;
+            try
+            {
+                configuration = ConfigurationOptions.Parse(options.Configuration);
+            }
+            catch (ArgumentException ex)
+            {
+                // The parser's message quotes the configuration, password included; never pass it on.
+                throw new ArgumentException("The Redis configuration string is not valid (check its options).", nameof(options), ex.InnerException);
+            }
+
+            _connection = new RedisConnection(configuration, options.Database, options.RebuildAfter);
+        }
+
+        var prefix = options.KeyPrefix;
+        _base = $"{options.RedisKeyPrefix}:{prefix.Length}:{prefix}:";
+        _entryPrefix = _base + "e:";
+        _listPrefix = _base + "l:";
+        _metaPrefix = _base + "m:";
+    }
+
+    /// <inheritdoc />
+    public string Name => "redis";
+
+    /// <summary>Gets how many times the store replaced a multiplexer that stayed disconnected (diagnostics).</summary>
+    internal int Rebuilds => _connection.Rebuilds;
+
+    private long Now => _guard.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
+
+    /// <inheritdoc />
+    public async ValueTask<StateEntry?> GetAsync(string key, CancellationToken cancellationToken = default)
+    {
+        _guard.ValidateKey(key, "Get");
+        var fields = await RunAsync("Get", key, write: false, db => db.HashGetAsync(_entryPrefix + key, EntryFields), cancellationToken).ConfigureAwait(false);
+        return ToEntry(key, fields);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<IReadOnlyDictionary<string, StateEntry>> GetManyAsync(IReadOnlyCollection<string> keys, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        var distinct = new List<string>(keys.Count);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var key in keys)
+        {
+            _guard.ValidateKey(key, "GetMany");
+            if (seen.Add(key))
+            {
+                distinct.Add(key);
+            }
+        }
+
+        var all = await RunAsync("GetMany", null, write: false, db => Task.WhenAll(distinct.Select(k => db.HashGetAsync(_entryPrefix + k, EntryFields))), cancellationToken).ConfigureAwait(false);
+        var result = new Dictionary<string, StateEntry>(distinct.Count, StringComparer.Ordinal);
+        for (var i = 0; i < distinct.Count; i++)
+        {
+            if (ToEntry(distinct[i], all[i]) is { } entry)
+            {
+                result[distinct[i]] = entry;
+            }
+        }
+
+        return result;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<long> SetAsync(string key, ReadOnlyMemory<byte> value, StateWriteOptions options = default, CancellationToken cancellationToken = default)
+    {
+        _guard.ValidateWrite(key, value, options, "Set");
+        var versions = await WriteAsync("Set", [new StateWrite(key, value, options)], cancellationToken).ConfigureAwait(false);
+        return versions[0];
+    }
+
+    /// <inheritdoc />
+    /// <remarks>The batch is one script: when a conditional write conflicts, nothing of the batch is written.</remarks>
+    public async ValueTask<IReadOnlyList<long>> SetManyAsync(IReadOnlyList<StateWrite> writes, CancellationToken cancellationToken = default)
+    {
+        _guard.ValidateBatch(writes, "SetMany");
+        return writes.Count == 0 ? Array.Empty<long>() : await WriteAsync("SetMany", writes, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<bool> DeleteAsync(string key, long? expectedVersion = null, CancellationToken cancellationToken = default)
+    {
+        _guard.ValidateKey(key, "Delete");
+        _guard.ValidateDeleteVersion(expectedVersion);
+        var result = (RedisResult[])(await EvalAsync("Delete", key, write: true, RedisScripts.Delete, [_entryPrefix + key], [Now, expectedVersion ?? -1], cancellationToken).ConfigureAwait(false))!;
+        var outcome = (long)result[0];
+        return outcome >= 0 ? outcome == 1 : throw new StateConflictException(Name, "Delete", key, expectedVersion!.Value, (long)result[1]);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<bool> ExistsAsync(string key, CancellationToken cancellationToken = default) =>
+        await GetAsync(key, cancellationToken).ConfigureAwait(false) is not null;
+
+    /// <inheritdoc />
+    public async ValueTask<bool> TouchAsync(string key, TimeSpan timeToLive, CancellationToken cancellationToken = default)
+    {
+        _guard.ValidateKey(key, "Touch");
+        StateStoreGuard.ValidateTimeToLive(timeToLive);
+        var now = Now;
+        var (expiry, ttl) = Expiry(_guard.ExpiryFrom(timeToLive), now);
+        return (long)(await EvalAsync("Touch", key, write: true, RedisScripts.Touch, [_entryPrefix + key], [now, expiry, ttl], cancellationToken).ConfigureAwait(false))! == 1;
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Keys come in no particular order, a SCAN page at a time; each live key is returned once.</remarks>
+    public async IAsyncEnumerable<string> ListKeysAsync(string prefix = "", [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(prefix);
+        if (prefix.Length > 0)
+        {
+            _guard.ValidateKey(prefix, "ListKeys");
+        }
+
+        var pattern = GlobEscape(_entryPrefix + prefix) + "*";
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var cursor = "0";
+        do
+        {
+            var page = await ScanAsync("ListKeys", RedisScripts.ScanEntries, pattern, cursor, purge: false, cancellationToken).ConfigureAwait(false);
+            cursor = (string)page[0]!;
+            for (var i = 2; i < page.Length; i++)
+            {
+                var key = ((string)page[i]!)[_entryPrefix.Length..];
+                if (seen.Add(key))
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    yield return key;
+                }
+            }
+        }
+        while (cursor != "0");
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Redis removes expired keys on its own; this removes the ones already due by the store's clock and scans the namespace to find them.</remarks>
+    public async ValueTask<long> PurgeExpiredAsync(CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        long removed = 0;
+        foreach (var (script, pattern) in new[] { (RedisScripts.ScanEntries, GlobEscape(_entryPrefix) + "*"), (RedisScripts.PurgeLists, GlobEscape(_metaPrefix) + "*") })
+        {
+            var cursor = "0";
+            do
+            {
+                var page = await ScanAsync("PurgeExpired", script, pattern, cursor, purge: true, cancellationToken).ConfigureAwait(false);
+                cursor = (string)page[0]!;
+                removed += (long)page[1];
+            }
+            while (cursor != "0");
+        }
+
+        return removed;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<long> ListAppendAsync(string key, IReadOnlyList<ReadOnlyMemory<byte>> items, TimeSpan? timeToLive = null, CancellationToken cancellationToken = default)
+    {
+        _guard.ValidateAppend(key, items, timeToLive, "ListAppend");
+        if (items.Count == 0)
+        {
+            return await ListLengthAsync(key, cancellationToken).ConfigureAwait(false);
+        }
+
+        var now = Now;
+        var (newExpiry, newTtl) = Expiry(_guard.ResolveExpiry(timeToLive), now);
+        var (expiry, ttl) = Expiry(_guard.ExpiryFrom(timeToLive), now);
+        var args = new RedisValue[6 + items.Count];
+        args[0] = now;
+        args[1] = newExpiry;
+        args[2] = newTtl;
+        args[3] = timeToLive is null ? 0 : 1;
+        args[4] = expiry;
+        args[5] = ttl;
+        for (var i = 0; i < items.Count; i++)
+        {
+            args[6 + i] = items[i].ToArray();
+        }
+
+        return (long)(await EvalAsync("ListAppend", key, write: true, RedisScripts.ListAppend, ListKeys(key), args, cancellationToken).ConfigureAwait(false))!;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<IReadOnlyList<ReadOnlyMemory<byte>>> ListRangeAsync(string key, long start = 0, long stop = -1, CancellationToken cancellationToken = default)
+    {
+        _guard.ValidateKey(key, "ListRange");
+        var result = (RedisResult[])(await EvalAsync("ListRange", key, write: false, RedisScripts.ListRange, ListKeys(key), [Now, start, stop], cancellationToken).ConfigureAwait(false))!;
+        var items = new ReadOnlyMemory<byte>[result.Length];
+        for (var i = 0; i < result.Length; i++)
+        {
+            items[i] = (byte[])result[i]! ?? [];
+        }
+
+        return items;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<long> ListLengthAsync(string key, CancellationToken cancellationToken = default)
+    {
+        _guard.ValidateKey(key, "ListLength");
+        return (long)(await EvalAsync("ListLength", key, write: false, RedisScripts.ListLength, ListKeys(key), [Now], cancellationToken).ConfigureAwait(false))!;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<long> ListTrimAsync(string key, long start, long stop, CancellationToken cancellationToken = default)
+    {
+        _guard.ValidateKey(key, "ListTrim");
+        return (long)(await EvalAsync("ListTrim", key, write: true, RedisScripts.ListTrim, ListKeys(key), [Now, start, stop], cancellationToken).ConfigureAwait(false))!;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<bool> ListDeleteAsync(string key, CancellationToken cancellationToken = default)
+    {
+        _guard.ValidateKey(key, "ListDelete");
+        return (long)(await EvalAsync("ListDelete", key, write: true, RedisScripts.ListDelete, ListKeys(key), [Now], cancellationToken).ConfigureAwait(false))! == 1;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<bool> ListTouchAsync(string key, TimeSpan timeToLive, CancellationToken cancellationToken = default)
+    {
+        _guard.ValidateKey(key, "ListTouch");
+        StateStoreGuard.ValidateTimeToLive(timeToLive);
+        var now = Now;
+        var (expiry, ttl) = Expiry(_guard.ExpiryFrom(timeToLive), now);
+        return (long)(await EvalAsync("ListTouch", key, write: true, RedisScripts.ListTouch, ListKeys(key), [now, expiry, ttl], cancellationToken).ConfigureAwait(false))! == 1;
+    }
+
+    /// <summary>Sends PING; used by the health check.</summary>
+    /// <param name="cancellationToken">The token.</param>
+    /// <returns>The round-trip time.</returns>
+    public async ValueTask<TimeSpan> PingAsync(CancellationToken cancellationToken = default) =>
+        await RunAsync("Ping", null, write: false, db => db.PingAsync(), cancellationToken).ConfigureAwait(false);
+
+    /// <summary>Closes the multiplexer when the store created it.</summary>
+    /// <returns>A task.</returns>
+    public ValueTask DisposeAsync() => _connection.DisposeAsync();
+
+    private static readonly RedisValue[] EntryFields = ["v", "n", "x"];
+
+    private static string GlobEscape(string text)
+    {
+        var builder = new StringBuilder(text.Length + 8);
+        foreach (var c in text)
+        {
+            if (c is '*' or '?' or '[' or ']' or '\\')
+            {
+                builder.Append('\\');
+            }
+
+            builder.Append(c);
+        }
+
+        return builder.ToString();
+    }
+
+    private static (long Expiry, long Ttl) Expiry(DateTimeOffset? at, long now)
+    {
+        if (at is not { } expiresAt)
+        {
+            return (-1, -1);
+        }
+
+        var ms = expiresAt.ToUnixTimeMilliseconds();
+        return (ms, Math.Max(1, ms - now));
+    }
+
+    private RedisKey[] ListKeys(string key) => [_listPrefix + key, _metaPrefix + key];
+
+    private StateEntry? ToEntry(string key, RedisValue[] fields)
+    {
+        if (fields[1].IsNull)
+        {
+            return null;
+        }
+
+        if (!fields[1].TryParse(out long version) || version < 1 || fields[0].IsNull)
+        {
+            throw new StateCorruptedException(Name, "Get", key, "the hash has no value or no valid version", _entryPrefix + StateKeys.Printable(key));
+        }
+
+        DateTimeOffset? expiresAt = null;
+        if (!fields[2].IsNull)
+        {
+            if (!fields[2].TryParse(out long ms))
+            {
+                throw new StateCorruptedException(Name, "Get", key, "the hash has an invalid expiry", _entryPrefix + StateKeys.Printable(key));
+            }
+
+            if (ms <= Now)
+            {
+                return null;
+            }
+
+            expiresAt = DateTimeOffset.FromUnixTimeMilliseconds(ms);
+        }
+
+        return new StateEntry(key, (byte[])fields[0]!, version, expiresAt);
+    }
+
+    private async ValueTask<long[]> WriteAsync(string operation, IReadOnlyList<StateWrite> writes, CancellationToken cancellationToken)
+    {
+        var now = Now;
+        var keys = new RedisKey[writes.Count];
+        var args = new RedisValue[1 + (writes.Count * 4)];
+        args[0] = now;
+        for (var i = 0; i < writes.Count; i++)
+        {
+            var write = writes[i];
+            var (expiry, ttl) = Expiry(_guard.ResolveExpiry(write.Options.TimeToLive), now);
+            keys[i] = _entryPrefix + write.Key;
+            args[1 + (i * 4)] = write.Value.ToArray();
+            args[2 + (i * 4)] = write.Options.ExpectedVersion ?? -1;
+            args[3 + (i * 4)] = expiry;
+            args[4 + (i * 4)] = ttl;
+        }
+
+        var key = writes.Count == 1 ? writes[0].Key : null;
+        var result = (RedisResult[])(await EvalAsync(operation, key, write: true, RedisScripts.SetMany, keys, args, cancellationToken).ConfigureAwait(false))!;
+        if ((long)result[0] == 0)
+        {
+            var conflict = writes[(int)(long)result[1] - 1];
+            throw new StateConflictException(Name, operation, conflict.Key, conflict.Options.ExpectedVersion!.Value, (long)result[2]);
+        }
+
+        var versions = new long[writes.Count];
+        for (var i = 0; i < versions.Length; i++)
+        {
+            versions[i] = (long)result[i + 1];
+        }
+
+        return versions;
+    }
+
+    private async ValueTask<RedisResult[]> ScanAsync(string operation, RedisScripts.Script script, string pattern, string cursor, bool purge, CancellationToken cancellationToken)
+    {
+        RedisValue[] args = script == RedisScripts.PurgeLists
+            ? [cursor, pattern, Now, _options.ScanPageSize, Encoding.UTF8.GetByteCount(_metaPrefix), _listPrefix]
+            : [cursor, pattern, Now, _options.ScanPageSize, purge ? 1 : 0];
+        return (RedisResult[])(await EvalAsync(operation, null, write: purge, script, [], args, cancellationToken).ConfigureAwait(false))!;
+    }
+
+    private Task<RedisResult> EvalAsync(string operation, string? key, bool write, RedisScripts.Script script, RedisKey[] keys, RedisValue[] args, CancellationToken cancellationToken) =>
+        RunAsync(operation, key, write, async db =>
+        {
+            try
+            {
+                return await db.ScriptEvaluateAsync(script.Hash, keys, args).ConfigureAwait(false);
+            }
+            catch (RedisServerException ex) when (ex.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal))
+            {
+                // First use on this server (or after a restart): EVAL loads it into the script cache.
+                return await db.ScriptEvaluateAsync(script.Text, keys, args).ConfigureAwait(false);
+            }
+        }, cancellationToken);
+
+    private async Task<T> RunAsync<T>(string operation, string? key, bool write, Func<IDatabase, Task<T>> action, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        try
+        {
+            var db = await _connection.DatabaseAsync(cancellationToken).ConfigureAwait(false);
+            // A write is awaited to its outcome (bounded by the multiplexer's timeouts): once sent it cannot be
+            // called back, so cancelling the wait would only hide whether it was applied.
+            var result = write ? await action(db).ConfigureAwait(false) : await action(db).WaitAsync(cancellationToken).ConfigureAwait(false);
+            _connection.Succeeded();
+            return result;
+        }
+        catch (RedisConnectionException ex)
+        {
+            await _connection.FailedAsync().ConfigureAwait(false);
+
+            // "No connection is available" means the command was never sent; any other connection failure may
+            // have come after the server received it.
+            var maybeApplied = write && ex.FailureType != ConnectionFailureType.UnableToResolvePhysicalConnection;
+            throw new StateStoreUnavailableException(Name, operation, key, $"Redis is not reachable ({ex.FailureType}).", ex, maybeApplied);
+        }
+        catch (TimeoutException ex)
+        {
+            await _connection.FailedAsync().ConfigureAwait(false);
+            throw new StateStoreUnavailableException(Name, operation, key, "Redis did not answer in time.", ex, writeMayHaveApplied: write);
+        }
+        catch (RedisServerException ex)
+        {
+            throw new StateStoreUnavailableException(Name, operation, key, $"Redis refused the command: {ex.Message}", ex);
+        }
+        catch (RedisException ex)
+        {
+            await _connection.FailedAsync().ConfigureAwait(false);
+            throw new StateStoreUnavailableException(Name, operation, key, $"Redis failed: {ex.Message}", ex, writeMayHaveApplied: write);
+        }
+        catch (ObjectDisposedException ex) when (ex.ObjectName != nameof(RedisConnection))
+        {
+            throw new StateStoreUnavailableException(Name, operation, key, "the Redis connection was closed.", ex, writeMayHaveApplied: write);
+        }
+    }
+}

@@ -1,0 +1,27 @@
+namespace StateKit.Redis;
+
+/// <summary>Options of <see cref="RedisStateStore"/>.</summary>
+public sealed class RedisStateStoreOptions : StateStoreOptions
+{
+    /// <summary>
+    /// Gets or sets the StackExchange.Redis configuration string (<c>host:port,password=…,ssl=true</c>). Not needed
+    /// when the store is given an <c>IConnectionMultiplexer</c>. It never appears in StateKit's messages.
+    /// </summary>
+    public string Configuration { get; set; } = string.Empty;
+
+    /// <summary>Gets or sets the Redis database number; -1 uses the configuration's default (normally 0).</summary>
+    public int Database { get; set; } = -1;
+
+    /// <summary>Gets or sets the first segment of every Redis key the store writes (default <c>statekit</c>).</summary>
+    public string RedisKeyPrefix { get; set; } = "statekit";
+
+    /// <summary>
+    /// Gets or sets how long a multiplexer owned by the store may stay disconnected before the store replaces it
+    /// with a new one (StackExchange.Redis 1.x multiplexers sometimes never reconnect after a server restart).
+    /// Default 15 s. Multiplexers given to the store are never replaced or disposed.
+    /// </summary>
+    public TimeSpan RebuildAfter { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>Gets or sets how many keys one SCAN step asks for when listing or purging (default 1,000).</summary>
+    public int ScanPageSize { get; set; } = 1000;
+}

@@ -1,0 +1,18 @@
+using NUnit.Framework;
+using StateKit.Redis;
+using StateKit.Testing;
+
+namespace StateKit.Tests.Redis;
+
+/// <summary>The conformance suite against <see cref="RedisStateStore"/> on the test server; each run uses its own Redis key prefix.</summary>
+public sealed class RedisStateStoreConformanceTests : StateStoreConformanceTests<RedisStateStore>
+{
+    private readonly string _redisPrefix = "sktest-" + Guid.NewGuid().ToString("N")[..10];
+
+    protected override ValueTask<RedisStateStore> CreateStoreAsync(StateStoreOptions options, TimeProvider timeProvider)
+    {
+        var redisOptions = new RedisStateStoreOptions { Configuration = TestServers.Redis, RedisKeyPrefix = _redisPrefix };
+        options.CopyTo(redisOptions);
+        return new(new RedisStateStore(redisOptions, timeProvider));
+    }
+}
