@@ -1,0 +1,48 @@
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+using StateKit;
+using StateKit.Redis;
+using StateKit.Redis.Internal;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Selects the Redis store on a <see cref="StateKitBuilder"/>.</summary>
+public static class RedisStateKitBuilderExtensions
+{
+    /// <summary>Stores state in Redis; the store owns its multiplexer (connects lazily, rebuilds it when it stays disconnected).</summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="configuration">The StackExchange.Redis configuration string; it never appears in StateKit's messages.</param>
+    /// <param name="configure">Optional Redis settings (database, key prefix, rebuild interval).</param>
+    /// <returns>The builder.</returns>
+    public static StateKitBuilder UseRedis(this StateKitBuilder builder, string configuration, Action<RedisStateStoreOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentException.ThrowIfNullOrWhiteSpace(configuration);
+        if (configure is not null)
+        {
+            builder.Services.Configure(configure);
+        }
+
+        return builder.UseStore<RedisStateStoreFactory>(RedisStateStoreFactory.Type, o => o.Store.ConnectionString = configuration);
+    }
+
+    /// <summary>Stores state in Redis through the application's own multiplexer (never disposed or replaced by StateKit).</summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="multiplexer">Picks the multiplexer, for example <c>sp =&gt; sp.GetRequiredService&lt;IConnectionMultiplexer&gt;()</c>.</param>
+    /// <param name="configure">Optional Redis settings (database, key prefix).</param>
+    /// <returns>The builder.</returns>
+    public static StateKitBuilder UseRedis(this StateKitBuilder builder, Func<IServiceProvider, IConnectionMultiplexer> multiplexer, Action<RedisStateStoreOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(multiplexer);
+        if (configure is not null)
+        {
+            builder.Services.Configure(configure);
+        }
+
+        return builder.UseStore(sp => new RedisStateStore(
+            multiplexer(sp),
+            RedisStateStoreFactory.Options(sp, sp.GetRequiredService<IOptions<StateKitOptions>>().Value),
+            sp.GetService<TimeProvider>()));
+    }
+}
