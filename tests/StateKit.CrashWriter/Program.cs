@@ -2,12 +2,15 @@ using System.Buffers.Binary;
 using StateKit;
 using StateKit.CrashWriter;
 using StateKit.File;
+using StateKit.Sqlite;
 
-// Usage:
-//   write <root> <keys>          endless rounds of conditional writes of self-describing values + list appends
-//   increment <root> <count>     <count> conditional increments of one counter (for the multi-process test)
+// Usage (<target> is a file-store root directory, or sqlite:<database file>):
+//   write <target> <keys>          endless rounds of conditional writes of self-describing values + list appends
+//   increment <target> <count>     <count> conditional increments of one counter (for the multi-process tests)
 var mode = args[0];
-await using var store = new FileStateStore(new FileStateStoreOptions { RootPath = args[1] });
+await using IStateStore store = args[1].StartsWith("sqlite:", StringComparison.Ordinal)
+    ? new SqliteStateStore(new SqliteStateStoreOptions { ConnectionString = args[1]["sqlite:".Length..] })
+    : new FileStateStore(new FileStateStoreOptions { RootPath = args[1] });
 if (mode == "write")
 {
     var keys = int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture);

@@ -1,0 +1,135 @@
+using System.Buffers.Binary;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using NUnit.Framework;
+using StateKit.Sqlite;
+using StateKit.Tests.File;
+
+namespace StateKit.Tests.Sqlite;
+
+/// <summary>SQLite-specific behaviour: schema versioning, damaged files, registration, health, crashes and processes.</summary>
+public sealed class SqliteStateStoreTests
+{
+    private string _directory = string.Empty;
+
+    private string DatabasePath => Path.Combine(_directory, "state.db");
+
+    [SetUp]
+    public void CreateDirectory() => _directory = Directory.CreateTempSubdirectory("statekit-sqlite-").FullName;
+
+    [TearDown]
+    public void DeleteDirectory()
+    {
+        SqliteConnection.ClearAllPools();
+        Directory.Delete(_directory, recursive: true);
+    }
+
+    [Test]
+    public async Task Open_DatabaseFromNewerStateKit_IsRefusedWithSchemaVersionError()
+    {
+        await using (var store = new SqliteStateStore(new SqliteStateStoreOptions { ConnectionString = DatabasePath }))
+        {
+            await store.SetAsync("k", "v"u8.ToArray());
+        }
+
+        await using (var connection = new SqliteConnection($"Data Source={DatabasePath};Pooling=False"))
+        {
+            await connection.OpenAsync();
+            await using var cmd = connection.CreateCommand();
+            cmd.CommandText = "UPDATE statekit_schema SET version = 99";
+            await cmd.ExecuteNonQueryAsync();
+        }
+
+        await using var newer = new SqliteStateStore(new SqliteStateStoreOptions { ConnectionString = DatabasePath });
+        var ex = await Assert.ThrowsAsync<StateSchemaVersionException>(async () => await newer.GetAsync("k"));
+        Assert.That(ex!.FoundVersion, Is.EqualTo(99));
+        Assert.That(ex.SupportedVersion, Is.EqualTo(1));
+        Assert.That(ex.Message, Does.Contain("newer"));
+    }
+
+    [Test]
+    public async Task Open_FileThatIsNotADatabase_ThrowsCorrupted()
+    {
+        await System.IO.File.WriteAllBytesAsync(DatabasePath, Enumerable.Range(0, 8192).Select(i => (byte)(i * 7)).ToArray());
+        await using var store = new SqliteStateStore(new SqliteStateStoreOptions { ConnectionString = DatabasePath });
+        var ex = await Assert.ThrowsAsync<StateCorruptedException>(async () => await store.GetAsync("k"));
+        Assert.That(ex!.Location, Is.EqualTo(DatabasePath));
+    }
+
+    [Test]
+    public void Constructor_InjectionInTablePrefix_IsRefused()
+    {
+        Assert.That(
+            () => new SqliteStateStore(new SqliteStateStoreOptions { ConnectionString = DatabasePath, TablePrefix = "x\"; DROP TABLE y; --" }),
+            Throws.ArgumentException.With.Message.Contains("TablePrefix"));
+    }
+
+    [Test]
+    public async Task UseSqlite_AndConfiguration_ResolveWorkingSqliteStores()
+    {
+        var services = new ServiceCollection();
+        services.AddStateKit().UseSqlite(DatabasePath);
+        await using (var provider = services.BuildServiceProvider())
+        {
+            var store = provider.GetRequiredService<IStateStore>();
+            Assert.That(store, Is.InstanceOf<SqliteStateStore>());
+            await store.SetAsync("from-builder", "1"u8.ToArray());
+            var health = await new SqliteStateStoreHealthCheck(store).CheckHealthAsync(new HealthCheckContext());
+            Assert.That(health.Status, Is.EqualTo(HealthStatus.Healthy), health.Description);
+        }
+
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["StateKit:Store:Type"] = "sqlite",
+            ["StateKit:Store:ConnectionString"] = $"Data Source={DatabasePath}",
+        }).Build();
+        var configured = new ServiceCollection();
+        configured.AddStateKit(configuration.GetSection("StateKit"));
+        await using var fromConfiguration = configured.BuildServiceProvider();
+        var second = fromConfiguration.GetRequiredService<IStateStore>();
+        Assert.That(second, Is.InstanceOf<SqliteStateStore>());
+        Assert.That(await second.ExistsAsync("from-builder"), Is.True, "both point at the same database file");
+    }
+
+    [Test]
+    public async Task HealthCheck_UnwritableLocation_ReportsUnhealthy()
+    {
+        var blocker = Path.Combine(_directory, "file");
+        await System.IO.File.WriteAllTextAsync(blocker, "not a directory");
+        await using var store = new SqliteStateStore(new SqliteStateStoreOptions { ConnectionString = $"Data Source={Path.Combine(blocker, "state.db")};Mode=ReadWrite" });
+        var health = await new SqliteStateStoreHealthCheck(store).CheckHealthAsync(new HealthCheckContext());
+        Assert.That(health.Status, Is.EqualTo(HealthStatus.Unhealthy));
+        Assert.That(health.Description, Does.Contain("sqlite"));
+    }
+
+    [Test]
+    public async Task KilledWriter_TwentyTimes_EveryEntryIsCompleteOldOrNewValue()
+    {
+        await CrashTest.KillWriterRepeatedlyAsync("sqlite:" + DatabasePath, 20, _ =>
+            Task.FromResult<IStateStore>(new SqliteStateStore(new SqliteStateStoreOptions { ConnectionString = DatabasePath })));
+        await using var connection = new SqliteConnection($"Data Source={DatabasePath};Pooling=False");
+        await connection.OpenAsync();
+        await using var check = connection.CreateCommand();
+        check.CommandText = "PRAGMA integrity_check";
+        Assert.That(await check.ExecuteScalarAsync(), Is.EqualTo("ok"));
+    }
+
+    [Test]
+    public async Task TwoProcesses_ConditionalIncrementsOnOneKey_LoseNoUpdate()
+    {
+        const int perProcess = 300;
+        var target = "sqlite:" + DatabasePath;
+        using var first = ChildProcess.Start("increment", target, perProcess.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        using var second = ChildProcess.Start("increment", target, perProcess.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        await Task.WhenAll(first.WaitForExitAsync(), second.WaitForExitAsync()).WaitAsync(TimeSpan.FromMinutes(3));
+        Assert.That(first.ExitCode, Is.EqualTo(0), await first.StandardError.ReadToEndAsync());
+        Assert.That(second.ExitCode, Is.EqualTo(0), await second.StandardError.ReadToEndAsync());
+
+        await using var store = new SqliteStateStore(new SqliteStateStoreOptions { ConnectionString = DatabasePath });
+        var counter = await store.GetAsync("counter");
+        Assert.That(BinaryPrimitives.ReadInt64LittleEndian(counter!.Value.Span), Is.EqualTo(2 * perProcess));
+        Assert.That(counter.Version, Is.EqualTo(2 * perProcess));
+    }
+}
