@@ -79,12 +79,12 @@ start_redis() {
   local dir="$work/redis" port
   port="$(free_port)"; mkdir -p "$dir"
   export STATEKIT_REDIS_START="$(printf '%q ' "$(command -v redis-server)" --port "$port" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" --dir "$dir")"
-  export STATEKIT_REDIS_STOP="kill -9 \$(cat $(printf '%q' "$dir/redis.pid")); rm -f $(printf '%q' "$dir/redis.pid")"
+  export STATEKIT_REDIS_STOP="pkill -9 -f '[r]edis-server 127.0.0.1:$port' && sleep 0.2"
   bash -c "$STATEKIT_REDIS_START"
   for _ in $(seq 1 100); do
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then break; fi; sleep 0.1
   done
-  started_redis="$dir/redis.pid"
+  started_redis="$port"
   export STATEKIT_REDIS="127.0.0.1:$port"
   echo "==> Redis started on 127.0.0.1:$port"
 }
@@ -95,7 +95,7 @@ start_servers() {
 }
 
 stop_servers() {
-  if [[ -n "$started_redis" && -f "$started_redis" ]]; then kill "$(cat "$started_redis")" 2>/dev/null || true; fi
+  if [[ -n "$started_redis" ]]; then pkill -f "[r]edis-server 127.0.0.1:$started_redis" 2>/dev/null || true; fi
   if [[ -n "$started_postgres" ]]; then as_server_user $started_postgres -m immediate stop >/dev/null 2>&1 || true; fi
 }
 

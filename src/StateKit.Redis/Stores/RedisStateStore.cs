@@ -54,6 +54,7 @@ public sealed class RedisStateStore : IStateStore
         ArgumentOutOfRangeException.ThrowIfLessThan(options.Database, -1, nameof(options) + "." + nameof(options.Database));
         ArgumentOutOfRangeException.ThrowIfLessThan(options.ScanPageSize, 1, nameof(options) + "." + nameof(options.ScanPageSize));
         ArgumentOutOfRangeException.ThrowIfLessThan(options.RebuildAfter, TimeSpan.Zero, nameof(options) + "." + nameof(options.RebuildAfter));
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(options.OperationTimeout, TimeSpan.Zero, nameof(options) + "." + nameof(options.OperationTimeout));
         _guard = new StateStoreGuard(Name, options, timeProvider);
         _options = options;
         if (multiplexer is not null)
@@ -425,9 +426,13 @@ public sealed class RedisStateStore : IStateStore
         try
         {
             var db = await _connection.DatabaseAsync(cancellationToken).ConfigureAwait(false);
-            // A write is awaited to its outcome (bounded by the multiplexer's timeouts): once sent it cannot be
-            // called back, so cancelling the wait would only hide whether it was applied.
-            var result = write ? await action(db).ConfigureAwait(false) : await action(db).WaitAsync(cancellationToken).ConfigureAwait(false);
+            // StackExchange.Redis 1.x does not time out asynchronous commands, so the store bounds the wait itself.
+            // A write is awaited to its outcome or the timeout, never abandoned on cancellation: once sent it cannot
+            // be called back, and cancelling the wait would only hide whether it was applied.
+            var pending = action(db);
+            var result = write
+                ? await pending.WaitAsync(_options.OperationTimeout).ConfigureAwait(false)
+                : await pending.WaitAsync(_options.OperationTimeout, cancellationToken).ConfigureAwait(false);
             _connection.Succeeded();
             return result;
         }
@@ -443,7 +448,7 @@ public sealed class RedisStateStore : IStateStore
         catch (TimeoutException ex)
         {
             await _connection.FailedAsync().ConfigureAwait(false);
-            throw new StateStoreUnavailableException(Name, operation, key, "Redis did not answer in time.", ex, writeMayHaveApplied: write);
+            throw new StateStoreUnavailableException(Name, operation, key, $"Redis did not answer within {_options.OperationTimeout.TotalMilliseconds:0} ms.", ex, writeMayHaveApplied: write);
         }
         catch (RedisServerException ex)
         {

@@ -22,6 +22,13 @@ public sealed class RedisStateStoreOptions : StateStoreOptions
     /// </summary>
     public TimeSpan RebuildAfter { get; set; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>
+    /// Gets or sets how long the store waits for Redis to answer one operation (default 5 s). A write that runs out
+    /// of time may still be applied later: it raises <see cref="StateStoreUnavailableException"/> with
+    /// <see cref="StateStoreUnavailableException.WriteMayHaveApplied"/> set.
+    /// </summary>
+    public TimeSpan OperationTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Gets or sets how many keys one SCAN step asks for when listing or purging (default 1,000).</summary>
     public int ScanPageSize { get; set; } = 1000;
 }

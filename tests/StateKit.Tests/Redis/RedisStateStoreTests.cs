@@ -1,0 +1,155 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using NUnit.Framework;
+using StackExchange.Redis;
+using StateKit.Redis;
+
+namespace StateKit.Tests.Redis;
+
+/// <summary>Redis-specific behaviour on the test server: indeterminate timeouts, secrets, external multiplexers, restarts.</summary>
+public sealed class RedisStateStoreTests
+{
+    private readonly string _redisPrefix = "sktest-" + Guid.NewGuid().ToString("N")[..10];
+
+    [Test]
+    public async Task WriteThatTimesOut_IsReportedAsIndeterminate_AndMayStillApply()
+    {
+        var options = NewOptions();
+        options.OperationTimeout = TimeSpan.FromMilliseconds(300);
+        await using var store = new RedisStateStore(options);
+        await store.SetAsync("k", "old"u8.ToArray());
+
+        // Another client keeps Redis busy in a script for 1.5 s; our write is queued behind it and times out.
+        using var blocker = await ConnectionMultiplexer.ConnectAsync(TestServers.Redis);
+        var busy = blocker.GetDatabase().ScriptEvaluateAsync("local t = redis.call('TIME') local stop = t[1] * 1000000 + t[2] + 1500000 while true do local n = redis.call('TIME') if n[1] * 1000000 + n[2] > stop then break end end return 1");
+        await Task.Delay(100);
+        var ex = await Assert.ThrowsAsync<StateStoreUnavailableException>(async () => await store.SetAsync("k", "new"u8.ToArray()));
+        Assert.That(ex!.WriteMayHaveApplied, Is.True);
+        Assert.That(ex.Message, Does.Contain("indeterminate"));
+        await busy;
+
+        // It was in fact applied once Redis got to it: exactly why "timed out" must never mean "not written".
+        var entry = await store.GetAsync("k");
+        Assert.That(entry!.Version, Is.EqualTo(2));
+        Assert.That(entry.Value.ToArray(), Is.EqualTo("new"u8.ToArray()));
+    }
+
+    [Test]
+    public async Task UnreachableServer_ThrowsUnavailableWithoutThePassword_AndRebuildsTheMultiplexer()
+    {
+        const string password = "s3cret-Pa55word";
+        var options = NewOptions();
+        options.Configuration = $"127.0.0.1:1,password={password},connectTimeout=200";
+        options.RebuildAfter = TimeSpan.FromMilliseconds(100);
+        await using var store = new RedisStateStore(options);
+        for (var i = 0; i < 3; i++)
+        {
+            var ex = await Assert.ThrowsAsync<StateStoreUnavailableException>(async () => await store.SetAsync("k", "v"u8.ToArray()));
+            Assert.That(ex!.ToString(), Does.Not.Contain(password));
+            Assert.That(ex.Message, Does.Contain("redis").And.Contain("'k'"));
+            Assert.That(ex.WriteMayHaveApplied, Is.False, "no connection: the command was never sent");
+            await Task.Delay(150);
+        }
+
+        Assert.That(store.Rebuilds, Is.GreaterThan(0), "an owned multiplexer that stays disconnected is replaced");
+        var health = await new RedisStateStoreHealthCheck(store).CheckHealthAsync(new HealthCheckContext());
+        Assert.That(health.Status, Is.EqualTo(HealthStatus.Unhealthy));
+    }
+
+    [Test]
+    public void Constructor_InvalidConfiguration_DoesNotEchoIt()
+    {
+        const string password = "s3cret-Pa55word";
+        Assert.That(
+            () => new RedisStateStore(new RedisStateStoreOptions { Configuration = $"127.0.0.1,password={password},nosuchoption=1" }),
+            Throws.ArgumentException.With.Message.Not.Contain(password));
+    }
+
+    [Test]
+    public async Task ExternalMultiplexer_IsUsedAndNeverDisposed()
+    {
+        using var multiplexer = await ConnectionMultiplexer.ConnectAsync(TestServers.Redis);
+        var options = NewOptions();
+        await using (var store = new RedisStateStore(multiplexer, options))
+        {
+            await store.SetAsync("k", "v"u8.ToArray());
+        }
+
+        Assert.That(multiplexer.IsConnected, Is.True, "StateKit never disposes a multiplexer it was given");
+        await using var again = new RedisStateStore(multiplexer, options);
+        Assert.That((await again.GetAsync("k"))!.Version, Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task UseRedis_AndConfiguration_ResolveHealthyStores()
+    {
+        var services = new ServiceCollection();
+        services.AddStateKit().UseRedis(TestServers.Redis, o => o.RedisKeyPrefix = _redisPrefix);
+        await using (var provider = services.BuildServiceProvider())
+        {
+            var store = provider.GetRequiredService<IStateStore>();
+            Assert.That(store, Is.InstanceOf<RedisStateStore>());
+            var health = await new RedisStateStoreHealthCheck(store).CheckHealthAsync(new HealthCheckContext());
+            Assert.That(health.Status, Is.EqualTo(HealthStatus.Healthy), health.Description);
+            await store.SetAsync("shared", "v"u8.ToArray());
+        }
+
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["StateKit:Store:Type"] = "redis",
+            ["StateKit:Store:ConnectionString"] = TestServers.Redis,
+        }).Build();
+        var configured = new ServiceCollection();
+        configured.AddStateKit(configuration.GetSection("StateKit")).Services.Configure<RedisStateStoreOptions>(o => o.RedisKeyPrefix = _redisPrefix);
+        await using var fromConfiguration = configured.BuildServiceProvider();
+        var second = fromConfiguration.GetRequiredService<IStateStore>();
+        Assert.That(second, Is.InstanceOf<RedisStateStore>());
+        Assert.That(await second.ExistsAsync("shared"), Is.True);
+    }
+
+    [Test]
+    public async Task ServerKilledAndRestarted_UnderLoad_CallersSeeUnavailableThenRecoverWithoutRestart()
+    {
+        var stop = TestServers.Command("STATEKIT_REDIS_STOP");
+        var start = TestServers.Command("STATEKIT_REDIS_START");
+        var options = NewOptions();
+        options.Configuration = TestServers.Redis + ",connectTimeout=500";
+        options.OperationTimeout = TimeSpan.FromSeconds(1);
+        options.RebuildAfter = TimeSpan.FromSeconds(2);
+        await using var store = new RedisStateStore(options);
+        await store.SetAsync("warm-up", "v"u8.ToArray());
+        var load = new ServerLoad(store, writers: 8);
+        var duringOutage = 0;
+        load.Start();
+        try
+        {
+            await Task.Delay(300);
+            try
+            {
+                await TestServers.RunAsync(stop); // SIGKILL
+                await Task.Delay(2500);
+                duringOutage = load.Failures.Count;
+            }
+            finally
+            {
+                await TestServers.RunAsync(start);
+            }
+
+            load.Mark();
+            await load.WaitForSuccessesAsync(200, TimeSpan.FromSeconds(60));
+        }
+        finally
+        {
+            await load.StopAsync();
+        }
+
+        TestContext.Out.WriteLine($"{load.Acknowledged.Count} acknowledged writes, {load.Failures.Count} failures ({load.Failures.Count(f => f is StateStoreUnavailableException { WriteMayHaveApplied: true })} indeterminate), {store.Rebuilds} multiplexer rebuilds.");
+        Assert.That(duringOutage, Is.GreaterThan(0), "callers see the outage as failures");
+        Assert.That(load.Failures.All(f => f is StateStoreUnavailableException), Is.True, string.Join("\n", load.Failures.Select(f => f.Message).Distinct()));
+        Assert.That(load.SucceededAfterMark, Is.GreaterThanOrEqualTo(200), "the same store works again after Redis is back");
+    }
+
+    private RedisStateStoreOptions NewOptions() =>
+        new() { Configuration = TestServers.Redis, RedisKeyPrefix = _redisPrefix, KeyPrefix = "t" + Guid.NewGuid().ToString("N")[..8] };
+}
