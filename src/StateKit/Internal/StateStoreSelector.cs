@@ -40,17 +40,29 @@ internal static class StateStoreSelector
 
         if (KnownSatellites.TryGetValue(storeType, out var satellite))
         {
-            var type = System.Type.GetType(satellite.TypeName, throwOnError: false);
-            if (type is not null && Activator.CreateInstance(type, nonPublic: true) is IStateStoreFactory loaded)
-            {
-                return loaded;
-            }
-
-            problem = $"StateKit:Store:Type is '{storeType}', which needs the {satellite.Package} package: add a reference to it.";
-            return null;
+            return LoadSatellite(storeType, satellite.TypeName, satellite.Package, out problem);
         }
 
         problem = $"StateKit:Store:Type '{storeType}' is unknown; use memory, file, sqlite, postgres, redis or the type of a registered IStateStoreFactory.";
+        return null;
+    }
+
+    /// <summary>Creates a satellite's factory by type name, or explains which package is missing.</summary>
+    /// <param name="storeType">The configured store type.</param>
+    /// <param name="typeName">The factory's assembly-qualified type name.</param>
+    /// <param name="package">The package that holds it.</param>
+    /// <param name="problem">What to do when it is missing.</param>
+    /// <returns>The factory, or <see langword="null"/>.</returns>
+    internal static IStateStoreFactory? LoadSatellite(string storeType, string typeName, string package, out string? problem)
+    {
+        problem = null;
+        var type = System.Type.GetType(typeName, throwOnError: false);
+        if (type is not null && Activator.CreateInstance(type, nonPublic: true) is IStateStoreFactory loaded)
+        {
+            return loaded;
+        }
+
+        problem = $"StateKit:Store:Type is '{storeType}', which needs the {package} package: add a reference to it.";
         return null;
     }
 }

@@ -122,9 +122,18 @@ public sealed class AddStateKitTests
     [Test]
     public void AddStateKit_SatelliteTypeWithoutPackage_SaysWhichPackageToAdd()
     {
-        using var provider = new ServiceCollection().AddStateKit(o => o.Store.Type = "redis").Services.BuildServiceProvider();
+        Assert.That(StateKit.Internal.StateStoreSelector.LoadSatellite("nope", "StateKit.Nope.Internal.NopeFactory, StateKit.Nope", "StateKit.Nope", out var problem), Is.Null);
+        Assert.That(problem, Does.Contain("StateKit.Nope package"));
+    }
+
+    [TestCase("sqlite")]
+    [TestCase("postgres")]
+    [TestCase("redis")]
+    public void AddStateKit_SatelliteTypeFromConfigurationAlone_IsFoundAndValidated(string type)
+    {
+        using var provider = new ServiceCollection().AddStateKit(o => o.Store.Type = type).Services.BuildServiceProvider();
         var ex = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IStateStore>());
-        Assert.That(ex!.Message, Does.Contain("StateKit.Redis package"));
+        Assert.That(ex!.Message, Does.Contain("StateKit:Store:ConnectionString").And.Contain(type));
     }
 
     [Test]
