@@ -58,11 +58,11 @@ public class SqliteBenchmarks : ServerStoreBenchmarks
         await SetUpStoreAsync(new SqliteStateStore(new SqliteStateStoreOptions { ConnectionString = _path, KeyPrefix = "bench" }));
         _raw = new SqliteConnection($"Data Source={_path};Pooling=False");
         await _raw.OpenAsync();
-        await Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; CREATE TABLE raw (key TEXT PRIMARY KEY, value BLOB NOT NULL, version INTEGER NOT NULL, expires_at INTEGER); INSERT INTO raw VALUES ('hot', zeroblob(1024), 1, NULL);");
+        await Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; CREATE TABLE raw (ns TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL, version INTEGER NOT NULL, expires_at INTEGER, PRIMARY KEY (ns, key)); INSERT INTO raw VALUES ('bench', 'hot', zeroblob(1024), 1, NULL);");
         RawVersion = 1;
-        _get = Command("SELECT value, version, expires_at FROM raw WHERE key = 'hot' AND (expires_at IS NULL OR expires_at > $now)", "$now");
-        _update = Command("UPDATE raw SET value = $value, version = version + 1 WHERE key = 'hot' AND version = $expected RETURNING version", "$value", "$expected");
-        _upsert = Command("INSERT INTO raw (key, value, version) VALUES ($key, $value, 1) ON CONFLICT (key) DO UPDATE SET value = excluded.value, version = raw.version + 1", "$key", "$value");
+        _get = Command("SELECT value, version, expires_at FROM raw WHERE ns = 'bench' AND key = 'hot' AND (expires_at IS NULL OR expires_at > $now)", "$now");
+        _update = Command("UPDATE raw SET value = $value, version = version + 1 WHERE ns = 'bench' AND key = 'hot' AND version = $expected RETURNING version", "$value", "$expected");
+        _upsert = Command("INSERT INTO raw (ns, key, value, version) VALUES ('bench', $key, $value, 1) ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value, version = raw.version + 1 RETURNING version", "$key", "$value");
     }
 
     [GlobalCleanup]
@@ -98,7 +98,7 @@ public class SqliteBenchmarks : ServerStoreBenchmarks
         {
             _upsert.Parameters[0].Value = Batch[i].Key;
             _upsert.Parameters[1].Value = Value;
-            await _upsert.ExecuteNonQueryAsync();
+            await _upsert.ExecuteScalarAsync();
         }
 
         await transaction.CommitAsync();
@@ -139,7 +139,7 @@ public class PostgresBenchmarks : ServerStoreBenchmarks
         builder.ConnectionStringBuilder.MaxAutoPrepare = 32;
         builder.ConnectionStringBuilder.AutoPrepareMinUsages = 2;
         _raw = builder.Build();
-        await using var setup = _raw.CreateCommand("DROP TABLE IF EXISTS bench_raw; CREATE TABLE bench_raw (key text COLLATE \"C\" PRIMARY KEY, value bytea NOT NULL, version bigint NOT NULL, expires_at bigint); INSERT INTO bench_raw VALUES ('hot', '\\x00', 1, NULL);");
+        await using var setup = _raw.CreateCommand("DROP TABLE IF EXISTS bench_raw; CREATE TABLE bench_raw (ns text COLLATE \"C\" NOT NULL, key text COLLATE \"C\" NOT NULL, value bytea NOT NULL, version bigint NOT NULL, expires_at bigint, PRIMARY KEY (ns, key)); INSERT INTO bench_raw VALUES ('bench', 'hot', '\\x00', 1, NULL);");
         await setup.ExecuteNonQueryAsync();
         RawVersion = 1;
     }
@@ -159,7 +159,7 @@ public class PostgresBenchmarks : ServerStoreBenchmarks
     [Benchmark(Baseline = true)]
     public async Task<object?> Raw_Get()
     {
-        await using var cmd = _raw.CreateCommand("SELECT value, version, expires_at FROM bench_raw WHERE key = @key AND (expires_at IS NULL OR expires_at > @now)");
+        await using var cmd = _raw.CreateCommand("SELECT value, version, expires_at FROM bench_raw WHERE ns = 'bench' AND key = @key AND (expires_at IS NULL OR expires_at > @now)");
         cmd.Parameters.AddWithValue("key", "hot");
         cmd.Parameters.AddWithValue("now", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
         await using var reader = await cmd.ExecuteReaderAsync();
@@ -169,7 +169,7 @@ public class PostgresBenchmarks : ServerStoreBenchmarks
     [Benchmark]
     public async Task Raw_ConditionalSet()
     {
-        await using var cmd = _raw.CreateCommand("UPDATE bench_raw SET value = @value, version = version + 1 WHERE key = @key AND version = @expected RETURNING version");
+        await using var cmd = _raw.CreateCommand("UPDATE bench_raw SET value = @value, version = version + 1 WHERE ns = 'bench' AND key = @key AND version = @expected RETURNING version");
         cmd.Parameters.AddWithValue("value", Value);
         cmd.Parameters.AddWithValue("key", "hot");
         cmd.Parameters.AddWithValue("expected", RawVersion);
@@ -183,7 +183,7 @@ public class PostgresBenchmarks : ServerStoreBenchmarks
         await using var batch = new NpgsqlBatch(connection);
         for (var i = 0; i < 100; i++)
         {
-            var command = new NpgsqlBatchCommand("INSERT INTO bench_raw (key, value, version) VALUES (@key, @value, 1) ON CONFLICT (key) DO UPDATE SET value = excluded.value, version = bench_raw.version + 1");
+            var command = new NpgsqlBatchCommand("INSERT INTO bench_raw (ns, key, value, version) VALUES ('bench', @key, @value, 1) ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value, version = bench_raw.version + 1 RETURNING version");
             command.Parameters.AddWithValue("key", Batch[i].Key);
             command.Parameters.AddWithValue("value", Value);
             batch.BatchCommands.Add(command);

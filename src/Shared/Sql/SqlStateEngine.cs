@@ -217,7 +217,7 @@ internal sealed class SqlStateEngine
             _ => _update,
         };
         var cmd = Command(connection, sql, transaction, write.Key, now);
-        Add(cmd.Cmd, "@value", write.Value.ToArray(), DbType.Binary);
+        Add(cmd.Cmd, "@value", WholeArray.Of(write.Value), DbType.Binary);
         Add(cmd.Cmd, "@exp", write.ExpiresAt, DbType.Int64);
         if (write.ExpectedVersion is > 0)
         {
@@ -420,7 +420,7 @@ internal sealed class SqlStateEngine
                 {
                     sql.Append(i == 0 ? "(@ns, @key, @s" : ", (@ns, @key, @s").Append(i).Append(", @v").Append(i).Append(')');
                     Add(insert.Cmd, "@s" + i, first + offset + i, DbType.Int64);
-                    Add(insert.Cmd, "@v" + i, items[offset + i].ToArray(), DbType.Binary);
+                    Add(insert.Cmd, "@v" + i, WholeArray.Of(items[offset + i]), DbType.Binary);
                 }
 
                 insert.Cmd.CommandText = sql.ToString();
@@ -587,6 +587,14 @@ internal sealed class SqlStateEngine
 
     private static void Add(DbCommand cmd, string name, object? value, DbType type)
     {
+        // A reused (prepared) command keeps its parameter objects: only the values change.
+        var index = cmd.Parameters.Count > 0 ? cmd.Parameters.IndexOf(name) : -1;
+        if (index >= 0)
+        {
+            cmd.Parameters[index].Value = value ?? DBNull.Value;
+            return;
+        }
+
         var parameter = cmd.CreateParameter();
         parameter.ParameterName = name;
         parameter.DbType = type;

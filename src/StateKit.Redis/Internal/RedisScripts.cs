@@ -17,17 +17,19 @@ internal static class RedisScripts
           local cur = redis.call('HMGET', key, 'n', 'x')
           local ver = tonumber(cur[1]) or 0
           local exp = tonumber(cur[2])
-          if ver > 0 and exp and exp <= now then return 0 end
-          return ver
+          if ver > 0 and exp and exp <= now then return 0, true end
+          return ver, exp ~= nil
         end
-        local function apply(key, value, ver, exp, ttl)
-          redis.call('HSET', key, 'v', value, 'n', ver)
+        local function apply(key, value, ver, exp, ttl, had_expiry)
           if tonumber(exp) >= 0 then
-            redis.call('HSET', key, 'x', exp)
+            redis.call('HSET', key, 'v', value, 'n', ver, 'x', exp)
             redis.call('PEXPIRE', key, ttl)
-          else
+          elseif had_expiry then
+            redis.call('HSET', key, 'v', value, 'n', ver)
             redis.call('HDEL', key, 'x')
             redis.call('PERSIST', key)
+          else
+            redis.call('HSET', key, 'v', value, 'n', ver)
           end
         end
         """;
@@ -37,15 +39,17 @@ internal static class RedisScripts
     public static readonly Script SetMany = new(LiveVersion + "\n" + """
         local now = tonumber(ARGV[1])
         local versions = {}
+        local expiring = {}
         for i = 1, #KEYS do
-          local ver = live_version(KEYS[i], now)
+          local ver, had_expiry = live_version(KEYS[i], now)
           local expected = tonumber(ARGV[(i - 1) * 4 + 3])
           if expected >= 0 and expected ~= ver then return {0, i, ver} end
           versions[i] = ver + 1
+          expiring[i] = had_expiry
         end
         for i = 1, #KEYS do
           local b = (i - 1) * 4 + 2
-          apply(KEYS[i], ARGV[b], versions[i], ARGV[b + 2], ARGV[b + 3])
+          apply(KEYS[i], ARGV[b], versions[i], ARGV[b + 2], ARGV[b + 3], expiring[i])
         end
         table.insert(versions, 1, 1)
         return versions

@@ -241,7 +241,7 @@ public sealed class RedisStateStore : IStateStore
         args[5] = ttl;
         for (var i = 0; i < items.Count; i++)
         {
-            args[6 + i] = items[i].ToArray();
+            args[6 + i] = WholeArray.Of(items[i]);
         }
 
         return (long)(await EvalAsync("ListAppend", key, write: true, RedisScripts.ListAppend, ListKeys(key), args, cancellationToken).ConfigureAwait(false))!;
@@ -375,7 +375,7 @@ public sealed class RedisStateStore : IStateStore
             var write = writes[i];
             var (expiry, ttl) = Expiry(_guard.ResolveExpiry(write.Options.TimeToLive), now);
             keys[i] = _entryPrefix + write.Key;
-            args[1 + (i * 4)] = write.Value.ToArray();
+            args[1 + (i * 4)] = WholeArray.Of(write.Value);
             args[2 + (i * 4)] = write.Options.ExpectedVersion ?? -1;
             args[3 + (i * 4)] = expiry;
             args[4 + (i * 4)] = ttl;

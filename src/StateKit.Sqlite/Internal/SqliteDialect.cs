@@ -125,8 +125,7 @@ internal sealed class SqliteDialect : SqlDialect, IAsyncDisposable
             var cache = _caches.GetOrCreateValue(connection);
             if (cache.Commands.TryGetValue(sql, out var cached) && cache.InUse.Add(cached))
             {
-                cached.Parameters.Clear();
-                cached.Transaction = null;
+                cached.Transaction = null; // parameters stay: the same statement always binds the same names
                 return cached;
             }
 
