@@ -10,12 +10,17 @@ namespace StateKit.Benchmarks;
 /// </summary>
 internal static class PairedRunner
 {
-    public static async Task RunAsync(int rounds)
+    public static async Task RunAsync(int rounds, string filter = "")
     {
         Console.WriteLine($"| store | operation | StateKit p50 | raw p50 | ratio p50 | StateKit p99 | raw p99 |");
         Console.WriteLine("|---|---|---:|---:|---:|---:|---:|");
         foreach (var type in new[] { typeof(SqliteBenchmarks), typeof(PostgresBenchmarks), typeof(RedisBenchmarks) })
         {
+            if (!type.Name.Contains(filter, StringComparison.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+
             var instance = Activator.CreateInstance(type)!;
             await Invoke(instance, type.GetMethods().Single(m => m.GetCustomAttribute<GlobalSetupAttribute>() is not null));
             try

@@ -2,11 +2,13 @@ using BenchmarkDotNet.Running;
 using StateKit.Benchmarks;
 
 // Server benchmarks read STATEKIT_POSTGRES and STATEKIT_REDIS (as the tests do).
-// "--paired" runs each StateKit operation and its raw baseline alternately in one loop and prints medians:
+// "--paired [rounds] [store]" runs each StateKit operation and its raw baseline alternately in one loop and prints medians:
 // on a shared, noisy machine this keeps the ratio honest where separate BenchmarkDotNet runs drift.
 if (args.Length > 0 && args[0] == "--paired")
 {
-    await PairedRunner.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 2000);
+    await PairedRunner.RunAsync(
+        args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 2000,
+        args.Length > 2 ? args[2] : string.Empty);
     return;
 }
 

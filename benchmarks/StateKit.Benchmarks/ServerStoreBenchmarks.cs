@@ -60,8 +60,8 @@ public class SqliteBenchmarks : ServerStoreBenchmarks
         await _raw.OpenAsync();
         await Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; CREATE TABLE raw (ns TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL, version INTEGER NOT NULL, expires_at INTEGER, PRIMARY KEY (ns, key)); INSERT INTO raw VALUES ('bench', 'hot', zeroblob(1024), 1, NULL);");
         RawVersion = 1;
-        _get = Command("SELECT value, version, expires_at FROM raw WHERE ns = 'bench' AND key = 'hot' AND (expires_at IS NULL OR expires_at > $now)", "$now");
-        _update = Command("UPDATE raw SET value = $value, version = version + 1 WHERE ns = 'bench' AND key = 'hot' AND version = $expected RETURNING version", "$value", "$expected");
+        _get = Command("SELECT value, version, expires_at FROM raw WHERE ns = 'bench' AND key = $key AND (expires_at IS NULL OR expires_at > $now)", "$now", "$key");
+        _update = Command("UPDATE raw SET value = $value, version = version + 1 WHERE ns = 'bench' AND key = $key AND version = $expected RETURNING version", "$value", "$expected", "$key");
         _upsert = Command("INSERT INTO raw (ns, key, value, version) VALUES ('bench', $key, $value, 1) ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value, version = raw.version + 1 RETURNING version", "$key", "$value");
     }
 
@@ -77,6 +77,7 @@ public class SqliteBenchmarks : ServerStoreBenchmarks
     public async Task<object?> Raw_Get()
     {
         _get.Parameters[0].Value = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        _get.Parameters[1].Value = "hot";
         await using var reader = await _get.ExecuteReaderAsync();
         return await reader.ReadAsync() ? reader.GetValue(0) : null;
     }
@@ -86,6 +87,7 @@ public class SqliteBenchmarks : ServerStoreBenchmarks
     {
         _update.Parameters[0].Value = Value;
         _update.Parameters[1].Value = RawVersion;
+        _update.Parameters[2].Value = "hot";
         RawVersion = (long)(await _update.ExecuteScalarAsync())!;
     }
 

@@ -223,7 +223,8 @@ internal sealed class SqliteDialect : SqlDialect, IAsyncDisposable
 
     private sealed class CommandCache
     {
-        public Dictionary<string, SqliteCommand> Commands { get; } = new(StringComparer.Ordinal);
+        // Statement texts are the engine's own string instances, so identity is enough and skips hashing the text.
+        public Dictionary<string, SqliteCommand> Commands { get; } = new(ReferenceEqualityComparer.Instance);
 
         public HashSet<SqliteCommand> InUse { get; } = [];
     }
