@@ -202,7 +202,7 @@ internal sealed class SqlStateEngine
         return result is null or DBNull ? null : Convert.ToInt64(result, System.Globalization.CultureInfo.InvariantCulture);
     }
 
-    /// <summary>Builds the statement of one write (used directly by batching dialects).</summary>
+    /// <summary>Builds the statement of one write.</summary>
     /// <param name="connection">The connection.</param>
     /// <param name="transaction">The transaction, if any.</param>
     /// <param name="write">The write.</param>
@@ -210,21 +210,40 @@ internal sealed class SqlStateEngine
     /// <returns>The command (dispose it to give it back); it returns the new version in one row, or no row on a conflict.</returns>
     public PooledCommand PrepareWrite(DbConnection connection, DbTransaction? transaction, SqlWrite write, long now)
     {
-        var sql = write.ExpectedVersion switch
+        var cmd = Command(connection, WriteSql(write), transaction, null);
+        foreach (var (name, value, type) in WriteParameters(write, now))
         {
-            null => _insertOrReplace,
-            0 => _insertIfAbsent,
-            _ => _update,
-        };
-        var cmd = Command(connection, sql, transaction, write.Key, now);
-        Add(cmd.Cmd, "@value", WholeArray.Of(write.Value), DbType.Binary);
-        Add(cmd.Cmd, "@exp", write.ExpiresAt, DbType.Int64);
-        if (write.ExpectedVersion is > 0)
-        {
-            Add(cmd.Cmd, "@expected", write.ExpectedVersion.Value, DbType.Int64);
+            Add(cmd.Cmd, name, value, type);
         }
 
         return cmd;
+    }
+
+    /// <summary>The statement of one write: it returns the new version in one row, or no row on a conflict.</summary>
+    /// <param name="write">The write.</param>
+    /// <returns>The SQL text.</returns>
+    public string WriteSql(SqlWrite write) => write.ExpectedVersion switch
+    {
+        null => _insertOrReplace,
+        0 => _insertIfAbsent,
+        _ => _update,
+    };
+
+    /// <summary>The parameters of <see cref="WriteSql"/> (for dialects that build their own batch commands).</summary>
+    /// <param name="write">The write.</param>
+    /// <param name="now">The current time in Unix milliseconds.</param>
+    /// <returns>Name, value and type of each parameter.</returns>
+    public IEnumerable<(string Name, object? Value, DbType Type)> WriteParameters(SqlWrite write, long now)
+    {
+        yield return ("@ns", _ns, DbType.String);
+        yield return ("@key", write.Key, DbType.String);
+        yield return ("@now", now, DbType.Int64);
+        yield return ("@value", WholeArray.Of(write.Value), DbType.Binary);
+        yield return ("@exp", write.ExpiresAt, DbType.Int64);
+        if (write.ExpectedVersion is > 0)
+        {
+            yield return ("@expected", write.ExpectedVersion.Value, DbType.Int64);
+        }
     }
 
     /// <summary>Deletes an entry, optionally only at an expected version.</summary>

@@ -156,11 +156,10 @@ internal sealed class PostgresDialect : SqlDialect, IAsyncDisposable
         await using var batch = new NpgsqlBatch(npgsql, transaction);
         foreach (var write in writes)
         {
-            using var single = engine.PrepareWrite(connection, null, write, now);
-            var command = new NpgsqlBatchCommand(single.Cmd.CommandText);
-            foreach (NpgsqlParameter parameter in single.Cmd.Parameters)
+            var command = new NpgsqlBatchCommand(engine.WriteSql(write));
+            foreach (var (name, value, type) in engine.WriteParameters(write, now))
             {
-                command.Parameters.Add(new NpgsqlParameter(parameter.ParameterName, parameter.DbType) { Value = parameter.Value });
+                command.Parameters.Add(new NpgsqlParameter(name, type) { Value = value ?? DBNull.Value });
             }
 
             batch.BatchCommands.Add(command);
