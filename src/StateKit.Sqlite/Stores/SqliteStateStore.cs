@@ -1,5 +1,3 @@
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 using StateKit.Sql;
 using StateKit.Sqlite.Internal;
 
@@ -21,16 +19,14 @@ public sealed class SqliteStateStore : IStateStore
     /// <summary>Initializes a new instance of the <see cref="SqliteStateStore"/> class. Nothing is opened until first use.</summary>
     /// <param name="options">The options; <see cref="SqliteStateStoreOptions.ConnectionString"/> is required.</param>
     /// <param name="timeProvider">The clock for expiry; <see cref="TimeProvider.System"/> when <see langword="null"/>.</param>
-    /// <param name="logger">The logger (unused for now; reserved for diagnostics).</param>
     /// <exception cref="ArgumentException">The options are not valid.</exception>
-    public SqliteStateStore(SqliteStateStoreOptions options, TimeProvider? timeProvider = null, ILogger<SqliteStateStore>? logger = null)
+    public SqliteStateStore(SqliteStateStoreOptions options, TimeProvider? timeProvider = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentException.ThrowIfNullOrWhiteSpace(options.ConnectionString, nameof(options) + "." + nameof(options.ConnectionString));
         SqlIdentifiers.Validate(options.TablePrefix, nameof(options) + "." + nameof(options.TablePrefix));
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxPoolSize, 1, nameof(options) + "." + nameof(options.MaxPoolSize));
         ArgumentOutOfRangeException.ThrowIfLessThan(options.BusyTimeout, TimeSpan.Zero, nameof(options) + "." + nameof(options.BusyTimeout));
-        _ = logger ?? NullLogger<SqliteStateStore>.Instance;
         var guard = new StateStoreGuard(Name, options, timeProvider);
         _dialect = new SqliteDialect(options);
         _engine = new SqlStateEngine(_dialect, guard);

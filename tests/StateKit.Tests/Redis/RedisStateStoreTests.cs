@@ -58,6 +58,23 @@ public sealed class RedisStateStoreTests
     }
 
     [Test]
+    public async Task Get_HashWithInvalidVersion_ThrowsCorruptedNamingTheKey()
+    {
+        var options = NewOptions();
+        await using var store = new RedisStateStore(options);
+        await store.SetAsync("damaged", "v"u8.ToArray());
+        using (var multiplexer = await ConnectionMultiplexer.ConnectAsync(TestServers.Redis))
+        {
+            var key = $"{_redisPrefix}:{options.KeyPrefix.Length}:{options.KeyPrefix}:e:damaged";
+            Assert.That(await multiplexer.GetDatabase().HashSetAsync(key, "n", "not-a-number"), Is.False, "the field existed");
+        }
+
+        var ex = await Assert.ThrowsAsync<StateCorruptedException>(async () => await store.GetAsync("damaged"));
+        Assert.That(ex!.Key, Is.EqualTo("damaged"));
+        Assert.That(await store.SetAsync("fine", "v"u8.ToArray()), Is.EqualTo(1), "other keys keep working");
+    }
+
+    [Test]
     public void Constructor_InvalidConfiguration_DoesNotEchoIt()
     {
         const string password = "s3cret-Pa55word";

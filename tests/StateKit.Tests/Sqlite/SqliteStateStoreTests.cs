@@ -59,6 +59,26 @@ public sealed class SqliteStateStoreTests
     }
 
     [Test]
+    public async Task Get_RowWithImpossibleVersion_ThrowsCorruptedNamingTheKey()
+    {
+        await using var store = new SqliteStateStore(new SqliteStateStoreOptions { ConnectionString = DatabasePath });
+        await store.SetAsync("damaged", "v"u8.ToArray());
+        await store.SetAsync("fine", "v"u8.ToArray());
+        await using (var connection = new SqliteConnection($"Data Source={DatabasePath};Pooling=False"))
+        {
+            await connection.OpenAsync();
+            await using var cmd = connection.CreateCommand();
+            cmd.CommandText = "UPDATE statekit_entries SET version = 0 WHERE key = 'damaged'";
+            await cmd.ExecuteNonQueryAsync();
+        }
+
+        var ex = await Assert.ThrowsAsync<StateCorruptedException>(async () => await store.GetAsync("damaged"));
+        Assert.That(ex!.Key, Is.EqualTo("damaged"));
+        Assert.That((await store.GetAsync("fine"))!.Version, Is.EqualTo(1), "other keys keep working");
+        Assert.That(await store.SetAsync("damaged", "new"u8.ToArray()), Is.GreaterThanOrEqualTo(1), "an unconditional write replaces the damaged row");
+    }
+
+    [Test]
     public void Constructor_InjectionInTablePrefix_IsRefused()
     {
         Assert.That(
