@@ -70,7 +70,7 @@ start_redis() {
   if ! command -v redis-server >/dev/null 2>&1; then
     if [[ "$(id -u)" == "0" ]] && command -v apt-get >/dev/null 2>&1; then
       echo "==> installing redis-server"
-      DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+      DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null || echo "apt-get update reported errors; trying the install anyway" >&2
       DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
     else
       echo "redis-server is not installed (and this script can only install it as root with apt-get)" >&2; return 1
