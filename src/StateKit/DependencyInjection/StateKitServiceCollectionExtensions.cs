@@ -42,6 +42,7 @@ public static class StateKitServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(configuration);
         var builder = Register(services);
         services.AddOptions<StateKitOptions>().Bind(configuration);
+        services.AddOptions<StateProviderOptions>().Bind(configuration.GetSection("Provider"));
         if (configure is not null)
         {
             services.Configure(configure);
@@ -70,6 +71,13 @@ public static class StateKitServiceCollectionExtensions
         services.TryAddSingleton<IStateSerializer>(_ => new JsonStateSerializer());
         services.TryAddSingleton(sp => new StateValueCodec(sp.GetRequiredService<IStateSerializer>(), sp.GetRequiredService<IOptions<StateKitOptions>>().Value.Envelope));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, StateKitPurgeService>());
+        services.AddOptions<StateProviderOptions>().ValidateDataAnnotations().ValidateOnStart();
+        services.TryAddSingleton<IStateProvider>(sp => new StateProvider(
+            sp.GetRequiredService<IStateStore>(),
+            sp.GetRequiredService<StateValueCodec>(),
+            sp.GetRequiredService<IOptions<StateProviderOptions>>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp));
         return builder;
     }
 }

@@ -1,0 +1,181 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+
+namespace StateKit.Internal;
+
+/// <summary>Checkpoints: create, list, restore (all or nothing), delete, and automatic checkpoints.</summary>
+internal sealed partial class StateProvider
+{
+    private const string AutoName = "auto";
+
+    public async ValueTask<StateCheckpointInfo> CreateCheckpointAsync(StateScope scope, string? name = null, CancellationToken cancellationToken = default)
+    {
+        await AuthorizeAsync(StateAccess.Write, scope, null, cancellationToken).ConfigureAwait(false);
+        return await CreateCheckpointCoreAsync(scope, name ?? "manual", cancellationToken).ConfigureAwait(false);
+    }
+
+    public async ValueTask<IReadOnlyList<StateCheckpointInfo>> ListCheckpointsAsync(StateScope scope, CancellationToken cancellationToken = default)
+    {
+        await AuthorizeAsync(StateAccess.Read, scope, null, cancellationToken).ConfigureAwait(false);
+        var prefix = scope.StorePrefix + "ci/";
+        var ids = await KeysAsync(prefix, cancellationToken).ConfigureAwait(false);
+        var infos = await _store.GetManyAsync(ids.Select(id => prefix + id).ToArray(), cancellationToken).ConfigureAwait(false);
+        return infos.Values
+            .Select(e => ToInfo(scope, JsonSerializer.Deserialize(e.Value.Span, CheckpointJson.Default.CheckpointInfoRecord)!))
+            .OrderBy(i => i.Id, StringComparer.Ordinal)
+            .ToArray();
+    }
+
+    public async ValueTask<bool> DeleteCheckpointAsync(StateScope scope, string checkpointId, CancellationToken cancellationToken = default)
+    {
+        await AuthorizeAsync(StateAccess.Write, scope, ValidKey(checkpointId), cancellationToken).ConfigureAwait(false);
+        var existed = await _store.DeleteAsync(scope.StorePrefix + "ci/" + checkpointId, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return await _store.DeleteAsync(scope.StorePrefix + "c/" + checkpointId, cancellationToken: cancellationToken).ConfigureAwait(false) || existed;
+    }
+
+    public async ValueTask RestoreCheckpointAsync(StateScope scope, string checkpointId, CancellationToken cancellationToken = default)
+    {
+        await AuthorizeAsync(StateAccess.Write, scope, ValidKey(checkpointId), cancellationToken).ConfigureAwait(false);
+        var data = await _store.GetAsync(scope.StorePrefix + "c/" + checkpointId, cancellationToken).ConfigureAwait(false)
+            ?? throw new KeyNotFoundException($"{scope} has no checkpoint '{StateKeys.Printable(checkpointId)}'.");
+        var target = JsonSerializer.Deserialize(data.Value.Span, CheckpointJson.Default.CheckpointData)
+            ?? throw new StateCorruptedException(_store.Name, "RestoreCheckpoint", scope.StorePrefix + "c/" + checkpointId, "the checkpoint is empty");
+
+        // All or nothing: remember the scope as it is, apply the checkpoint, and on any failure put back what was there.
+        var before = await SnapshotAsync(scope, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await ApplyAsync(scope, before, target, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception failure) when (failure is not OperationCanceledException)
+        {
+            try
+            {
+                var partial = await SnapshotAsync(scope, CancellationToken.None).ConfigureAwait(false);
+                await ApplyAsync(scope, partial, before, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception rollback)
+            {
+                throw new AggregateException($"Restoring {scope} to checkpoint '{checkpointId}' failed, and so did putting the scope back; it may be partly restored.", failure, rollback);
+            }
+
+            throw;
+        }
+
+        await ChangedAsync(new StateChange(StateChangeKind.Restore, scope, checkpointId, 0, 0, PrincipalName, _time.GetUtcNow()), cancellationToken).ConfigureAwait(false);
+    }
+
+    private static StateCheckpointInfo ToInfo(StateScope scope, CheckpointInfoRecord record) =>
+        new(record.Id, scope, record.Name, record.CreatedAt, record.EntryCount, record.ListCount);
+
+    private async ValueTask<StateCheckpointInfo> CreateCheckpointCoreAsync(StateScope scope, string name, CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        var id = $"{now.UtcDateTime:yyyyMMdd'T'HHmmssfffffff'Z'}-{Convert.ToHexString(RandomNumberGenerator.GetBytes(4)).ToLowerInvariant()}";
+        var snapshot = await SnapshotAsync(scope, cancellationToken).ConfigureAwait(false);
+        var info = new CheckpointInfoRecord(id, name, now, snapshot.Entries.Count, snapshot.Lists.Count);
+        await _store.SetAsync(scope.StorePrefix + "c/" + id, JsonSerializer.SerializeToUtf8Bytes(snapshot, CheckpointJson.Default.CheckpointData), StateWriteOptions.IfNotExists, cancellationToken).ConfigureAwait(false);
+        await _store.SetAsync(scope.StorePrefix + "ci/" + id, JsonSerializer.SerializeToUtf8Bytes(info, CheckpointJson.Default.CheckpointInfoRecord), StateWriteOptions.IfNotExists, cancellationToken).ConfigureAwait(false);
+        return ToInfo(scope, info);
+    }
+
+    private async ValueTask<CheckpointData> SnapshotAsync(StateScope scope, CancellationToken cancellationToken)
+    {
+        var prefix = scope.StorePrefix;
+        var keys = await KeysAsync(prefix + "v/", cancellationToken).ConfigureAwait(false);
+        var lists = await KeysAsync(prefix + "lx/", cancellationToken).ConfigureAwait(false);
+        if (keys.Count + lists.Count > _options.MaxCheckpointKeys)
+        {
+            throw new InvalidOperationException($"{scope} holds {keys.Count} values and {lists.Count} lists, more than MaxCheckpointKeys ({_options.MaxCheckpointKeys}) allows in a checkpoint.");
+        }
+
+        var entries = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        foreach (var (storeKey, entry) in await _store.GetManyAsync(keys.Select(k => prefix + "v/" + k).ToArray(), cancellationToken).ConfigureAwait(false))
+        {
+            entries[storeKey[(prefix.Length + 2)..]] = entry.Value.ToArray();
+        }
+
+        var listItems = new Dictionary<string, byte[][]>(StringComparer.Ordinal);
+        foreach (var list in lists)
+        {
+            var items = await _store.ListRangeAsync(prefix + "l/" + list, 0, -1, cancellationToken).ConfigureAwait(false);
+            if (items.Count > 0)
+            {
+                listItems[list] = items.Select(i => i.ToArray()).ToArray();
+            }
+        }
+
+        return new CheckpointData(entries, listItems);
+    }
+
+    /// <summary>Turns the scope from <paramref name="current"/> into <paramref name="target"/>, touching only what differs.</summary>
+    private async ValueTask ApplyAsync(StateScope scope, CheckpointData current, CheckpointData target, CancellationToken cancellationToken)
+    {
+        var prefix = scope.StorePrefix;
+        foreach (var key in current.Entries.Keys.Where(k => !target.Entries.ContainsKey(k)))
+        {
+            await _store.DeleteAsync(prefix + "v/" + key, cancellationToken: cancellationToken).ConfigureAwait(false);
+            await _store.ListDeleteAsync(prefix + "h/" + key, cancellationToken).ConfigureAwait(false);
+        }
+
+        foreach (var (key, bytes) in target.Entries)
+        {
+            if (!current.Entries.TryGetValue(key, out var now) || !now.AsSpan().SequenceEqual(bytes))
+            {
+                await WriteEncodedAsync(scope, key, bytes, null, null, StateChangeKind.Restore, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        foreach (var list in current.Lists.Keys.Where(k => !target.Lists.ContainsKey(k)))
+        {
+            await _store.ListDeleteAsync(prefix + "l/" + list, cancellationToken).ConfigureAwait(false);
+            await _store.DeleteAsync(prefix + "lx/" + list, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+
+        foreach (var (list, items) in target.Lists)
+        {
+            if (current.Lists.TryGetValue(list, out var now) && now.Length == items.Length && now.Zip(items).All(p => p.First.AsSpan().SequenceEqual(p.Second)))
+            {
+                continue;
+            }
+
+            await _store.ListDeleteAsync(prefix + "l/" + list, cancellationToken).ConfigureAwait(false);
+            await _store.ListAppendAsync(prefix + "l/" + list, items.Select(i => (ReadOnlyMemory<byte>)i).ToArray(), cancellationToken: cancellationToken).ConfigureAwait(false);
+            await _store.SetAsync(prefix + "lx/" + list, ReadOnlyMemory<byte>.Empty, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async ValueTask CountForAutoCheckpointAsync(StateScope scope, CancellationToken cancellationToken)
+    {
+        if (_options.AutoCheckpointEveryChanges <= 0 && _options.AutoCheckpointInterval is null)
+        {
+            return;
+        }
+
+        var nowTicks = _time.GetUtcNow().UtcTicks;
+        var state = _auto.GetOrAdd(scope, _ => new AutoCheckpoint { LastTicks = nowTicks });
+        var changes = Interlocked.Increment(ref state.Changes);
+        var due = (_options.AutoCheckpointEveryChanges > 0 && changes >= _options.AutoCheckpointEveryChanges)
+            || (_options.AutoCheckpointInterval is { } interval && nowTicks - Interlocked.Read(ref state.LastTicks) >= interval.Ticks);
+        if (!due || Interlocked.Exchange(ref state.Running, 1) == 1)
+        {
+            return;
+        }
+
+        try
+        {
+            Interlocked.Exchange(ref state.Changes, 0);
+            Interlocked.Exchange(ref state.LastTicks, nowTicks);
+            await CreateCheckpointCoreAsync(scope, AutoName, cancellationToken).ConfigureAwait(false);
+            var autos = (await ListCheckpointsAsync(scope, cancellationToken).ConfigureAwait(false)).Where(c => c.Name == AutoName).ToArray();
+            foreach (var old in autos.Take(Math.Max(0, autos.Length - _options.MaxAutoCheckpoints)))
+            {
+                await DeleteCheckpointAsync(scope, old.Id, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref state.Running, 0);
+        }
+    }
+}

@@ -1,0 +1,97 @@
+namespace StateKit;
+
+/// <summary>The tier of a <see cref="StateScope"/>: who shares the state and how long it lives.</summary>
+public enum StateTier
+{
+    /// <summary>One agent's working state.</summary>
+    Local,
+
+    /// <summary>State shared by the agents of one workspace.</summary>
+    Shared,
+
+    /// <summary>State of one session; removed with the session.</summary>
+    Session,
+
+    /// <summary>Long-lived state of one agent, with a longer history.</summary>
+    Persistent,
+
+    /// <summary>One application-wide scope.</summary>
+    Global,
+}
+
+/// <summary>
+/// Where a piece of provider state lives: a tier and its owner (agent, workspace or session id). Scopes never
+/// see each other's keys. Owner ids are 1–128 characters of letters, digits and <c>- _ . : @</c>.
+/// </summary>
+public readonly record struct StateScope
+{
+    /// <summary>The longest owner id.</summary>
+    public const int MaxOwnerIdLength = 128;
+
+    private StateScope(StateTier tier, string ownerId)
+    {
+        Tier = tier;
+        OwnerId = ownerId;
+    }
+
+    /// <summary>Gets the one application-wide scope.</summary>
+    public static StateScope Global { get; } = new(StateTier.Global, "global");
+
+    /// <summary>Gets the tier.</summary>
+    public StateTier Tier { get; }
+
+    /// <summary>Gets the owner id (<c>global</c> for <see cref="StateTier.Global"/>).</summary>
+    public string OwnerId { get; }
+
+    /// <summary>One agent's working state.</summary>
+    /// <param name="agentId">The agent id.</param>
+    /// <returns>The scope.</returns>
+    public static StateScope Local(string agentId) => new(StateTier.Local, ValidOwner(agentId, nameof(agentId)));
+
+    /// <summary>State shared by the agents of a workspace.</summary>
+    /// <param name="workspaceId">The workspace id.</param>
+    /// <returns>The scope.</returns>
+    public static StateScope Shared(string workspaceId) => new(StateTier.Shared, ValidOwner(workspaceId, nameof(workspaceId)));
+
+    /// <summary>State of one session.</summary>
+    /// <param name="sessionId">The session id.</param>
+    /// <returns>The scope.</returns>
+    public static StateScope Session(string sessionId) => new(StateTier.Session, ValidOwner(sessionId, nameof(sessionId)));
+
+    /// <summary>Long-lived state of one agent.</summary>
+    /// <param name="agentId">The agent id.</param>
+    /// <returns>The scope.</returns>
+    public static StateScope Persistent(string agentId) => new(StateTier.Persistent, ValidOwner(agentId, nameof(agentId)));
+
+    /// <inheritdoc />
+    public override string ToString() => Tier == StateTier.Global ? "global" : $"{Tier.ToString().ToLowerInvariant()}:{OwnerId}";
+
+    /// <summary>The store-key prefix of this scope; unique per scope and never a prefix of another scope's.</summary>
+    internal string StorePrefix => (OwnerId ?? throw new InvalidOperationException("Use the StateScope factory methods; default(StateScope) is not a scope.")) is var owner
+        ? $"{TierCode}/{owner}/"
+        : string.Empty;
+
+    private string TierCode => Tier switch
+    {
+        StateTier.Local => "local",
+        StateTier.Shared => "shared",
+        StateTier.Session => "session",
+        StateTier.Persistent => "persistent",
+        _ => "global",
+    };
+
+    private static string ValidOwner(string ownerId, string parameterName)
+    {
+        ArgumentNullException.ThrowIfNull(ownerId, parameterName);
+        if (ownerId.Length is 0 or > MaxOwnerIdLength || ownerId is "." or ".." || !ownerId.All(IsAllowed))
+        {
+            throw new ArgumentException(
+                $"'{StateKeys.Printable(ownerId)}' is not a valid owner id: use 1 to {MaxOwnerIdLength} letters, digits or '-', '_', '.', ':', '@' (and not '.' or '..').",
+                parameterName);
+        }
+
+        return ownerId;
+    }
+
+    private static bool IsAllowed(char c) => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or ':' or '@';
+}

@@ -1,0 +1,66 @@
+using Npgsql;
+using StateKit.File;
+using StateKit.Postgres;
+using StateKit.Redis;
+using StateKit.Sqlite;
+
+namespace StateKit.Tests;
+
+/// <summary>Creates a fresh store of each kind for tests that run the same behaviour on every backend.</summary>
+internal static class TestStores
+{
+    public static readonly string[] Kinds = ["memory", "file", "sqlite", "postgres", "redis"];
+
+    /// <summary>Creates an empty store of <paramref name="kind"/>; <paramref name="cleanup"/> removes its data afterwards.</summary>
+    public static IStateStore Create(string kind, TimeProvider time, out Func<Task> cleanup)
+    {
+        var prefix = "p" + Guid.NewGuid().ToString("N")[..10];
+        switch (kind)
+        {
+            case "memory":
+                cleanup = () => Task.CompletedTask;
+                return new MemoryStateStore(new StateStoreOptions { KeyPrefix = prefix }, time);
+            case "file":
+            {
+                var root = Directory.CreateTempSubdirectory("statekit-provider-").FullName;
+                cleanup = () =>
+                {
+                    Directory.Delete(root, recursive: true);
+                    return Task.CompletedTask;
+                };
+                return new FileStateStore(new FileStateStoreOptions { RootPath = root, KeyPrefix = prefix }, time);
+            }
+
+            case "sqlite":
+            {
+                var root = Directory.CreateTempSubdirectory("statekit-provider-").FullName;
+                cleanup = () =>
+                {
+                    Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+                    Directory.Delete(root, recursive: true);
+                    return Task.CompletedTask;
+                };
+                return new SqliteStateStore(new SqliteStateStoreOptions { ConnectionString = Path.Combine(root, "state.db"), KeyPrefix = prefix }, time);
+            }
+
+            case "postgres":
+            {
+                var connectionString = TestServers.Postgres;
+                var schema = "sk_prov_" + Guid.NewGuid().ToString("N")[..10];
+                cleanup = async () =>
+                {
+                    await using var dataSource = NpgsqlDataSource.Create(connectionString);
+                    await using var cmd = dataSource.CreateCommand($"DROP SCHEMA IF EXISTS \"{schema}\" CASCADE");
+                    await cmd.ExecuteNonQueryAsync();
+                };
+                return new PostgresStateStore(new PostgresStateStoreOptions { ConnectionString = connectionString, Schema = schema, KeyPrefix = prefix }, time);
+            }
+
+            case "redis":
+                cleanup = () => Task.CompletedTask;
+                return new RedisStateStore(new RedisStateStoreOptions { Configuration = TestServers.Redis, RedisKeyPrefix = "sktest-provider", KeyPrefix = prefix }, time);
+            default:
+                throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown store kind");
+        }
+    }
+}
