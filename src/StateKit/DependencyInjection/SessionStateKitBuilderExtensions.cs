@@ -1,0 +1,45 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using StateKit;
+using StateKit.Internal;
+using StateKit.Serialization;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers session managers on a <see cref="StateKitBuilder"/>.</summary>
+public static class SessionStateKitBuilderExtensions
+{
+    /// <summary>
+    /// Registers <see cref="ISessionManager{TSession}"/> on the configured store, with a hosted service that cleans up
+    /// expired sessions every <see cref="SessionOptions.CleanupInterval"/>.
+    /// </summary>
+    /// <typeparam name="TSession">The session state type.</typeparam>
+    /// <param name="builder">The builder.</param>
+    /// <param name="configure">Timeouts, isolation, limits.</param>
+    /// <param name="defaultState">Creates the state of a new session; the parameterless constructor when <see langword="null"/>.</param>
+    /// <returns>The builder.</returns>
+    public static StateKitBuilder AddSessions<TSession>(this StateKitBuilder builder, Action<SessionOptions>? configure = null, Func<TSession>? defaultState = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var name = typeof(TSession).FullName ?? typeof(TSession).Name;
+        var options = builder.Services.AddOptions<SessionOptions>(name).ValidateDataAnnotations().Validate(
+            o => o.IdleTimeout > TimeSpan.Zero && (o.AbsoluteTimeout is null || o.AbsoluteTimeout > TimeSpan.Zero) && o.CleanupInterval > TimeSpan.Zero,
+            "Session timeouts and the cleanup interval must be positive.").ValidateOnStart();
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        builder.Services.TryAddSingleton(sp => new SessionOptionsFor<TSession>(sp.GetRequiredService<IOptionsMonitor<SessionOptions>>().Get(name)));
+        builder.Services.TryAddSingleton<ISessionManager<TSession>>(sp => new SessionManager<TSession>(
+            sp.GetRequiredService<IStateStore>(),
+            sp.GetRequiredService<StateValueCodec>(),
+            sp.GetRequiredService<IStateProvider>(),
+            sp.GetRequiredService<SessionOptionsFor<TSession>>().Value,
+            sp.GetRequiredService<TimeProvider>(),
+            defaultState));
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, SessionCleanupService<TSession>>());
+        return builder;
+    }
+}

@@ -1,0 +1,66 @@
+namespace StateKit;
+
+/// <summary>
+/// Sessions with typed state: create, read, update with optimistic retry, delete, regenerate the id, list,
+/// clean up; idle and absolute timeouts; isolation modes; limits; events. Register with
+/// <c>services.AddStateKit().AddSessions&lt;TSession&gt;(…)</c>.
+/// </summary>
+/// <typeparam name="TSession">The session state type.</typeparam>
+public interface ISessionManager<TSession>
+{
+    /// <summary>Raised after a session is created, updated, expired, evicted or deleted.</summary>
+    event EventHandler<SessionEvent>? SessionChanged;
+
+    /// <summary>Creates a session with a new id.</summary>
+    /// <param name="initialState">The state; the default state when <see langword="null"/>.</param>
+    /// <param name="cancellationToken">The token.</param>
+    /// <returns>The new session.</returns>
+    ValueTask<Session<TSession>> CreateAsync(TSession? initialState = default, CancellationToken cancellationToken = default);
+
+    /// <summary>Reads a live session (and extends it when enough of the idle timeout has passed).</summary>
+    /// <param name="sessionId">The id.</param>
+    /// <param name="cancellationToken">The token.</param>
+    /// <returns>The session, or <see langword="null"/> when unknown or expired (or, with <see cref="InvalidSessionIdBehavior.CreateNew"/>, malformed).</returns>
+    ValueTask<Session<TSession>?> GetAsync(string sessionId, CancellationToken cancellationToken = default);
+
+    /// <summary>Reads a live session, or creates one when the id is missing, malformed, unknown or expired (see <see cref="SessionOptions.InvalidId"/>).</summary>
+    /// <param name="sessionId">The id from the caller, if any.</param>
+    /// <param name="cancellationToken">The token.</param>
+    /// <returns>The session; <see cref="Session{TSession}.IsNew"/> tells whether it was created.</returns>
+    ValueTask<Session<TSession>> GetOrCreateAsync(string? sessionId, CancellationToken cancellationToken = default);
+
+    /// <summary>Applies <paramref name="mutate"/> to the current state and stores the result; re-reads and re-applies on a conflict.</summary>
+    /// <param name="sessionId">The id.</param>
+    /// <param name="mutate">Computes the new state; may run more than once.</param>
+    /// <param name="cancellationToken">The token.</param>
+    /// <returns>The updated session.</returns>
+    /// <exception cref="SessionNotFoundException">There is no live session with this id.</exception>
+    ValueTask<Session<TSession>> UpdateAsync(string sessionId, Func<TSession, TSession> mutate, CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes a session with its session-scoped provider state and lists.</summary>
+    /// <param name="sessionId">The id.</param>
+    /// <param name="cancellationToken">The token.</param>
+    /// <returns>Whether a live session was deleted.</returns>
+    ValueTask<bool> DeleteAsync(string sessionId, CancellationToken cancellationToken = default);
+
+    /// <summary>Gives a session a new id (against session fixation): same state and scope, and the old id is dead at once.</summary>
+    /// <param name="sessionId">The current id.</param>
+    /// <param name="cancellationToken">The token.</param>
+    /// <returns>The session under its new id.</returns>
+    /// <exception cref="SessionNotFoundException">There is no live session with this id.</exception>
+    ValueTask<Session<TSession>> RegenerateIdAsync(string sessionId, CancellationToken cancellationToken = default);
+
+    /// <summary>Streams the ids of live sessions.</summary>
+    /// <param name="cancellationToken">The token.</param>
+    /// <returns>The ids.</returns>
+    IAsyncEnumerable<string> ListActiveAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Removes the data of sessions that expired; its cost grows with the number of expired sessions, not live ones.</summary>
+    /// <param name="cancellationToken">The token.</param>
+    /// <returns>How many sessions were found expired.</returns>
+    ValueTask<int> CleanupExpiredAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Gets the counters.</summary>
+    /// <returns>The counters.</returns>
+    SessionStats GetStats();
+}

@@ -1,0 +1,508 @@
+using System.Runtime.CompilerServices;
+using System.Security.Cryptography;
+using StateKit.Serialization;
+
+namespace StateKit.Internal;
+
+/// <summary>
+/// The session manager over an <see cref="IStateStore"/>. A session is one entry <c>sessions/{type}/{id}</c> holding
+/// the state, the creation time and a scope id (the provider scope of the session's other data, so that a new id
+/// keeps it). The entry's time to live is the idle timeout capped by the absolute one, so an expired session is never
+/// served even before cleanup. Sessions this instance created or used are tracked in an expiry heap (cleanup costs
+/// what is due) and a least-recently-used list (for <see cref="SessionOptions.MaxSessions"/>).
+/// </summary>
+/// <typeparam name="TSession">The state type.</typeparam>
+internal sealed class SessionManager<TSession> : ISessionManager<TSession>
+{
+    private const int IdLength = 22;
+    private const string GlobalId = "global";
+    private readonly IStateStore _store;
+    private readonly StateValueCodec _codec;
+    private readonly IStateProvider _provider;
+    private readonly SessionOptions _options;
+    private readonly TimeProvider _time;
+    private readonly Func<TSession> _defaultState;
+    private readonly string _prefix;
+    private readonly object _gate = new();
+    private readonly Dictionary<string, Tracked> _known = new(StringComparer.Ordinal);
+    private readonly LinkedList<string> _lru = new();
+    private readonly ExpiryQueue _expiry = new();
+    private long _created;
+    private long _expired;
+    private long _evicted;
+    private long _deleted;
+
+    public SessionManager(IStateStore store, StateValueCodec codec, IStateProvider provider, SessionOptions options, TimeProvider time, Func<TSession>? defaultState)
+    {
+        if (options.IdleTimeout <= TimeSpan.Zero || options.AbsoluteTimeout is { } absolute && absolute <= TimeSpan.Zero)
+        {
+            throw new ArgumentException("Session timeouts must be positive.", nameof(options));
+        }
+
+        _store = store;
+        _codec = codec;
+        _provider = provider;
+        _options = options;
+        _time = time;
+        _defaultState = defaultState ?? CreateDefault;
+        _prefix = "sessions/" + typeof(TSession).Name + "/";
+    }
+
+    public event EventHandler<SessionEvent>? SessionChanged;
+
+    private DateTimeOffset Now => _time.GetUtcNow();
+
+    public async ValueTask<Session<TSession>> CreateAsync(TSession? initialState = default, CancellationToken cancellationToken = default)
+    {
+        var state = initialState ?? _defaultState();
+        if (_options.Isolation == SessionIsolation.Stateless)
+        {
+            var id = NewId();
+            return new Session<TSession>(id, Encoded(state).State, 0, Now, null, StateScope.Session(id), IsNew: true);
+        }
+
+        if (_options.Isolation == SessionIsolation.Global)
+        {
+            return await GlobalAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        var now = Now;
+        var record = new SessionRecord(state, now, NewId());
+        var bytes = Encoded(record).Bytes;
+        await EnforceLimitAsync(cancellationToken).ConfigureAwait(false);
+        var sessionId = NewId();
+        var ttl = TimeToLive(now, now);
+        var version = await _store.SetAsync(_prefix + sessionId, bytes, new StateWriteOptions(0, ttl), cancellationToken).ConfigureAwait(false);
+        Track(sessionId, record.ScopeId, now + ttl);
+        Interlocked.Increment(ref _created);
+        Raise(SessionEventKind.Created, sessionId);
+        return new Session<TSession>(sessionId, state, version, now, now + ttl, StateScope.Session(record.ScopeId), IsNew: true);
+    }
+
+    public async ValueTask<Session<TSession>?> GetAsync(string sessionId, CancellationToken cancellationToken = default)
+    {
+        switch (_options.Isolation)
+        {
+            case SessionIsolation.Stateless:
+                return IsValidId(sessionId)
+                    ? new Session<TSession>(sessionId, _defaultState(), 0, Now, null, StateScope.Session(sessionId), IsNew: false)
+                    : Invalid(sessionId);
+            case SessionIsolation.Global:
+                return await GlobalAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        if (!IsValidId(sessionId))
+        {
+            return Invalid(sessionId);
+        }
+
+        var entry = await _store.GetAsync(_prefix + sessionId, cancellationToken).ConfigureAwait(false);
+        if (entry is null)
+        {
+            Forget(sessionId);
+            return null;
+        }
+
+        var record = Decode(entry);
+        var expiresAt = entry.ExpiresAt;
+        var now = Now;
+        if (expiresAt is { } at && _options.IdleTimeout - (at - now) >= _options.IdleTimeout * _options.RefreshAfterFraction)
+        {
+            // Enough of the idle timeout has passed: extend the entry's life without rewriting the state.
+            var ttl = TimeToLive(record.CreatedAt, now);
+            if (ttl <= TimeSpan.Zero || !await _store.TouchAsync(_prefix + sessionId, ttl, cancellationToken).ConfigureAwait(false))
+            {
+                return null;
+            }
+
+            expiresAt = now + ttl;
+        }
+
+        Track(sessionId, record.ScopeId, expiresAt ?? DateTimeOffset.MaxValue);
+        return ToSession(sessionId, record, entry.Version, expiresAt, isNew: false);
+    }
+
+    public async ValueTask<Session<TSession>> GetOrCreateAsync(string? sessionId, CancellationToken cancellationToken = default)
+    {
+        if (sessionId is not null && (await GetAsync(sessionId, cancellationToken).ConfigureAwait(false)) is { } existing)
+        {
+            return existing;
+        }
+
+        if (sessionId is not null && _options.InvalidId == InvalidSessionIdBehavior.Throw)
+        {
+            throw new SessionNotFoundException(sessionId);
+        }
+
+        return await CreateAsync(default, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async ValueTask<Session<TSession>> UpdateAsync(string sessionId, Func<TSession, TSession> mutate, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(mutate);
+        if (_options.Isolation == SessionIsolation.Stateless)
+        {
+            return new Session<TSession>(sessionId, Encoded(mutate(_defaultState())).State, 0, Now, null, StateScope.Session(sessionId), IsNew: false);
+        }
+
+        var id = _options.Isolation == SessionIsolation.Global ? GlobalId : sessionId;
+        if (id != GlobalId && !IsValidId(id))
+        {
+            throw new InvalidSessionIdException(sessionId);
+        }
+
+        if (id == GlobalId)
+        {
+            await GlobalAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        StateConflictException? last = null;
+        for (var attempt = 0; attempt < _options.MaxUpdateAttempts; attempt++)
+        {
+            var entry = await _store.GetAsync(_prefix + id, cancellationToken).ConfigureAwait(false) ?? throw new SessionNotFoundException(id);
+            var record = Decode(entry);
+            var next = record with { State = mutate(record.State) };
+            var bytes = Encoded(next).Bytes;
+            var now = Now;
+            TimeSpan? ttl = id == GlobalId ? null : TimeToLive(record.CreatedAt, now);
+            if (ttl <= TimeSpan.Zero)
+            {
+                throw new SessionNotFoundException(id);
+            }
+
+            try
+            {
+                var version = await _store.SetAsync(_prefix + id, bytes, new StateWriteOptions(entry.Version, ttl ?? Timeout.InfiniteTimeSpan), cancellationToken).ConfigureAwait(false);
+                var expiresAt = now + ttl;
+                Track(id, record.ScopeId, expiresAt ?? DateTimeOffset.MaxValue);
+                Raise(SessionEventKind.Updated, id);
+                return ToSession(id, next, version, expiresAt, isNew: false);
+            }
+            catch (StateConflictException conflict)
+            {
+                last = conflict;
+                if (attempt >= 1)
+                {
+                    await Task.Delay(Random.Shared.Next(0, 1 << Math.Min(attempt, 6)), cancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
+
+        throw last!;
+    }
+
+    public async ValueTask<bool> DeleteAsync(string sessionId, CancellationToken cancellationToken = default)
+    {
+        var id = _options.Isolation == SessionIsolation.Global ? GlobalId : sessionId;
+        if (_options.Isolation == SessionIsolation.Stateless || (id != GlobalId && !IsValidId(id)))
+        {
+            return Invalid(sessionId) is not null;
+        }
+
+        var entry = await _store.GetAsync(_prefix + id, cancellationToken).ConfigureAwait(false);
+        if (entry is null)
+        {
+            Forget(id);
+            return false;
+        }
+
+        var deleted = await _store.DeleteAsync(_prefix + id, cancellationToken: cancellationToken).ConfigureAwait(false);
+        await _provider.ClearScopeAsync(StateScope.Session(Decode(entry).ScopeId), cancellationToken).ConfigureAwait(false);
+        Forget(id);
+        if (deleted)
+        {
+            Interlocked.Increment(ref _deleted);
+            Raise(SessionEventKind.Deleted, id);
+        }
+
+        return deleted;
+    }
+
+    public async ValueTask<Session<TSession>> RegenerateIdAsync(string sessionId, CancellationToken cancellationToken = default)
+    {
+        if (_options.Isolation != SessionIsolation.PerSession)
+        {
+            return await GetOrCreateAsync(sessionId, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (!IsValidId(sessionId))
+        {
+            throw new InvalidSessionIdException(sessionId);
+        }
+
+        for (var attempt = 0; attempt < _options.MaxUpdateAttempts; attempt++)
+        {
+            var entry = await _store.GetAsync(_prefix + sessionId, cancellationToken).ConfigureAwait(false) ?? throw new SessionNotFoundException(sessionId);
+            var record = Decode(entry);
+            var now = Now;
+            var ttl = TimeToLive(record.CreatedAt, now);
+            if (ttl <= TimeSpan.Zero)
+            {
+                throw new SessionNotFoundException(sessionId);
+            }
+
+            var newId = NewId();
+            var version = await _store.SetAsync(_prefix + newId, entry.Value, new StateWriteOptions(0, ttl), cancellationToken).ConfigureAwait(false);
+            try
+            {
+                // Delete the old id only at the version copied: if someone updated it meanwhile, copy again.
+                await _store.DeleteAsync(_prefix + sessionId, entry.Version, cancellationToken).ConfigureAwait(false);
+            }
+            catch (StateConflictException)
+            {
+                await _store.DeleteAsync(_prefix + newId, cancellationToken: cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
+            Forget(sessionId);
+            Track(newId, record.ScopeId, now + ttl);
+            Raise(SessionEventKind.Deleted, sessionId);
+            Raise(SessionEventKind.Created, newId);
+            return ToSession(newId, record, version, now + ttl, isNew: false);
+        }
+
+        throw new StateConflictException(_store.Name, "RegenerateId", _prefix + sessionId, 0, 0);
+    }
+
+    public async IAsyncEnumerable<string> ListActiveAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await foreach (var key in _store.ListKeysAsync(_prefix, cancellationToken).ConfigureAwait(false))
+        {
+            var id = key[_prefix.Length..];
+            if (IsValidId(id) || id == GlobalId)
+            {
+                yield return id;
+            }
+        }
+    }
+
+    public async ValueTask<int> CleanupExpiredAsync(CancellationToken cancellationToken = default)
+    {
+        var found = 0;
+        while (true)
+        {
+            var due = _expiry.TakeDue(Now.UtcTicks, 1000);
+            if (due.Count == 0)
+            {
+                break;
+            }
+
+            foreach (var (id, _) in due)
+            {
+                string scopeId;
+                lock (_gate)
+                {
+                    if (!_known.TryGetValue(id, out var tracked) || tracked.ExpiresAtTicks > Now.UtcTicks)
+                    {
+                        continue; // stale: deleted, or used again since this check was scheduled
+                    }
+
+                    scopeId = tracked.ScopeId;
+                }
+
+                var entry = await _store.GetAsync(_prefix + id, cancellationToken).ConfigureAwait(false);
+                if (entry is not null)
+                {
+                    // Another instance kept it alive: check again when it is due.
+                    Track(id, scopeId, entry.ExpiresAt ?? DateTimeOffset.MaxValue, touchLru: false);
+                    continue;
+                }
+
+                await _provider.ClearScopeAsync(StateScope.Session(scopeId), cancellationToken).ConfigureAwait(false);
+                Forget(id);
+                found++;
+                Interlocked.Increment(ref _expired);
+                Raise(SessionEventKind.Expired, id);
+            }
+        }
+
+        CompactExpiryQueue();
+        return found;
+    }
+
+    public SessionStats GetStats()
+    {
+        long active;
+        lock (_gate)
+        {
+            active = _known.Count;
+        }
+
+        return new SessionStats(active, Interlocked.Read(ref _created), Interlocked.Read(ref _expired), Interlocked.Read(ref _evicted), Interlocked.Read(ref _deleted));
+    }
+
+    internal int ScheduledChecks => _expiry.Count;
+
+    private static string NewId()
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        RandomNumberGenerator.Fill(bytes);
+        return Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+    }
+
+    private static bool IsValidId(string? id) =>
+        id is { Length: IdLength } && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_');
+
+    private static TSession CreateDefault()
+    {
+        try
+        {
+            return Activator.CreateInstance<TSession>();
+        }
+        catch (MissingMethodException ex)
+        {
+            throw new InvalidOperationException($"{typeof(TSession).Name} has no parameterless constructor: pass a default-state factory to AddSessions<{typeof(TSession).Name}>(…).", ex);
+        }
+    }
+
+    private Session<TSession>? Invalid(string? sessionId) =>
+        _options.InvalidId == InvalidSessionIdBehavior.Throw ? throw new InvalidSessionIdException(sessionId) : null;
+
+    private TimeSpan TimeToLive(DateTimeOffset createdAt, DateTimeOffset now) =>
+        _options.AbsoluteTimeout is { } absolute ? Min(_options.IdleTimeout, createdAt + absolute - now) : _options.IdleTimeout;
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
+
+    private (T State, byte[] Bytes) Encoded<T>(T state)
+    {
+        var bytes = _codec.Encode(state);
+        return bytes.Length > _options.MaxStateBytes ? throw new SessionStateTooLargeException(bytes.Length, _options.MaxStateBytes) : (state, bytes);
+    }
+
+    private SessionRecord Decode(StateEntry entry) =>
+        _codec.Decode<SessionRecord>(entry.Value.Span, entry.Key) ?? throw new StateCorruptedException(_store.Name, "session read", entry.Key, "the session record is empty");
+
+    private Session<TSession> ToSession(string id, SessionRecord record, long version, DateTimeOffset? expiresAt, bool isNew) =>
+        new(id, record.State, version, record.CreatedAt, expiresAt, StateScope.Session(record.ScopeId), isNew);
+
+    private async ValueTask<Session<TSession>> GlobalAsync(CancellationToken cancellationToken)
+    {
+        var entry = await _store.GetAsync(_prefix + GlobalId, cancellationToken).ConfigureAwait(false);
+        if (entry is not null)
+        {
+            return ToSession(GlobalId, Decode(entry), entry.Version, null, isNew: false);
+        }
+
+        var record = new SessionRecord(_defaultState(), Now, GlobalId);
+        try
+        {
+            var version = await _store.SetAsync(_prefix + GlobalId, Encoded(record).Bytes, new StateWriteOptions(0, Timeout.InfiniteTimeSpan), cancellationToken).ConfigureAwait(false);
+            Interlocked.Increment(ref _created);
+            Raise(SessionEventKind.Created, GlobalId);
+            return ToSession(GlobalId, record, version, null, isNew: true);
+        }
+        catch (StateConflictException)
+        {
+            return await GlobalAsync(cancellationToken).ConfigureAwait(false); // another caller created it first
+        }
+    }
+
+    private async ValueTask EnforceLimitAsync(CancellationToken cancellationToken)
+    {
+        while (_options.MaxSessions > 0)
+        {
+            string victim;
+            string scopeId;
+            lock (_gate)
+            {
+                if (_known.Count < _options.MaxSessions || _lru.Last is null)
+                {
+                    return;
+                }
+
+                victim = _lru.Last.Value;
+                scopeId = _known[victim].ScopeId;
+                Forget(victim);
+            }
+
+            if (await _store.DeleteAsync(_prefix + victim, cancellationToken: cancellationToken).ConfigureAwait(false))
+            {
+                await _provider.ClearScopeAsync(StateScope.Session(scopeId), cancellationToken).ConfigureAwait(false);
+                Interlocked.Increment(ref _evicted);
+                Raise(SessionEventKind.Evicted, victim);
+            }
+        }
+    }
+
+    private void Track(string id, string scopeId, DateTimeOffset expiresAt, bool touchLru = true)
+    {
+        if (id == GlobalId)
+        {
+            return;
+        }
+
+        var ticks = expiresAt.UtcTicks;
+        lock (_gate)
+        {
+            if (_known.TryGetValue(id, out var tracked))
+            {
+                if (touchLru)
+                {
+                    _lru.Remove(tracked.Node);
+                    _lru.AddFirst(tracked.Node);
+                }
+
+                if (tracked.ExpiresAtTicks == ticks)
+                {
+                    return;
+                }
+
+                tracked.ExpiresAtTicks = ticks;
+            }
+            else
+            {
+                _known[id] = new Tracked(scopeId, _lru.AddFirst(id), ticks);
+            }
+        }
+
+        if (ticks != DateTimeOffset.MaxValue.UtcTicks)
+        {
+            _expiry.Add(id, isList: false, ticks);
+        }
+    }
+
+    private void Forget(string id)
+    {
+        lock (_gate)
+        {
+            if (_known.Remove(id, out var tracked))
+            {
+                _lru.Remove(tracked.Node);
+            }
+        }
+    }
+
+    private void CompactExpiryQueue()
+    {
+        // Refreshes leave stale checks behind; rebuild the heap when they outnumber live sessions.
+        List<(string, bool, long)> live;
+        lock (_gate)
+        {
+            if (_expiry.Count <= (2 * _known.Count) + 1024)
+            {
+                return;
+            }
+
+            live = _known.Select(k => (k.Key, false, k.Value.ExpiresAtTicks)).ToList();
+        }
+
+        _expiry.Reset(live);
+    }
+
+    private void Raise(SessionEventKind kind, string id) => SessionChanged?.Invoke(this, new SessionEvent(kind, id, Now));
+
+    /// <summary>What is stored for a session.</summary>
+    /// <param name="State">The state.</param>
+    /// <param name="CreatedAt">When it was created (for the absolute timeout).</param>
+    /// <param name="ScopeId">The id of its provider scope; stays when the session id is regenerated.</param>
+    internal sealed record SessionRecord(TSession State, DateTimeOffset CreatedAt, string ScopeId);
+
+    private sealed class Tracked(string scopeId, LinkedListNode<string> node, long expiresAtTicks)
+    {
+        public string ScopeId { get; } = scopeId;
+
+        public LinkedListNode<string> Node { get; } = node;
+
+        public long ExpiresAtTicks { get; set; } = expiresAtTicks;
+    }
+}

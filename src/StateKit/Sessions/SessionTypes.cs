@@ -1,0 +1,157 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace StateKit;
+
+/// <summary>How sessions share state.</summary>
+public enum SessionIsolation
+{
+    /// <summary>Every call gets a fresh default state; nothing is stored.</summary>
+    Stateless,
+
+    /// <summary>Each session has its own state (the default).</summary>
+    PerSession,
+
+    /// <summary>All sessions share one state.</summary>
+    Global,
+}
+
+/// <summary>What happens when a caller presents a session id that is malformed, unknown or expired.</summary>
+public enum InvalidSessionIdBehavior
+{
+    /// <summary><c>GetOrCreateAsync</c> starts a new session (with a new id); <c>GetAsync</c> returns <see langword="null"/>.</summary>
+    CreateNew,
+
+    /// <summary>Throw <see cref="InvalidSessionIdException"/> (malformed) or <see cref="SessionNotFoundException"/> (unknown or expired).</summary>
+    Throw,
+}
+
+/// <summary>Options of <c>ISessionManager&lt;TSession&gt;</c>, named after the session type.</summary>
+public sealed class SessionOptions
+{
+    /// <summary>Gets or sets the sliding timeout: a session not used for this long expires (default 20 minutes).</summary>
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(20);
+
+    /// <summary>Gets or sets the absolute timeout from creation, however active the session is; <see langword="null"/> = none (default 24 hours).</summary>
+    public TimeSpan? AbsoluteTimeout { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>
+    /// Gets or sets the fraction of <see cref="IdleTimeout"/> that must pass since the last refresh before a read
+    /// extends the session (default 0.25): reads in between do not write to the store at all.
+    /// </summary>
+    [Range(0.0, 1.0)]
+    public double RefreshAfterFraction { get; set; } = 0.25;
+
+    /// <summary>Gets or sets the isolation mode (default per session).</summary>
+    public SessionIsolation Isolation { get; set; } = SessionIsolation.PerSession;
+
+    /// <summary>Gets or sets what an invalid, unknown or expired id from outside leads to (default: a new session).</summary>
+    public InvalidSessionIdBehavior InvalidId { get; set; } = InvalidSessionIdBehavior.CreateNew;
+
+    /// <summary>
+    /// Gets or sets the most live sessions this instance keeps; 0 = no limit (default). Creating one more evicts the
+    /// least recently used session known to this instance (raising <see cref="SessionEventKind.Evicted"/>).
+    /// </summary>
+    [Range(0, int.MaxValue)]
+    public int MaxSessions { get; set; }
+
+    /// <summary>Gets or sets the largest encoded session state in bytes (default 1 MiB); larger states are refused and nothing is stored.</summary>
+    [Range(1, int.MaxValue)]
+    public int MaxStateBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>Gets or sets how often the hosted cleanup runs (default 1 minute).</summary>
+    public TimeSpan CleanupInterval { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Gets or sets how many times an update re-reads and re-applies after a conflict (default 100).</summary>
+    [Range(1, 10_000)]
+    public int MaxUpdateAttempts { get; set; } = 100;
+}
+
+/// <summary>A session as read from <c>ISessionManager&lt;TSession&gt;</c>.</summary>
+/// <typeparam name="TSession">The state type.</typeparam>
+/// <param name="Id">The session id (URL-safe, 22 characters).</param>
+/// <param name="State">The state.</param>
+/// <param name="Version">The state's version, for optimistic concurrency.</param>
+/// <param name="CreatedAt">When the session was created.</param>
+/// <param name="ExpiresAt">When it expires unless used again (idle or absolute timeout, whichever is first).</param>
+/// <param name="Scope">The provider scope of this session's other state and lists; removed with the session.</param>
+/// <param name="IsNew">Whether this call created the session.</param>
+public sealed record Session<TSession>(string Id, TSession State, long Version, DateTimeOffset CreatedAt, DateTimeOffset? ExpiresAt, StateScope Scope, bool IsNew);
+
+/// <summary>What happened to a session.</summary>
+public enum SessionEventKind
+{
+    /// <summary>Created.</summary>
+    Created,
+
+    /// <summary>Its state was updated.</summary>
+    Updated,
+
+    /// <summary>It expired (found by cleanup).</summary>
+    Expired,
+
+    /// <summary>It was evicted to stay within <see cref="SessionOptions.MaxSessions"/>.</summary>
+    Evicted,
+
+    /// <summary>It was deleted (or its id was regenerated: the old id is deleted).</summary>
+    Deleted,
+}
+
+/// <summary>A session event.</summary>
+/// <param name="Kind">What happened.</param>
+/// <param name="SessionId">The session id.</param>
+/// <param name="Time">When.</param>
+public sealed record SessionEvent(SessionEventKind Kind, string SessionId, DateTimeOffset Time);
+
+/// <summary>Session counters since the manager started (this instance).</summary>
+/// <param name="Active">Live sessions this instance knows.</param>
+/// <param name="Created">Sessions created.</param>
+/// <param name="Expired">Sessions found expired by cleanup.</param>
+/// <param name="Evicted">Sessions evicted by the limit.</param>
+/// <param name="Deleted">Sessions deleted.</param>
+public sealed record SessionStats(long Active, long Created, long Expired, long Evicted, long Deleted);
+
+/// <summary>A session id from outside is malformed (not 22 URL-safe characters).</summary>
+public sealed class InvalidSessionIdException : ArgumentException
+{
+    /// <summary>Initializes a new instance of the <see cref="InvalidSessionIdException"/> class.</summary>
+    /// <param name="sessionId">The id, shortened for the message.</param>
+    public InvalidSessionIdException(string? sessionId)
+        : base($"'{StateKeys.Printable(sessionId is { Length: > 40 } ? sessionId[..40] + "…" : sessionId)}' is not a valid session id: ids are 22 URL-safe characters (A–Z, a–z, 0–9, '-', '_').", "sessionId")
+    {
+    }
+}
+
+/// <summary>There is no live session with this id (never existed, expired or deleted).</summary>
+public sealed class SessionNotFoundException : KeyNotFoundException
+{
+    /// <summary>Initializes a new instance of the <see cref="SessionNotFoundException"/> class.</summary>
+    /// <param name="sessionId">The id.</param>
+    public SessionNotFoundException(string sessionId)
+        : base($"There is no live session '{sessionId}': it never existed, expired or was deleted.")
+    {
+        SessionId = sessionId;
+    }
+
+    /// <summary>Gets the id.</summary>
+    public string SessionId { get; }
+}
+
+/// <summary>A session state is larger than <see cref="SessionOptions.MaxStateBytes"/>; nothing was stored.</summary>
+public sealed class SessionStateTooLargeException : InvalidOperationException
+{
+    /// <summary>Initializes a new instance of the <see cref="SessionStateTooLargeException"/> class.</summary>
+    /// <param name="size">The encoded size.</param>
+    /// <param name="maxSize">The limit.</param>
+    public SessionStateTooLargeException(int size, int maxSize)
+        : base($"The session state is {size} bytes encoded, more than MaxStateBytes ({maxSize}); nothing was stored.")
+    {
+        Size = size;
+        MaxSize = maxSize;
+    }
+
+    /// <summary>Gets the encoded size.</summary>
+    public int Size { get; }
+
+    /// <summary>Gets the limit.</summary>
+    public int MaxSize { get; }
+}

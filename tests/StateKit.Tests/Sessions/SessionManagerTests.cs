@@ -1,0 +1,288 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.DependencyInjection;
+using NUnit.Framework;
+using StateKit.Testing;
+using StateKit.Tests.Provider;
+
+namespace StateKit.Tests.Sessions;
+
+/// <summary>The session manager's behaviour, run on every store: memory, file, SQLite, PostgreSQL and Redis.</summary>
+[TestFixtureSource(typeof(TestStores), nameof(TestStores.Kinds))]
+public sealed class SessionManagerTests(string kind)
+{
+    private static readonly TimeSpan Idle = TimeSpan.FromMinutes(20);
+    private readonly List<ServiceProvider> _containers = [];
+    private ManualTimeProvider _time = null!;
+    private IStateStore _store = null!;
+    private Func<Task> _cleanup = () => Task.CompletedTask;
+
+    public sealed class ChatSession
+    {
+        public string? User { get; set; }
+
+        public int Turns { get; set; }
+
+        public string Notes { get; set; } = string.Empty;
+    }
+
+    [SetUp]
+    public void CreateStore()
+    {
+        _time = new ManualTimeProvider(DateTimeOffset.UtcNow);
+        _store = TestStores.Create(kind, _time, out _cleanup);
+    }
+
+    [TearDown]
+    public async Task DisposeAsync()
+    {
+        foreach (var container in _containers)
+        {
+            await container.DisposeAsync();
+        }
+
+        _containers.Clear();
+        await _store.DisposeAsync();
+        await _cleanup();
+    }
+
+    [Test]
+    public async Task CreateGetUpdateDelete_RoundTripWithUrlSafeRandomIds()
+    {
+        var (sessions, _) = Build();
+        var first = await sessions.CreateAsync(new ChatSession { User = "ada" });
+        var second = await sessions.CreateAsync();
+        Assert.That(first.Id, Does.Match("^[A-Za-z0-9_-]{22}$"));
+        Assert.That(second.Id, Is.Not.EqualTo(first.Id));
+        Assert.That(first.IsNew, Is.True);
+
+        var updated = await sessions.UpdateAsync(first.Id, s =>
+        {
+            s.Turns++;
+            return s;
+        });
+        Assert.That(updated.State.Turns, Is.EqualTo(1));
+        var read = await sessions.GetAsync(first.Id);
+        Assert.That(read!.State.User, Is.EqualTo("ada"));
+        Assert.That(read.State.Turns, Is.EqualTo(1));
+        Assert.That(read.IsNew, Is.False);
+
+        Assert.That(await sessions.DeleteAsync(first.Id), Is.True);
+        Assert.That(await sessions.GetAsync(first.Id), Is.Null);
+        Assert.That(await sessions.DeleteAsync(first.Id), Is.False);
+        Assert.That(async () => await sessions.UpdateAsync(first.Id, s => s), Throws.InstanceOf<SessionNotFoundException>());
+    }
+
+    [Test]
+    public async Task InvalidOrUnknownIds_GiveNewSessionsOrClearErrors_AsConfigured()
+    {
+        var (lenient, _) = Build();
+        Assert.That(await lenient.GetAsync("../../etc/passwd"), Is.Null);
+        var fresh = await lenient.GetOrCreateAsync("not-a-valid-id");
+        Assert.That(fresh.IsNew, Is.True);
+        Assert.That(fresh.Id, Is.Not.EqualTo("not-a-valid-id"));
+        var unknown = await lenient.GetOrCreateAsync("AAAAAAAAAAAAAAAAAAAAAA");
+        Assert.That(unknown.IsNew, Is.True);
+        Assert.That(unknown.Id, Is.Not.EqualTo("AAAAAAAAAAAAAAAAAAAAAA"));
+
+        var (strict, _) = Build(o => o.InvalidId = InvalidSessionIdBehavior.Throw);
+        Assert.That(async () => await strict.GetAsync("bad id"), Throws.InstanceOf<InvalidSessionIdException>());
+        Assert.That(async () => await strict.GetOrCreateAsync("AAAAAAAAAAAAAAAAAAAAAA"), Throws.InstanceOf<SessionNotFoundException>());
+        Assert.That((await strict.GetOrCreateAsync(null)).IsNew, Is.True, "no id at all always starts a session");
+    }
+
+    [Test]
+    public async Task SlidingRefresh_OnlyAfterTheConfiguredFraction_AndNeverRewritesTheState()
+    {
+        var counting = new CountingStore(_store);
+        var (sessions, _) = Build(o => o.RefreshAfterFraction = 0.25, counting);
+        var session = await sessions.CreateAsync();
+        var writes = counting.Sets;
+
+        _time.Advance(TimeSpan.FromMinutes(4)); // 20 % of the idle timeout
+        await sessions.GetAsync(session.Id);
+        Assert.That(counting.Touches, Is.Zero, "too early to refresh");
+
+        _time.Advance(TimeSpan.FromMinutes(2)); // 30 %
+        var refreshed = await sessions.GetAsync(session.Id);
+        Assert.That(counting.Touches, Is.EqualTo(1));
+        Assert.That(counting.Sets, Is.EqualTo(writes), "a refresh never rewrites the state");
+        Assert.That(refreshed!.Version, Is.EqualTo(session.Version));
+        Assert.That(refreshed.ExpiresAt, Is.EqualTo(_time.GetUtcNow() + Idle));
+
+        _time.Advance(Idle - TimeSpan.FromSeconds(1));
+        Assert.That(await sessions.GetAsync(session.Id), Is.Not.Null, "alive thanks to the refresh");
+        _time.Advance(Idle + TimeSpan.FromSeconds(1));
+        Assert.That(await sessions.GetAsync(session.Id), Is.Null, "idle timeout");
+    }
+
+    [Test]
+    public async Task AbsoluteTimeout_EndsEvenABusySession()
+    {
+        var (sessions, _) = Build(o => o.AbsoluteTimeout = TimeSpan.FromHours(1));
+        var session = await sessions.CreateAsync();
+        for (var i = 0; i < 11; i++)
+        {
+            _time.Advance(TimeSpan.FromMinutes(5));
+            Assert.That(await sessions.GetAsync(session.Id), Is.Not.Null, $"minute {(i + 1) * 5}");
+        }
+
+        _time.Advance(TimeSpan.FromMinutes(5) + TimeSpan.FromSeconds(1));
+        Assert.That(await sessions.GetAsync(session.Id), Is.Null, "past the absolute timeout");
+    }
+
+    [Test]
+    public async Task RegenerateId_KeepsStateAndScope_OldIdDeadAtOnce()
+    {
+        var (sessions, provider) = Build();
+        var session = await sessions.CreateAsync(new ChatSession { User = "ada" });
+        await provider.AppendAsync(session.Scope, "chat", ["hello"]);
+        var renewed = await sessions.RegenerateIdAsync(session.Id);
+        Assert.That(renewed.Id, Is.Not.EqualTo(session.Id));
+        Assert.That(renewed.State.User, Is.EqualTo("ada"));
+        Assert.That(renewed.Scope, Is.EqualTo(session.Scope));
+        Assert.That(await sessions.GetAsync(session.Id), Is.Null);
+        Assert.That(async () => await sessions.UpdateAsync(session.Id, s => s), Throws.InstanceOf<SessionNotFoundException>());
+        Assert.That(await provider.GetRangeAsync<string>(renewed.Scope, "chat"), Is.EqualTo(new[] { "hello" }));
+    }
+
+    [Test]
+    public async Task Delete_RemovesSessionScopedStateAndLists()
+    {
+        var (sessions, provider) = Build();
+        var session = await sessions.CreateAsync();
+        await provider.SetAsync(session.Scope, "plan", "step 1");
+        await provider.AppendAsync(session.Scope, "chat", ["hi", "there"]);
+        await sessions.DeleteAsync(session.Id);
+        Assert.That(await provider.GetAsync<string>(session.Scope, "plan"), Is.Null);
+        Assert.That(await provider.CountAsync(session.Scope, "chat"), Is.Zero);
+    }
+
+    [Test]
+    public async Task Isolation_StatelessStoresNothing_GlobalSharesOneState()
+    {
+        var (stateless, _) = Build(o => o.Isolation = SessionIsolation.Stateless);
+        var s = await stateless.CreateAsync();
+        await stateless.UpdateAsync(s.Id, x =>
+        {
+            x.Turns = 5;
+            return x;
+        });
+        Assert.That((await stateless.GetAsync(s.Id))!.State.Turns, Is.Zero, "a fresh default state each time");
+        Assert.That(await _store.ListKeysAsync().ToListAsync(), Is.Empty, "nothing stored");
+
+        var (global, _) = Build(o => o.Isolation = SessionIsolation.Global);
+        var a = await global.GetOrCreateAsync(null);
+        await global.UpdateAsync(a.Id, x =>
+        {
+            x.Turns++;
+            return x;
+        });
+        var b = await global.GetOrCreateAsync("AAAAAAAAAAAAAAAAAAAAAA");
+        Assert.That(b.State.Turns, Is.EqualTo(1), "every session sees the one shared state");
+    }
+
+    [Test]
+    public async Task Limits_MaxSessionsEvictsLeastRecentlyUsed_MaxStateSizeStoresNothing()
+    {
+        var events = new ConcurrentQueue<SessionEvent>();
+        var (sessions, _) = Build(o =>
+        {
+            o.MaxSessions = 3;
+            o.MaxStateBytes = 512;
+        });
+        sessions.SessionChanged += (_, e) => events.Enqueue(e);
+        var one = await sessions.CreateAsync();
+        var two = await sessions.CreateAsync();
+        var three = await sessions.CreateAsync();
+        await sessions.GetAsync(one.Id); // two is now the least recently used
+        var four = await sessions.CreateAsync();
+        Assert.That(await sessions.GetAsync(two.Id), Is.Null, "evicted");
+        Assert.That(await sessions.GetAsync(one.Id), Is.Not.Null);
+        Assert.That(await sessions.GetAsync(three.Id), Is.Not.Null);
+        Assert.That(await sessions.GetAsync(four.Id), Is.Not.Null);
+        Assert.That(events.Where(e => e.Kind == SessionEventKind.Evicted).Select(e => e.SessionId), Is.EqualTo(new[] { two.Id }));
+
+        var before = await sessions.ListActiveAsync().CountAsync();
+        var ex = await Assert.ThrowsAsync<SessionStateTooLargeException>(async () => await sessions.CreateAsync(new ChatSession { Notes = new string('x', 2000) }));
+        Assert.That(ex!.MaxSize, Is.EqualTo(512));
+        Assert.That(await sessions.ListActiveAsync().CountAsync(), Is.EqualTo(before), "nothing stored");
+        Assert.That(async () => await sessions.UpdateAsync(one.Id, s =>
+        {
+            s.Notes = new string('y', 2000);
+            return s;
+        }), Throws.InstanceOf<SessionStateTooLargeException>());
+        Assert.That((await sessions.GetAsync(one.Id))!.State.Notes, Is.Empty, "the oversized update was not stored");
+        Assert.That(sessions.GetStats(), Is.EqualTo(new SessionStats(3, 4, 0, 1, 0)));
+    }
+
+    [Test]
+    public async Task Cleanup_FindsExpiredSessions_RemovesTheirData_RaisesEventsAndCounts()
+    {
+        var events = new ConcurrentQueue<SessionEvent>();
+        var (sessions, provider) = Build();
+        sessions.SessionChanged += (_, e) => events.Enqueue(e);
+        var expiring = await sessions.CreateAsync();
+        await provider.AppendAsync(expiring.Scope, "chat", ["bye"]);
+        _time.Advance(TimeSpan.FromMinutes(15));
+        var kept = await sessions.CreateAsync();
+        _time.Advance(TimeSpan.FromMinutes(6)); // the first is past its idle timeout, the second is not
+        Assert.That(await sessions.CleanupExpiredAsync(), Is.EqualTo(1));
+        Assert.That(await provider.CountAsync(expiring.Scope, "chat"), Is.Zero, "its session-scoped list is gone");
+        Assert.That(await sessions.ListActiveAsync().ToListAsync(), Is.EqualTo(new[] { kept.Id }));
+        Assert.That(events.Select(e => (e.Kind, e.SessionId)), Is.EqualTo(new[]
+        {
+            (SessionEventKind.Created, expiring.Id), (SessionEventKind.Created, kept.Id), (SessionEventKind.Expired, expiring.Id),
+        }));
+        Assert.That(sessions.GetStats(), Is.EqualTo(new SessionStats(1, 2, 1, 0, 0)));
+        Assert.That(await sessions.CleanupExpiredAsync(), Is.Zero);
+    }
+
+    [Test]
+    public async Task UpdateAsync_32TasksTimes100_OnOneSession_EndsAtExactly3200()
+    {
+        var (sessions, _) = Build();
+        var session = await sessions.CreateAsync();
+        await Task.WhenAll(Enumerable.Range(0, 32).Select(_ => Task.Run(async () =>
+        {
+            for (var i = 0; i < 100; i++)
+            {
+                await sessions.UpdateAsync(session.Id, s =>
+                {
+                    s.Turns++;
+                    return s;
+                });
+            }
+        })));
+        Assert.That((await sessions.GetAsync(session.Id))!.State.Turns, Is.EqualTo(3200));
+    }
+
+    private (ISessionManager<ChatSession> Sessions, IStateProvider Provider) Build(Action<SessionOptions>? configure = null, IStateStore? store = null)
+    {
+        var services = new ServiceCollection();
+        var target = store ?? _store;
+        services.AddSingleton<TimeProvider>(_time);
+        services.AddStateKit().UseStore(_ => new NonDisposingStore(target)).AddSessions<ChatSession>(configure);
+        var container = services.BuildServiceProvider();
+        _containers.Add(container);
+        return (container.GetRequiredService<ISessionManager<ChatSession>>(), container.GetRequiredService<IStateProvider>());
+    }
+
+    private sealed class CountingStore(IStateStore inner) : DelegatingStore(inner)
+    {
+        public int Sets { get; private set; }
+
+        public int Touches { get; private set; }
+
+        public override ValueTask<long> SetAsync(string key, ReadOnlyMemory<byte> value, StateWriteOptions options = default, CancellationToken cancellationToken = default)
+        {
+            Sets++;
+            return base.SetAsync(key, value, options, cancellationToken);
+        }
+
+        public override ValueTask<bool> TouchAsync(string key, TimeSpan timeToLive, CancellationToken cancellationToken = default)
+        {
+            Touches++;
+            return base.TouchAsync(key, timeToLive, cancellationToken);
+        }
+    }
+}
