@@ -18,7 +18,7 @@ internal sealed partial class StateProvider
     {
         await AuthorizeAsync(StateAccess.Read, scope, null, cancellationToken).ConfigureAwait(false);
         var prefix = scope.StorePrefix + "ci/";
-        var ids = await KeysAsync(prefix, cancellationToken).ConfigureAwait(false);
+        var ids = (await ReadIndexAsync(scope, cancellationToken).ConfigureAwait(false)).Checkpoints;
         var infos = await _store.GetManyAsync(ids.Select(id => prefix + id).ToArray(), cancellationToken).ConfigureAwait(false);
         return infos.Values
             .Select(e => ToInfo(scope, JsonSerializer.Deserialize(e.Value.Span, CheckpointJson.Default.CheckpointInfoRecord)!))
@@ -76,14 +76,14 @@ internal sealed partial class StateProvider
         var info = new CheckpointInfoRecord(id, name, now, snapshot.Entries.Count, snapshot.Lists.Count);
         await _store.SetAsync(scope.StorePrefix + "c/" + id, JsonSerializer.SerializeToUtf8Bytes(snapshot, CheckpointJson.Default.CheckpointData), StateWriteOptions.IfNotExists, cancellationToken).ConfigureAwait(false);
         await _store.SetAsync(scope.StorePrefix + "ci/" + id, JsonSerializer.SerializeToUtf8Bytes(info, CheckpointJson.Default.CheckpointInfoRecord), StateWriteOptions.IfNotExists, cancellationToken).ConfigureAwait(false);
+        await IndexAsync(scope, CheckpointEntry + id, cancellationToken).ConfigureAwait(false);
         return ToInfo(scope, info);
     }
 
     private async ValueTask<CheckpointData> SnapshotAsync(StateScope scope, CancellationToken cancellationToken)
     {
         var prefix = scope.StorePrefix;
-        var keys = await KeysAsync(prefix + "v/", cancellationToken).ConfigureAwait(false);
-        var lists = await KeysAsync(prefix + "lx/", cancellationToken).ConfigureAwait(false);
+        var (keys, lists, _) = await ReadIndexAsync(scope, cancellationToken).ConfigureAwait(false);
         if (keys.Count + lists.Count > _options.MaxCheckpointKeys)
         {
             throw new InvalidOperationException($"{scope} holds {keys.Count} values and {lists.Count} lists, more than MaxCheckpointKeys ({_options.MaxCheckpointKeys}) allows in a checkpoint.");
@@ -129,7 +129,6 @@ internal sealed partial class StateProvider
         foreach (var list in current.Lists.Keys.Where(k => !target.Lists.ContainsKey(k)))
         {
             await _store.ListDeleteAsync(prefix + "l/" + list, cancellationToken).ConfigureAwait(false);
-            await _store.DeleteAsync(prefix + "lx/" + list, cancellationToken: cancellationToken).ConfigureAwait(false);
         }
 
         foreach (var (list, items) in target.Lists)
@@ -141,7 +140,7 @@ internal sealed partial class StateProvider
 
             await _store.ListDeleteAsync(prefix + "l/" + list, cancellationToken).ConfigureAwait(false);
             await _store.ListAppendAsync(prefix + "l/" + list, items.Select(i => (ReadOnlyMemory<byte>)i).ToArray(), cancellationToken: cancellationToken).ConfigureAwait(false);
-            await _store.SetAsync(prefix + "lx/" + list, ReadOnlyMemory<byte>.Empty, cancellationToken: cancellationToken).ConfigureAwait(false);
+            await IndexAsync(scope, ListEntry + list, cancellationToken).ConfigureAwait(false);
         }
     }
 

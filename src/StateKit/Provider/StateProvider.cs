@@ -10,12 +10,17 @@ namespace StateKit.Internal;
 
 /// <summary>
 /// The <see cref="IStateProvider"/> over an <see cref="IStateStore"/>. Store keys of a scope start with
-/// <c>{tier}/{owner}/</c>, then <c>v/</c> values, <c>h/</c> history lists, <c>l/</c> lists, <c>lx/</c> list markers
-/// (so a checkpoint can find the lists), <c>c/</c> checkpoint data and <c>ci/</c> checkpoint infos.
+/// <c>{tier}/{owner}/</c>, then <c>v/</c> values, <c>h/</c> history lists, <c>l/</c> lists, <c>c/</c> checkpoint data,
+/// <c>ci/</c> checkpoint infos, and <c>index</c>: a list naming every value, list and checkpoint the scope created,
+/// so that checkpoints and clearing a scope cost what the scope holds, never a scan of the store.
 /// </summary>
 internal sealed partial class StateProvider : IStateProvider
 {
     private const int MaxKeyLength = 256;
+    private const string IndexName = "index";
+    private const string ValueEntry = "v:";
+    private const string ListEntry = "l:";
+    private const string CheckpointEntry = "c:";
     private readonly IStateStore _store;
     private readonly StateValueCodec _codec;
     private readonly StateProviderOptions _options;
@@ -143,8 +148,7 @@ internal sealed partial class StateProvider : IStateProvider
         var length = await _store.ListAppendAsync(scope.StorePrefix + "l/" + listKey, encoded, cancellationToken: cancellationToken).ConfigureAwait(false);
         if (items.Count > 0 && length == items.Count)
         {
-            // A new list: leave a marker so that checkpoints and ClearScope can find it.
-            await _store.SetAsync(scope.StorePrefix + "lx/" + listKey, ReadOnlyMemory<byte>.Empty, cancellationToken: cancellationToken).ConfigureAwait(false);
+            await IndexAsync(scope, ListEntry + listKey, cancellationToken).ConfigureAwait(false); // a new list
         }
 
         if (items.Count > 0)
@@ -191,11 +195,6 @@ internal sealed partial class StateProvider : IStateProvider
             length = await _store.ListTrimAsync(storeKey, -count, -1, cancellationToken).ConfigureAwait(false);
         }
 
-        if (length == 0)
-        {
-            await _store.DeleteAsync(scope.StorePrefix + "lx/" + listKey, cancellationToken: cancellationToken).ConfigureAwait(false);
-        }
-
         await ChangedAsync(new StateChange(StateChangeKind.ListRemove, scope, listKey, 0, length, PrincipalName, _time.GetUtcNow()), cancellationToken).ConfigureAwait(false);
         return length;
     }
@@ -203,30 +202,30 @@ internal sealed partial class StateProvider : IStateProvider
     public async ValueTask<long> ClearScopeAsync(StateScope scope, CancellationToken cancellationToken = default)
     {
         await AuthorizeAsync(StateAccess.Write, scope, null, cancellationToken).ConfigureAwait(false);
+
+        // The scope's index names everything it ever created, so clearing costs what the scope holds,
+        // not what the store holds.
+        var (values, lists, checkpoints) = await ReadIndexAsync(scope, cancellationToken).ConfigureAwait(false);
         long removed = 0;
         var prefix = scope.StorePrefix;
-        foreach (var marker in await KeysAsync(prefix + "lx/", cancellationToken).ConfigureAwait(false))
+        foreach (var list in lists)
         {
-            if (await _store.ListDeleteAsync(prefix + "l/" + marker, cancellationToken).ConfigureAwait(false))
-            {
-                removed++;
-            }
+            removed += await _store.ListDeleteAsync(prefix + "l/" + list, cancellationToken).ConfigureAwait(false) ? 1 : 0;
         }
 
-        foreach (var key in await KeysAsync(prefix + "v/", cancellationToken).ConfigureAwait(false))
+        foreach (var key in values)
         {
             await _store.ListDeleteAsync(prefix + "h/" + key, cancellationToken).ConfigureAwait(false);
-            if (await _store.DeleteAsync(prefix + "v/" + key, cancellationToken: cancellationToken).ConfigureAwait(false))
-            {
-                removed++;
-            }
+            removed += await _store.DeleteAsync(prefix + "v/" + key, cancellationToken: cancellationToken).ConfigureAwait(false) ? 1 : 0;
         }
 
-        foreach (var storeKey in await KeysAsync(prefix, cancellationToken).ConfigureAwait(false))
+        foreach (var id in checkpoints)
         {
-            await _store.DeleteAsync(prefix + storeKey, cancellationToken: cancellationToken).ConfigureAwait(false);
+            await _store.DeleteAsync(prefix + "c/" + id, cancellationToken: cancellationToken).ConfigureAwait(false);
+            await _store.DeleteAsync(prefix + "ci/" + id, cancellationToken: cancellationToken).ConfigureAwait(false);
         }
 
+        await _store.ListDeleteAsync(prefix + IndexName, cancellationToken).ConfigureAwait(false);
         _auto.TryRemove(scope, out _);
         return removed;
     }
@@ -289,6 +288,11 @@ internal sealed partial class StateProvider : IStateProvider
     private async ValueTask<long> WriteEncodedAsync(StateScope scope, string key, byte[] bytes, long? expectedVersion, TimeSpan? timeToLive, StateChangeKind kind, CancellationToken cancellationToken)
     {
         var version = await _store.SetAsync(ValueKey(scope, key), bytes, new StateWriteOptions(expectedVersion, timeToLive), cancellationToken).ConfigureAwait(false);
+        if (version == 1)
+        {
+            await IndexAsync(scope, ValueEntry + key, cancellationToken).ConfigureAwait(false); // a new key
+        }
+
         await RecordHistoryAsync(scope, key, version, bytes, cancellationToken).ConfigureAwait(false);
         await ChangedAsync(new StateChange(kind, scope, key, version - 1, version, PrincipalName, _time.GetUtcNow()), cancellationToken).ConfigureAwait(false);
         return version;
@@ -346,15 +350,33 @@ internal sealed partial class StateProvider : IStateProvider
         }
     }
 
-    private async ValueTask<List<string>> KeysAsync(string prefix, CancellationToken cancellationToken)
+    /// <summary>Records that the scope now holds <paramref name="entry"/> (<c>v:key</c>, <c>l:key</c> or <c>c:id</c>).</summary>
+    private async ValueTask IndexAsync(StateScope scope, string entry, CancellationToken cancellationToken) =>
+        await _store.ListAppendAsync(scope.StorePrefix + IndexName, [System.Text.Encoding.UTF8.GetBytes(entry)], cancellationToken: cancellationToken).ConfigureAwait(false);
+
+    /// <summary>Reads the scope's index: every value key, list key and checkpoint id it has created (some may be gone since).</summary>
+    private async ValueTask<(List<string> Values, List<string> Lists, List<string> Checkpoints)> ReadIndexAsync(StateScope scope, CancellationToken cancellationToken)
     {
-        var keys = new List<string>();
-        await foreach (var storeKey in _store.ListKeysAsync(prefix, cancellationToken).ConfigureAwait(false))
+        var raw = await _store.ListRangeAsync(scope.StorePrefix + IndexName, 0, -1, cancellationToken).ConfigureAwait(false);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var (values, lists, checkpoints) = (new List<string>(), new List<string>(), new List<string>());
+        foreach (var item in raw)
         {
-            keys.Add(storeKey[prefix.Length..]);
+            var entry = System.Text.Encoding.UTF8.GetString(item.Span);
+            if (!seen.Add(entry) || entry.Length < 2)
+            {
+                continue;
+            }
+
+            (entry[..2] switch
+            {
+                ValueEntry => values,
+                ListEntry => lists,
+                _ => checkpoints,
+            }).Add(entry[2..]);
         }
 
-        return keys;
+        return (values, lists, checkpoints);
     }
 
     private static byte[] HistoryRecord(long version, DateTimeOffset at, byte[] value)
