@@ -1,55 +1,57 @@
-// StateKit console sample: state that survives a restart of the program.
-// Run it twice; the second run reads what the first one wrote.
+// StateKit console sample: a chat session that survives a restart of the program.
+// Run it twice; the second run finds the session, its state and its conversation again.
 //
 //   dotnet run --project samples/StateKit.Samples.Console [state-directory]
 using Microsoft.Extensions.DependencyInjection;
 using StateKit;
-using StateKit.Serialization;
 
 var directory = args.Length > 0 ? args[0] : Path.Combine(Environment.CurrentDirectory, "statekit-data");
+Directory.CreateDirectory(directory);
 
 var services = new ServiceCollection();
 services.AddStateKit(o => o.KeyPrefix = "sample")
-        .UseFileSystem(directory);             // drop this line and the same code runs in memory
+        .UseFileSystem(directory)              // drop this line and the same code runs in memory
+        .AddSessions<ChatSession>(o => o.IdleTimeout = TimeSpan.FromDays(7));
 
 await using var provider = services.BuildServiceProvider();
-var store = provider.GetRequiredService<IStateStore>();
-var codec = provider.GetRequiredService<StateValueCodec>();
+var sessions = provider.GetRequiredService<ISessionManager<ChatSession>>();
+var state = provider.GetRequiredService<IStateProvider>();
 
-// 1. A typed, versioned document updated with optimistic concurrency: read, change, write only if
-//    nobody wrote in between (expected version), retry on conflict.
-AppState state;
-while (true)
+// 1. A session: the id is kept in a file here, the way a web app keeps it in a cookie.
+var idFile = Path.Combine(directory, "session-id.txt");
+var session = await sessions.GetOrCreateAsync(File.Exists(idFile) ? await File.ReadAllTextAsync(idFile) : null);
+await File.WriteAllTextAsync(idFile, session.Id);
+Console.WriteLine(session.IsNew
+    ? "First run: a new session was created."
+    : $"Welcome back: this session has had {session.State.Turns} turns, the last at {session.State.LastTurnUtc:u}.");
+
+// 2. Typed session state, updated with optimistic retries (safe when several processes share the directory).
+session = await sessions.UpdateAsync(session.Id, s => s with { Turns = s.Turns + 1, LastTurnUtc = DateTimeOffset.UtcNow });
+
+// 3. The conversation: a typed list in the session's scope (deleted with the session).
+await state.AppendAsync(session.Scope, "chat", [new Message("user", $"Hello, this is turn {session.State.Turns}."), new Message("assistant", "Hi! Noted.")]);
+
+// 4. A checkpoint before something risky, and a restore when it goes wrong.
+var checkpoint = await state.CreateCheckpointAsync(session.Scope, "before-tool-call");
+await state.AppendAsync(session.Scope, "chat", [new Message("tool", "a half-finished tool call")]);
+Console.WriteLine($"Before the restore the conversation has {await state.CountAsync(session.Scope, "chat")} messages.");
+await state.RestoreCheckpointAsync(session.Scope, checkpoint.Id);
+await state.DeleteCheckpointAsync(session.Scope, checkpoint.Id);
+Console.WriteLine($"After restoring '{checkpoint.Name}' it has {await state.CountAsync(session.Scope, "chat")}: the tool call is gone.");
+
+Console.WriteLine($"Session {session.Id}, turn {session.State.Turns}. State is kept in {directory}");
+Console.WriteLine("Last messages:");
+foreach (var message in await state.GetRangeAsync<Message>(session.Scope, "chat", -4, -1))
 {
-    var entry = await store.GetAsync("app/state");
-    var previous = entry is null ? new AppState(0, null) : codec.Decode<AppState>(entry.Value.Span, "app/state")!;
-    state = previous with { Runs = previous.Runs + 1, LastRunUtc = DateTimeOffset.UtcNow };
-    try
-    {
-        await store.SetAsync("app/state", codec.Encode(state), StateWriteOptions.IfVersion(entry?.Version ?? 0));
-        Console.WriteLine(previous.LastRunUtc is null
-            ? "First run: nothing stored yet."
-            : $"Welcome back: this program last ran at {previous.LastRunUtc:u}.");
-        break;
-    }
-    catch (StateConflictException)
-    {
-        // Another process updated the state between our read and our write: read again.
-    }
+    Console.WriteLine($"  {message.Role}: {message.Text}");
 }
 
-// 2. An append-only list, like a conversation history; read back with Redis-style negative indices.
-await store.ListAppendAsync("app/history", [codec.Encode($"run {state.Runs} at {state.LastRunUtc:u}")]);
-var lastFive = await store.ListRangeAsync("app/history", -5, -1);
+/// <summary>The sample's session state.</summary>
+/// <param name="Turns">How many turns the session has had.</param>
+/// <param name="LastTurnUtc">When the last turn was.</param>
+internal sealed record ChatSession(int Turns = 0, DateTimeOffset? LastTurnUtc = null);
 
-Console.WriteLine($"Run number {state.Runs}. State is kept in {directory}");
-Console.WriteLine($"History ({await store.ListLengthAsync("app/history")} runs, last {lastFive.Count}):");
-foreach (var item in lastFive)
-{
-    Console.WriteLine("  " + codec.Decode<string>(item.Span));
-}
-
-/// <summary>The sample's state document.</summary>
-/// <param name="Runs">How many times the program ran.</param>
-/// <param name="LastRunUtc">When it last ran.</param>
-internal sealed record AppState(int Runs, DateTimeOffset? LastRunUtc);
+/// <summary>One chat message.</summary>
+/// <param name="Role">user, assistant or tool.</param>
+/// <param name="Text">The text.</param>
+internal sealed record Message(string Role, string Text);

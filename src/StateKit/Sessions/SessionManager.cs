@@ -345,14 +345,16 @@ internal sealed class SessionManager<TSession> : ISessionManager<TSession>
 
     private static TSession CreateDefault()
     {
-        try
-        {
-            return Activator.CreateInstance<TSession>();
-        }
-        catch (MissingMethodException ex)
-        {
-            throw new InvalidOperationException($"{typeof(TSession).Name} has no parameterless constructor: pass a default-state factory to AddSessions<{typeof(TSession).Name}>(…).", ex);
-        }
+        // A parameterless constructor, or one whose parameters all have defaults (records such as Chat(int Turns = 0)).
+        var constructor = typeof(TSession).GetConstructors()
+            .Where(c => c.GetParameters().All(p => p.HasDefaultValue))
+            .OrderBy(c => c.GetParameters().Length)
+            .FirstOrDefault();
+        return constructor is not null
+            ? (TSession)constructor.Invoke(constructor.GetParameters().Select(p => p.DefaultValue).ToArray())
+            : typeof(TSession).IsValueType
+                ? default!
+                : throw new InvalidOperationException($"{typeof(TSession).Name} has no constructor without required parameters: pass a default-state factory to AddSessions<{typeof(TSession).Name}>(…).");
     }
 
     private Session<TSession>? Invalid(string? sessionId) =>

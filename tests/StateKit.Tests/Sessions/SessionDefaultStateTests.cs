@@ -1,0 +1,34 @@
+using Microsoft.Extensions.DependencyInjection;
+using NUnit.Framework;
+
+namespace StateKit.Tests.Sessions;
+
+/// <summary>How a new session's default state is made.</summary>
+public sealed class SessionDefaultStateTests
+{
+    public sealed record WithDefaults(int Turns = 3, string Name = "n");
+
+    public sealed record WithRequired(string Name);
+
+    [Test]
+    public async Task RecordWhoseParametersAllHaveDefaults_IsCreatedWithThem()
+    {
+        await using var provider = new ServiceCollection().AddStateKit().AddSessions<WithDefaults>().Services.BuildServiceProvider();
+        var session = await provider.GetRequiredService<ISessionManager<WithDefaults>>().CreateAsync();
+        Assert.That(session.State, Is.EqualTo(new WithDefaults(3, "n")));
+    }
+
+    [Test]
+    public async Task TypeWithRequiredParameters_NeedsAFactory_AndSaysSo()
+    {
+        await using (var provider = new ServiceCollection().AddStateKit().AddSessions<WithRequired>().Services.BuildServiceProvider())
+        {
+            var sessions = provider.GetRequiredService<ISessionManager<WithRequired>>();
+            Assert.That(async () => await sessions.CreateAsync(), Throws.InvalidOperationException.With.Message.Contains("default-state factory"));
+            Assert.That((await sessions.CreateAsync(new WithRequired("given"))).State.Name, Is.EqualTo("given"));
+        }
+
+        await using var withFactory = new ServiceCollection().AddStateKit().AddSessions(defaultState: () => new WithRequired("factory")).Services.BuildServiceProvider();
+        Assert.That((await withFactory.GetRequiredService<ISessionManager<WithRequired>>().CreateAsync()).State.Name, Is.EqualTo("factory"));
+    }
+}
