@@ -32,3 +32,45 @@ public sealed class SessionDefaultStateTests
         Assert.That((await withFactory.GetRequiredService<ISessionManager<WithRequired>>().CreateAsync()).State.Name, Is.EqualTo("factory"));
     }
 }
+
+/// <summary>The hosted cleanup service runs the cleanup on its interval.</summary>
+public sealed class SessionCleanupServiceTests
+{
+    public sealed record Chat(int Turns = 0);
+
+    [Test]
+    public async Task HostedService_RunsCleanupOnItsInterval()
+    {
+        var time = new StateKit.Testing.ManualTimeProvider(DateTimeOffset.UtcNow);
+        var services = new ServiceCollection();
+        services.AddSingleton<TimeProvider>(time);
+        services.AddStateKit().AddSessions<Chat>(o => o.CleanupInterval = TimeSpan.FromMilliseconds(20));
+        await using var provider = services.BuildServiceProvider();
+        var sessions = provider.GetRequiredService<ISessionManager<Chat>>();
+        var hosted = provider.GetServices<Microsoft.Extensions.Hosting.IHostedService>().ToArray();
+        foreach (var service in hosted)
+        {
+            await service.StartAsync(CancellationToken.None);
+        }
+
+        try
+        {
+            await sessions.CreateAsync();
+            time.Advance(TimeSpan.FromMinutes(21));
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+            while (sessions.GetStats().Expired == 0 && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(20);
+            }
+
+            Assert.That(sessions.GetStats().Expired, Is.EqualTo(1), "the hosted service found the expired session without being called");
+        }
+        finally
+        {
+            foreach (var service in hosted)
+            {
+                await service.StopAsync(CancellationToken.None);
+            }
+        }
+    }
+}
