@@ -17,9 +17,9 @@ internal static class CrashTest
     /// <summary>Runs <paramref name="kills"/> write-and-kill rounds against <paramref name="target"/>.</summary>
     /// <param name="target">The crash writer's target (a file-store root or <c>sqlite:path</c>).</param>
     /// <param name="kills">How many times to kill the writer.</param>
-    /// <param name="reopen">Opens the store after a kill (kill number given); it is disposed here.</param>
+    /// <param name="reopen">Opens the store after each kill; it is disposed here.</param>
     /// <returns>A task.</returns>
-    public static async Task KillWriterRepeatedlyAsync(string target, int kills, Func<int, Task<IStateStore>> reopen)
+    public static async Task KillWriterRepeatedlyAsync(string target, int kills, Func<Task<IStateStore>> reopen)
     {
         var random = new Random(20261121);
         long lastLog = 0;
@@ -47,7 +47,7 @@ internal static class CrashTest
                 }
             }
 
-            await using var store = await reopen(kill);
+            await using var store = await reopen();
             for (var k = 0; k < Keys; k++)
             {
                 var entry = await store.GetAsync(Payloads.Key(k));

@@ -36,22 +36,11 @@ internal sealed class RedisConnection : IAsyncDisposable
     /// <summary>Gets how many times an owned multiplexer was replaced.</summary>
     public int Rebuilds => Volatile.Read(ref _rebuilds);
 
-    /// <summary>Gets a value indicating whether the multiplexer is connected now.</summary>
-    public bool IsConnected => Volatile.Read(ref _multiplexer)?.IsConnected ?? false;
-
     public async ValueTask<IDatabase> DatabaseAsync(CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         var multiplexer = Volatile.Read(ref _multiplexer) ?? await ConnectAsync(null, cancellationToken).ConfigureAwait(false);
         return multiplexer.GetDatabase(_database);
-    }
-
-    public async ValueTask<IServer?> ServerAsync(CancellationToken cancellationToken)
-    {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        var multiplexer = Volatile.Read(ref _multiplexer) ?? await ConnectAsync(null, cancellationToken).ConfigureAwait(false);
-        var endpoints = multiplexer.GetEndPoints();
-        return endpoints.Length == 0 ? null : multiplexer.GetServer(endpoints[0]);
     }
 
     /// <summary>An operation succeeded: the connection is up.</summary>

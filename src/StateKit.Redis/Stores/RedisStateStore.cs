@@ -156,8 +156,12 @@ public sealed class RedisStateStore : IStateStore
     }
 
     /// <inheritdoc />
-    public async ValueTask<bool> ExistsAsync(string key, CancellationToken cancellationToken = default) =>
-        await GetAsync(key, cancellationToken).ConfigureAwait(false) is not null;
+    public async ValueTask<bool> ExistsAsync(string key, CancellationToken cancellationToken = default)
+    {
+        _guard.ValidateKey(key, "Exists");
+        var fields = await RunAsync("Exists", key, write: false, db => db.HashGetAsync(_entryPrefix + key, ExistsFields), cancellationToken).ConfigureAwait(false);
+        return !fields[0].IsNull && (fields[1].IsNull || !fields[1].TryParse(out long ms) || ms > Now);
+    }
 
     /// <inheritdoc />
     public async ValueTask<bool> TouchAsync(string key, TimeSpan timeToLive, CancellationToken cancellationToken = default)
@@ -303,6 +307,7 @@ public sealed class RedisStateStore : IStateStore
     public ValueTask DisposeAsync() => _connection.DisposeAsync();
 
     private static readonly RedisValue[] EntryFields = ["v", "n", "x"];
+    private static readonly RedisValue[] ExistsFields = ["n", "x"];
 
     private static string GlobEscape(string text)
     {

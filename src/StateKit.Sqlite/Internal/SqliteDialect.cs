@@ -154,11 +154,10 @@ internal sealed class SqliteDialect : SqlDialect, IAsyncDisposable
         command.Dispose();
     }
 
-    public override async ValueTask<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken cancellationToken)
+    public override ValueTask<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        await Task.CompletedTask.ConfigureAwait(false);
-        return ((SqliteConnection)connection).BeginTransaction(deferred: false);
+        return ValueTask.FromResult<DbTransaction>(((SqliteConnection)connection).BeginTransaction(deferred: false));
     }
 
     public override IReadOnlyList<string> Migration(int fromVersion) => fromVersion switch

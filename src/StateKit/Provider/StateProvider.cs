@@ -320,7 +320,7 @@ internal sealed partial class StateProvider : IStateProvider
 
     private async ValueTask AuthorizeAsync(StateAccess access, StateScope scope, string? key, CancellationToken cancellationToken)
     {
-        _ = scope.StorePrefix; // rejects default(StateScope)
+        _ = scope.StorePrefix; // throws for default(StateScope); the prefix is computed once per scope
         cancellationToken.ThrowIfCancellationRequested();
         if (_authorizers.Length == 0)
         {

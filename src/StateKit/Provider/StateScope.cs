@@ -28,10 +28,13 @@ public readonly record struct StateScope
     /// <summary>The longest owner id.</summary>
     public const int MaxOwnerIdLength = 128;
 
+    private readonly string? _storePrefix;
+
     private StateScope(StateTier tier, string ownerId)
     {
         Tier = tier;
         OwnerId = ownerId;
+        _storePrefix = $"{tier.ToString().ToLowerInvariant()}/{ownerId}/";
     }
 
     /// <summary>Gets the one application-wide scope.</summary>
@@ -67,18 +70,7 @@ public readonly record struct StateScope
     public override string ToString() => Tier == StateTier.Global ? "global" : $"{Tier.ToString().ToLowerInvariant()}:{OwnerId}";
 
     /// <summary>The store-key prefix of this scope; unique per scope and never a prefix of another scope's.</summary>
-    internal string StorePrefix => (OwnerId ?? throw new InvalidOperationException("Use the StateScope factory methods; default(StateScope) is not a scope.")) is var owner
-        ? $"{TierCode}/{owner}/"
-        : string.Empty;
-
-    private string TierCode => Tier switch
-    {
-        StateTier.Local => "local",
-        StateTier.Shared => "shared",
-        StateTier.Session => "session",
-        StateTier.Persistent => "persistent",
-        _ => "global",
-    };
+    internal string StorePrefix => _storePrefix ?? throw new InvalidOperationException("Use the StateScope factory methods; default(StateScope) is not a scope.");
 
     private static string ValidOwner(string ownerId, string parameterName)
     {

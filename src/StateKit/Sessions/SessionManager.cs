@@ -194,9 +194,15 @@ internal sealed class SessionManager<TSession> : ISessionManager<TSession>
     public async ValueTask<bool> DeleteAsync(string sessionId, CancellationToken cancellationToken = default)
     {
         var id = _options.Isolation == SessionIsolation.Global ? GlobalId : sessionId;
-        if (_options.Isolation == SessionIsolation.Stateless || (id != GlobalId && !IsValidId(id)))
+        if (id != GlobalId && !IsValidId(id))
         {
-            return Invalid(sessionId) is not null;
+            _ = Invalid(sessionId); // throws when InvalidId is Throw
+            return false;
+        }
+
+        if (_options.Isolation == SessionIsolation.Stateless)
+        {
+            return false; // nothing is ever stored
         }
 
         var entry = await _store.GetAsync(_prefix + id, cancellationToken).ConfigureAwait(false);
@@ -330,8 +336,6 @@ internal sealed class SessionManager<TSession> : ISessionManager<TSession>
 
         return new SessionStats(active, Interlocked.Read(ref _created), Interlocked.Read(ref _expired), Interlocked.Read(ref _evicted), Interlocked.Read(ref _deleted));
     }
-
-    internal int ScheduledChecks => _expiry.Count;
 
     private static string NewId()
     {

@@ -17,13 +17,13 @@ public sealed class FileStateStoreCrashTests
         try
         {
             var leftTempFiles = 0;
-            await CrashTest.KillWriterRepeatedlyAsync(root, Kills, async kill =>
+            await CrashTest.KillWriterRepeatedlyAsync(root, Kills, () =>
             {
                 var locks = Directory.GetDirectories(root).Select(d => Path.Combine(d, "locks")).Where(Directory.Exists).ToArray();
                 leftTempFiles += locks.Sum(l => Directory.GetFiles(l, "*.tmp").Length);
                 var store = new FileStateStore(new FileStateStoreOptions { RootPath = root });
                 Assert.That(Directory.EnumerateFiles(Path.Combine(store.DirectoryPath, "locks"), "*.tmp"), Is.Empty, "opening the store removes abandoned temp files");
-                return await Task.FromResult<IStateStore>(store);
+                return Task.FromResult<IStateStore>(store);
             });
             TestContext.Out.WriteLine($"{leftTempFiles} of {Kills} kills left a temp file behind (killed mid-write).");
         }

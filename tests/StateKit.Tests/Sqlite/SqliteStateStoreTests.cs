@@ -127,7 +127,7 @@ public sealed class SqliteStateStoreTests
     [Test]
     public async Task KilledWriter_TwentyTimes_EveryEntryIsCompleteOldOrNewValue()
     {
-        await CrashTest.KillWriterRepeatedlyAsync("sqlite:" + DatabasePath, 20, _ =>
+        await CrashTest.KillWriterRepeatedlyAsync("sqlite:" + DatabasePath, 20, () =>
             Task.FromResult<IStateStore>(new SqliteStateStore(new SqliteStateStoreOptions { ConnectionString = DatabasePath })));
         await using var connection = new SqliteConnection($"Data Source={DatabasePath};Pooling=False");
         await connection.OpenAsync();
