@@ -15,16 +15,7 @@ public static class PostgresStateKitBuilderExtensions
     /// <param name="configure">Optional PostgreSQL settings (schema, table prefix, retries).</param>
     /// <returns>The builder.</returns>
     public static StateKitBuilder UsePostgres(this StateKitBuilder builder, string connectionString, Action<PostgresStateStoreOptions>? configure = null)
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
-        if (configure is not null)
-        {
-            builder.Services.Configure(configure);
-        }
-
-        return builder.UseStore<PostgresStateStoreFactory>(PostgresStateStoreFactory.Type, o => o.Store.ConnectionString = connectionString);
-    }
+        => builder.UseStore<PostgresStateStoreFactory, PostgresStateStoreOptions>(PostgresStateStoreFactory.Type, connectionString, configure);
 
     /// <summary>Stores state in PostgreSQL through the application's own <see cref="NpgsqlDataSource"/> (never disposed by StateKit).</summary>
     /// <param name="builder">The builder.</param>
@@ -42,7 +33,7 @@ public static class PostgresStateKitBuilderExtensions
 
         return builder.UseStore(sp => new PostgresStateStore(
             dataSource(sp),
-            PostgresStateStoreFactory.Options(sp, sp.GetRequiredService<IOptions<StateKitOptions>>().Value),
+            sp.GetRequiredService<IOptions<StateKitOptions>>().Value.CreateStoreOptions<PostgresStateStoreOptions>(sp),
             sp.GetService<TimeProvider>()));
     }
 }

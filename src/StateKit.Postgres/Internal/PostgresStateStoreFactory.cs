@@ -1,5 +1,4 @@
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
 
 namespace StateKit.Postgres.Internal;
 
@@ -20,19 +19,8 @@ internal sealed class PostgresStateStoreFactory : IStateStoreFactory
 
     public IStateStore Create(IServiceProvider services, StateKitOptions options)
     {
-        var postgresOptions = Options(services, options);
+        var postgresOptions = options.CreateStoreOptions<PostgresStateStoreOptions>(services);
         postgresOptions.ConnectionString = options.Store.ConnectionString!;
         return new PostgresStateStore(postgresOptions, services.GetService<TimeProvider>());
-    }
-
-    /// <summary>The PostgreSQL options from DI with the common StateKit settings applied.</summary>
-    /// <param name="services">The services.</param>
-    /// <param name="options">The StateKit options.</param>
-    /// <returns>The options.</returns>
-    public static PostgresStateStoreOptions Options(IServiceProvider services, StateKitOptions options)
-    {
-        var postgresOptions = services.GetRequiredService<IOptions<PostgresStateStoreOptions>>().Value;
-        options.CopyTo(postgresOptions);
-        return postgresOptions;
     }
 }

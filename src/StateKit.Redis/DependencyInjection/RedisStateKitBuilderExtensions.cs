@@ -15,16 +15,7 @@ public static class RedisStateKitBuilderExtensions
     /// <param name="configure">Optional Redis settings (database, key prefix, rebuild interval).</param>
     /// <returns>The builder.</returns>
     public static StateKitBuilder UseRedis(this StateKitBuilder builder, string configuration, Action<RedisStateStoreOptions>? configure = null)
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        ArgumentException.ThrowIfNullOrWhiteSpace(configuration);
-        if (configure is not null)
-        {
-            builder.Services.Configure(configure);
-        }
-
-        return builder.UseStore<RedisStateStoreFactory>(RedisStateStoreFactory.Type, o => o.Store.ConnectionString = configuration);
-    }
+        => builder.UseStore<RedisStateStoreFactory, RedisStateStoreOptions>(RedisStateStoreFactory.Type, configuration, configure);
 
     /// <summary>Stores state in Redis through the application's own multiplexer (never disposed or replaced by StateKit).</summary>
     /// <param name="builder">The builder.</param>
@@ -42,7 +33,7 @@ public static class RedisStateKitBuilderExtensions
 
         return builder.UseStore(sp => new RedisStateStore(
             multiplexer(sp),
-            RedisStateStoreFactory.Options(sp, sp.GetRequiredService<IOptions<StateKitOptions>>().Value),
+            sp.GetRequiredService<IOptions<StateKitOptions>>().Value.CreateStoreOptions<RedisStateStoreOptions>(sp),
             sp.GetService<TimeProvider>()));
     }
 }

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
 
 namespace StateKit.Redis.Internal;
 
@@ -20,19 +19,8 @@ internal sealed class RedisStateStoreFactory : IStateStoreFactory
 
     public IStateStore Create(IServiceProvider services, StateKitOptions options)
     {
-        var redisOptions = Options(services, options);
+        var redisOptions = options.CreateStoreOptions<RedisStateStoreOptions>(services);
         redisOptions.Configuration = options.Store.ConnectionString!;
         return new RedisStateStore(redisOptions, services.GetService<TimeProvider>());
-    }
-
-    /// <summary>The Redis options from DI with the common StateKit settings applied.</summary>
-    /// <param name="services">The services.</param>
-    /// <param name="options">The StateKit options.</param>
-    /// <returns>The options.</returns>
-    public static RedisStateStoreOptions Options(IServiceProvider services, StateKitOptions options)
-    {
-        var redisOptions = services.GetRequiredService<IOptions<RedisStateStoreOptions>>().Value;
-        options.CopyTo(redisOptions);
-        return redisOptions;
     }
 }

@@ -13,14 +13,5 @@ public static class SqliteStateKitBuilderExtensions
     /// <param name="configure">Optional SQLite settings (table prefix, busy timeout, pool size).</param>
     /// <returns>The builder.</returns>
     public static StateKitBuilder UseSqlite(this StateKitBuilder builder, string pathOrConnectionString, Action<SqliteStateStoreOptions>? configure = null)
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        ArgumentException.ThrowIfNullOrWhiteSpace(pathOrConnectionString);
-        if (configure is not null)
-        {
-            builder.Services.Configure(configure);
-        }
-
-        return builder.UseStore<SqliteStateStoreFactory>(SqliteStateStoreFactory.Type, o => o.Store.ConnectionString = pathOrConnectionString);
-    }
+        => builder.UseStore<SqliteStateStoreFactory, SqliteStateStoreOptions>(SqliteStateStoreFactory.Type, pathOrConnectionString, configure);
 }

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
 
 namespace StateKit.Sqlite.Internal;
 
@@ -20,8 +19,7 @@ internal sealed class SqliteStateStoreFactory : IStateStoreFactory
 
     public IStateStore Create(IServiceProvider services, StateKitOptions options)
     {
-        var sqliteOptions = services.GetRequiredService<IOptions<SqliteStateStoreOptions>>().Value;
-        options.CopyTo(sqliteOptions);
+        var sqliteOptions = options.CreateStoreOptions<SqliteStateStoreOptions>(services);
         sqliteOptions.ConnectionString = string.IsNullOrWhiteSpace(options.Store.ConnectionString) ? options.Store.Path! : options.Store.ConnectionString;
         return new SqliteStateStore(sqliteOptions, services.GetService<TimeProvider>());
     }

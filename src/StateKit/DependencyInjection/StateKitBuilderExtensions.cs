@@ -32,6 +32,31 @@ public static class StateKitBuilderExtensions
         return builder;
     }
 
+    /// <summary>
+    /// Selects a satellite store by its factory with a connection string, and registers the adapter's own settings;
+    /// the common body of <c>UseSqlite</c>, <c>UsePostgres</c> and <c>UseRedis</c>.
+    /// </summary>
+    /// <typeparam name="TFactory">The adapter's factory.</typeparam>
+    /// <typeparam name="TStoreOptions">The adapter's options type.</typeparam>
+    /// <param name="builder">The builder.</param>
+    /// <param name="storeType">The store type the factory answers to.</param>
+    /// <param name="connectionString">The connection string (or path, or configuration string); never logged.</param>
+    /// <param name="configure">Optional adapter settings.</param>
+    /// <returns>The builder.</returns>
+    public static StateKitBuilder UseStore<TFactory, TStoreOptions>(this StateKitBuilder builder, string storeType, string connectionString, Action<TStoreOptions>? configure)
+        where TFactory : class, IStateStoreFactory
+        where TStoreOptions : class
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
+        if (configure is not null)
+        {
+            builder.Services.Configure(configure);
+        }
+
+        return builder.UseStore<TFactory>(storeType, o => o.Store.ConnectionString = connectionString);
+    }
+
     /// <summary>Uses a store created by <paramref name="factory"/> (for example a user's own adapter or a decorated stack).</summary>
     /// <param name="builder">The builder.</param>
     /// <param name="factory">Creates the store; it is disposed by the container.</param>

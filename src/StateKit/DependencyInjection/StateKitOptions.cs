@@ -1,4 +1,6 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using StateKit.Serialization;
 
 namespace StateKit;
@@ -20,4 +22,20 @@ public sealed class StateKitOptions : StateStoreOptions
     /// <summary>Gets or sets how often the hosted service purges expired entries; <see cref="TimeSpan.Zero"/> turns it off.</summary>
     /// <value>The default value is one minute.</value>
     public TimeSpan PurgeInterval { get; set; } = StateKitDefaults.PurgeInterval;
+
+    /// <summary>
+    /// The adapter's options from DI (as set by <c>services.Configure&lt;TStoreOptions&gt;</c>) with these common settings
+    /// (key prefix, limits, default time to live) copied in; for <see cref="IStateStoreFactory"/> implementations.
+    /// </summary>
+    /// <typeparam name="TStoreOptions">The adapter's options type.</typeparam>
+    /// <param name="services">The services.</param>
+    /// <returns>The options to create the store with.</returns>
+    public TStoreOptions CreateStoreOptions<TStoreOptions>(IServiceProvider services)
+        where TStoreOptions : StateStoreOptions, new()
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        var storeOptions = services.GetService<IOptions<TStoreOptions>>()?.Value ?? new TStoreOptions();
+        CopyTo(storeOptions);
+        return storeOptions;
+    }
 }

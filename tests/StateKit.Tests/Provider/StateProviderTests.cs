@@ -8,38 +8,14 @@ namespace StateKit.Tests.Provider;
 
 /// <summary>The provider's behaviour, run on every store: memory, file, SQLite, PostgreSQL and Redis.</summary>
 [TestFixtureSource(typeof(TestStores), nameof(TestStores.Kinds))]
-public sealed class StateProviderTests(string kind)
+public sealed class StateProviderTests(string kind) : StoreFixture(kind)
 {
-    private readonly List<ServiceProvider> _containers = [];
-    private ManualTimeProvider _time = null!;
-    private IStateStore _store = null!;
-    private Func<Task> _cleanup = () => Task.CompletedTask;
 
     public sealed record Profile(string Name, int Age, string[] Tags);
 
     public sealed record Counter(int Value);
 
     public sealed record ChatMessage(string Role, string Text);
-
-    [SetUp]
-    public void CreateStore()
-    {
-        _time = new ManualTimeProvider(DateTimeOffset.UtcNow);
-        _store = TestStores.Create(kind, _time, out _cleanup);
-    }
-
-    [TearDown]
-    public async Task DisposeAsync()
-    {
-        foreach (var container in _containers)
-        {
-            await container.DisposeAsync();
-        }
-
-        _containers.Clear();
-        await _store.DisposeAsync();
-        await _cleanup();
-    }
 
     [Test]
     public async Task SetAndGet_TypedValue_RoundTripsWithIncreasingVersions()
@@ -104,7 +80,7 @@ public sealed class StateProviderTests(string kind)
     [Test]
     public async Task UpdateAsync_AlwaysConflicting_GivesUpAfterMaxAttempts()
     {
-        var provider = Build(services => services.Configure<StateProviderOptions>(o => o.MaxUpdateAttempts = 3), new AlwaysOvertakenStore(_store));
+        var provider = Build(services => services.Configure<StateProviderOptions>(o => o.MaxUpdateAttempts = 3), new AlwaysOvertakenStore(Store));
         var scope = StateScope.Local("a");
         await provider.SetAsync(scope, "k", new Counter(0));
         var calls = 0;
@@ -214,7 +190,7 @@ public sealed class StateProviderTests(string kind)
     [Test]
     public async Task Restore_FailingMidway_LeavesTheScopeAsItWas()
     {
-        var failing = new FailingStore(_store);
+        var failing = new FailingStore(Store);
         var provider = Build(store: failing);
         var scope = StateScope.Local("a");
         for (var i = 0; i < 5; i++)
@@ -255,17 +231,17 @@ public sealed class StateProviderTests(string kind)
         for (var i = 1; i <= 9; i++)
         {
             await provider.SetAsync(scope, "k", new Counter(i));
-            _time.Advance(TimeSpan.FromMilliseconds(1));
+            Time.Advance(TimeSpan.FromMilliseconds(1));
         }
 
         var autos = await provider.ListCheckpointsAsync(scope);
         Assert.That(autos, Has.Count.EqualTo(2), "3 were taken, the oldest was deleted");
         Assert.That(autos.All(c => c.Name == "auto"), Is.True);
 
-        _time.Advance(TimeSpan.FromMinutes(11));
+        Time.Advance(TimeSpan.FromMinutes(11));
         await provider.SetAsync(scope, "k", new Counter(10));
         var latest = (await provider.ListCheckpointsAsync(scope))[^1];
-        Assert.That(latest.CreatedAt, Is.EqualTo(_time.GetUtcNow()), "the interval elapsed, so this change took one");
+        Assert.That(latest.CreatedAt, Is.EqualTo(Time.GetUtcNow()), "the interval elapsed, so this change took one");
     }
 
     [Test]
@@ -332,23 +308,14 @@ public sealed class StateProviderTests(string kind)
         Assert.That(await provider.CountAsync(gone, "chat"), Is.Zero);
         Assert.That(await provider.GetHistoryAsync(gone, "k"), Is.Empty);
         Assert.That(await provider.ListCheckpointsAsync(gone), Is.Empty);
-        Assert.That(await _store.ListKeysAsync(gone.StorePrefix).ToListAsync(), Is.Empty, "nothing of the scope is left in the store");
+        Assert.That(await Store.ListKeysAsync(gone.StorePrefix).ToListAsync(), Is.Empty, "nothing of the scope is left in the store");
         Assert.That((await provider.GetAsync<Counter>(kept, "k"))!.Value.Value, Is.EqualTo(1));
         Assert.That(await provider.CountAsync(kept, "chat"), Is.EqualTo(1));
         Assert.That(await provider.ListCheckpointsAsync(kept), Has.Count.EqualTo(1));
     }
 
-    private IStateProvider Build(Action<IServiceCollection>? configure = null, IStateStore? store = null)
-    {
-        var services = new ServiceCollection();
-        var target = store ?? _store;
-        services.AddSingleton<TimeProvider>(_time);
-        services.AddStateKit().UseStore(_ => new NonDisposingStore(target));
-        configure?.Invoke(services);
-        var container = services.BuildServiceProvider();
-        _containers.Add(container);
-        return container.GetRequiredService<IStateProvider>();
-    }
+    private IStateProvider Build(Action<IServiceCollection>? configure = null, IStateStore? store = null) =>
+        Container(b => configure?.Invoke(b.Services), store).GetRequiredService<IStateProvider>();
 
     /// <summary>Another writer always gets in first: every conditional write finds the value one version further.</summary>
     private sealed class AlwaysOvertakenStore(IStateStore inner) : DelegatingStore(inner)

@@ -8,13 +8,9 @@ namespace StateKit.Tests.Sessions;
 
 /// <summary>The session manager's behaviour, run on every store: memory, file, SQLite, PostgreSQL and Redis.</summary>
 [TestFixtureSource(typeof(TestStores), nameof(TestStores.Kinds))]
-public sealed class SessionManagerTests(string kind)
+public sealed class SessionManagerTests(string kind) : StoreFixture(kind)
 {
     private static readonly TimeSpan Idle = TimeSpan.FromMinutes(20);
-    private readonly List<ServiceProvider> _containers = [];
-    private ManualTimeProvider _time = null!;
-    private IStateStore _store = null!;
-    private Func<Task> _cleanup = () => Task.CompletedTask;
 
     public sealed class ChatSession
     {
@@ -23,26 +19,6 @@ public sealed class SessionManagerTests(string kind)
         public int Turns { get; set; }
 
         public string Notes { get; set; } = string.Empty;
-    }
-
-    [SetUp]
-    public void CreateStore()
-    {
-        _time = new ManualTimeProvider(DateTimeOffset.UtcNow);
-        _store = TestStores.Create(kind, _time, out _cleanup);
-    }
-
-    [TearDown]
-    public async Task DisposeAsync()
-    {
-        foreach (var container in _containers)
-        {
-            await container.DisposeAsync();
-        }
-
-        _containers.Clear();
-        await _store.DisposeAsync();
-        await _cleanup();
     }
 
     [Test]
@@ -93,25 +69,25 @@ public sealed class SessionManagerTests(string kind)
     [Test]
     public async Task SlidingRefresh_OnlyAfterTheConfiguredFraction_AndNeverRewritesTheState()
     {
-        var counting = new CountingStore(_store);
+        var counting = new CountingStore(Store);
         var (sessions, _) = Build(o => o.RefreshAfterFraction = 0.25, counting);
         var session = await sessions.CreateAsync();
         var writes = counting.Sets;
 
-        _time.Advance(TimeSpan.FromMinutes(4)); // 20 % of the idle timeout
+        Time.Advance(TimeSpan.FromMinutes(4)); // 20 % of the idle timeout
         await sessions.GetAsync(session.Id);
         Assert.That(counting.Touches, Is.Zero, "too early to refresh");
 
-        _time.Advance(TimeSpan.FromMinutes(2)); // 30 %
+        Time.Advance(TimeSpan.FromMinutes(2)); // 30 %
         var refreshed = await sessions.GetAsync(session.Id);
         Assert.That(counting.Touches, Is.EqualTo(1));
         Assert.That(counting.Sets, Is.EqualTo(writes), "a refresh never rewrites the state");
         Assert.That(refreshed!.Version, Is.EqualTo(session.Version));
-        Assert.That(refreshed.ExpiresAt, Is.EqualTo(_time.GetUtcNow() + Idle));
+        Assert.That(refreshed.ExpiresAt, Is.EqualTo(Time.GetUtcNow() + Idle));
 
-        _time.Advance(Idle - TimeSpan.FromSeconds(1));
+        Time.Advance(Idle - TimeSpan.FromSeconds(1));
         Assert.That(await sessions.GetAsync(session.Id), Is.Not.Null, "alive thanks to the refresh");
-        _time.Advance(Idle + TimeSpan.FromSeconds(1));
+        Time.Advance(Idle + TimeSpan.FromSeconds(1));
         Assert.That(await sessions.GetAsync(session.Id), Is.Null, "idle timeout");
     }
 
@@ -122,11 +98,11 @@ public sealed class SessionManagerTests(string kind)
         var session = await sessions.CreateAsync();
         for (var i = 0; i < 11; i++)
         {
-            _time.Advance(TimeSpan.FromMinutes(5));
+            Time.Advance(TimeSpan.FromMinutes(5));
             Assert.That(await sessions.GetAsync(session.Id), Is.Not.Null, $"minute {(i + 1) * 5}");
         }
 
-        _time.Advance(TimeSpan.FromMinutes(5) + TimeSpan.FromSeconds(1));
+        Time.Advance(TimeSpan.FromMinutes(5) + TimeSpan.FromSeconds(1));
         Assert.That(await sessions.GetAsync(session.Id), Is.Null, "past the absolute timeout");
     }
 
@@ -168,7 +144,7 @@ public sealed class SessionManagerTests(string kind)
             return x;
         });
         Assert.That((await stateless.GetAsync(s.Id))!.State.Turns, Is.Zero, "a fresh default state each time");
-        Assert.That(await _store.ListKeysAsync().ToListAsync(), Is.Empty, "nothing stored");
+        Assert.That(await Store.ListKeysAsync().ToListAsync(), Is.Empty, "nothing stored");
 
         var (global, _) = Build(o => o.Isolation = SessionIsolation.Global);
         var a = await global.GetOrCreateAsync(null);
@@ -223,9 +199,9 @@ public sealed class SessionManagerTests(string kind)
         sessions.SessionChanged += (_, e) => events.Enqueue(e);
         var expiring = await sessions.CreateAsync();
         await provider.AppendAsync(expiring.Scope, "chat", ["bye"]);
-        _time.Advance(TimeSpan.FromMinutes(15));
+        Time.Advance(TimeSpan.FromMinutes(15));
         var kept = await sessions.CreateAsync();
-        _time.Advance(TimeSpan.FromMinutes(6)); // the first is past its idle timeout, the second is not
+        Time.Advance(TimeSpan.FromMinutes(6)); // the first is past its idle timeout, the second is not
         Assert.That(await sessions.CleanupExpiredAsync(), Is.EqualTo(1));
         Assert.That(await provider.CountAsync(expiring.Scope, "chat"), Is.Zero, "its session-scoped list is gone");
         Assert.That(await sessions.ListActiveAsync().ToListAsync(), Is.EqualTo(new[] { kept.Id }));
@@ -258,12 +234,7 @@ public sealed class SessionManagerTests(string kind)
 
     private (ISessionManager<ChatSession> Sessions, IStateProvider Provider) Build(Action<SessionOptions>? configure = null, IStateStore? store = null)
     {
-        var services = new ServiceCollection();
-        var target = store ?? _store;
-        services.AddSingleton<TimeProvider>(_time);
-        services.AddStateKit().UseStore(_ => new NonDisposingStore(target)).AddSessions<ChatSession>(configure);
-        var container = services.BuildServiceProvider();
-        _containers.Add(container);
+        var container = Container(b => b.AddSessions<ChatSession>(configure), store);
         return (container.GetRequiredService<ISessionManager<ChatSession>>(), container.GetRequiredService<IStateProvider>());
     }
 
