@@ -112,7 +112,8 @@ internal sealed partial class StateProvider : IStateProvider
     {
         await AuthorizeAsync(StateAccess.Write, scope, ValidKey(key), cancellationToken).ConfigureAwait(false);
         var storeKey = ValueKey(scope, key);
-        var before = expectedVersion ?? (await _store.GetAsync(storeKey, cancellationToken).ConfigureAwait(false))?.Version ?? 0;
+        // The version before the delete is only reported to audit sinks: read it only when someone listens.
+        var before = expectedVersion ?? (_auditSinks.Length == 0 ? 0 : (await _store.GetAsync(storeKey, cancellationToken).ConfigureAwait(false))?.Version ?? 0);
         var deleted = await _store.DeleteAsync(storeKey, expectedVersion, cancellationToken).ConfigureAwait(false);
         await _store.ListDeleteAsync(scope.StorePrefix + "h/" + key, cancellationToken).ConfigureAwait(false);
         if (deleted)
