@@ -1,0 +1,87 @@
+# Shared by the test command (tests/run.sh) and the benchmark command (benchmarks/run.sh): functions that
+# start Redis and a throw-away PostgreSQL cluster on free 127.0.0.1 ports and stop them again.
+# Source it after setting $work to a scratch directory; then call start_servers and, on exit, stop_servers.
+
+# Server-backed tests read these variables. Set them yourself to use your own servers (then nothing is
+# started here, and the tests that restart a server are skipped outside CI):
+#   STATEKIT_POSTGRES  Npgsql connection string, e.g. "Host=127.0.0.1;Port=5432;Username=me;Password=…;Database=statekit"
+#   STATEKIT_REDIS     StackExchange.Redis configuration, e.g. "127.0.0.1:6379"
+# For the servers started here the script also exports STATEKIT_POSTGRES_STOP/START and
+# STATEKIT_REDIS_STOP/START: commands the crash tests run to take a server down and bring it back.
+started_postgres=""; started_redis=""
+
+free_port() {
+  local port
+  for _ in $(seq 1 200); do
+    port=$(( 20000 + RANDOM % 30000 ))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return 0; fi
+  done
+  echo "no free port found" >&2; return 1
+}
+
+# Runs a command as an unprivileged user when we are root (PostgreSQL refuses to run as root).
+as_server_user() {
+  if [[ "$(id -u)" == "0" ]]; then runuser -u nobody -- "$@"; else "$@"; fi
+}
+
+start_postgres() {
+  if [[ -n "${STATEKIT_POSTGRES:-}" ]]; then echo "==> PostgreSQL: using STATEKIT_POSTGRES from the environment"; return 0; fi
+  local bin
+  bin="$(dirname "$(command -v initdb || ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null | sort -V | tail -n 1)")"
+  if [[ ! -x "$bin/initdb" ]]; then echo "PostgreSQL (initdb, pg_ctl) is not installed" >&2; return 1; fi
+  local dir="$work/postgres" port password
+  port="$(free_port)"; password="sk$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
+  mkdir -p "$dir"; printf '%s\n' "$password" > "$work/pgpass"
+  chmod 755 "$work"; chmod 644 "$work/pgpass"
+  if [[ "$(id -u)" == "0" ]]; then chown nobody "$dir"; fi
+  as_server_user "$bin/initdb" -D "$dir/data" -U statekit --pwfile="$work/pgpass" --auth=scram-sha-256 -E UTF8 --no-locale >"$dir/initdb.log" 2>&1 \
+    || { cat "$dir/initdb.log" >&2; return 1; }
+  rm -f "$work/pgpass"
+  local opts="-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=200"
+  local prefix; prefix="$(as_server_prefix)"
+  export STATEKIT_POSTGRES_START="$prefix $(printf '%q ' "$bin/pg_ctl" -D "$dir/data" -o "$opts" -l "$dir/server.log" -w -t 60 start)"
+  export STATEKIT_POSTGRES_STOP="$prefix $(printf '%q ' "$bin/pg_ctl" -D "$dir/data" -m immediate -w stop)"
+  bash -c "$STATEKIT_POSTGRES_START" >/dev/null || { cat "$dir/server.log" >&2; return 1; }
+  started_postgres="$bin/pg_ctl -D $dir/data"
+  export STATEKIT_POSTGRES="Host=127.0.0.1;Port=$port;Username=statekit;Password=$password;Database=postgres"
+  echo "==> PostgreSQL started on 127.0.0.1:$port"
+}
+
+as_server_prefix() {
+  if [[ "$(id -u)" == "0" ]]; then echo "runuser -u nobody --"; else echo ""; fi
+}
+
+start_redis() {
+  if [[ -n "${STATEKIT_REDIS:-}" ]]; then echo "==> Redis: using STATEKIT_REDIS from the environment"; return 0; fi
+  if ! command -v redis-server >/dev/null 2>&1; then
+    if [[ "$(id -u)" == "0" ]] && command -v apt-get >/dev/null 2>&1; then
+      echo "==> installing redis-server"
+      DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null || echo "apt-get update reported errors; trying the install anyway" >&2
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+    else
+      echo "redis-server is not installed (and this script can only install it as root with apt-get)" >&2; return 1
+    fi
+  fi
+  local dir="$work/redis" port
+  port="$(free_port)"; mkdir -p "$dir"
+  export STATEKIT_REDIS_START="$(printf '%q ' "$(command -v redis-server)" --port "$port" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" --dir "$dir")"
+  export STATEKIT_REDIS_STOP="pkill -9 -f '[r]edis-server 127.0.0.1:$port' && sleep 0.2"
+  bash -c "$STATEKIT_REDIS_START"
+  for _ in $(seq 1 100); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then break; fi; sleep 0.1
+  done
+  started_redis="$port"
+  export STATEKIT_REDIS="127.0.0.1:$port"
+  echo "==> Redis started on 127.0.0.1:$port"
+}
+
+start_servers() {
+  start_postgres
+  start_redis
+}
+
+stop_servers() {
+  if [[ -n "$started_redis" ]]; then pkill -f "[r]edis-server 127.0.0.1:$started_redis" 2>/dev/null || true; fi
+  if [[ -n "$started_postgres" ]]; then as_server_user $started_postgres -m immediate stop >/dev/null 2>&1 || true; fi
+}
+
