@@ -12,12 +12,6 @@ if (args.Length > 0 && args[0] == "--paired")
     return;
 }
 
-if (args.Length > 0 && args[0] == "--cleanup")
-{
-    await CleanupMeasurement.RunAsync();
-    return;
-}
-
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
 
 /// <summary>Entry point.</summary>

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace StateKit.Benchmarks;
+namespace StateKit.LoadTest;
 
 /// <summary>
 /// Times one session cleanup pass with 10 and with 100,000 live sessions, 1,000 expired in both, on the memory
@@ -16,11 +16,11 @@ internal static class CleanupMeasurement
         public int Turns { get; set; }
     }
 
-    public static async Task RunAsync()
+    public static async Task RunAsync(int manyLive)
     {
         Console.WriteLine("| live sessions | expired | cleanup pass (median of 5) | per expired session |");
         Console.WriteLine("|---:|---:|---:|---:|");
-        foreach (var live in new[] { 10, 100_000 })
+        foreach (var live in new[] { 10, manyLive })
         {
             var times = new List<double>();
             for (var run = 0; run < 5; run++)

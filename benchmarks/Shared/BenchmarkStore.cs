@@ -1,0 +1,65 @@
+using StateKit.Postgres;
+using StateKit.Redis;
+using StateKit.Sqlite;
+
+namespace StateKit.Benchmarks;
+
+/// <summary>A store made for one benchmark run, in its own database file, schema or key prefix, removed afterwards.</summary>
+/// <param name="Store">The store.</param>
+/// <param name="Location">The SQLite file, the Npgsql connection string or the Redis configuration it uses.</param>
+/// <param name="RemoveData">Deletes what the run wrote (call after disposing the store).</param>
+internal sealed record BenchmarkStore(IStateStore Store, string Location, Func<Task> RemoveData)
+{
+    /// <summary>Creates a store of <paramref name="kind"/>: memory, sqlite, postgres or redis. Servers come from STATEKIT_POSTGRES / STATEKIT_REDIS.</summary>
+    public static BenchmarkStore Create(string kind)
+    {
+        var run = Guid.NewGuid().ToString("N")[..8];
+        switch (kind)
+        {
+            case "memory":
+                return new(new MemoryStateStore(), "memory", () => Task.CompletedTask);
+            case "sqlite":
+                var path = Path.Combine(Path.GetTempPath(), $"statekit-bench-{run}.db");
+                return new(new SqliteStateStore(new SqliteStateStoreOptions { ConnectionString = path, KeyPrefix = "bench" }), path, () =>
+                {
+                    Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+                    foreach (var file in new[] { path, path + "-wal", path + "-shm" })
+                    {
+                        System.IO.File.Delete(file);
+                    }
+
+                    return Task.CompletedTask;
+                });
+            case "postgres":
+                var connectionString = Setting("STATEKIT_POSTGRES");
+                var schema = $"statekit_bench_{run}";
+                return new(new PostgresStateStore(new PostgresStateStoreOptions { ConnectionString = connectionString, Schema = schema, KeyPrefix = "bench" }), connectionString, async () =>
+                {
+                    await using var connection = new Npgsql.NpgsqlConnection(connectionString);
+                    await connection.OpenAsync();
+                    await using var drop = new Npgsql.NpgsqlCommand($"DROP SCHEMA IF EXISTS {schema} CASCADE", connection);
+                    await drop.ExecuteNonQueryAsync();
+                });
+            case "redis":
+                var configuration = Setting("STATEKIT_REDIS");
+                var prefix = $"statekit-bench-{run}";
+                return new(new RedisStateStore(new RedisStateStoreOptions { Configuration = configuration, RedisKeyPrefix = prefix, KeyPrefix = "bench" }), configuration, () => DeleteRedisKeysAsync(configuration, prefix + "*"));
+            default:
+                throw new ArgumentOutOfRangeException(nameof(kind), kind, "Expected memory, sqlite, postgres or redis.");
+        }
+    }
+
+    /// <summary>Deletes every Redis key matching <paramref name="pattern"/> with SCAN, never KEYS.</summary>
+    public static async Task DeleteRedisKeysAsync(string configuration, string pattern)
+    {
+        using var connection = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(configuration);
+        var db = connection.GetDatabase();
+        foreach (var key in connection.GetServer(connection.GetEndPoints()[0]).Keys(pattern: pattern, pageSize: 1000))
+        {
+            await db.KeyDeleteAsync(key);
+        }
+    }
+
+    private static string Setting(string name) =>
+        Environment.GetEnvironmentVariable(name) ?? throw new InvalidOperationException($"Set {name} (benchmarks/run.sh starts the servers and sets it).");
+}
