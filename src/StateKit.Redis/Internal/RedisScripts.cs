@@ -108,12 +108,6 @@ internal static class RedisScripts
         return n
         """);
 
-    /// <summary>ARGV[1]=now, [2]=start, [3]=stop. Returns the items.</summary>
-    public static readonly Script ListRange = new(ListLive + "\n" + """
-        if not list_live(tonumber(ARGV[1])) then return {} end
-        return redis.call('LRANGE', KEYS[1], ARGV[2], ARGV[3])
-        """);
-
     /// <summary>ARGV[1]=now. Returns the length of the live list.</summary>
     public static readonly Script ListLength = new(ListLive + "\n" + """
         if not list_live(tonumber(ARGV[1])) then return 0 end
