@@ -50,7 +50,12 @@ internal sealed class ExpiryQueue
     }
 
     /// <summary>Cheap lock-free check whether anything may be due.</summary>
-    public bool AnyDue(long nowTicks) => Volatile.Read(ref _nextDue) <= nowTicks;
+    public bool AnyDue(TimeProvider time)
+    {
+        // The clock is read only when something is scheduled at all.
+        var next = Volatile.Read(ref _nextDue);
+        return next != long.MaxValue && next <= time.GetUtcNow().UtcTicks;
+    }
 
     /// <summary>Takes up to <paramref name="max"/> items whose expiry is at or before <paramref name="nowTicks"/>.</summary>
     public List<(string Key, bool IsList)> TakeDue(long nowTicks, int max)

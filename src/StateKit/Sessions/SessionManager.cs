@@ -296,14 +296,32 @@ internal sealed class SessionManager<TSession> : ISessionManager<TSession>
             foreach (var (id, _) in due)
             {
                 string scopeId;
+                long? checkAgainAt = null;
                 lock (_gate)
                 {
-                    if (!_known.TryGetValue(id, out var tracked) || tracked.ExpiresAtTicks > Now.UtcTicks)
+                    var now = Now.UtcTicks;
+                    if (!_known.TryGetValue(id, out var tracked) || tracked.ScheduledTicks > now)
                     {
-                        continue; // stale: deleted, or used again since this check was scheduled
+                        continue; // stale: deleted, or a later check is already pending
+                    }
+
+                    if (tracked.ExpiresAtTicks > now)
+                    {
+                        // Used again since this check was scheduled: check again at its current expiry.
+                        checkAgainAt = tracked.ScheduledTicks = tracked.ExpiresAtTicks;
+                    }
+                    else
+                    {
+                        tracked.ScheduledTicks = long.MaxValue; // this check is used up; Track schedules the next one
                     }
 
                     scopeId = tracked.ScopeId;
+                }
+
+                if (checkAgainAt is { } at)
+                {
+                    _expiry.Add(id, isList: false, at);
+                    continue;
                 }
 
                 var entry = await _store.GetAsync(_prefix + id, cancellationToken).ConfigureAwait(false);
@@ -325,6 +343,9 @@ internal sealed class SessionManager<TSession> : ISessionManager<TSession>
         CompactExpiryQueue();
         return found;
     }
+
+    /// <summary>Gets the number of pending expiry checks, stale ones included (for tests).</summary>
+    internal int ScheduledChecks => _expiry.Count;
 
     public SessionStats GetStats()
     {
@@ -438,6 +459,7 @@ internal sealed class SessionManager<TSession> : ISessionManager<TSession>
         }
 
         var ticks = expiresAt.UtcTicks;
+        bool schedule;
         lock (_gate)
         {
             if (_known.TryGetValue(id, out var tracked))
@@ -448,20 +470,24 @@ internal sealed class SessionManager<TSession> : ISessionManager<TSession>
                     _lru.AddFirst(tracked.Node);
                 }
 
-                if (tracked.ExpiresAtTicks == ticks)
-                {
-                    return;
-                }
-
                 tracked.ExpiresAtTicks = ticks;
             }
             else
             {
-                _known[id] = new Tracked(scopeId, _lru.AddFirst(id), ticks);
+                tracked = _known[id] = new Tracked(scopeId, _lru.AddFirst(id), ticks);
+            }
+
+            // A session's expiry mostly moves later (every update or refresh). The heap keeps one check per session,
+            // at its earliest expiry; when that check comes due, cleanup moves it to the current expiry. So an
+            // update adds a check only when the expiry moved earlier (or none is pending).
+            schedule = ticks < tracked.ScheduledTicks && ticks != DateTimeOffset.MaxValue.UtcTicks;
+            if (schedule)
+            {
+                tracked.ScheduledTicks = ticks;
             }
         }
 
-        if (ticks != DateTimeOffset.MaxValue.UtcTicks)
+        if (schedule)
         {
             _expiry.Add(id, isList: false, ticks);
         }
@@ -480,7 +506,8 @@ internal sealed class SessionManager<TSession> : ISessionManager<TSession>
 
     private void CompactExpiryQueue()
     {
-        // Refreshes leave stale checks behind; rebuild the heap when they outnumber live sessions.
+        // Deleted sessions and expiries that moved earlier leave stale checks behind; rebuild the heap when they
+        // outnumber live sessions.
         List<(string, bool, long)> live;
         lock (_gate)
         {
@@ -489,7 +516,15 @@ internal sealed class SessionManager<TSession> : ISessionManager<TSession>
                 return;
             }
 
-            live = _known.Select(k => (k.Key, false, k.Value.ExpiresAtTicks)).ToList();
+            live = [];
+            foreach (var (id, tracked) in _known)
+            {
+                tracked.ScheduledTicks = tracked.ExpiresAtTicks;
+                if (tracked.ExpiresAtTicks != DateTimeOffset.MaxValue.UtcTicks)
+                {
+                    live.Add((id, false, tracked.ExpiresAtTicks));
+                }
+            }
         }
 
         _expiry.Reset(live);
@@ -510,5 +545,8 @@ internal sealed class SessionManager<TSession> : ISessionManager<TSession>
         public LinkedListNode<string> Node { get; } = node;
 
         public long ExpiresAtTicks { get; set; } = expiresAtTicks;
+
+        /// <summary>Gets or sets when the pending expiry check in the heap is due; <see cref="long.MaxValue"/> when none is.</summary>
+        public long ScheduledTicks { get; set; } = long.MaxValue;
     }
 }

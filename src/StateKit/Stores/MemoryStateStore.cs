@@ -43,7 +43,7 @@ public sealed partial class MemoryStateStore : IStateStore
     {
         cancellationToken.ThrowIfCancellationRequested();
         _guard.ValidateKey(key, "Get");
-        return new(TryGetLive(key, NowTicks, out var item) ? item.ToEntry(key) : null);
+        return new(TryGetLive(key, out var item) ? item.ToEntry(key) : null);
     }
 
     /// <inheritdoc />
@@ -56,11 +56,10 @@ public sealed partial class MemoryStateStore : IStateStore
             _guard.ValidateKey(key, "GetMany");
         }
 
-        var now = NowTicks;
         var result = new Dictionary<string, StateEntry>(keys.Count, StringComparer.Ordinal);
         foreach (var key in keys)
         {
-            if (TryGetLive(key, now, out var item))
+            if (TryGetLive(key, out var item))
             {
                 result[key] = item.ToEntry(key);
             }
@@ -104,7 +103,7 @@ public sealed partial class MemoryStateStore : IStateStore
                 return expectedVersion is { } missing ? throw new StateConflictException(Name, "Delete", key, missing, 0) : new(false);
             }
 
-            var live = current.ExpiresAt > NowTicks;
+            var live = IsLive(current);
             if (expectedVersion is { } expected && (!live || current.Version != expected))
             {
                 throw new StateConflictException(Name, "Delete", key, expected, live ? current.Version : 0);
@@ -122,7 +121,7 @@ public sealed partial class MemoryStateStore : IStateStore
     {
         cancellationToken.ThrowIfCancellationRequested();
         _guard.ValidateKey(key, "Exists");
-        return new(TryGetLive(key, NowTicks, out _));
+        return new(TryGetLive(key, out _));
     }
 
     /// <inheritdoc />
@@ -133,7 +132,7 @@ public sealed partial class MemoryStateStore : IStateStore
         StateStoreGuard.ValidateTimeToLive(timeToLive);
         while (true)
         {
-            if (!TryGetLive(key, NowTicks, out var current))
+            if (!TryGetLive(key, out var current))
             {
                 return new(false);
             }
@@ -187,7 +186,7 @@ public sealed partial class MemoryStateStore : IStateStore
         while (true)
         {
             var exists = _entries.TryGetValue(key, out var current);
-            var liveVersion = exists && current!.ExpiresAt > NowTicks ? current.Version : 0;
+            var liveVersion = exists && IsLive(current!) ? current!.Version : 0;
             if (options.ExpectedVersion is { } expected && expected != liveVersion)
             {
                 throw new StateConflictException(Name, operation, key, expected, liveVersion);
@@ -202,15 +201,11 @@ public sealed partial class MemoryStateStore : IStateStore
         }
     }
 
-    private bool TryGetLive(string key, long now, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Item? item)
-    {
-        if (_entries.TryGetValue(key, out item) && item.ExpiresAt > now)
-        {
-            return true;
-        }
+    private bool TryGetLive(string key, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Item? item) =>
+        _entries.TryGetValue(key, out item) && IsLive(item);
 
-        return false;
-    }
+    /// <summary>Reads the clock only for an entry that can expire: most entries never do, and the clock is a system call's worth.</summary>
+    private bool IsLive(Item item) => item.ExpiresAt == long.MaxValue || item.ExpiresAt > NowTicks;
 
     private void TrackExpiry(string key, bool isList, long expiresAt)
     {
@@ -220,7 +215,7 @@ public sealed partial class MemoryStateStore : IStateStore
             _expiry.Reset(ScheduledExpiries());
         }
 
-        if (_expiry.AnyDue(NowTicks))
+        if (_expiry.AnyDue(_guard.TimeProvider))
         {
             Purge(OpportunisticPurgeBatch);
         }

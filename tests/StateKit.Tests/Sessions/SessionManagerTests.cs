@@ -214,6 +214,31 @@ public sealed class SessionManagerTests(string kind) : StoreFixture(kind)
     }
 
     [Test]
+    public async Task Cleanup_SessionUsedSinceItsCheckWasScheduled_IsCheckedAgainAtItsNewExpiry_AndUpdatesAddNoChecks()
+    {
+        var (sessions, _) = Build();
+        var session = await sessions.CreateAsync();
+        var step = Idle / 60;
+        for (var i = 0; i < 50; i++)
+        {
+            Time.Advance(step);
+            await sessions.UpdateAsync(session.Id, s =>
+            {
+                s.Turns++;
+                return s;
+            });
+        }
+
+        Assert.That(((StateKit.Internal.SessionManager<ChatSession>)sessions).ScheduledChecks, Is.EqualTo(1), "updates that move the expiry later add no checks");
+        Time.Advance(step * 55); // past the first check (created + idle), before the last update's expiry (its time + idle)
+        Assert.That(await sessions.CleanupExpiredAsync(), Is.Zero);
+        Assert.That(sessions.GetStats().Active, Is.EqualTo(1));
+        Time.Advance(step * 10); // now past the last update's expiry
+        Assert.That(await sessions.CleanupExpiredAsync(), Is.EqualTo(1));
+        Assert.That(await sessions.GetAsync(session.Id), Is.Null);
+    }
+
+    [Test]
     public async Task UpdateAsync_32TasksTimes100_OnOneSession_EndsAtExactly3200()
     {
         var (sessions, _) = Build();
