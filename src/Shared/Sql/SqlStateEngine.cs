@@ -219,6 +219,9 @@ internal sealed class SqlStateEngine
         return cmd;
     }
 
+    /// <summary>Gets the namespace (the store's key prefix) every row of this store carries.</summary>
+    public string Namespace => _ns;
+
     /// <summary>The statement of one write: it returns the new version in one row, or no row on a conflict.</summary>
     /// <param name="write">The write.</param>
     /// <returns>The SQL text.</returns>

@@ -14,6 +14,9 @@ public sealed class JsonStateSerializer : IStateSerializer
     /// <summary>The format id of JSON payloads.</summary>
     public const byte JsonFormatId = 1;
 
+    [ThreadStatic]
+    private static Utf8JsonWriter? t_writer;
+
     private readonly JsonSerializerOptions _options;
 
     /// <summary>Initializes a new instance of the <see cref="JsonStateSerializer"/> class.</summary>
@@ -41,8 +44,29 @@ public sealed class JsonStateSerializer : IStateSerializer
     public void Serialize<T>(IBufferWriter<byte> destination, T value)
     {
         ArgumentNullException.ThrowIfNull(destination);
-        using var writer = new Utf8JsonWriter(destination);
-        JsonSerializer.Serialize(writer, value, TypeInfo<T>());
+
+        // A writer per thread, reset onto each destination (as JsonSerializer pools its own): no allocation per call.
+        var writer = t_writer;
+        t_writer = null;
+        if (writer is null)
+        {
+            writer = new Utf8JsonWriter(destination);
+        }
+        else
+        {
+            writer.Reset(destination);
+        }
+
+        try
+        {
+            JsonSerializer.Serialize(writer, value, TypeInfo<T>());
+            writer.Flush();
+        }
+        finally
+        {
+            writer.Reset(Stream.Null); // keeps no reference to the caller's buffer
+            t_writer = writer;
+        }
     }
 
     /// <inheritdoc />

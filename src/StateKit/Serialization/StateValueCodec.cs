@@ -21,6 +21,11 @@ public sealed class StateValueCodec
     private const byte Marker = 0xA7;
     private const byte EnvelopeVersion = 1;
     private const string Origin = "serializer";
+    private const int MaxRetainedBufferBytes = 1024 * 1024;
+
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_buffer;
+
     private readonly IStateSerializer _serializer;
     private readonly StateEnvelopeOptions _options;
 
@@ -44,7 +49,26 @@ public sealed class StateValueCodec
     /// <returns>The envelope bytes.</returns>
     public byte[] Encode<T>(T value)
     {
-        var buffer = new ArrayBufferWriter<byte>(256);
+        // One buffer per thread, kept between calls: serializing allocates nothing once it has grown to the state's
+        // size. Taken out while in use, so a serializer that encodes again on this thread gets a buffer of its own.
+        var buffer = t_buffer ?? new ArrayBufferWriter<byte>(1024);
+        t_buffer = null;
+        try
+        {
+            return EncodeInto(buffer, value);
+        }
+        finally
+        {
+            buffer.ResetWrittenCount();
+            if (buffer.Capacity <= MaxRetainedBufferBytes)
+            {
+                t_buffer = buffer;
+            }
+        }
+    }
+
+    private byte[] EncodeInto<T>(ArrayBufferWriter<byte> buffer, T value)
+    {
         _serializer.Serialize(buffer, value);
         var payload = buffer.WrittenSpan;
         var compression = StateCompression.None;

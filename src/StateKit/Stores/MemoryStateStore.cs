@@ -18,6 +18,7 @@ public sealed partial class MemoryStateStore : IStateStore
     private readonly ConcurrentDictionary<string, Item> _entries = new(StringComparer.Ordinal);
     private readonly ExpiryQueue _expiry = new();
     private readonly StateStoreGuard _guard;
+    private int _compactionCheckAt = 1024;
 
     /// <summary>Initializes a new instance of the <see cref="MemoryStateStore"/> class.</summary>
     /// <param name="options">The store options; defaults when <see langword="null"/>.</param>
@@ -209,10 +210,18 @@ public sealed partial class MemoryStateStore : IStateStore
 
     private void TrackExpiry(string key, bool isList, long expiresAt)
     {
-        if (expiresAt != long.MaxValue && _expiry.Add(key, isList, expiresAt) > (2 * (_entries.Count + _lists.Count)) + 1024)
+        if (expiresAt != long.MaxValue && _expiry.Add(key, isList, expiresAt) > Volatile.Read(ref _compactionCheckAt))
         {
             // Touches and rewrites leave stale checks behind; rebuild so the heap stays proportional to the entries.
-            _expiry.Reset(ScheduledExpiries());
+            // ConcurrentDictionary.Count takes every lock of the dictionary, so it is read only when the heap has
+            // grown past the limit computed last time, not on every write (it was 40 % of a session create).
+            var limit = (2 * (_entries.Count + _lists.Count)) + 1024;
+            if (_expiry.Count > limit)
+            {
+                _expiry.Reset(ScheduledExpiries());
+            }
+
+            Volatile.Write(ref _compactionCheckAt, limit);
         }
 
         if (_expiry.AnyDue(_guard.TimeProvider))

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Npgsql;
 using NUnit.Framework;
 using StateKit.Postgres;
+using StateKit.Testing;
 
 namespace StateKit.Tests.Postgres;
 
@@ -74,6 +75,28 @@ public sealed class PostgresStateStoreTests
             [new StateWrite("fresh", "new"u8.ToArray()), new StateWrite("taken", "lost"u8.ToArray(), StateWriteOptions.IfNotExists)]));
         Assert.That(await store.ExistsAsync("fresh"), Is.False, "the batch is one transaction");
         Assert.That(await store.SetManyAsync([new StateWrite("a", "1"u8.ToArray()), new StateWrite("b", "2"u8.ToArray())]), Is.EqualTo(new long[] { 1, 1 }));
+    }
+
+    [Test]
+    public async Task SetManyAsync_UnconditionalDistinctKeys_OneStatement_VersionsInOrderAndExpiredKeysRestartAtOne()
+    {
+        var time = new ManualTimeProvider(DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds())); // rows keep milliseconds
+        await using var store = new PostgresStateStore(NewOptions(), time);
+        await store.SetAsync("a", new byte[] { 1 });
+        await store.SetAsync("a", new byte[] { 2 });
+        await store.SetAsync("b", new byte[] { 3 }, new StateWriteOptions(TimeToLive: TimeSpan.FromMinutes(1)));
+        time.Advance(TimeSpan.FromMinutes(2)); // "b" has expired but its row is still there
+
+        // Distinct keys and no condition: the store sends one INSERT ... SELECT FROM unnest(...) statement.
+        var versions = await store.SetManyAsync([new StateWrite("c", new byte[] { 4 }), new StateWrite("a", new byte[] { 5 }), new StateWrite("b", new byte[] { 6 }, new StateWriteOptions(TimeToLive: TimeSpan.FromMinutes(5)))]);
+        Assert.That(versions, Is.EqualTo(new long[] { 1, 3, 1 }));
+        Assert.That((await store.GetAsync("a"))!.Value.ToArray(), Is.EqualTo(new byte[] { 5 }));
+        var b = (await store.GetAsync("b"))!;
+        Assert.That((b.Value.ToArray(), b.Version, b.ExpiresAt), Is.EqualTo((new byte[] { 6 }, 1L, time.GetUtcNow() + TimeSpan.FromMinutes(5))));
+
+        // The same key twice keeps one statement per write, applied in order.
+        Assert.That(await store.SetManyAsync([new StateWrite("d", new byte[] { 7 }), new StateWrite("d", new byte[] { 8 })]), Is.EqualTo(new long[] { 1, 2 }));
+        Assert.That((await store.GetAsync("d"))!.Value.ToArray(), Is.EqualTo(new byte[] { 8 }));
     }
 
     [Test]
