@@ -17,15 +17,7 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
 work="$(mktemp -d "${TMPDIR:-/tmp}/statekit-bench.XXXXXX")"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
-source "$repo/tests/servers.sh"
-
-cleanup() {
-  local status=$?
-  stop_servers || true
-  rm -rf "$work"
-  exit "$status"
-}
-trap cleanup EXIT INT TERM
+source "$repo/tests/servers.sh"  # also stops the servers and removes $work on exit
 
 quick=""; filters=()
 for arg in "$@"; do

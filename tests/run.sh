@@ -16,15 +16,7 @@ work="$(mktemp -d "${TMPDIR:-/tmp}/statekit-tests.XXXXXX")"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
 # --- servers: start_servers / stop_servers (tests/servers.sh) ---------------------------------------
-source "$repo/tests/servers.sh"
-
-cleanup() {
-  local status=$?
-  stop_servers || true
-  rm -rf "$work"
-  exit "$status"
-}
-trap cleanup EXIT INT TERM
+source "$repo/tests/servers.sh"  # also stops the servers and removes $work on exit
 
 echo "==> restore"
 dotnet restore StateKit.sln

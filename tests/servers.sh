@@ -1,6 +1,7 @@
 # Shared by the test command (tests/run.sh) and the benchmark command (benchmarks/run.sh): functions that
 # start Redis and a throw-away PostgreSQL cluster on free 127.0.0.1 ports and stop them again.
-# Source it after setting $work to a scratch directory; then call start_servers and, on exit, stop_servers.
+# Source it after setting $work to a scratch directory, then call start_servers: when the script exits (or is
+# interrupted) the servers it started are stopped and $work is removed, keeping the script's exit status.
 
 # Server-backed tests read these variables. Set them yourself to use your own servers (then nothing is
 # started here, and the tests that restart a server are skipped outside CI):
@@ -85,3 +86,10 @@ stop_servers() {
   if [[ -n "$started_postgres" ]]; then as_server_user $started_postgres -m immediate stop >/dev/null 2>&1 || true; fi
 }
 
+cleanup() {
+  local status=$?
+  stop_servers || true
+  rm -rf "$work"
+  exit "$status"
+}
+trap cleanup EXIT INT TERM
