@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
+using StateKit.Testing;
 
 namespace StateKit.LoadTest;
 
@@ -35,7 +36,7 @@ internal static class CleanupMeasurement
 
     private static async Task<double> OnePassAsync(int live, int expired)
     {
-        var time = new ManualClock(DateTimeOffset.UtcNow);
+        var time = new ManualTimeProvider(DateTimeOffset.UtcNow);
         var services = new ServiceCollection();
         services.AddSingleton<TimeProvider>(time);
         services.AddStateKit().AddSessions<ChatSession>(o =>
@@ -66,14 +67,5 @@ internal static class CleanupMeasurement
         }
 
         return watch.Elapsed.TotalMilliseconds;
-    }
-
-    private sealed class ManualClock(DateTimeOffset start) : TimeProvider
-    {
-        private DateTimeOffset _now = start;
-
-        public override DateTimeOffset GetUtcNow() => _now;
-
-        public void Advance(TimeSpan by) => _now += by;
     }
 }

@@ -97,27 +97,16 @@ internal sealed class SqlStateEngine
     /// <returns>The entries found, by key.</returns>
     public async ValueTask<IReadOnlyDictionary<string, StateEntry>> GetManyAsync(IReadOnlyCollection<string> keys, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(keys);
-        var distinct = new List<string>(keys.Count);
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var key in keys)
-        {
-            _guard.ValidateKey(key, "GetMany");
-            if (seen.Add(key))
-            {
-                distinct.Add(key);
-            }
-        }
-
+        var distinct = _guard.ValidateDistinctKeys(keys, "GetMany");
         var result = new Dictionary<string, StateEntry>(distinct.Count, StringComparer.Ordinal);
         for (var offset = 0; offset < distinct.Count; offset += ChunkSize)
         {
-            var chunk = distinct.GetRange(offset, Math.Min(ChunkSize, distinct.Count - offset));
+            var chunk = distinct.Skip(offset).Take(ChunkSize).ToArray();
             await RunAsync("GetMany", null, write: false, async (c, ct) =>
             {
                 var sql = new StringBuilder($"SELECT value, version, expires_at, key FROM {_dialect.Tables.Entries} WHERE ns = @ns AND {Live} AND key IN (");
                 using var cmd = Command(c, string.Empty, null, null, Now);
-                for (var i = 0; i < chunk.Count; i++)
+                for (var i = 0; i < chunk.Length; i++)
                 {
                     sql.Append(i == 0 ? "@k" : ", @k").Append(i);
                     Add(cmd.Cmd, "@k" + i, chunk[i], DbType.String);

@@ -90,14 +90,9 @@ public sealed partial class FileStateStore : IStateStore
     public ValueTask<IReadOnlyDictionary<string, StateEntry>> GetManyAsync(IReadOnlyCollection<string> keys, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        ArgumentNullException.ThrowIfNull(keys);
-        foreach (var key in keys)
-        {
-            _guard.ValidateKey(key, "GetMany");
-        }
-
-        var result = new Dictionary<string, StateEntry>(keys.Count, StringComparer.Ordinal);
-        foreach (var key in keys)
+        var distinct = _guard.ValidateDistinctKeys(keys, "GetMany");
+        var result = new Dictionary<string, StateEntry>(distinct.Count, StringComparer.Ordinal);
+        foreach (var key in distinct)
         {
             cancellationToken.ThrowIfCancellationRequested();
             if (ToEntry(ReadEntry(EntryPath(key), key, "GetMany", tolerateCorrupt: false)) is { } entry)

@@ -104,17 +104,7 @@ public sealed class RedisStateStore : IStateStore
     /// <inheritdoc />
     public async ValueTask<IReadOnlyDictionary<string, StateEntry>> GetManyAsync(IReadOnlyCollection<string> keys, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(keys);
-        var distinct = new List<string>(keys.Count);
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var key in keys)
-        {
-            _guard.ValidateKey(key, "GetMany");
-            if (seen.Add(key))
-            {
-                distinct.Add(key);
-            }
-        }
+        var distinct = _guard.ValidateDistinctKeys(keys, "GetMany");
 
         var all = await RunAsync("GetMany", null, write: false, db => Task.WhenAll(distinct.Select(k => db.HashGetAsync(_entryPrefix + k, EntryFields))), cancellationToken).ConfigureAwait(false);
         var result = new Dictionary<string, StateEntry>(distinct.Count, StringComparer.Ordinal);

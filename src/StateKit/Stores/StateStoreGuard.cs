@@ -46,6 +46,27 @@ public sealed class StateStoreGuard
     /// <param name="operation">The operation, for the message.</param>
     public void ValidateKey(string key, string operation) => StateKeys.Validate(key, Options.MaxKeyLength, StoreName, operation);
 
+    /// <summary>Checks every key of a multi-key read and returns each key once, in first-seen order.</summary>
+    /// <param name="keys">The keys.</param>
+    /// <param name="operation">The operation, for the message.</param>
+    /// <returns>The distinct keys.</returns>
+    public IReadOnlyList<string> ValidateDistinctKeys(IReadOnlyCollection<string> keys, string operation)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        var distinct = new List<string>(keys.Count);
+        var seen = new HashSet<string>(keys.Count, StringComparer.Ordinal);
+        foreach (var key in keys)
+        {
+            ValidateKey(key, operation);
+            if (seen.Add(key))
+            {
+                distinct.Add(key);
+            }
+        }
+
+        return distinct;
+    }
+
     /// <summary>Checks the key, size, expected version and time to live of one write.</summary>
     /// <param name="key">The key.</param>
     /// <param name="value">The value.</param>
