@@ -252,31 +252,15 @@ internal sealed partial class StateProvider : IStateProvider
     private async ValueTask<StateValue<T>> UpdateCoreAsync<T>(StateScope scope, string key, Func<T?, T> update, TimeSpan? timeToLive, CancellationToken cancellationToken)
     {
         var storeKey = ValueKey(scope, key);
-        StateConflictException? last = null;
-        for (var attempt = 0; attempt < _options.MaxUpdateAttempts; attempt++)
+        return await ConflictRetry.RunAsync(_options.MaxUpdateAttempts, _store.Name, "Update", storeKey, async () =>
         {
             var entry = await _store.GetAsync(storeKey, cancellationToken).ConfigureAwait(false);
             var current = entry is null ? default : _codec.Decode<T>(entry.Value.Span, storeKey);
             var next = update(current);
             Validate(scope, key, next);
-            try
-            {
-                var version = await WriteAsync(scope, key, next, entry?.Version ?? 0, timeToLive, cancellationToken).ConfigureAwait(false);
-                return new StateValue<T>(key, next, version, null);
-            }
-            catch (StateConflictException conflict)
-            {
-                last = conflict;
-                if (attempt >= 1)
-                {
-                    // Contention: a random pause that grows with each lost race (up to 64 ms) spreads the
-                    // contenders out, so nobody starves; the first retry is immediate.
-                    await Task.Delay(Random.Shared.Next(0, 1 << Math.Min(attempt, 6)), cancellationToken).ConfigureAwait(false);
-                }
-            }
-        }
-
-        throw new StateConflictException(_store.Name, $"Update (gave up after {_options.MaxUpdateAttempts} attempts)", storeKey, last!.ExpectedVersion, last.CurrentVersion);
+            var version = await WriteAsync(scope, key, next, entry?.Version ?? 0, timeToLive, cancellationToken).ConfigureAwait(false);
+            return new StateValue<T>(key, next, version, null);
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Writes an encoded value, records its history, audits it and counts it for automatic checkpoints.</summary>

@@ -5,7 +5,7 @@ namespace StateKit;
 /// <summary>Options of the state provider (<c>StateKit:Provider</c>).</summary>
 public sealed class StateProviderOptions
 {
-    /// <summary>Gets or sets how many times <c>UpdateAsync</c> (and a merge) re-reads and re-applies after a conflict before giving up (default 100; retries after the first wait a random 0–64 ms that grows with each lost race).</summary>
+    /// <summary>Gets or sets how many times <c>UpdateAsync</c> (and a merge) re-reads and re-applies after a conflict before giving up (default 100; retries after the first wait a random pause that grows with each lost race, up to 256 ms).</summary>
     [Range(1, 10_000)]
     public int MaxUpdateAttempts { get; set; } = 100;
 

@@ -156,8 +156,7 @@ internal sealed class SessionManager<TSession> : ISessionManager<TSession>
             await GlobalAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        StateConflictException? last = null;
-        for (var attempt = 0; attempt < _options.MaxUpdateAttempts; attempt++)
+        return await ConflictRetry.RunAsync(_options.MaxUpdateAttempts, _store.Name, "Update", _prefix + id, async () =>
         {
             var entry = await _store.GetAsync(_prefix + id, cancellationToken).ConfigureAwait(false) ?? throw new SessionNotFoundException(id);
             var record = Decode(entry);
@@ -170,25 +169,12 @@ internal sealed class SessionManager<TSession> : ISessionManager<TSession>
                 throw new SessionNotFoundException(id);
             }
 
-            try
-            {
-                var version = await _store.SetAsync(_prefix + id, bytes, new StateWriteOptions(entry.Version, ttl ?? Timeout.InfiniteTimeSpan), cancellationToken).ConfigureAwait(false);
-                var expiresAt = now + ttl;
-                Track(id, record.ScopeId, expiresAt ?? DateTimeOffset.MaxValue);
-                Raise(SessionEventKind.Updated, id);
-                return ToSession(id, next, version, expiresAt, isNew: false);
-            }
-            catch (StateConflictException conflict)
-            {
-                last = conflict;
-                if (attempt >= 1)
-                {
-                    await Task.Delay(Random.Shared.Next(0, 1 << Math.Min(attempt, 6)), cancellationToken).ConfigureAwait(false);
-                }
-            }
-        }
-
-        throw last!;
+            var version = await _store.SetAsync(_prefix + id, bytes, new StateWriteOptions(entry.Version, ttl ?? Timeout.InfiniteTimeSpan), cancellationToken).ConfigureAwait(false);
+            var expiresAt = now + ttl;
+            Track(id, record.ScopeId, expiresAt ?? DateTimeOffset.MaxValue);
+            Raise(SessionEventKind.Updated, id);
+            return ToSession(id, next, version, expiresAt, isNew: false);
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     public async ValueTask<bool> DeleteAsync(string sessionId, CancellationToken cancellationToken = default)
@@ -236,7 +222,7 @@ internal sealed class SessionManager<TSession> : ISessionManager<TSession>
             throw new InvalidSessionIdException(sessionId);
         }
 
-        for (var attempt = 0; attempt < _options.MaxUpdateAttempts; attempt++)
+        return await ConflictRetry.RunAsync(_options.MaxUpdateAttempts, _store.Name, "RegenerateId", _prefix + sessionId, async () =>
         {
             var entry = await _store.GetAsync(_prefix + sessionId, cancellationToken).ConfigureAwait(false) ?? throw new SessionNotFoundException(sessionId);
             var record = Decode(entry);
@@ -257,7 +243,7 @@ internal sealed class SessionManager<TSession> : ISessionManager<TSession>
             catch (StateConflictException)
             {
                 await _store.DeleteAsync(_prefix + newId, cancellationToken: cancellationToken).ConfigureAwait(false);
-                continue;
+                throw;
             }
 
             Forget(sessionId);
@@ -265,9 +251,7 @@ internal sealed class SessionManager<TSession> : ISessionManager<TSession>
             Raise(SessionEventKind.Deleted, sessionId);
             Raise(SessionEventKind.Created, newId);
             return ToSession(newId, record, version, now + ttl, isNew: false);
-        }
-
-        throw new StateConflictException(_store.Name, "RegenerateId", _prefix + sessionId, 0, 0);
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     public async IAsyncEnumerable<string> ListActiveAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
