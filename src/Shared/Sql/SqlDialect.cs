@@ -24,6 +24,9 @@ internal abstract class SqlDialect
     /// <summary>Gets how many attempts an operation gets when it fails transiently (1 = no retry).</summary>
     public abstract int MaxAttempts { get; }
 
+    /// <summary>Gets the most UTF-8 bytes of key prefix plus key the backend's index holds, or <see langword="null"/> for no limit below the key rules'.</summary>
+    public virtual int? MaxKeyBytes => null;
+
     /// <summary>Gets the first retry delay; later ones double, with jitter, up to <see cref="MaxRetryDelay"/>.</summary>
     public abstract TimeSpan RetryDelay { get; }
 

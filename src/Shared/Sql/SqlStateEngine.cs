@@ -17,11 +17,13 @@ internal sealed class SqlStateEngine
     private const int ChunkSize = 200;
     private const int PageSize = 500;
     private const int PurgeBatch = 1000;
+    private const long IndexLimit = 1L << 62;
     private const string Live = "(expires_at IS NULL OR expires_at > @now)";
 
     private readonly SqlDialect _dialect;
     private readonly StateStoreGuard _guard;
     private readonly string _ns;
+    private readonly int _nsBytes;
     private readonly SemaphoreSlim _schemaLock = new(1, 1);
     private volatile bool _schemaReady;
 
@@ -37,6 +39,7 @@ internal sealed class SqlStateEngine
         _dialect = dialect;
         _guard = guard;
         _ns = guard.Options.KeyPrefix;
+        _nsBytes = Encoding.UTF8.GetByteCount(_ns);
         var t = dialect.Tables;
         var e = t.Entries;
         _get = $"SELECT value, version, expires_at FROM {e} WHERE ns = @ns AND key = @key AND {Live}";
@@ -62,9 +65,11 @@ internal sealed class SqlStateEngine
             $"ON CONFLICT (ns, key) DO UPDATE SET head = CASE WHEN {listExpired} THEN l.tail ELSE l.head END, tail = l.tail + @count, " +
             $"expires_at = CASE WHEN {listExpired} THEN @newexp WHEN @hasttl = 1 THEN @exp ELSE l.expires_at END RETURNING head, tail";
         _listClearItems = $"DELETE FROM {t.Items} WHERE ns = @ns AND key = @key";
+        // One row per item in range, or one row with no item when the list is live but the range is empty, so the
+        // caller always learns the length and can tell a missing item row (damage) from an empty range.
         _listRange = $"WITH h AS (SELECT head, tail - head AS len FROM {t.Lists} WHERE ns = @ns AND key = @key AND {Live}) " +
-            $"SELECT i.value FROM h JOIN {t.Items} i ON i.ns = @ns AND i.key = @key " +
-            "WHERE i.seq >= h.head + (CASE WHEN @start >= 0 THEN @start WHEN h.len + @start > 0 THEN h.len + @start ELSE 0 END) " +
+            $"SELECT h.len, i.seq - h.head, i.value FROM h LEFT JOIN {t.Items} i ON i.ns = @ns AND i.key = @key " +
+            "AND i.seq >= h.head + (CASE WHEN @start >= 0 THEN @start WHEN h.len + @start > 0 THEN h.len + @start ELSE 0 END) " +
             "AND i.seq <= h.head + (CASE WHEN @stop >= 0 THEN @stop ELSE h.len + @stop END) AND i.seq < h.head + h.len ORDER BY i.seq";
         _listLength = $"SELECT tail - head FROM {t.Lists} WHERE ns = @ns AND key = @key AND {Live}";
         _listHead = $"SELECT head, tail FROM {t.Lists} WHERE ns = @ns AND key = @key AND {Live}{dialect.ForUpdate}";
@@ -82,7 +87,7 @@ internal sealed class SqlStateEngine
     /// <returns>The entry, or <see langword="null"/>.</returns>
     public ValueTask<StateEntry?> GetAsync(string key, CancellationToken cancellationToken)
     {
-        _guard.ValidateKey(key, "Get");
+        Enter("Get", key, cancellationToken);
         return RunAsync("Get", key, write: false, async (c, ct) =>
         {
             using var cmd = Command(c, _get, null, key, Now);
@@ -97,7 +102,13 @@ internal sealed class SqlStateEngine
     /// <returns>The entries found, by key.</returns>
     public async ValueTask<IReadOnlyDictionary<string, StateEntry>> GetManyAsync(IReadOnlyCollection<string> keys, CancellationToken cancellationToken)
     {
+        _guard.Enter(cancellationToken);
         var distinct = _guard.ValidateDistinctKeys(keys, "GetMany");
+        foreach (var key in distinct)
+        {
+            ValidateKeyBytes(key, "GetMany");
+        }
+
         var result = new Dictionary<string, StateEntry>(distinct.Count, StringComparer.Ordinal);
         for (var offset = 0; offset < distinct.Count; offset += ChunkSize)
         {
@@ -135,7 +146,9 @@ internal sealed class SqlStateEngine
     /// <returns>The new version.</returns>
     public ValueTask<long> SetAsync(string key, ReadOnlyMemory<byte> value, StateWriteOptions options, CancellationToken cancellationToken)
     {
+        _guard.Enter(cancellationToken);
         _guard.ValidateWrite(key, value, options, "Set");
+        ValidateKeyBytes(key, "Set");
         var write = ToWrite(key, value, options);
         return RunAsync("Set", key, write: true, async (c, ct) =>
         {
@@ -151,7 +164,13 @@ internal sealed class SqlStateEngine
     /// <returns>The new versions, in order.</returns>
     public async ValueTask<IReadOnlyList<long>> SetManyAsync(IReadOnlyList<StateWrite> writes, CancellationToken cancellationToken)
     {
+        _guard.Enter(cancellationToken);
         _guard.ValidateBatch(writes, "SetMany");
+        foreach (var write in writes)
+        {
+            ValidateKeyBytes(write.Key, "SetMany");
+        }
+
         if (writes.Count == 0)
         {
             return Array.Empty<long>();
@@ -245,7 +264,7 @@ internal sealed class SqlStateEngine
     /// <returns>Whether a live entry was deleted.</returns>
     public ValueTask<bool> DeleteAsync(string key, long? expectedVersion, CancellationToken cancellationToken)
     {
-        _guard.ValidateKey(key, "Delete");
+        Enter("Delete", key, cancellationToken);
         _guard.ValidateDeleteVersion(expectedVersion);
         return RunAsync("Delete", key, write: true, async (c, ct) =>
         {
@@ -274,7 +293,7 @@ internal sealed class SqlStateEngine
     /// <returns>Whether it exists.</returns>
     public ValueTask<bool> ExistsAsync(string key, CancellationToken cancellationToken)
     {
-        _guard.ValidateKey(key, "Exists");
+        Enter("Exists", key, cancellationToken);
         return RunAsync("Exists", key, write: false, async (c, ct) =>
         {
             using var cmd = Command(c, _exists, null, key, Now);
@@ -296,11 +315,8 @@ internal sealed class SqlStateEngine
     /// <returns>The keys.</returns>
     public async IAsyncEnumerable<string> ListKeysAsync(string prefix, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(prefix);
-        if (prefix.Length > 0)
-        {
-            _guard.ValidateKey(prefix, "ListKeys");
-        }
+        _guard.Enter(cancellationToken);
+        _guard.ValidatePrefix(prefix, "ListKeys");
 
         var upper = PrefixUpperBound(prefix);
         var after = string.Empty;
@@ -342,7 +358,7 @@ internal sealed class SqlStateEngine
     /// <returns>How many entries and lists were removed.</returns>
     public async ValueTask<long> PurgeExpiredAsync(CancellationToken cancellationToken)
     {
-        cancellationToken.ThrowIfCancellationRequested();
+        _guard.Enter(cancellationToken);
         var now = Now;
         long removed = 0;
         while (true)
@@ -390,7 +406,9 @@ internal sealed class SqlStateEngine
     /// <returns>The new length.</returns>
     public async ValueTask<long> ListAppendAsync(string key, IReadOnlyList<ReadOnlyMemory<byte>> items, TimeSpan? timeToLive, CancellationToken cancellationToken)
     {
+        _guard.Enter(cancellationToken);
         _guard.ValidateAppend(key, items, timeToLive, "ListAppend");
+        ValidateKeyBytes(key, "ListAppend");
         if (items.Count == 0)
         {
             return await ListLengthAsync(key, cancellationToken).ConfigureAwait(false);
@@ -451,17 +469,43 @@ internal sealed class SqlStateEngine
     /// <returns>The items.</returns>
     public ValueTask<IReadOnlyList<ReadOnlyMemory<byte>>> ListRangeAsync(string key, long start, long stop, CancellationToken cancellationToken)
     {
-        _guard.ValidateKey(key, "ListRange");
+        Enter("ListRange", key, cancellationToken);
+        // Indices beyond ±2^62 mean the same as ±2^62 for any real list, and keep head + index inside a bigint.
+        start = Math.Clamp(start, -IndexLimit, IndexLimit);
+        stop = Math.Clamp(stop, -IndexLimit, IndexLimit);
         return RunAsync("ListRange", key, write: false, async (c, ct) =>
         {
             using var cmd = Command(c, _listRange, null, key, Now);
             Add(cmd.Cmd, "@start", start, DbType.Int64);
             Add(cmd.Cmd, "@stop", stop, DbType.Int64);
             var items = new List<ReadOnlyMemory<byte>>();
+            long? length = null;
+            long expected = 0;
             await using var reader = await cmd.Cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
             while (await reader.ReadAsync(ct).ConfigureAwait(false))
             {
-                items.Add((byte[])reader.GetValue(0));
+                if (length is null)
+                {
+                    length = CheckedLength(reader.GetInt64(0), key, "ListRange");
+                    expected = StateListRange.Resolve(start, stop, length.Value).Offset;
+                }
+
+                if (reader.IsDBNull(2))
+                {
+                    continue;
+                }
+
+                if (reader.GetInt64(1) != expected++)
+                {
+                    throw ListDamaged(key, "ListRange", $"item {expected - 1} has no row");
+                }
+
+                items.Add((byte[])reader.GetValue(2));
+            }
+
+            if (length is { } n && items.Count != StateListRange.Resolve(start, stop, n).Count)
+            {
+                throw ListDamaged(key, "ListRange", $"the range holds {items.Count} item rows where the list's bounds say {StateListRange.Resolve(start, stop, n).Count}");
             }
 
             return (IReadOnlyList<ReadOnlyMemory<byte>>)items;
@@ -474,12 +518,12 @@ internal sealed class SqlStateEngine
     /// <returns>The length, 0 when missing or expired.</returns>
     public ValueTask<long> ListLengthAsync(string key, CancellationToken cancellationToken)
     {
-        _guard.ValidateKey(key, "ListLength");
+        Enter("ListLength", key, cancellationToken);
         return RunAsync("ListLength", key, write: false, async (c, ct) =>
         {
             using var cmd = Command(c, _listLength, null, key, Now);
             var result = await cmd.Cmd.ExecuteScalarAsync(ct).ConfigureAwait(false);
-            return result is null or DBNull ? 0L : Convert.ToInt64(result, System.Globalization.CultureInfo.InvariantCulture);
+            return result is null or DBNull ? 0L : CheckedLength(Convert.ToInt64(result, System.Globalization.CultureInfo.InvariantCulture), key, "ListLength");
         }, cancellationToken);
     }
 
@@ -491,7 +535,7 @@ internal sealed class SqlStateEngine
     /// <returns>The new length.</returns>
     public ValueTask<long> ListTrimAsync(string key, long start, long stop, CancellationToken cancellationToken)
     {
-        _guard.ValidateKey(key, "ListTrim");
+        Enter("ListTrim", key, cancellationToken);
         return RunAsync("ListTrim", key, write: true, async (c, ct) =>
         {
             await using var transaction = await _dialect.BeginWriteAsync(c, ct).ConfigureAwait(false);
@@ -508,7 +552,7 @@ internal sealed class SqlStateEngine
                 tail = reader.GetInt64(1);
             }
 
-            var (offset, count) = StateListRange.Resolve(start, stop, tail - head);
+            var (offset, count) = StateListRange.Resolve(start, stop, CheckedLength(tail - head, key, "ListTrim"));
             if (count == 0)
             {
                 await DeleteListRowsAsync(c, transaction, key, ct).ConfigureAwait(false);
@@ -536,7 +580,7 @@ internal sealed class SqlStateEngine
     /// <returns>Whether a live list was deleted.</returns>
     public ValueTask<bool> ListDeleteAsync(string key, CancellationToken cancellationToken)
     {
-        _guard.ValidateKey(key, "ListDelete");
+        Enter("ListDelete", key, cancellationToken);
         return RunAsync("ListDelete", key, write: true, async (c, ct) =>
         {
             await using var transaction = await _dialect.BeginWriteAsync(c, ct).ConfigureAwait(false);
@@ -558,7 +602,7 @@ internal sealed class SqlStateEngine
     /// <param name="cancellationToken">The token.</param>
     /// <returns>The schema version in use.</returns>
     public ValueTask<int> PingAsync(CancellationToken cancellationToken) =>
-        RunAsync("Ping", null, write: false, async (c, ct) =>
+        _guard.IsDisposed ? throw new ObjectDisposedException(_guard.StoreName) : RunAsync("Ping", null, write: false, async (c, ct) =>
         {
             using var cmd = new PooledCommand(_dialect.Command(c, "SELECT 1", cacheable: true), _dialect);
             await cmd.Cmd.ExecuteScalarAsync(ct).ConfigureAwait(false);
@@ -594,7 +638,37 @@ internal sealed class SqlStateEngine
         return null;
     }
 
+    /// <summary>Marks the store disposed: every later call throws <see cref="ObjectDisposedException"/>.</summary>
+    /// <returns><see langword="true"/> the first time.</returns>
+    public bool MarkDisposed() => _guard.MarkDisposed();
+
     private static long? ToUnix(DateTimeOffset? at) => at?.ToUnixTimeMilliseconds();
+
+    private long CheckedLength(long length, string key, string operation) =>
+        length >= 0 ? length : throw ListDamaged(key, operation, $"its head is {-length} past its tail");
+
+    private StateCorruptedException ListDamaged(string key, string operation, string detail) =>
+        new(_guard.StoreName, operation, key, "the list's rows are inconsistent: " + detail, _dialect.Location);
+
+    /// <summary>The entry check of a one-key operation: disposed, cancelled, the key rules and the backend's key size.</summary>
+    private void Enter(string operation, string key, CancellationToken cancellationToken)
+    {
+        _guard.Enter(cancellationToken);
+        _guard.ValidateKey(key, operation);
+        ValidateKeyBytes(key, operation);
+    }
+
+    /// <summary>
+    /// Refuses a key the backend's index cannot hold (PostgreSQL's B-tree rows are limited to about 2.7 KB) with
+    /// <see cref="InvalidStateKeyException"/> before anything is sent, instead of a server error at write time.
+    /// </summary>
+    private void ValidateKeyBytes(string key, string operation)
+    {
+        if (_dialect.MaxKeyBytes is { } limit && key.Length * 3 > limit - _nsBytes && Encoding.UTF8.GetByteCount(key) + _nsBytes > limit)
+        {
+            throw new InvalidStateKeyException(_guard.StoreName, key, operation, $"the key is {Encoding.UTF8.GetByteCount(key)} UTF-8 bytes; this backend indexes at most {limit} bytes of key and key prefix together ({limit - _nsBytes} for this prefix)");
+        }
+    }
 
     private static void Add(DbCommand cmd, string name, object? value, DbType type)
     {
@@ -655,7 +729,7 @@ internal sealed class SqlStateEngine
 
     private ValueTask<bool> TouchAsync(string sql, string operation, string key, TimeSpan timeToLive, CancellationToken cancellationToken)
     {
-        _guard.ValidateKey(key, operation);
+        Enter(operation, key, cancellationToken);
         StateStoreGuard.ValidateTimeToLive(timeToLive);
         var expiry = ToUnix(_guard.ExpiryFrom(timeToLive));
         return RunAsync(operation, key, write: true, async (c, ct) =>

@@ -66,5 +66,5 @@ public sealed partial class PostgresStateStore : IStateStore
 
     /// <summary>Releases the store's connections (a data source given by the application is left open).</summary>
     /// <returns>A task.</returns>
-    public ValueTask DisposeAsync() => _dialect.DisposeAsync();
+    public ValueTask DisposeAsync() => _engine.MarkDisposed() ? _dialect.DisposeAsync() : ValueTask.CompletedTask;
 }

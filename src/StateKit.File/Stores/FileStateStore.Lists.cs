@@ -20,7 +20,7 @@ public sealed partial class FileStateStore
     /// <inheritdoc />
     public async ValueTask<long> ListAppendAsync(string key, IReadOnlyList<ReadOnlyMemory<byte>> items, TimeSpan? timeToLive = null, CancellationToken cancellationToken = default)
     {
-        cancellationToken.ThrowIfCancellationRequested();
+        _guard.Enter(cancellationToken);
         _guard.ValidateAppend(key, items, timeToLive, "ListAppend");
         if (items.Count == 0)
         {
@@ -55,7 +55,7 @@ public sealed partial class FileStateStore
     /// <inheritdoc />
     public ValueTask<IReadOnlyList<ReadOnlyMemory<byte>>> ListRangeAsync(string key, long start = 0, long stop = -1, CancellationToken cancellationToken = default)
     {
-        cancellationToken.ThrowIfCancellationRequested();
+        _guard.Enter(cancellationToken);
         _guard.ValidateKey(key, "ListRange");
         var path = ListPath(key);
         using var file = OpenListFile(path, key, "ListRange", write: false);
@@ -80,7 +80,7 @@ public sealed partial class FileStateStore
     /// <inheritdoc />
     public ValueTask<long> ListLengthAsync(string key, CancellationToken cancellationToken = default)
     {
-        cancellationToken.ThrowIfCancellationRequested();
+        _guard.Enter(cancellationToken);
         _guard.ValidateKey(key, "ListLength");
         var path = ListPath(key);
         using var file = OpenListFile(path, key, "ListLength", write: false);
@@ -99,7 +99,7 @@ public sealed partial class FileStateStore
     /// <inheritdoc />
     public async ValueTask<long> ListTrimAsync(string key, long start, long stop, CancellationToken cancellationToken = default)
     {
-        cancellationToken.ThrowIfCancellationRequested();
+        _guard.Enter(cancellationToken);
         _guard.ValidateKey(key, "ListTrim");
         var path = ListPath(key);
         using (await LockAsync(path, "ListTrim", key, cancellationToken).ConfigureAwait(false))
@@ -136,7 +136,7 @@ public sealed partial class FileStateStore
     /// <inheritdoc />
     public async ValueTask<bool> ListDeleteAsync(string key, CancellationToken cancellationToken = default)
     {
-        cancellationToken.ThrowIfCancellationRequested();
+        _guard.Enter(cancellationToken);
         _guard.ValidateKey(key, "ListDelete");
         var path = ListPath(key);
         using (await LockAsync(path, "ListDelete", key, cancellationToken).ConfigureAwait(false))
@@ -161,7 +161,7 @@ public sealed partial class FileStateStore
     /// <inheritdoc />
     public async ValueTask<bool> ListTouchAsync(string key, TimeSpan timeToLive, CancellationToken cancellationToken = default)
     {
-        cancellationToken.ThrowIfCancellationRequested();
+        _guard.Enter(cancellationToken);
         _guard.ValidateKey(key, "ListTouch");
         StateStoreGuard.ValidateTimeToLive(timeToLive);
         var path = ListPath(key);

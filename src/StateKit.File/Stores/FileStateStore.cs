@@ -81,7 +81,7 @@ public sealed partial class FileStateStore : IStateStore
     /// <inheritdoc />
     public ValueTask<StateEntry?> GetAsync(string key, CancellationToken cancellationToken = default)
     {
-        cancellationToken.ThrowIfCancellationRequested();
+        _guard.Enter(cancellationToken);
         _guard.ValidateKey(key, "Get");
         return new(ToEntry(ReadEntry(EntryPath(key), key, "Get", tolerateCorrupt: false)));
     }
@@ -89,7 +89,7 @@ public sealed partial class FileStateStore : IStateStore
     /// <inheritdoc />
     public ValueTask<IReadOnlyDictionary<string, StateEntry>> GetManyAsync(IReadOnlyCollection<string> keys, CancellationToken cancellationToken = default)
     {
-        cancellationToken.ThrowIfCancellationRequested();
+        _guard.Enter(cancellationToken);
         var distinct = _guard.ValidateDistinctKeys(keys, "GetMany");
         var result = new Dictionary<string, StateEntry>(distinct.Count, StringComparer.Ordinal);
         foreach (var key in distinct)
@@ -107,29 +107,62 @@ public sealed partial class FileStateStore : IStateStore
     /// <inheritdoc />
     public async ValueTask<long> SetAsync(string key, ReadOnlyMemory<byte> value, StateWriteOptions options = default, CancellationToken cancellationToken = default)
     {
-        cancellationToken.ThrowIfCancellationRequested();
+        _guard.Enter(cancellationToken);
         _guard.ValidateWrite(key, value, options, "Set");
         return await WriteAsync(key, value, options, "Set", cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// The batch holds the locks of all its keys (taken in ascending order) and checks every condition before it writes
+    /// anything, so a conflict writes nothing. The files are then replaced one by one: a crash or an I/O failure part-way
+    /// can leave the first writes applied, which is reported with <see cref="StateStoreUnavailableException.WriteMayHaveApplied"/>.
+    /// </remarks>
     public async ValueTask<IReadOnlyList<long>> SetManyAsync(IReadOnlyList<StateWrite> writes, CancellationToken cancellationToken = default)
     {
-        cancellationToken.ThrowIfCancellationRequested();
+        _guard.Enter(cancellationToken);
         _guard.ValidateBatch(writes, "SetMany");
-        var versions = new long[writes.Count];
-        for (var i = 0; i < writes.Count; i++)
+        var stripes = writes.Select(w => StripeOf(EntryPath(w.Key))).Distinct().Order().ToArray();
+        var held = new List<StripeLocks.Releaser>(stripes.Length);
+        try
         {
-            versions[i] = await WriteAsync(writes[i].Key, writes[i].Value, writes[i].Options, "SetMany", cancellationToken).ConfigureAwait(false);
-        }
+            foreach (var stripe in stripes)
+            {
+                held.Add(await _locks.AcquireAsync(stripe, Name, "SetMany", null, cancellationToken).ConfigureAwait(false));
+            }
 
-        return versions;
+            // A damaged entry is replaced by an unconditional write, as in SetAsync, and refused to a conditional one.
+            var conditional = writes.Where(w => w.Options.ExpectedVersion is not null).Select(w => w.Key).ToHashSet(StringComparer.Ordinal);
+            var versions = _guard.PlanBatch(writes, key => LiveVersion(ReadEntry(EntryPath(key), key, "SetMany", tolerateCorrupt: !conditional.Contains(key))), "SetMany");
+            for (var i = 0; i < writes.Count; i++)
+            {
+                var write = writes[i];
+                var content = EntryFile.Encode(write.Key, write.Value.Span, versions[i], ToTicks(_guard.ResolveExpiry(write.Options.TimeToLive)));
+                try
+                {
+                    ReplaceFile(EntryPath(write.Key), content, _entriesDirectory, "SetMany", write.Key);
+                }
+                catch (StateStoreUnavailableException ex) when (i > 0 && !ex.WriteMayHaveApplied)
+                {
+                    throw new StateStoreUnavailableException(Name, "SetMany", write.Key, $"the batch failed after {i} of its {writes.Count} writes were applied: {ex.Message}", ex, writeMayHaveApplied: true);
+                }
+            }
+
+            return versions;
+        }
+        finally
+        {
+            foreach (var releaser in held)
+            {
+                releaser.Dispose();
+            }
+        }
     }
 
     /// <inheritdoc />
     public async ValueTask<bool> DeleteAsync(string key, long? expectedVersion = null, CancellationToken cancellationToken = default)
     {
-        cancellationToken.ThrowIfCancellationRequested();
+        _guard.Enter(cancellationToken);
         _guard.ValidateKey(key, "Delete");
         _guard.ValidateDeleteVersion(expectedVersion);
         var path = EntryPath(key);
@@ -155,7 +188,7 @@ public sealed partial class FileStateStore : IStateStore
     /// <inheritdoc />
     public ValueTask<bool> ExistsAsync(string key, CancellationToken cancellationToken = default)
     {
-        cancellationToken.ThrowIfCancellationRequested();
+        _guard.Enter(cancellationToken);
         _guard.ValidateKey(key, "Exists");
         return new(LiveVersion(ReadEntry(EntryPath(key), key, "Exists", tolerateCorrupt: false)) > 0);
     }
@@ -163,7 +196,7 @@ public sealed partial class FileStateStore : IStateStore
     /// <inheritdoc />
     public async ValueTask<bool> TouchAsync(string key, TimeSpan timeToLive, CancellationToken cancellationToken = default)
     {
-        cancellationToken.ThrowIfCancellationRequested();
+        _guard.Enter(cancellationToken);
         _guard.ValidateKey(key, "Touch");
         StateStoreGuard.ValidateTimeToLive(timeToLive);
         var path = EntryPath(key);
@@ -185,8 +218,8 @@ public sealed partial class FileStateStore : IStateStore
     /// <inheritdoc />
     public async IAsyncEnumerable<string> ListKeysAsync(string prefix = "", [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(prefix);
-        cancellationToken.ThrowIfCancellationRequested();
+        _guard.ValidatePrefix(prefix, "ListKeys");
+        _guard.Enter(cancellationToken);
         await Task.CompletedTask.ConfigureAwait(false);
         foreach (var path in EnumerateFiles(_entriesDirectory, "ListKeys"))
         {
@@ -234,7 +267,7 @@ public sealed partial class FileStateStore : IStateStore
     /// <inheritdoc />
     public async ValueTask<long> PurgeExpiredAsync(CancellationToken cancellationToken = default)
     {
-        cancellationToken.ThrowIfCancellationRequested();
+        _guard.Enter(cancellationToken);
         var entries = await PurgeDirectoryAsync(_entriesDirectory, IsExpiredEntryFile, DeleteEntryFile, cancellationToken).ConfigureAwait(false);
         if (entries > 0)
         {
@@ -247,6 +280,11 @@ public sealed partial class FileStateStore : IStateStore
     /// <inheritdoc />
     public ValueTask DisposeAsync()
     {
+        if (!_guard.MarkDisposed())
+        {
+            return ValueTask.CompletedTask;
+        }
+
         _locks.Dispose();
         return ValueTask.CompletedTask;
     }

@@ -78,6 +78,10 @@ internal sealed class PostgresDialect : SqlDialect, IAsyncDisposable
 
     public override int SchemaVersion => 1;
 
+    /// <inheritdoc />
+    /// <remarks>A B-tree index row holds at most about 2,700 bytes; (ns, key, seq) of the list items must fit in one.</remarks>
+    public override int? MaxKeyBytes => 2600;
+
     public override int MaxAttempts { get; }
 
     public override TimeSpan RetryDelay { get; }

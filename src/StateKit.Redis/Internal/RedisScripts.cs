@@ -14,7 +14,8 @@ internal static class RedisScripts
     // ARGV[1]=now. Live version of the entry in KEYS[1] (0 when missing or due).
     private const string LiveVersion = """
         local function live_version(key, now)
-          local cur = redis.call('HMGET', key, 'n', 'x')
+          local cur = redis.pcall('HMGET', key, 'n', 'x')
+          if cur.err then return -1, false end
           local ver = tonumber(cur[1]) or 0
           local exp = tonumber(cur[2])
           if ver > 0 and exp and exp <= now then return 0, true end
@@ -35,17 +36,35 @@ internal static class RedisScripts
         """;
 
     /// <summary>KEYS[1..n] entries; ARGV[1]=now, then per write: value, expected (-1 = none), expiry (-1 = none), ttl ms.
-    /// Returns {1, v1..vn} or {0, index, current version} on the first conflict (nothing written).</summary>
+    /// Returns {1, v1..vn}, {0, index, current version} on the first conflict or {2, index} for a conditional write over
+    /// a key of another type (nothing written in either case).</summary>
+    /// <remarks>
+    /// The first pass checks every condition against the state the batch itself has produced so far (a key written
+    /// twice sees its own earlier write, its version and whether it then had an expiry); only then is anything written.
+    /// </remarks>
     public static readonly Script SetMany = new(LiveVersion + "\n" + """
         local now = tonumber(ARGV[1])
         local versions = {}
         local expiring = {}
+        local state = {}
         for i = 1, #KEYS do
-          local ver, had_expiry = live_version(KEYS[i], now)
-          local expected = tonumber(ARGV[(i - 1) * 4 + 3])
-          if expected >= 0 and expected ~= ver then return {0, i, ver} end
-          versions[i] = ver + 1
-          expiring[i] = had_expiry
+          local cur = state[KEYS[i]]
+          local b = (i - 1) * 4 + 2
+          local expected = tonumber(ARGV[b + 1])
+          if not cur then
+            local ver, had_expiry = live_version(KEYS[i], now)
+            if ver < 0 then
+              -- A key of another type: a conditional write refuses it, an unconditional one replaces it.
+              if expected >= 0 then return {2, i} end
+              redis.call('DEL', KEYS[i])
+              ver = 0
+            end
+            cur = {ver, had_expiry}
+          end
+          if expected >= 0 and expected ~= cur[1] then return {0, i, cur[1]} end
+          versions[i] = cur[1] + 1
+          expiring[i] = cur[2]
+          state[KEYS[i]] = {cur[1] + 1, tonumber(ARGV[b + 2]) >= 0}
         end
         for i = 1, #KEYS do
           local b = (i - 1) * 4 + 2
@@ -55,10 +74,15 @@ internal static class RedisScripts
         return versions
         """);
 
-    /// <summary>KEYS[1] entry; ARGV[1]=now, ARGV[2]=expected (-1 = none). Returns {1 deleted / 0 missing / -1 conflict, current version}.</summary>
+    /// <summary>KEYS[1] entry; ARGV[1]=now, ARGV[2]=expected (-1 = none). Returns {1 deleted / 0 missing / -1 conflict / -2 damaged, current version}.</summary>
     public static readonly Script Delete = new(LiveVersion + "\n" + """
         local ver = live_version(KEYS[1], tonumber(ARGV[1]))
         local expected = tonumber(ARGV[2])
+        if ver < 0 then
+          if expected >= 0 then return {-2, 0} end
+          redis.call('DEL', KEYS[1])
+          return {0, 0}
+        end
         if expected >= 0 and expected ~= ver then return {-1, ver} end
         redis.call('DEL', KEYS[1])
         if ver > 0 then return {1, ver} end
@@ -67,7 +91,9 @@ internal static class RedisScripts
 
     /// <summary>KEYS[1] entry; ARGV[1]=now, ARGV[2]=expiry (-1 = none), ARGV[3]=ttl ms. Returns 1 when a live entry was touched.</summary>
     public static readonly Script Touch = new(LiveVersion + "\n" + """
-        if live_version(KEYS[1], tonumber(ARGV[1])) == 0 then return 0 end
+        local ver = live_version(KEYS[1], tonumber(ARGV[1]))
+        if ver < 0 then return -2 end
+        if ver == 0 then return 0 end
         if tonumber(ARGV[2]) >= 0 then
           redis.call('HSET', KEYS[1], 'x', ARGV[2])
           redis.call('PEXPIRE', KEYS[1], ARGV[3])
@@ -148,7 +174,11 @@ internal static class RedisScripts
         local out = {page[1], 0}
         local removed = 0
         for _, key in ipairs(page[2]) do
-          local exp = tonumber(redis.call('HGET', key, 'x'))
+          -- A key of another type (written by something else) must not break the listing or the purge of the rest:
+          -- it is listed, so a read reports it as damaged, and never purged.
+          local got = redis.pcall('HGET', key, 'x')
+          local exp = nil
+          if type(got) ~= 'table' then exp = tonumber(got) end
           if exp and exp <= now then
             if ARGV[5] == '1' then removed = removed + redis.call('DEL', key) end
           elseif ARGV[5] ~= '1' then

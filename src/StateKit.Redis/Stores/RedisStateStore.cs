@@ -96,6 +96,7 @@ public sealed class RedisStateStore : IStateStore
     /// <inheritdoc />
     public async ValueTask<StateEntry?> GetAsync(string key, CancellationToken cancellationToken = default)
     {
+        _guard.Enter(cancellationToken);
         _guard.ValidateKey(key, "Get");
         var fields = await RunAsync("Get", key, write: false, db => db.HashGetAsync(_entryPrefix + key, EntryFields), cancellationToken).ConfigureAwait(false);
         return ToEntry(key, fields);
@@ -104,8 +105,8 @@ public sealed class RedisStateStore : IStateStore
     /// <inheritdoc />
     public async ValueTask<IReadOnlyDictionary<string, StateEntry>> GetManyAsync(IReadOnlyCollection<string> keys, CancellationToken cancellationToken = default)
     {
+        _guard.Enter(cancellationToken);
         var distinct = _guard.ValidateDistinctKeys(keys, "GetMany");
-
         var all = await RunAsync("GetMany", null, write: false, db => Task.WhenAll(distinct.Select(k => db.HashGetAsync(_entryPrefix + k, EntryFields))), cancellationToken).ConfigureAwait(false);
         var result = new Dictionary<string, StateEntry>(distinct.Count, StringComparer.Ordinal);
         for (var i = 0; i < distinct.Count; i++)
@@ -122,6 +123,7 @@ public sealed class RedisStateStore : IStateStore
     /// <inheritdoc />
     public async ValueTask<long> SetAsync(string key, ReadOnlyMemory<byte> value, StateWriteOptions options = default, CancellationToken cancellationToken = default)
     {
+        _guard.Enter(cancellationToken);
         _guard.ValidateWrite(key, value, options, "Set");
         var versions = await WriteAsync("Set", [new StateWrite(key, value, options)], cancellationToken).ConfigureAwait(false);
         return versions[0];
@@ -131,6 +133,7 @@ public sealed class RedisStateStore : IStateStore
     /// <remarks>The batch is one script: when a conditional write conflicts, nothing of the batch is written.</remarks>
     public async ValueTask<IReadOnlyList<long>> SetManyAsync(IReadOnlyList<StateWrite> writes, CancellationToken cancellationToken = default)
     {
+        _guard.Enter(cancellationToken);
         _guard.ValidateBatch(writes, "SetMany");
         return writes.Count == 0 ? Array.Empty<long>() : await WriteAsync("SetMany", writes, cancellationToken).ConfigureAwait(false);
     }
@@ -138,16 +141,23 @@ public sealed class RedisStateStore : IStateStore
     /// <inheritdoc />
     public async ValueTask<bool> DeleteAsync(string key, long? expectedVersion = null, CancellationToken cancellationToken = default)
     {
+        _guard.Enter(cancellationToken);
         _guard.ValidateKey(key, "Delete");
         _guard.ValidateDeleteVersion(expectedVersion);
         var result = (RedisResult[])(await EvalAsync("Delete", key, write: true, RedisScripts.Delete, [_entryPrefix + key], [Now, expectedVersion ?? -1], cancellationToken).ConfigureAwait(false))!;
         var outcome = (long)result[0];
-        return outcome >= 0 ? outcome == 1 : throw new StateConflictException(Name, "Delete", key, expectedVersion!.Value, (long)result[1]);
+        return outcome switch
+        {
+            >= 0 => outcome == 1,
+            -2 => throw WrongType("Delete", key),
+            _ => throw new StateConflictException(Name, "Delete", key, expectedVersion!.Value, (long)result[1]),
+        };
     }
 
     /// <inheritdoc />
     public async ValueTask<bool> ExistsAsync(string key, CancellationToken cancellationToken = default)
     {
+        _guard.Enter(cancellationToken);
         _guard.ValidateKey(key, "Exists");
         var fields = await RunAsync("Exists", key, write: false, db => db.HashGetAsync(_entryPrefix + key, ExistsFields), cancellationToken).ConfigureAwait(false);
         return !fields[0].IsNull && (fields[1].IsNull || !fields[1].TryParse(out long ms) || ms > Now);
@@ -156,22 +166,21 @@ public sealed class RedisStateStore : IStateStore
     /// <inheritdoc />
     public async ValueTask<bool> TouchAsync(string key, TimeSpan timeToLive, CancellationToken cancellationToken = default)
     {
+        _guard.Enter(cancellationToken);
         _guard.ValidateKey(key, "Touch");
         StateStoreGuard.ValidateTimeToLive(timeToLive);
         var now = Now;
         var (expiry, ttl) = Expiry(_guard.ExpiryFrom(timeToLive), now);
-        return (long)(await EvalAsync("Touch", key, write: true, RedisScripts.Touch, [_entryPrefix + key], [now, expiry, ttl], cancellationToken).ConfigureAwait(false))! == 1;
+        var touched = (long)(await EvalAsync("Touch", key, write: true, RedisScripts.Touch, [_entryPrefix + key], [now, expiry, ttl], cancellationToken).ConfigureAwait(false))!;
+        return touched == -2 ? throw WrongType("Touch", key) : touched == 1;
     }
 
     /// <inheritdoc />
     /// <remarks>Keys come in no particular order, a SCAN page at a time; each live key is returned once.</remarks>
     public async IAsyncEnumerable<string> ListKeysAsync(string prefix = "", [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(prefix);
-        if (prefix.Length > 0)
-        {
-            _guard.ValidateKey(prefix, "ListKeys");
-        }
+        _guard.Enter(cancellationToken);
+        _guard.ValidatePrefix(prefix, "ListKeys");
 
         var pattern = GlobEscape(_entryPrefix + prefix) + "*";
         var seen = new HashSet<string>(StringComparer.Ordinal);
@@ -197,7 +206,7 @@ public sealed class RedisStateStore : IStateStore
     /// <remarks>Redis removes expired keys on its own; this removes the ones already due by the store's clock and scans the namespace to find them.</remarks>
     public async ValueTask<long> PurgeExpiredAsync(CancellationToken cancellationToken = default)
     {
-        cancellationToken.ThrowIfCancellationRequested();
+        _guard.Enter(cancellationToken);
         long removed = 0;
         foreach (var (script, pattern) in new[] { (RedisScripts.ScanEntries, GlobEscape(_entryPrefix) + "*"), (RedisScripts.PurgeLists, GlobEscape(_metaPrefix) + "*") })
         {
@@ -217,6 +226,7 @@ public sealed class RedisStateStore : IStateStore
     /// <inheritdoc />
     public async ValueTask<long> ListAppendAsync(string key, IReadOnlyList<ReadOnlyMemory<byte>> items, TimeSpan? timeToLive = null, CancellationToken cancellationToken = default)
     {
+        _guard.Enter(cancellationToken);
         _guard.ValidateAppend(key, items, timeToLive, "ListAppend");
         if (items.Count == 0)
         {
@@ -244,6 +254,7 @@ public sealed class RedisStateStore : IStateStore
     /// <inheritdoc />
     public async ValueTask<IReadOnlyList<ReadOnlyMemory<byte>>> ListRangeAsync(string key, long start = 0, long stop = -1, CancellationToken cancellationToken = default)
     {
+        _guard.Enter(cancellationToken);
         _guard.ValidateKey(key, "ListRange");
         var keys = ListKeys(key);
         var now = Now;
@@ -275,6 +286,7 @@ public sealed class RedisStateStore : IStateStore
     /// <inheritdoc />
     public async ValueTask<long> ListLengthAsync(string key, CancellationToken cancellationToken = default)
     {
+        _guard.Enter(cancellationToken);
         _guard.ValidateKey(key, "ListLength");
         return (long)(await EvalAsync("ListLength", key, write: false, RedisScripts.ListLength, ListKeys(key), [Now], cancellationToken).ConfigureAwait(false))!;
     }
@@ -282,6 +294,7 @@ public sealed class RedisStateStore : IStateStore
     /// <inheritdoc />
     public async ValueTask<long> ListTrimAsync(string key, long start, long stop, CancellationToken cancellationToken = default)
     {
+        _guard.Enter(cancellationToken);
         _guard.ValidateKey(key, "ListTrim");
         return (long)(await EvalAsync("ListTrim", key, write: true, RedisScripts.ListTrim, ListKeys(key), [Now, start, stop], cancellationToken).ConfigureAwait(false))!;
     }
@@ -289,6 +302,7 @@ public sealed class RedisStateStore : IStateStore
     /// <inheritdoc />
     public async ValueTask<bool> ListDeleteAsync(string key, CancellationToken cancellationToken = default)
     {
+        _guard.Enter(cancellationToken);
         _guard.ValidateKey(key, "ListDelete");
         return (long)(await EvalAsync("ListDelete", key, write: true, RedisScripts.ListDelete, ListKeys(key), [Now], cancellationToken).ConfigureAwait(false))! == 1;
     }
@@ -296,6 +310,7 @@ public sealed class RedisStateStore : IStateStore
     /// <inheritdoc />
     public async ValueTask<bool> ListTouchAsync(string key, TimeSpan timeToLive, CancellationToken cancellationToken = default)
     {
+        _guard.Enter(cancellationToken);
         _guard.ValidateKey(key, "ListTouch");
         StateStoreGuard.ValidateTimeToLive(timeToLive);
         var now = Now;
@@ -307,11 +322,11 @@ public sealed class RedisStateStore : IStateStore
     /// <param name="cancellationToken">The token.</param>
     /// <returns>The round-trip time.</returns>
     public async ValueTask<TimeSpan> PingAsync(CancellationToken cancellationToken = default) =>
-        await RunAsync("Ping", null, write: false, db => db.PingAsync(), cancellationToken).ConfigureAwait(false);
+        _guard.IsDisposed ? throw new ObjectDisposedException(Name) : await RunAsync("Ping", null, write: false, db => db.PingAsync(), cancellationToken).ConfigureAwait(false);
 
     /// <summary>Closes the multiplexer when the store created it.</summary>
     /// <returns>A task.</returns>
-    public ValueTask DisposeAsync() => _connection.DisposeAsync();
+    public ValueTask DisposeAsync() => _guard.MarkDisposed() ? _connection.DisposeAsync() : ValueTask.CompletedTask;
 
     private static readonly RedisValue[] EntryFields = ["v", "n", "x"];
     private static readonly RedisValue[] ExistsFields = ["n", "x"];
@@ -342,6 +357,9 @@ public sealed class RedisStateStore : IStateStore
         var ms = expiresAt.ToUnixTimeMilliseconds();
         return (ms, Math.Max(1, ms - now));
     }
+
+    private StateCorruptedException WrongType(string operation, string key) =>
+        new(Name, operation, key, "the Redis key holds another type than a StateKit entry (written by something else)", _entryPrefix + StateKeys.Printable(key));
 
     private RedisKey[] ListKeys(string key) => [_listPrefix + key, _metaPrefix + key];
 
@@ -395,6 +413,11 @@ public sealed class RedisStateStore : IStateStore
 
         var key = writes.Count == 1 ? writes[0].Key : null;
         var result = (RedisResult[])(await EvalAsync(operation, key, write: true, RedisScripts.SetMany, keys, args, cancellationToken).ConfigureAwait(false))!;
+        if ((long)result[0] == 2)
+        {
+            throw WrongType(operation, writes[(int)(long)result[1] - 1].Key);
+        }
+
         if ((long)result[0] == 0)
         {
             var conflict = writes[(int)(long)result[1] - 1];
@@ -461,6 +484,11 @@ public sealed class RedisStateStore : IStateStore
         {
             await _connection.FailedAsync().ConfigureAwait(false);
             throw new StateStoreUnavailableException(Name, operation, key, $"Redis did not answer within {_options.OperationTimeout.TotalMilliseconds:0} ms.", ex, writeMayHaveApplied: write);
+        }
+        catch (RedisServerException ex) when (ex.Message.Contains("WRONGTYPE", StringComparison.Ordinal))
+        {
+            // Something other than StateKit wrote a key of another type into this store's namespace.
+            throw new StateCorruptedException(Name, operation, key, $"a Redis key of this store holds the wrong type: {ex.Message}", key is null ? null : _entryPrefix + StateKeys.Printable(key), ex);
         }
         catch (RedisServerException ex)
         {

@@ -14,6 +14,12 @@ namespace StateKit;
 /// Expired entries and lists are never returned, listed or counted, even before a purge removes them.
 /// Entries and lists live in separate namespaces: a list and an entry may share a key.
 /// </para>
+/// <para>
+/// Expiry instants are whole Unix milliseconds, rounded up (<see cref="StateStoreGuard.ExpiryFrom"/>). A listing prefix
+/// follows the character rules of keys but not their segment rule. After <see cref="IAsyncDisposable.DisposeAsync"/>
+/// every operation throws <see cref="ObjectDisposedException"/>, and a cancelled token is honoured on entry by every
+/// operation, even one with nothing to do.
+/// </para>
 /// <para>Implementations are safe for any number of concurrent callers.</para>
 /// </remarks>
 public interface IStateStore : IAsyncDisposable
@@ -48,9 +54,12 @@ public interface IStateStore : IAsyncDisposable
 
     /// <summary>Writes several entries.</summary>
     /// <remarks>
-    /// Every key and value is validated before anything is written. The writes are applied in order and
-    /// are not atomic as a group: when one conflicts, the writes before it stay applied, the conflicting
-    /// one and those after it are not, and the <see cref="StateConflictException"/> names the key.
+    /// Every key and value is validated, and every expected version checked, before anything is written: when one write
+    /// conflicts, nothing of the batch is written and the <see cref="StateConflictException"/> names its key. The writes
+    /// apply in order; a key written twice sees its own earlier write (its version and its expiry). The memory, SQLite,
+    /// PostgreSQL and Redis stores apply a batch atomically; the file store replaces its files one by one under the locks
+    /// of all the batch's keys, so a crash or an I/O failure part-way can leave the first writes applied, which it reports
+    /// as <see cref="StateStoreUnavailableException.WriteMayHaveApplied"/>.
     /// </remarks>
     /// <param name="writes">The writes to apply.</param>
     /// <param name="cancellationToken">A token that cancels the operation.</param>

@@ -10,7 +10,7 @@ public sealed partial class MemoryStateStore
     /// <inheritdoc />
     public ValueTask<long> ListAppendAsync(string key, IReadOnlyList<ReadOnlyMemory<byte>> items, TimeSpan? timeToLive = null, CancellationToken cancellationToken = default)
     {
-        cancellationToken.ThrowIfCancellationRequested();
+        _guard.Enter(cancellationToken);
         _guard.ValidateAppend(key, items, timeToLive, "ListAppend");
         if (items.Count == 0)
         {
@@ -59,7 +59,7 @@ public sealed partial class MemoryStateStore
     /// <inheritdoc />
     public ValueTask<IReadOnlyList<ReadOnlyMemory<byte>>> ListRangeAsync(string key, long start = 0, long stop = -1, CancellationToken cancellationToken = default)
     {
-        cancellationToken.ThrowIfCancellationRequested();
+        _guard.Enter(cancellationToken);
         _guard.ValidateKey(key, "ListRange");
         if (_lists.TryGetValue(key, out var list))
         {
@@ -85,7 +85,7 @@ public sealed partial class MemoryStateStore
     /// <inheritdoc />
     public ValueTask<long> ListLengthAsync(string key, CancellationToken cancellationToken = default)
     {
-        cancellationToken.ThrowIfCancellationRequested();
+        _guard.Enter(cancellationToken);
         _guard.ValidateKey(key, "ListLength");
         if (_lists.TryGetValue(key, out var list))
         {
@@ -101,7 +101,7 @@ public sealed partial class MemoryStateStore
     /// <inheritdoc />
     public ValueTask<long> ListTrimAsync(string key, long start, long stop, CancellationToken cancellationToken = default)
     {
-        cancellationToken.ThrowIfCancellationRequested();
+        _guard.Enter(cancellationToken);
         _guard.ValidateKey(key, "ListTrim");
         if (_lists.TryGetValue(key, out var list))
         {
@@ -128,7 +128,7 @@ public sealed partial class MemoryStateStore
     /// <inheritdoc />
     public ValueTask<bool> ListDeleteAsync(string key, CancellationToken cancellationToken = default)
     {
-        cancellationToken.ThrowIfCancellationRequested();
+        _guard.Enter(cancellationToken);
         _guard.ValidateKey(key, "ListDelete");
         if (_lists.TryGetValue(key, out var list))
         {
@@ -146,7 +146,7 @@ public sealed partial class MemoryStateStore
     /// <inheritdoc />
     public ValueTask<bool> ListTouchAsync(string key, TimeSpan timeToLive, CancellationToken cancellationToken = default)
     {
-        cancellationToken.ThrowIfCancellationRequested();
+        _guard.Enter(cancellationToken);
         _guard.ValidateKey(key, "ListTouch");
         StateStoreGuard.ValidateTimeToLive(timeToLive);
         if (_lists.TryGetValue(key, out var list))

@@ -8,8 +8,8 @@ namespace StateKit;
 /// The embedded default <see cref="IStateStore"/>: everything in process memory, nothing survives a restart.
 /// </summary>
 /// <remarks>
-/// Reads take no lock; writes are compare-and-swap on immutable entries, so concurrent conditional writes
-/// never lose an update. Expiry is lazy (an expired entry is invisible at once) and purged from a heap
+/// Reads take no lock; writers of a key hold a striped lock and replace immutable entries whole, so concurrent
+/// conditional writes never lose an update and a batch is atomic. Expiry is lazy (an expired entry is invisible at once) and purged from a heap
 /// ordered by expiry, so a purge costs the number of due entries, not the number of entries.
 /// </remarks>
 public sealed partial class MemoryStateStore : IStateStore
@@ -18,6 +18,7 @@ public sealed partial class MemoryStateStore : IStateStore
     private readonly ConcurrentDictionary<string, Item> _entries = new(StringComparer.Ordinal);
     private readonly ExpiryQueue _expiry = new();
     private readonly StateStoreGuard _guard;
+    private readonly object[] _stripes = Enumerable.Range(0, 64).Select(_ => new object()).ToArray();
     private int _compactionCheckAt = 1024;
 
     /// <summary>Initializes a new instance of the <see cref="MemoryStateStore"/> class.</summary>
@@ -42,7 +43,7 @@ public sealed partial class MemoryStateStore : IStateStore
     /// <inheritdoc />
     public ValueTask<StateEntry?> GetAsync(string key, CancellationToken cancellationToken = default)
     {
-        cancellationToken.ThrowIfCancellationRequested();
+        _guard.Enter(cancellationToken);
         _guard.ValidateKey(key, "Get");
         return new(TryGetLive(key, out var item) ? item.ToEntry(key) : null);
     }
@@ -50,7 +51,7 @@ public sealed partial class MemoryStateStore : IStateStore
     /// <inheritdoc />
     public ValueTask<IReadOnlyDictionary<string, StateEntry>> GetManyAsync(IReadOnlyCollection<string> keys, CancellationToken cancellationToken = default)
     {
-        cancellationToken.ThrowIfCancellationRequested();
+        _guard.Enter(cancellationToken);
         var distinct = _guard.ValidateDistinctKeys(keys, "GetMany");
         var result = new Dictionary<string, StateEntry>(distinct.Count, StringComparer.Ordinal);
         foreach (var key in distinct)
@@ -67,55 +68,71 @@ public sealed partial class MemoryStateStore : IStateStore
     /// <inheritdoc />
     public ValueTask<long> SetAsync(string key, ReadOnlyMemory<byte> value, StateWriteOptions options = default, CancellationToken cancellationToken = default)
     {
-        cancellationToken.ThrowIfCancellationRequested();
+        _guard.Enter(cancellationToken);
         _guard.ValidateWrite(key, value, options, "Set");
         return new(Write(key, value.ToArray(), options, "Set"));
     }
 
     /// <inheritdoc />
+    /// <remarks>The batch is atomic: every condition is checked under the locks of all its keys before anything is written.</remarks>
     public ValueTask<IReadOnlyList<long>> SetManyAsync(IReadOnlyList<StateWrite> writes, CancellationToken cancellationToken = default)
     {
-        cancellationToken.ThrowIfCancellationRequested();
+        _guard.Enter(cancellationToken);
         _guard.ValidateBatch(writes, "SetMany");
-        var versions = new long[writes.Count];
-        for (var i = 0; i < writes.Count; i++)
+        var stripes = writes.Select(w => StripeOf(w.Key)).Distinct().Order().ToArray();
+        var items = new Item[writes.Count];
+        foreach (var stripe in stripes)
         {
-            versions[i] = Write(writes[i].Key, writes[i].Value.ToArray(), writes[i].Options, "SetMany");
+            Monitor.Enter(_stripes[stripe]);
         }
 
-        return new(versions);
+        try
+        {
+            var versions = _guard.PlanBatch(writes, key => TryGetLive(key, out var item) ? item.Version : 0, "SetMany");
+            for (var i = 0; i < writes.Count; i++)
+            {
+                items[i] = new Item(writes[i].Value.ToArray(), versions[i], ToTicks(_guard.ResolveExpiry(writes[i].Options.TimeToLive)));
+                _entries[writes[i].Key] = items[i];
+            }
+        }
+        finally
+        {
+            foreach (var stripe in stripes)
+            {
+                Monitor.Exit(_stripes[stripe]);
+            }
+        }
+
+        for (var i = 0; i < writes.Count; i++)
+        {
+            TrackExpiry(writes[i].Key, isList: false, items[i].ExpiresAt);
+        }
+
+        return new(items.Select(i => i.Version).ToArray());
     }
 
     /// <inheritdoc />
     public ValueTask<bool> DeleteAsync(string key, long? expectedVersion = null, CancellationToken cancellationToken = default)
     {
-        cancellationToken.ThrowIfCancellationRequested();
+        _guard.Enter(cancellationToken);
         _guard.ValidateKey(key, "Delete");
         _guard.ValidateDeleteVersion(expectedVersion);
-        while (true)
+        lock (_stripes[StripeOf(key)])
         {
-            if (!_entries.TryGetValue(key, out var current))
+            var live = TryGetLive(key, out var current);
+            if (expectedVersion is { } expected && (!live || current!.Version != expected))
             {
-                return expectedVersion is { } missing ? throw new StateConflictException(Name, "Delete", key, missing, 0) : new(false);
+                throw new StateConflictException(Name, "Delete", key, expected, live ? current!.Version : 0);
             }
 
-            var live = IsLive(current);
-            if (expectedVersion is { } expected && (!live || current.Version != expected))
-            {
-                throw new StateConflictException(Name, "Delete", key, expected, live ? current.Version : 0);
-            }
-
-            if (_entries.TryRemove(new KeyValuePair<string, Item>(key, current)))
-            {
-                return new(live);
-            }
+            return new(_entries.TryRemove(key, out _) && live);
         }
     }
 
     /// <inheritdoc />
     public ValueTask<bool> ExistsAsync(string key, CancellationToken cancellationToken = default)
     {
-        cancellationToken.ThrowIfCancellationRequested();
+        _guard.Enter(cancellationToken);
         _guard.ValidateKey(key, "Exists");
         return new(TryGetLive(key, out _));
     }
@@ -123,30 +140,30 @@ public sealed partial class MemoryStateStore : IStateStore
     /// <inheritdoc />
     public ValueTask<bool> TouchAsync(string key, TimeSpan timeToLive, CancellationToken cancellationToken = default)
     {
-        cancellationToken.ThrowIfCancellationRequested();
+        _guard.Enter(cancellationToken);
         _guard.ValidateKey(key, "Touch");
         StateStoreGuard.ValidateTimeToLive(timeToLive);
-        while (true)
+        long expiresAt;
+        lock (_stripes[StripeOf(key)])
         {
             if (!TryGetLive(key, out var current))
             {
                 return new(false);
             }
 
-            var expiresAt = ToTicks(_guard.ExpiryFrom(timeToLive));
-            if (_entries.TryUpdate(key, new Item(current.Value, current.Version, expiresAt), current))
-            {
-                TrackExpiry(key, isList: false, expiresAt);
-                return new(true);
-            }
+            expiresAt = ToTicks(_guard.ExpiryFrom(timeToLive));
+            _entries[key] = new Item(current.Value, current.Version, expiresAt);
         }
+
+        TrackExpiry(key, isList: false, expiresAt);
+        return new(true);
     }
 
     /// <inheritdoc />
     public async IAsyncEnumerable<string> ListKeysAsync(string prefix = "", [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(prefix);
-        cancellationToken.ThrowIfCancellationRequested();
+        _guard.ValidatePrefix(prefix, "ListKeys");
+        _guard.Enter(cancellationToken);
         await Task.CompletedTask.ConfigureAwait(false);
         var now = NowTicks;
         foreach (var pair in _entries)
@@ -162,13 +179,14 @@ public sealed partial class MemoryStateStore : IStateStore
     /// <inheritdoc />
     public ValueTask<long> PurgeExpiredAsync(CancellationToken cancellationToken = default)
     {
-        cancellationToken.ThrowIfCancellationRequested();
+        _guard.Enter(cancellationToken);
         return new(Purge(int.MaxValue));
     }
 
     /// <inheritdoc />
     public ValueTask DisposeAsync()
     {
+        _guard.MarkDisposed();
         _entries.Clear();
         _lists.Clear();
         return ValueTask.CompletedTask;
@@ -179,23 +197,29 @@ public sealed partial class MemoryStateStore : IStateStore
     private long Write(string key, byte[] value, StateWriteOptions options, string operation)
     {
         var expiresAt = ToTicks(_guard.ResolveExpiry(options.TimeToLive));
-        while (true)
+        Item next;
+        lock (_stripes[StripeOf(key)])
         {
-            var exists = _entries.TryGetValue(key, out var current);
-            var liveVersion = exists && IsLive(current!) ? current!.Version : 0;
+            var liveVersion = TryGetLive(key, out var current) ? current.Version : 0;
             if (options.ExpectedVersion is { } expected && expected != liveVersion)
             {
                 throw new StateConflictException(Name, operation, key, expected, liveVersion);
             }
 
-            var next = new Item(value, liveVersion + 1, expiresAt);
-            if (exists ? _entries.TryUpdate(key, next, current!) : _entries.TryAdd(key, next))
-            {
-                TrackExpiry(key, isList: false, expiresAt);
-                return next.Version;
-            }
+            next = new Item(value, liveVersion + 1, expiresAt);
+            _entries[key] = next;
         }
+
+        TrackExpiry(key, isList: false, expiresAt);
+        return next.Version;
     }
+
+    /// <summary>
+    /// Writers of a key hold its stripe's lock (a batch holds the stripes of all its keys, taken in ascending order), so a
+    /// batch checks every condition and applies every write with no other writer in between. Readers take no lock: an
+    /// entry is an immutable object replaced whole. A purge removes only the exact expired object it saw.
+    /// </summary>
+    private int StripeOf(string key) => (StringComparer.Ordinal.GetHashCode(key) & int.MaxValue) % _stripes.Length;
 
     private bool TryGetLive(string key, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Item? item) =>
         _entries.TryGetValue(key, out item) && IsLive(item);

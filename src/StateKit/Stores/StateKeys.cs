@@ -27,6 +27,28 @@ public static class StateKeys
             return false;
         }
 
+        return Check(key, maxLength, segments: true, out reason);
+    }
+
+    /// <summary>Checks a listing prefix: the character and length rules of keys, but not the segment rule.</summary>
+    /// <remarks>A prefix may stop inside a segment: <c>.</c> is the prefix of the valid key <c>.hidden</c>.</remarks>
+    /// <param name="prefix">The prefix; empty is valid.</param>
+    /// <param name="maxLength">The longest accepted key.</param>
+    /// <param name="reason">Why the prefix is refused, when it is.</param>
+    /// <returns><see langword="true"/> when some valid key could start with the prefix.</returns>
+    public static bool IsValidPrefix([NotNullWhen(true)] string? prefix, int maxLength, [NotNullWhen(false)] out string? reason)
+    {
+        if (prefix is null)
+        {
+            reason = "a prefix may not be null";
+            return false;
+        }
+
+        return Check(prefix, maxLength, segments: false, out reason);
+    }
+
+    private static bool Check(string key, int maxLength, bool segments, [NotNullWhen(false)] out string? reason)
+    {
         if (key.Length > maxLength)
         {
             reason = $"the key is {key.Length} characters long and the limit is {maxLength}";
@@ -38,7 +60,7 @@ public static class StateKeys
         {
             if (i == key.Length || key[i] == '/')
             {
-                if (key.AsSpan(segmentStart, i - segmentStart) is "." or "..")
+                if (segments && key.AsSpan(segmentStart, i - segmentStart) is "." or "..")
                 {
                     reason = "a key may not contain '.' or '..' path segments";
                     return false;

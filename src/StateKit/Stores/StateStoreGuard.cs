@@ -6,6 +6,8 @@ namespace StateKit;
 /// </summary>
 public sealed class StateStoreGuard
 {
+    private int _disposed;
+
     /// <summary>Initializes a new instance of the <see cref="StateStoreGuard"/> class.</summary>
     /// <param name="storeName">The store name used in errors.</param>
     /// <param name="options">The store options; their key prefix is validated here.</param>
@@ -41,10 +43,50 @@ public sealed class StateStoreGuard
     /// <summary>Gets the clock used for expiry.</summary>
     public TimeProvider TimeProvider { get; }
 
+    /// <summary>Gets a value indicating whether the store was disposed (see <see cref="MarkDisposed"/>).</summary>
+    public bool IsDisposed => Volatile.Read(ref _disposed) != 0;
+
+    /// <summary>Records that the store is disposed: from now on every check throws <see cref="ObjectDisposedException"/>.</summary>
+    /// <returns><see langword="true"/> the first time; <see langword="false"/> when the store was already disposed.</returns>
+    public bool MarkDisposed() => Interlocked.Exchange(ref _disposed, 1) == 0;
+
+    /// <summary>The entry check of every operation: throws when the store is disposed or the token is cancelled.</summary>
+    /// <param name="cancellationToken">The caller's token.</param>
+    /// <exception cref="ObjectDisposedException">The store was disposed.</exception>
+    /// <exception cref="OperationCanceledException">The token is cancelled.</exception>
+    public void Enter(CancellationToken cancellationToken)
+    {
+        if (IsDisposed)
+        {
+            throw new ObjectDisposedException(StoreName, $"The '{StoreName}' store was disposed.");
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+    }
+
     /// <summary>Throws <see cref="InvalidStateKeyException"/> when the key is not valid.</summary>
     /// <param name="key">The key.</param>
     /// <param name="operation">The operation, for the message.</param>
-    public void ValidateKey(string key, string operation) => StateKeys.Validate(key, Options.MaxKeyLength, StoreName, operation);
+    public void ValidateKey(string key, string operation)
+    {
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        StateKeys.Validate(key, Options.MaxKeyLength, StoreName, operation);
+    }
+
+    /// <summary>Checks a listing prefix: the key characters rules apply, the <c>.</c>/<c>..</c> segment rule does not (a prefix may end inside a segment).</summary>
+    /// <param name="prefix">The prefix; empty lists everything.</param>
+    /// <param name="operation">The operation, for the message.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="prefix"/> is <see langword="null"/>.</exception>
+    /// <exception cref="InvalidStateKeyException">No valid key can start with the prefix.</exception>
+    public void ValidatePrefix(string prefix, string operation)
+    {
+        ArgumentNullException.ThrowIfNull(prefix);
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        if (!StateKeys.IsValidPrefix(prefix, Options.MaxKeyLength, out var reason))
+        {
+            throw new InvalidStateKeyException(StoreName, prefix, operation, reason);
+        }
+    }
 
     /// <summary>Checks every key of a multi-key read and returns each key once, in first-seen order.</summary>
     /// <param name="keys">The keys.</param>
@@ -53,6 +95,7 @@ public sealed class StateStoreGuard
     public IReadOnlyList<string> ValidateDistinctKeys(IReadOnlyCollection<string> keys, string operation)
     {
         ArgumentNullException.ThrowIfNull(keys);
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
         var distinct = new List<string>(keys.Count);
         var seen = new HashSet<string>(keys.Count, StringComparer.Ordinal);
         foreach (var key in keys)
@@ -93,6 +136,7 @@ public sealed class StateStoreGuard
     public void ValidateBatch(IReadOnlyList<StateWrite> writes, string operation)
     {
         ArgumentNullException.ThrowIfNull(writes);
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
         foreach (var write in writes)
         {
             ValidateWrite(write.Key, write.Value, write.Options, operation);
@@ -146,10 +190,59 @@ public sealed class StateStoreGuard
     public DateTimeOffset? ResolveExpiry(TimeSpan? timeToLive) => ExpiryFrom(timeToLive ?? Options.DefaultTimeToLive);
 
     /// <summary>Turns an explicit time to live into an absolute expiry (no default applied).</summary>
+    /// <remarks>
+    /// Expiry instants are whole Unix milliseconds, rounded up, on every store: SQL and Redis keep milliseconds, so a
+    /// finer instant would make an entry live a little longer in memory than in a database, and a sub-millisecond time
+    /// to live would be due at once in one store and live in another.
+    /// </remarks>
     /// <param name="timeToLive">The time to live; <see langword="null"/> or infinite means none.</param>
     /// <returns>The expiry, or <see langword="null"/> for none.</returns>
     public DateTimeOffset? ExpiryFrom(TimeSpan? timeToLive) =>
-        timeToLive is { } ttl && ttl != Timeout.InfiniteTimeSpan ? TimeProvider.GetUtcNow() + ttl : null;
+        timeToLive is { } ttl && ttl != Timeout.InfiniteTimeSpan ? RoundUpToMillisecond(TimeProvider.GetUtcNow() + ttl) : null;
+
+    /// <summary>Rounds an instant up to the next whole millisecond (unchanged when it is one already).</summary>
+    /// <param name="at">The instant.</param>
+    /// <returns>The rounded instant, in UTC.</returns>
+    public static DateTimeOffset RoundUpToMillisecond(DateTimeOffset at)
+    {
+        var ticks = at.UtcTicks;
+        var remainder = ticks % TimeSpan.TicksPerMillisecond;
+        return new DateTimeOffset(remainder == 0 ? ticks : ticks + TimeSpan.TicksPerMillisecond - remainder, TimeSpan.Zero);
+    }
+
+    /// <summary>
+    /// Works out the versions a batch produces, in order, from the live version of each key: a key written twice sees
+    /// its own earlier write. Every condition is checked here, before anything is written.
+    /// </summary>
+    /// <param name="writes">The batch.</param>
+    /// <param name="liveVersion">The live version of a key before the batch (0 when missing or expired).</param>
+    /// <param name="operation">The operation, for the conflict message.</param>
+    /// <returns>The new version of each write.</returns>
+    /// <exception cref="StateConflictException">A write's expected version does not match; nothing may be written.</exception>
+    public long[] PlanBatch(IReadOnlyList<StateWrite> writes, Func<string, long> liveVersion, string operation)
+    {
+        ArgumentNullException.ThrowIfNull(writes);
+        ArgumentNullException.ThrowIfNull(liveVersion);
+        var versions = new long[writes.Count];
+        var current = new Dictionary<string, long>(writes.Count, StringComparer.Ordinal);
+        for (var i = 0; i < writes.Count; i++)
+        {
+            var write = writes[i];
+            if (!current.TryGetValue(write.Key, out var version))
+            {
+                version = liveVersion(write.Key);
+            }
+
+            if (write.Options.ExpectedVersion is { } expected && expected != version)
+            {
+                throw new StateConflictException(StoreName, operation, write.Key, expected, version);
+            }
+
+            versions[i] = current[write.Key] = version + 1;
+        }
+
+        return versions;
+    }
 
     /// <summary>Tells whether an expiry has passed.</summary>
     /// <param name="expiresAt">The expiry, or <see langword="null"/> for none.</param>
