@@ -23,7 +23,13 @@ public abstract class StoreFixture(string kind)
     public void CreateStore()
     {
         Time = new ManualTimeProvider(DateTimeOffset.UtcNow);
-        Store = TestStores.Create(kind, Time, out _cleanup);
+        Store = TestStores.Create(kind, Time, out _cleanup, ConfigureStore);
+    }
+
+    /// <summary>Changes the options of the fixture's store; none by default.</summary>
+    /// <param name="options">The options.</param>
+    protected virtual void ConfigureStore(StateStoreOptions options)
+    {
     }
 
     [TearDown]

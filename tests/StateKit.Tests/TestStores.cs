@@ -12,14 +12,21 @@ internal static class TestStores
     public static readonly string[] Kinds = ["memory", "file", "sqlite", "postgres", "redis"];
 
     /// <summary>Creates an empty store of <paramref name="kind"/>; <paramref name="cleanup"/> removes its data afterwards.</summary>
-    public static IStateStore Create(string kind, TimeProvider time, out Func<Task> cleanup)
+    public static IStateStore Create(string kind, TimeProvider time, out Func<Task> cleanup, Action<StateStoreOptions>? configure = null)
     {
+        T With<T>(T options)
+            where T : StateStoreOptions
+        {
+            configure?.Invoke(options);
+            return options;
+        }
+
         var prefix = "p" + Guid.NewGuid().ToString("N")[..10];
         switch (kind)
         {
             case "memory":
                 cleanup = () => Task.CompletedTask;
-                return new MemoryStateStore(new StateStoreOptions { KeyPrefix = prefix }, time);
+                return new MemoryStateStore(With(new StateStoreOptions { KeyPrefix = prefix }), time);
             case "file":
             {
                 var root = Directory.CreateTempSubdirectory("statekit-provider-").FullName;
@@ -28,7 +35,7 @@ internal static class TestStores
                     Directory.Delete(root, recursive: true);
                     return Task.CompletedTask;
                 };
-                return new FileStateStore(new FileStateStoreOptions { RootPath = root, KeyPrefix = prefix }, time);
+                return new FileStateStore(With(new FileStateStoreOptions { RootPath = root, KeyPrefix = prefix }), time);
             }
 
             case "sqlite":
@@ -40,7 +47,7 @@ internal static class TestStores
                     Directory.Delete(root, recursive: true);
                     return Task.CompletedTask;
                 };
-                return new SqliteStateStore(new SqliteStateStoreOptions { ConnectionString = Path.Combine(root, "state.db"), KeyPrefix = prefix }, time);
+                return new SqliteStateStore(With(new SqliteStateStoreOptions { ConnectionString = Path.Combine(root, "state.db"), KeyPrefix = prefix }), time);
             }
 
             case "postgres":
@@ -53,12 +60,12 @@ internal static class TestStores
                     await using var cmd = dataSource.CreateCommand($"DROP SCHEMA IF EXISTS \"{schema}\" CASCADE");
                     await cmd.ExecuteNonQueryAsync();
                 };
-                return new PostgresStateStore(new PostgresStateStoreOptions { ConnectionString = connectionString, Schema = schema, KeyPrefix = prefix }, time);
+                return new PostgresStateStore(With(new PostgresStateStoreOptions { ConnectionString = connectionString, Schema = schema, KeyPrefix = prefix }), time);
             }
 
             case "redis":
                 cleanup = () => Task.CompletedTask;
-                return new RedisStateStore(new RedisStateStoreOptions { Configuration = TestServers.Redis, RedisKeyPrefix = "sktest-provider", KeyPrefix = prefix }, time);
+                return new RedisStateStore(With(new RedisStateStoreOptions { Configuration = TestServers.Redis, RedisKeyPrefix = "sktest-provider", KeyPrefix = prefix }), time);
             default:
                 throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown store kind");
         }

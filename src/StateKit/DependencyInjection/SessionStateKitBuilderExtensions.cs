@@ -32,13 +32,19 @@ public static class SessionStateKitBuilderExtensions
         }
 
         builder.Services.TryAddSingleton(sp => new SessionOptionsFor<TSession>(sp.GetRequiredService<IOptionsMonitor<SessionOptions>>().Get(name)));
-        builder.Services.TryAddSingleton<ISessionManager<TSession>>(sp => new SessionManager<TSession>(
-            sp.GetRequiredService<IStateStore>(),
-            sp.GetRequiredService<StateValueCodec>(),
-            sp.GetRequiredService<IStateProvider>(),
-            sp.GetRequiredService<SessionOptionsFor<TSession>>().Value,
-            sp.GetRequiredService<TimeProvider>(),
-            defaultState));
+        builder.Services.TryAddSingleton<SessionNames>();
+        builder.Services.TryAddSingleton<ISessionManager<TSession>>(sp =>
+        {
+            var sessionOptions = sp.GetRequiredService<SessionOptionsFor<TSession>>().Value;
+            sp.GetRequiredService<SessionNames>().Claim(sessionOptions.Name ?? SessionManager<TSession>.DefaultName(typeof(TSession)), typeof(TSession));
+            return new SessionManager<TSession>(
+                sp.GetRequiredService<IStateStore>(),
+                sp.GetRequiredService<StateValueCodec>(),
+                sp.GetRequiredService<IStateProvider>(),
+                sessionOptions,
+                sp.GetRequiredService<TimeProvider>(),
+                defaultState);
+        });
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, SessionCleanupService<TSession>>());
         return builder;
     }

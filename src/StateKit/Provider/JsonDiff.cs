@@ -2,7 +2,11 @@ using System.Text.Json;
 
 namespace StateKit.Internal;
 
-/// <summary>Member-by-member comparison of two JSON values: objects by member name (nested paths), arrays by index.</summary>
+/// <summary>
+/// Member-by-member comparison of two JSON values: objects by member name, arrays by index. Paths are JSON Pointers
+/// (RFC 6901: <c>/profile/name</c>, <c>/tags/2</c>, <c>~1</c> for a slash and <c>~0</c> for a tilde in a name), so a
+/// member named <c>a.b</c> (<c>/a.b</c>) never shares a path with member <c>b</c> of <c>a</c> (<c>/a/b</c>).
+/// </summary>
 internal static class JsonDiff
 {
     public static void Compare(string path, JsonElement before, JsonElement after, List<StateDiffEntry> changes)
@@ -17,7 +21,7 @@ internal static class JsonDiff
 
             foreach (var member in before.EnumerateObject())
             {
-                var memberPath = path + "." + member.Name;
+                var memberPath = path + "/" + Escape(member.Name);
                 if (newMembers.Remove(member.Name, out var newValue))
                 {
                     Compare(memberPath, member.Value, newValue, changes);
@@ -30,7 +34,7 @@ internal static class JsonDiff
 
             foreach (var (name, value) in newMembers)
             {
-                changes.Add(new StateDiffEntry(path + "." + name, StateDiffKind.Added, null, value.GetRawText()));
+                changes.Add(new StateDiffEntry(path + "/" + Escape(name), StateDiffKind.Added, null, value.GetRawText()));
             }
 
             return;
@@ -42,7 +46,7 @@ internal static class JsonDiff
             var newItems = after.EnumerateArray().ToArray();
             for (var i = 0; i < Math.Max(oldItems.Length, newItems.Length); i++)
             {
-                var itemPath = $"{path}[{i}]";
+                var itemPath = path + "/" + i.ToString(System.Globalization.CultureInfo.InvariantCulture);
                 if (i >= newItems.Length)
                 {
                     changes.Add(new StateDiffEntry(itemPath, StateDiffKind.Removed, oldItems[i].GetRawText(), null));
@@ -66,4 +70,6 @@ internal static class JsonDiff
             changes.Add(new StateDiffEntry(path, StateDiffKind.Modified, before.GetRawText(), after.GetRawText()));
         }
     }
+
+    private static string Escape(string name) => name.Replace("~", "~0", StringComparison.Ordinal).Replace("/", "~1", StringComparison.Ordinal);
 }

@@ -10,7 +10,7 @@ namespace StateKit.Internal;
 
 /// <summary>
 /// The <see cref="IStateProvider"/> over an <see cref="IStateStore"/>. Store keys of a scope start with
-/// <c>{tier}/{owner}/</c>, then <c>v/</c> values, <c>h/</c> history lists, <c>l/</c> lists, <c>c/</c> checkpoint data,
+/// <c>{tier}/{owner}/</c>, then <c>v/</c> values, <c>h/{key}/{slot}</c> history records, <c>l/</c> lists, <c>c/</c> checkpoint data,
 /// <c>ci/</c> checkpoint infos, and <c>index</c>: a list naming every value, list and checkpoint the scope created,
 /// so that checkpoints and clearing a scope cost what the scope holds, never a scan of the store.
 /// </summary>
@@ -112,16 +112,31 @@ internal sealed partial class StateProvider : IStateProvider
     {
         await AuthorizeAsync(StateAccess.Write, scope, ValidKey(key), cancellationToken).ConfigureAwait(false);
         var storeKey = ValueKey(scope, key);
-        // The version before the delete is only reported to audit sinks: read it only when someone listens.
-        var before = expectedVersion ?? (_auditSinks.Length == 0 ? 0 : (await _store.GetAsync(storeKey, cancellationToken).ConfigureAwait(false))?.Version ?? 0);
+        var before = (await _store.GetAsync(storeKey, cancellationToken).ConfigureAwait(false))?.Version ?? 0;
         var deleted = await _store.DeleteAsync(storeKey, expectedVersion, cancellationToken).ConfigureAwait(false);
-        await _store.ListDeleteAsync(scope.StorePrefix + "h/" + key, cancellationToken).ConfigureAwait(false);
+        await AfterCommitAsync(storeKey, "Delete", () => DeleteHistoryAsync(scope, key, before, cancellationToken)).ConfigureAwait(false);
         if (deleted)
         {
             await ChangedAsync(new StateChange(StateChangeKind.Delete, scope, key, before, 0, PrincipalName, _time.GetUtcNow()), cancellationToken).ConfigureAwait(false);
         }
 
         return deleted;
+    }
+
+    /// <summary>
+    /// Runs a store step that follows a committed change. Its failure must not read as "nothing was written": it is
+    /// reported as <see cref="StateStoreUnavailableException"/> with <see cref="StateStoreUnavailableException.WriteMayHaveApplied"/> set.
+    /// </summary>
+    private static async ValueTask AfterCommitAsync(string storeKey, string operation, Func<ValueTask> step)
+    {
+        try
+        {
+            await step().ConfigureAwait(false);
+        }
+        catch (StateStoreException ex) when (ex is not StateStoreUnavailableException { WriteMayHaveApplied: true })
+        {
+            throw new StateStoreUnavailableException(ex.StoreName, operation, storeKey, $"the change was applied, but a follow-up step failed: {ex.Message}", ex, writeMayHaveApplied: true);
+        }
     }
 
     public async IAsyncEnumerable<string> ListKeysAsync(StateScope scope, string prefix = "", [EnumeratorCancellation] CancellationToken cancellationToken = default)
@@ -214,9 +229,14 @@ internal sealed partial class StateProvider : IStateProvider
             removed += await _store.ListDeleteAsync(prefix + "l/" + list, cancellationToken).ConfigureAwait(false) ? 1 : 0;
         }
 
+        var live = await _store.GetManyAsync(values.Select(k => prefix + "v/" + k).ToArray(), cancellationToken).ConfigureAwait(false);
         foreach (var key in values)
         {
-            await _store.ListDeleteAsync(prefix + "h/" + key, cancellationToken).ConfigureAwait(false);
+            if (live.TryGetValue(prefix + "v/" + key, out var entry))
+            {
+                await DeleteHistoryAsync(scope, key, entry.Version, cancellationToken).ConfigureAwait(false);
+            }
+
             removed += await _store.DeleteAsync(prefix + "v/" + key, cancellationToken: cancellationToken).ConfigureAwait(false) ? 1 : 0;
         }
 
@@ -258,8 +278,15 @@ internal sealed partial class StateProvider : IStateProvider
             var current = entry is null ? default : _codec.Decode<T>(entry.Value.Span, storeKey);
             var next = update(current);
             Validate(scope, key, next);
-            var version = await WriteAsync(scope, key, next, entry?.Version ?? 0, timeToLive, cancellationToken).ConfigureAwait(false);
-            return new StateValue<T>(key, next, version, null);
+
+            // An update keeps the value's expiry unless the caller gives one: it changes the value, not its lifetime.
+            // (An expiry that has just passed makes the write conflict, and the retry starts a new value.)
+            var ttl = timeToLive ?? (entry?.ExpiresAt is { } at && at > _time.GetUtcNow() ? at - _time.GetUtcNow() : null);
+            var bytes = _codec.Encode(next);
+            var version = await CommitAsync(scope, key, bytes, entry?.Version ?? 0, ttl, cancellationToken).ConfigureAwait(false);
+            await ChangedAsync(new StateChange(StateChangeKind.Set, scope, key, version - 1, version, PrincipalName, _time.GetUtcNow()), cancellationToken).ConfigureAwait(false);
+            DateTimeOffset? expiresAt = ttl is { } t && t != Timeout.InfiniteTimeSpan ? StateStoreGuard.RoundUpToMillisecond(_time.GetUtcNow() + t) : null;
+            return new StateValue<T>(key, next, version, expiresAt);
         }, cancellationToken).ConfigureAwait(false);
     }
 
@@ -272,15 +299,63 @@ internal sealed partial class StateProvider : IStateProvider
 
     private async ValueTask<long> WriteEncodedAsync(StateScope scope, string key, byte[] bytes, long? expectedVersion, TimeSpan? timeToLive, StateChangeKind kind, CancellationToken cancellationToken)
     {
-        var version = await _store.SetAsync(ValueKey(scope, key), bytes, new StateWriteOptions(expectedVersion, timeToLive), cancellationToken).ConfigureAwait(false);
-        if (version == 1)
+        long version;
+        if (expectedVersion is { } expected)
         {
-            await IndexAsync(scope, ValueEntry + key, cancellationToken).ConfigureAwait(false); // a new key
+            version = await CommitAsync(scope, key, bytes, expected, timeToLive, cancellationToken).ConfigureAwait(false);
+        }
+        else if (HistoryLimit(scope) <= 0)
+        {
+            version = await _store.SetAsync(ValueKey(scope, key), bytes, new StateWriteOptions(null, timeToLive), cancellationToken).ConfigureAwait(false);
+            if (version == 1)
+            {
+                await IndexAsync(scope, ValueEntry + key, cancellationToken).ConfigureAwait(false); // a new key
+            }
+        }
+        else
+        {
+            // The history record is stored under the version the write creates, so an unconditional write learns the
+            // current version first and writes at it; losing a race only means reading again.
+            var storeKey = ValueKey(scope, key);
+            version = await ConflictRetry.RunAsync(_options.MaxUpdateAttempts, _store.Name, "Set", storeKey, async () =>
+            {
+                var current = (await _store.GetAsync(storeKey, cancellationToken).ConfigureAwait(false))?.Version ?? 0;
+                return await CommitAsync(scope, key, bytes, current, timeToLive, cancellationToken).ConfigureAwait(false);
+            }, cancellationToken).ConfigureAwait(false);
         }
 
-        await RecordHistoryAsync(scope, key, version, bytes, cancellationToken).ConfigureAwait(false);
         await ChangedAsync(new StateChange(kind, scope, key, version - 1, version, PrincipalName, _time.GetUtcNow()), cancellationToken).ConfigureAwait(false);
         return version;
+    }
+
+    /// <summary>
+    /// Writes the value at <paramref name="expected"/> + 1 together with its history record, in one batch: both or
+    /// neither (a conflict writes nothing, so an exception never hides a committed value). A new key is added to the
+    /// scope's index first, so a value that exists is always indexed.
+    /// </summary>
+    private async ValueTask<long> CommitAsync(StateScope scope, string key, byte[] bytes, long expected, TimeSpan? timeToLive, CancellationToken cancellationToken)
+    {
+        if (expected == 0)
+        {
+            await IndexAsync(scope, ValueEntry + key, cancellationToken).ConfigureAwait(false);
+        }
+
+        var options = new StateWriteOptions(expected, timeToLive);
+        var limit = HistoryLimit(scope);
+        if (limit <= 0)
+        {
+            return await _store.SetAsync(ValueKey(scope, key), bytes, options, cancellationToken).ConfigureAwait(false);
+        }
+
+        // The history record first: on the file store (key by key) a failure after it leaves a record of a version
+        // that does not exist yet, which the next write of that version replaces; never a value without its record.
+        var version = expected + 1;
+        var versions = await _store.SetManyAsync(
+        [
+            new StateWrite(HistoryKey(scope, key, version, limit), HistoryRecord(version, _time.GetUtcNow(), bytes), new StateWriteOptions(null, timeToLive)),
+            new StateWrite(ValueKey(scope, key), bytes, options),
+        ], cancellationToken).ConfigureAwait(false);
+        return versions[1];
     }
 
     private void Validate<T>(StateScope scope, string key, T value)
@@ -336,8 +411,12 @@ internal sealed partial class StateProvider : IStateProvider
     }
 
     /// <summary>Records that the scope now holds <paramref name="entry"/> (<c>v:key</c>, <c>l:key</c> or <c>c:id</c>).</summary>
+    /// <remarks>
+    /// The index never expires (not even under the store's default time to live): it must outlive every value it names,
+    /// and values written later live longer than it would. It goes when the scope is cleared.
+    /// </remarks>
     private async ValueTask IndexAsync(StateScope scope, string entry, CancellationToken cancellationToken) =>
-        await _store.ListAppendAsync(scope.StorePrefix + IndexName, [System.Text.Encoding.UTF8.GetBytes(entry)], cancellationToken: cancellationToken).ConfigureAwait(false);
+        await _store.ListAppendAsync(scope.StorePrefix + IndexName, [System.Text.Encoding.UTF8.GetBytes(entry)], Timeout.InfiniteTimeSpan, cancellationToken).ConfigureAwait(false);
 
     /// <summary>Reads the scope's index: every value key, list key and checkpoint id it has created (some may be gone since).</summary>
     private async ValueTask<(List<string> Values, List<string> Lists, List<string> Checkpoints)> ReadIndexAsync(StateScope scope, CancellationToken cancellationToken)
@@ -373,38 +452,64 @@ internal sealed partial class StateProvider : IStateProvider
         return record;
     }
 
-    private async ValueTask RecordHistoryAsync(StateScope scope, string key, long version, byte[] value, CancellationToken cancellationToken)
-    {
-        var limit = _options.HistoryLimits.GetValueOrDefault(scope.Tier);
-        if (limit <= 0)
-        {
-            return;
-        }
+    private int HistoryLimit(StateScope scope) => _options.HistoryLimits.GetValueOrDefault(scope.Tier);
 
-        var historyKey = scope.StorePrefix + "h/" + key;
-        var length = await _store.ListAppendAsync(historyKey, [HistoryRecord(version, _time.GetUtcNow(), value)], cancellationToken: cancellationToken).ConfigureAwait(false);
-        if (length > limit)
+    /// <summary>
+    /// History is a ring of entries per key: version v is kept in slot v mod limit, written in the same batch as the value,
+    /// and lives as long as the value written with it. Only versions of the current value's window are read, and a record
+    /// counts only when it holds the version asked for, so records of an older generation (a value that expired or was
+    /// deleted and started again at version 1) are never mixed in, and concurrent writers cannot push newer versions out.
+    /// </summary>
+    private static string HistoryKey(StateScope scope, string key, long version, int limit) =>
+        scope.StorePrefix + "h/" + key + "/" + (version % limit).ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>Removes the history records of a value that was at <paramref name="version"/>.</summary>
+    private async ValueTask DeleteHistoryAsync(StateScope scope, string key, long version, CancellationToken cancellationToken)
+    {
+        var limit = HistoryLimit(scope);
+        for (var v = Math.Max(1, version - limit + 1); limit > 0 && v <= version; v++)
         {
-            await _store.ListTrimAsync(historyKey, -limit, -1, cancellationToken).ConfigureAwait(false);
+            await _store.DeleteAsync(HistoryKey(scope, key, v, limit), cancellationToken: cancellationToken).ConfigureAwait(false);
         }
     }
 
     private async ValueTask<List<(long Version, DateTimeOffset At, ReadOnlyMemory<byte> Value)>> ReadHistoryAsync(StateScope scope, string key, CancellationToken cancellationToken)
     {
-        var historyKey = scope.StorePrefix + "h/" + key;
-        var records = await _store.ListRangeAsync(historyKey, 0, -1, cancellationToken).ConfigureAwait(false);
-        var result = new List<(long, DateTimeOffset, ReadOnlyMemory<byte>)>(records.Count);
-        foreach (var record in records)
+        var result = new List<(long, DateTimeOffset, ReadOnlyMemory<byte>)>();
+        var limit = HistoryLimit(scope);
+        var current = limit <= 0 ? null : await _store.GetAsync(ValueKey(scope, key), cancellationToken).ConfigureAwait(false);
+        if (current is null)
         {
-            if (record.Length < 16)
-            {
-                throw new StateCorruptedException(_store.Name, "GetHistory", historyKey, $"a history record has {record.Length} bytes, fewer than its 16-byte header");
-            }
-
-            result.Add((BinaryPrimitives.ReadInt64LittleEndian(record.Span), new DateTimeOffset(BinaryPrimitives.ReadInt64LittleEndian(record.Span[8..]), TimeSpan.Zero), record[16..]));
+            return result;
         }
 
-        result.Sort((a, b) => a.Item1.CompareTo(b.Item1));
+        var first = Math.Max(1, current.Version - limit + 1);
+        var keys = new string[current.Version - first + 1];
+        for (var v = first; v <= current.Version; v++)
+        {
+            keys[v - first] = HistoryKey(scope, key, v, limit);
+        }
+
+        var records = await _store.GetManyAsync(keys, cancellationToken).ConfigureAwait(false);
+        for (var v = first; v <= current.Version; v++)
+        {
+            if (!records.TryGetValue(keys[v - first], out var entry))
+            {
+                continue;
+            }
+
+            var record = entry.Value;
+            if (record.Length < 16)
+            {
+                throw new StateCorruptedException(_store.Name, "GetHistory", entry.Key, $"a history record has {record.Length} bytes, fewer than its 16-byte header");
+            }
+
+            if (BinaryPrimitives.ReadInt64LittleEndian(record.Span) == v)
+            {
+                result.Add((v, new DateTimeOffset(BinaryPrimitives.ReadInt64LittleEndian(record.Span[8..]), TimeSpan.Zero), record[16..]));
+            }
+        }
+
         return result;
     }
 
@@ -451,7 +556,7 @@ internal sealed partial class StateProvider : IStateProvider
         }
 
         var changes = new List<StateDiffEntry>();
-        JsonDiff.Compare("$", Find(fromVersion), Find(toVersion), changes);
+        JsonDiff.Compare(string.Empty, Find(fromVersion), Find(toVersion), changes);
         return changes;
     }
 

@@ -60,7 +60,7 @@ public enum StateDiffKind
 }
 
 /// <summary>One difference between two versions.</summary>
-/// <param name="Path">The JSON path of the member, such as <c>$.profile.name</c> or <c>$.tags[2]</c>.</param>
+/// <param name="Path">The JSON Pointer (RFC 6901) of the member, such as <c>/profile/name</c> or <c>/tags/2</c>; empty for the whole value.</param>
 /// <param name="Kind">What happened to it.</param>
 /// <param name="OldValue">The old value as JSON, for modified and removed members.</param>
 /// <param name="NewValue">The new value as JSON, for added and modified members.</param>

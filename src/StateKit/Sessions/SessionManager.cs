@@ -45,7 +45,13 @@ internal sealed class SessionManager<TSession> : ISessionManager<TSession>
         _options = options;
         _time = time;
         _defaultState = defaultState ?? CreateDefault;
-        _prefix = "sessions/" + typeof(TSession).Name + "/";
+        var name = options.Name ?? DefaultName(typeof(TSession));
+        if (!StateKeys.IsValid(name, 256, out var reason) || name.Contains('/', StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"The session name '{StateKeys.Printable(name)}' of {typeof(TSession)} is not valid: {reason ?? "it may not contain '/'"}.", nameof(options));
+        }
+
+        _prefix = "sessions/" + name + "/";
     }
 
     public event EventHandler<SessionEvent>? SessionChanged;
@@ -69,11 +75,25 @@ internal sealed class SessionManager<TSession> : ISessionManager<TSession>
         var now = Now;
         var record = new SessionRecord(state, now, NewId());
         var bytes = Encoded(record).Bytes;
-        await EnforceLimitAsync(cancellationToken).ConfigureAwait(false);
         var sessionId = NewId();
         var ttl = TimeToLive(now, now);
-        var version = await _store.SetAsync(_prefix + sessionId, bytes, new StateWriteOptions(0, ttl), cancellationToken).ConfigureAwait(false);
-        Track(sessionId, record.ScopeId, now + ttl);
+
+        // The new session is tracked (as pending) before it is written, and once it is written the least recently used
+        // written sessions beyond the limit are evicted. Concurrent creates all count each other, and a session is
+        // never evicted before its own write has landed, so the limit holds however many creates run at once.
+        Reserve(sessionId, record.ScopeId, now + ttl);
+        long version;
+        try
+        {
+            version = await _store.SetAsync(_prefix + sessionId, bytes, new StateWriteOptions(0, ttl), cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            Forget(sessionId);
+            throw;
+        }
+
+        await EvictAsync(Written(sessionId), cancellationToken).ConfigureAwait(false);
         Interlocked.Increment(ref _created);
         Raise(SessionEventKind.Created, sessionId);
         return new Session<TSession>(sessionId, state, version, now, now + ttl, StateScope.Session(record.ScopeId), IsNew: true);
@@ -145,13 +165,14 @@ internal sealed class SessionManager<TSession> : ISessionManager<TSession>
             return new Session<TSession>(sessionId, Encoded(mutate(_defaultState())).State, 0, Now, null, StateScope.Session(sessionId), IsNew: false);
         }
 
-        var id = _options.Isolation == SessionIsolation.Global ? GlobalId : sessionId;
-        if (id != GlobalId && !IsValidId(id))
+        var global = _options.Isolation == SessionIsolation.Global;
+        var id = global ? GlobalId : sessionId;
+        if (!global && !IsValidId(id))
         {
             throw new InvalidSessionIdException(sessionId);
         }
 
-        if (id == GlobalId)
+        if (global)
         {
             await GlobalAsync(cancellationToken).ConfigureAwait(false);
         }
@@ -163,7 +184,7 @@ internal sealed class SessionManager<TSession> : ISessionManager<TSession>
             var next = record with { State = mutate(record.State) };
             var bytes = Encoded(next).Bytes;
             var now = Now;
-            TimeSpan? ttl = id == GlobalId ? null : TimeToLive(record.CreatedAt, now);
+            TimeSpan? ttl = global ? null : TimeToLive(record.CreatedAt, now);
             if (ttl <= TimeSpan.Zero)
             {
                 throw new SessionNotFoundException(id);
@@ -180,7 +201,7 @@ internal sealed class SessionManager<TSession> : ISessionManager<TSession>
     public async ValueTask<bool> DeleteAsync(string sessionId, CancellationToken cancellationToken = default)
     {
         var id = _options.Isolation == SessionIsolation.Global ? GlobalId : sessionId;
-        if (id != GlobalId && !IsValidId(id))
+        if (_options.Isolation != SessionIsolation.Global && !IsValidId(id))
         {
             _ = Invalid(sessionId); // throws when InvalidId is Throw
             return false;
@@ -259,7 +280,7 @@ internal sealed class SessionManager<TSession> : ISessionManager<TSession>
         await foreach (var key in _store.ListKeysAsync(_prefix, cancellationToken).ConfigureAwait(false))
         {
             var id = key[_prefix.Length..];
-            if (IsValidId(id) || id == GlobalId)
+            if (_options.Isolation == SessionIsolation.Global ? id == GlobalId : IsValidId(id))
             {
                 yield return id;
             }
@@ -342,6 +363,24 @@ internal sealed class SessionManager<TSession> : ISessionManager<TSession>
         return new SessionStats(active, Interlocked.Read(ref _created), Interlocked.Read(ref _expired), Interlocked.Read(ref _evicted), Interlocked.Read(ref _deleted));
     }
 
+    /// <summary>The stable default store name of a session type: namespace-qualified, with readable type arguments (never an assembly version).</summary>
+    internal static string DefaultName(Type type)
+    {
+        var name = type.IsGenericType ? type.Name[..type.Name.IndexOf('`', StringComparison.Ordinal)] : type.Name;
+        if (type.IsNested && type.DeclaringType is { } outer)
+        {
+            name = DefaultName(outer) + "+" + name;
+        }
+        else if (!string.IsNullOrEmpty(type.Namespace))
+        {
+            name = type.Namespace + "." + name;
+        }
+
+        return type.IsGenericType && !type.IsGenericTypeDefinition
+            ? name + "[" + string.Join(",", type.GetGenericArguments().Select(DefaultName)) + "]"
+            : name;
+    }
+
     private static string NewId()
     {
         Span<byte> bytes = stackalloc byte[16];
@@ -408,24 +447,48 @@ internal sealed class SessionManager<TSession> : ISessionManager<TSession>
         }
     }
 
-    private async ValueTask EnforceLimitAsync(CancellationToken cancellationToken)
+    /// <summary>Tracks a session about to be written; it counts towards the limit but is not yet evictable.</summary>
+    private void Reserve(string sessionId, string scopeId, DateTimeOffset expiresAt)
     {
-        while (_options.MaxSessions > 0)
+        lock (_gate)
         {
-            string victim;
-            string scopeId;
-            lock (_gate)
-            {
-                if (_known.Count < _options.MaxSessions || _lru.Last is null)
-                {
-                    return;
-                }
+            Track(sessionId, scopeId, expiresAt);
+            _known[sessionId].Pending = true;
+        }
+    }
 
-                victim = _lru.Last.Value;
-                scopeId = _known[victim].ScopeId;
-                Forget(victim);
+    /// <summary>Marks a session written and, past <see cref="SessionOptions.MaxSessions"/>, takes the least recently used written ones to evict.</summary>
+    private List<(string Id, string ScopeId)> Written(string sessionId)
+    {
+        var victims = new List<(string, string)>();
+        lock (_gate)
+        {
+            if (_known.TryGetValue(sessionId, out var written))
+            {
+                written.Pending = false;
             }
 
+            for (var node = _lru.Last; _options.MaxSessions > 0 && _known.Count > _options.MaxSessions && node is not null;)
+            {
+                var previous = node.Previous;
+                var tracked = _known[node.Value];
+                if (!tracked.Pending)
+                {
+                    victims.Add((node.Value, tracked.ScopeId));
+                    Forget(node.Value);
+                }
+
+                node = previous;
+            }
+        }
+
+        return victims;
+    }
+
+    private async ValueTask EvictAsync(List<(string Id, string ScopeId)> victims, CancellationToken cancellationToken)
+    {
+        foreach (var (victim, scopeId) in victims)
+        {
             if (await _store.DeleteAsync(_prefix + victim, cancellationToken: cancellationToken).ConfigureAwait(false))
             {
                 await _provider.ClearScopeAsync(StateScope.Session(scopeId), cancellationToken).ConfigureAwait(false);
@@ -529,6 +592,9 @@ internal sealed class SessionManager<TSession> : ISessionManager<TSession>
         public LinkedListNode<string> Node { get; } = node;
 
         public long ExpiresAtTicks { get; set; } = expiresAtTicks;
+
+        /// <summary>Gets or sets a value indicating whether the session is being created and not yet written (never evicted then).</summary>
+        public bool Pending { get; set; }
 
         /// <summary>Gets or sets when the pending expiry check in the heap is due; <see cref="long.MaxValue"/> when none is.</summary>
         public long ScheduledTicks { get; set; } = long.MaxValue;

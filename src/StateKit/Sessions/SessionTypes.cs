@@ -28,6 +28,16 @@ public enum InvalidSessionIdBehavior
 /// <summary>Options of <c>ISessionManager&lt;TSession&gt;</c>, named after the session type.</summary>
 public sealed class SessionOptions
 {
+    /// <summary>
+    /// Gets or sets the name under which this session type's records are stored (<c>sessions/{Name}/{id}</c>). Two
+    /// session types registered with one name would share records, so a second one is refused when resolved.
+    /// </summary>
+    /// <value>
+    /// The default value is <see langword="null"/>: the type's full name (namespace, name and type arguments). Renaming
+    /// or moving the type then starts a new, empty set of sessions: set a name to keep sessions across such a rename.
+    /// </value>
+    public string? Name { get; set; }
+
     /// <summary>Gets or sets the sliding timeout: a session not used for this long expires (default 20 minutes).</summary>
     public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(20);
 

@@ -56,6 +56,19 @@ internal sealed class FailingStore(IStateStore inner) : DelegatingStore(inner)
 
     public override ValueTask<long> SetAsync(string key, ReadOnlyMemory<byte> value, StateWriteOptions options = default, CancellationToken cancellationToken = default)
     {
+        Count(key);
+        return base.SetAsync(key, value, options, cancellationToken);
+    }
+
+    public override ValueTask<IReadOnlyList<long>> SetManyAsync(IReadOnlyList<StateWrite> writes, CancellationToken cancellationToken = default)
+    {
+        Count(writes.Count > 0 ? writes[0].Key : string.Empty);
+        return base.SetManyAsync(writes, cancellationToken);
+    }
+
+    /// <summary>Counts one write (a batch counts once) and fails it, before it reaches the store, when its turn has come.</summary>
+    private void Count(string key)
+    {
         if (_remaining == 0)
         {
             Failures++;
@@ -67,7 +80,5 @@ internal sealed class FailingStore(IStateStore inner) : DelegatingStore(inner)
         {
             _remaining--;
         }
-
-        return base.SetAsync(key, value, options, cancellationToken);
     }
 }
