@@ -1,14 +1,36 @@
 using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
 
 namespace StateKit.File.Internal;
 
 /// <summary>
-/// Directory fsync through libc: .NET has no managed call that makes a rename durable, so the directory is
-/// opened read-only and fsync'ed. On Windows (NTFS journals metadata) this is a no-op.
+/// fsync through libc, checked. <c>FileStream.Flush(true)</c> returns normally on Linux when fsync fails (EIO, ENOSPC
+/// on some file systems), and .NET has no managed call that makes a rename durable, so both go through here and a
+/// failure raises <see cref="IOException"/>. On Windows (NTFS journals metadata) a directory fsync is a no-op and a
+/// file is flushed with <c>FileStream.Flush(true)</c>, which does report failures there.
 /// </summary>
 internal static class NativeMethods
 {
     private const int ORdOnly = 0;
+
+    /// <summary>Gets or sets a fault to inject (tests only): called with "file" or "directory" and the path; a non-zero errno fails that fsync.</summary>
+    internal static Func<string, string, int>? InjectFsyncError { get; set; }
+
+    /// <summary>Flushes a file's data and metadata to disk, or throws.</summary>
+    public static void Fsync(FileStream stream)
+    {
+        stream.Flush(flushToDisk: OperatingSystem.IsWindows());
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+
+        Check(InjectFsyncError?.Invoke("file", stream.Name) ?? 0, stream.Name);
+        if (FSync(stream.SafeFileHandle) != 0)
+        {
+            Check(Marshal.GetLastPInvokeError(), stream.Name);
+        }
+    }
 
     public static void FsyncDirectory(string directory)
     {
@@ -17,6 +39,7 @@ internal static class NativeMethods
             return;
         }
 
+        Check(InjectFsyncError?.Invoke("directory", directory) ?? 0, directory);
         var fd = Open(directory, ORdOnly);
         if (fd < 0)
         {
@@ -27,7 +50,7 @@ internal static class NativeMethods
         {
             if (FSync(fd) != 0)
             {
-                throw new IOException($"fsync of directory '{directory}' failed with errno {Marshal.GetLastPInvokeError()}.");
+                Check(Marshal.GetLastPInvokeError(), directory);
             }
         }
         finally
@@ -36,11 +59,22 @@ internal static class NativeMethods
         }
     }
 
+    private static void Check(int errno, string path)
+    {
+        if (errno != 0)
+        {
+            throw new IOException($"fsync of '{path}' failed with errno {errno}.");
+        }
+    }
+
     [DllImport("libc", EntryPoint = "open", SetLastError = true)]
     private static extern int Open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags);
 
     [DllImport("libc", EntryPoint = "fsync", SetLastError = true)]
     private static extern int FSync(int fd);
+
+    [DllImport("libc", EntryPoint = "fsync", SetLastError = true)]
+    private static extern int FSync(SafeFileHandle fd);
 
     [DllImport("libc", EntryPoint = "close", SetLastError = true)]
     private static extern int Close(int fd);

@@ -313,6 +313,11 @@ public sealed partial class FileStateStore
     }
 
     /// <summary>Appends records at the valid end of a list file (cutting a torn tail first), flushes them to disk and indexes them.</summary>
+    /// <remarks>
+    /// An append is all of its items or none: when writing fails part-way (a full disk), the file is cut back to where it
+    /// was, and only if that fails too is the outcome reported as "may have applied". A failed fsync is always reported
+    /// so: the kernel may have kept or dropped the bytes, and a second fsync would not tell which.
+    /// </remarks>
     private void AppendRecords(ListIndex index, FileStream file, string path, string key, byte[] records, string operation)
     {
         var at = index.ValidEnd;
@@ -323,11 +328,34 @@ public sealed partial class FileStateStore
                 Log.DroppedTornTail(_logger, path, file.Length - at);
                 file.SetLength(at);
             }
+        });
 
+        var written = false;
+        try
+        {
             file.Position = at;
             file.Write(records);
-            file.Flush(flushToDisk: true);
-        });
+            written = true;
+            NativeMethods.Fsync(file);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            var restored = false;
+            try
+            {
+                file.SetLength(at);
+                NativeMethods.Fsync(file);
+                restored = true;
+            }
+            catch (Exception cut) when (cut is IOException or UnauthorizedAccessException)
+            {
+                Log.AppendNotUndone(_logger, path, cut.Message);
+            }
+
+            var mayHaveApplied = written || !restored;
+            throw new StateStoreUnavailableException(Name, operation, key, $"the file system refused the append{(restored ? " (the list was left as it was)" : string.Empty)}: {ex.Message}", ex, mayHaveApplied);
+        }
+
         _ = ListFile.ParseInto(index, records, at);
     }
 

@@ -27,7 +27,6 @@ public sealed partial class FileStateStore : IStateStore
     private readonly ILogger _logger;
     private readonly string _entriesDirectory;
     private readonly string _listsDirectory;
-    private readonly int _headReadLimit;
 
     /// <summary>Initializes a new instance of the <see cref="FileStateStore"/> class and creates its directories.</summary>
     /// <param name="options">The options; <see cref="FileStateStoreOptions.RootPath"/> is required.</param>
@@ -46,7 +45,6 @@ public sealed partial class FileStateStore : IStateStore
 
         _guard = new StateStoreGuard(Name, options, timeProvider);
         _logger = (ILogger?)logger ?? NullLogger.Instance;
-        _headReadLimit = EntryFile.HeaderSize + (4 * options.MaxKeyLength);
         var root = Path.GetFullPath(options.RootPath);
         DirectoryPath = Path.Combine(root, "ns-" + FileNames.ForKey(options.KeyPrefix));
         _entriesDirectory = Path.Combine(DirectoryPath, "entries");
@@ -236,30 +234,26 @@ public sealed partial class FileStateStore : IStateStore
                 continue;
             }
 
-            var head = ReadHead(path);
-            if (head is null)
+            // The whole entry is read and its checksum checked: a damaged header must neither invent a key nor hide one.
+            var checkedEntry = ReadChecked(path, name);
+            if (checkedEntry is not { } entry)
             {
-                continue;
-            }
-
-            if (!EntryFile.TryHeader(head, out _, out var expiresAt, out var key, out var problem))
-            {
-                if (decoded is not null)
+                if (decoded is not null && System.IO.File.Exists(path))
                 {
-                    // The entry is damaged but its key is known: list it, so a read reports the damage.
+                    // The entry is damaged but its key is known from the file name: list it, so a read reports the damage.
                     yield return decoded;
                 }
-                else
+                else if (System.IO.File.Exists(path))
                 {
-                    Log.SkippedUnreadable(_logger, path, problem);
+                    Log.SkippedUnreadable(_logger, path, "the entry is damaged and its file name does not tell its key");
                 }
 
                 continue;
             }
 
-            if (key.StartsWith(prefix, StringComparison.Ordinal) && expiresAt > NowTicks)
+            if (entry.Key.StartsWith(prefix, StringComparison.Ordinal) && entry.ExpiresAt > NowTicks)
             {
-                yield return key;
+                yield return entry.Key;
             }
         }
     }
@@ -326,20 +320,26 @@ public sealed partial class FileStateStore : IStateStore
     private ValueTask<StripeLocks.Releaser> LockAsync(string path, string operation, string? key, CancellationToken cancellationToken) =>
         _locks.AcquireAsync(StripeOf(path), Name, operation, key, cancellationToken);
 
-    /// <summary>Temp file → flush to disk → rename over the old file → fsync the directory. The caller holds the key's lock.</summary>
-    private void ReplaceFile(string path, byte[] content, string directory, string operation, string key) =>
+    /// <summary>Temp file → fsync → rename over the old file → fsync the directory. The caller holds the key's lock.</summary>
+    /// <remarks>
+    /// Until the rename nothing is visible, so a failure reports "not written". After it the new file is what every reader
+    /// sees, so a failed directory fsync (the rename may not survive a crash) reports <see cref="StateStoreUnavailableException.WriteMayHaveApplied"/>.
+    /// </remarks>
+    private void ReplaceFile(string path, byte[] content, string directory, string operation, string key)
+    {
+        var temp = _locks.TempPath(StripeOf(path));
         Io(operation, key, () =>
         {
-            var temp = _locks.TempPath(StripeOf(path));
             using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 1, FileOptions.None))
             {
                 stream.Write(content);
-                stream.Flush(flushToDisk: true);
+                NativeMethods.Fsync(stream);
             }
 
             System.IO.File.Move(temp, path, overwrite: true);
-            NativeMethods.FsyncDirectory(directory);
         });
+        Io(operation, key, () => NativeMethods.FsyncDirectory(directory), writeMayHaveApplied: true);
+    }
 
     private EntryFile.Decoded? ReadEntry(string path, string key, string operation, bool tolerateCorrupt)
     {
@@ -388,21 +388,6 @@ public sealed partial class FileStateStore : IStateStore
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             throw new StateStoreUnavailableException(Name, operation, key, $"'{path}' cannot be read: {ex.Message}", ex);
-        }
-    }
-
-    private byte[]? ReadHead(string path)
-    {
-        try
-        {
-            using var handle = System.IO.File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            var buffer = new byte[(int)Math.Min(RandomAccess.GetLength(handle), _headReadLimit)];
-            var read = ReadAt(handle, buffer, 0);
-            return read == buffer.Length ? buffer : buffer[..read];
-        }
-        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
-        {
-            return null;
         }
     }
 
@@ -471,12 +456,11 @@ public sealed partial class FileStateStore : IStateStore
     private void DeleteEntryFile(string path) => Io("PurgeExpired", null, () => System.IO.File.Delete(path));
 
     /// <summary>Deletes a file and fsyncs its directory so the delete survives a crash.</summary>
-    private void DeleteDurably(string path, string directory, string operation, string? key) =>
-        Io(operation, key, () =>
-        {
-            System.IO.File.Delete(path);
-            NativeMethods.FsyncDirectory(directory);
-        });
+    private void DeleteDurably(string path, string directory, string operation, string? key)
+    {
+        Io(operation, key, () => System.IO.File.Delete(path));
+        Io(operation, key, () => NativeMethods.FsyncDirectory(directory), writeMayHaveApplied: true);
+    }
 
     /// <summary>Reads until <paramref name="buffer"/> is full or the file ends; returns the bytes read.</summary>
     private static int ReadAt(Microsoft.Win32.SafeHandles.SafeFileHandle handle, byte[] buffer, long offset)
@@ -496,10 +480,26 @@ public sealed partial class FileStateStore : IStateStore
         return read;
     }
 
-    private bool IsExpiredEntryFile(string path) =>
-        ReadHead(path) is { } head && EntryFile.TryHeader(head, out _, out var expiresAt, out _, out _) && expiresAt <= NowTicks;
+    /// <summary>Only an entry whose checksum holds is purged: a damaged expiry must never delete a live entry.</summary>
+    private bool IsExpiredEntryFile(string path) => ReadChecked(path, Path.GetFileName(path)) is { } entry && entry.ExpiresAt <= NowTicks;
 
-    private void Io(string operation, string? key, Action action)
+    /// <summary>Reads and checks a whole entry file; <see langword="null"/> when it is missing, damaged, or holds a key that does not belong to its name.</summary>
+    private EntryFile.Decoded? ReadChecked(string path, string name)
+    {
+        byte[]? data;
+        try
+        {
+            data = ReadAll(path, "ListKeys", null);
+        }
+        catch (StateCorruptedException)
+        {
+            return null;
+        }
+
+        return data is not null && EntryFile.TryDecode(data, out var entry, out _) && FileNames.ForKey(entry.Key) == name ? entry : null;
+    }
+
+    private void Io(string operation, string? key, Action action, bool writeMayHaveApplied = false)
     {
         try
         {
@@ -507,7 +507,7 @@ public sealed partial class FileStateStore : IStateStore
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            throw new StateStoreUnavailableException(Name, operation, key, $"the file system refused the write: {ex.Message}", ex);
+            throw new StateStoreUnavailableException(Name, operation, key, $"the file system refused the write: {ex.Message}", ex, writeMayHaveApplied);
         }
     }
 
