@@ -53,6 +53,27 @@ public sealed class ProviderHistoryAndScopeTests(string kind) : StoreFixture(kin
     }
 
     [Test]
+    public async Task History_AWriterOvertakenWhileRecordingHistory_NewestVersionsStillKept()
+    {
+        var holding = new HoldFirstHistoryWrite(Store);
+        var provider = Container(store: holding).GetRequiredService<IStateProvider>();
+        var overtaken = provider.UpdateAsync<Counter>(Scope, "k", c => new Counter((c?.Value ?? 0) + 1)).AsTask();
+        await holding.Held.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        for (var i = 0; i < 12; i++)
+        {
+            await provider.UpdateAsync<Counter>(Scope, "k", c => new Counter((c?.Value ?? 0) + 1));
+        }
+
+        holding.Release.SetResult();
+        await overtaken.WaitAsync(TimeSpan.FromSeconds(30));
+        var current = (await provider.GetAsync<Counter>(Scope, "k"))!;
+        Assert.That(current.Version, Is.EqualTo(13));
+        var history = await provider.GetHistoryAsync(Scope, "k");
+        Assert.That(history.Select(h => h.Version), Is.EqualTo(Enumerable.Range(4, 10).Select(v => (long)v)), "the 10 newest versions, not the last 10 recorded");
+        Assert.That((await provider.GetVersionAsync<Counter>(Scope, "k", 4))!.Value.Value, Is.EqualTo(4));
+    }
+
+    [Test]
     public async Task Update_HistoryWriteFails_ReportsNotWrittenOnlyWhenNothingWasWritten()
     {
         var provider = Container().GetRequiredService<IStateProvider>();
@@ -91,6 +112,37 @@ public sealed class ProviderHistoryAndScopeTests(string kind) : StoreFixture(kin
         var paths = (await provider.DiffAsync(Scope, "doc", 1, 2)).Select(d => d.Path).ToArray();
         Assert.That(paths, Is.EquivalentTo(new[] { "/a.b", "/a/b", "/c~1d", "/e~0" }));
         Assert.That(paths.Distinct().Count(), Is.EqualTo(4));
+    }
+
+    /// <summary>Holds the first write that records history (before it reaches the store) until released.</summary>
+    private sealed class HoldFirstHistoryWrite(IStateStore inner) : DelegatingStore(inner)
+    {
+        private int _held;
+
+        public TaskCompletionSource Held { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public override async ValueTask<IReadOnlyList<long>> SetManyAsync(IReadOnlyList<StateWrite> writes, CancellationToken cancellationToken = default)
+        {
+            await HoldAsync(writes.Any(w => w.Key.Contains("/h/", StringComparison.Ordinal)));
+            return await base.SetManyAsync(writes, cancellationToken);
+        }
+
+        public override async ValueTask<long> ListAppendAsync(string key, IReadOnlyList<ReadOnlyMemory<byte>> items, TimeSpan? timeToLive = null, CancellationToken cancellationToken = default)
+        {
+            await HoldAsync(key.Contains("/h/", StringComparison.Ordinal));
+            return await base.ListAppendAsync(key, items, timeToLive, cancellationToken);
+        }
+
+        private async Task HoldAsync(bool history)
+        {
+            if (history && Interlocked.Exchange(ref _held, 1) == 0)
+            {
+                Held.SetResult();
+                await Release.Task;
+            }
+        }
     }
 
     /// <summary>Fails every write of a history record, before anything reaches the store.</summary>
