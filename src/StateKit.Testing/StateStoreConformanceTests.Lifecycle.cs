@@ -206,4 +206,43 @@ public abstract partial class StateStoreConformanceTests<TStore>
         Assert.That(await Store.ListTrimAsync("l", 1, long.MaxValue), Is.EqualTo(1));
         Assert.That(await RangeAsync(Store, "l"), Is.EqualTo(new[] { "c" }));
     }
+
+    /// <summary>
+    /// Damages the stored bytes of an entry's value in the backend, as a disk or an outside writer would (flip a byte).
+    /// Override it for your store; the default cannot reach raw storage and leaves the damage rule inconclusive.
+    /// </summary>
+    /// <param name="keyPrefix">The key prefix of the store that wrote the entry.</param>
+    /// <param name="key">The entry's key.</param>
+    /// <returns><see langword="true"/> when the value was damaged.</returns>
+    protected virtual ValueTask<bool> DamageStoredValueAsync(string keyPrefix, string key) => new(false);
+
+    /// <summary>
+    /// Damaged value bytes never reach a typed reader: the store detects them (<see cref="StateCorruptedException"/> on
+    /// read), or, where a backend stores raw values unchecked (SQL, Redis), the envelope's checksum does on decoding.
+    /// </summary>
+    /// <returns>A task.</returns>
+    [Test]
+    public virtual async Task GetAsync_DamagedStoredValue_IsDetectedBeforeAnyTypedRead()
+    {
+        var codec = new Serialization.StateValueCodec();
+        await Store.SetAsync("k", codec.Encode(new Dictionary<string, int> { ["turns"] = 42, ["tokens"] = 1200 }));
+        if (!await DamageStoredValueAsync(TestPrefix, "k").ConfigureAwait(false))
+        {
+            Assert.Inconclusive("Override DamageStoredValueAsync to test how this store's damaged values are detected.");
+        }
+
+        StateEntry? entry;
+        try
+        {
+            entry = await Store.GetAsync("k");
+        }
+        catch (StateCorruptedException ex)
+        {
+            Assert.That(ex.Key, Is.EqualTo("k"));
+            return;
+        }
+
+        Assert.That(entry, Is.Not.Null);
+        Assert.That(() => codec.Decode<Dictionary<string, int>>(entry!.Value.Span, "k"), Throws.InstanceOf<StateCorruptedException>());
+    }
 }

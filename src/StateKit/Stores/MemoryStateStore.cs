@@ -40,6 +40,18 @@ public sealed partial class MemoryStateStore : IStateStore
 
     private long NowTicks => _guard.TimeProvider.GetUtcNow().UtcTicks;
 
+    /// <summary>Flips a byte of a stored value in place, as damaged memory would (tests of damage detection only).</summary>
+    internal bool DamageValueForTest(string key)
+    {
+        if (!_entries.TryGetValue(key, out var item) || item.Value.Length == 0)
+        {
+            return false;
+        }
+
+        item.Value[item.Value.Length / 2] ^= 0x5A;
+        return true;
+    }
+
     /// <inheritdoc />
     public ValueTask<StateEntry?> GetAsync(string key, CancellationToken cancellationToken = default)
     {

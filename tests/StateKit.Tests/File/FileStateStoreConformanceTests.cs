@@ -21,4 +21,13 @@ public sealed class FileStateStoreConformanceTests : StateStoreConformanceTests<
         options.CopyTo(fileOptions);
         return new(new FileStateStore(fileOptions, timeProvider));
     }
+
+    protected override async ValueTask<bool> DamageStoredValueAsync(string keyPrefix, string key)
+    {
+        var path = Path.Combine(_root, "ns-" + StateKit.File.Internal.FileNames.ForKey(keyPrefix), "entries", StateKit.File.Internal.FileNames.ForKey(key));
+        var bytes = await System.IO.File.ReadAllBytesAsync(path);
+        bytes[bytes.Length - 8] ^= 0x5A;
+        await System.IO.File.WriteAllBytesAsync(path, bytes);
+        return true;
+    }
 }

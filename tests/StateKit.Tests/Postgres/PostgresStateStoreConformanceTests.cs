@@ -28,4 +28,13 @@ public sealed class PostgresStateStoreConformanceTests : StateStoreConformanceTe
         options.CopyTo(postgresOptions);
         return new(new PostgresStateStore(postgresOptions, timeProvider));
     }
+
+    protected override async ValueTask<bool> DamageStoredValueAsync(string keyPrefix, string key)
+    {
+        await using var dataSource = NpgsqlDataSource.Create(TestServers.Postgres);
+        await using var cmd = dataSource.CreateCommand($"UPDATE \"{_schema}\".statekit_entries SET value = set_byte(value, length(value) / 2, get_byte(value, length(value) / 2) # 90) WHERE ns = @ns AND key = @key");
+        cmd.Parameters.AddWithValue("ns", keyPrefix);
+        cmd.Parameters.AddWithValue("key", key);
+        return await cmd.ExecuteNonQueryAsync() == 1;
+    }
 }

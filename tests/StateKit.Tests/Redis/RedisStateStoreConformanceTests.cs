@@ -15,4 +15,20 @@ public sealed class RedisStateStoreConformanceTests : StateStoreConformanceTests
         options.CopyTo(redisOptions);
         return new(new RedisStateStore(redisOptions, timeProvider));
     }
+
+    protected override async ValueTask<bool> DamageStoredValueAsync(string keyPrefix, string key)
+    {
+        using var multiplexer = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(TestServers.Redis);
+        var db = multiplexer.GetDatabase();
+        var redisKey = $"{_redisPrefix}:{keyPrefix.Length}:{keyPrefix}:e:{key}";
+        var value = (byte[]?)await db.HashGetAsync(redisKey, "v");
+        if (value is not { Length: > 0 })
+        {
+            return false;
+        }
+
+        value[value.Length / 2] ^= 0x5A;
+        await db.HashSetAsync(redisKey, "v", value);
+        return true;
+    }
 }

@@ -21,4 +21,15 @@ public sealed class SqliteStateStoreConformanceTests : StateStoreConformanceTest
         options.CopyTo(sqliteOptions);
         return new(new SqliteStateStore(sqliteOptions, timeProvider));
     }
+
+    protected override async ValueTask<bool> DamageStoredValueAsync(string keyPrefix, string key)
+    {
+        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(_directory, "state.db")};Pooling=False");
+        await connection.OpenAsync();
+        await using var cmd = connection.CreateCommand();
+        cmd.CommandText = "UPDATE statekit_entries SET value = CAST(substr(value, 1, length(value) / 2) || X'5A' || substr(value, length(value) / 2 + 2) AS BLOB) WHERE ns = $ns AND key = $key";
+        cmd.Parameters.AddWithValue("$ns", keyPrefix);
+        cmd.Parameters.AddWithValue("$key", key);
+        return await cmd.ExecuteNonQueryAsync() == 1;
+    }
 }
