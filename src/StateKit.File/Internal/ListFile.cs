@@ -6,29 +6,79 @@ using StateKit.Serialization;
 namespace StateKit.File.Internal;
 
 /// <summary>
-/// The list file format: magic <c>SKL1</c>, then records of [type (1 byte)][payload length (int32)][payload]
-/// [CRC-32C of type, length and payload (uint32)]. The first record is the header (generation int64 + key),
-/// then items and expiry changes (UTC ticks int64) in append order.
+/// The list file format: magic <c>SKL2</c>, the committed length (int64) and its CRC-32C (uint32), then records of
+/// [type (1 byte)][payload length (int32)][payload][CRC-32C of type, length and payload (uint32)]. The first record is
+/// the header (generation int64 + key), then items and expiry changes (UTC ticks int64) in append order.
 /// </summary>
 /// <remarks>
-/// A record cut short at the end of the file (a crash during an append) fails its length or checksum check
-/// and is dropped; earlier records survive. A bad record followed by more data is corruption. Within one
-/// generation a file only grows (a torn tail is cut before the next append), so a parsed prefix stays valid
-/// and later reads parse only what was appended since.
+/// An append writes its records past the committed length, fsyncs, then writes the new committed length in place and
+/// fsyncs again; only then is it acknowledged. Readers parse up to the committed length and ignore what lies beyond
+/// (a torn or unacknowledged append, cut before the next one). So the two cases stay apart: bytes past the committed
+/// length were never acknowledged and are dropped, while a bad record before it, or a file shorter than it, is damage
+/// to acknowledged data and raises <see cref="StateCorruptedException"/>.
+/// Files of the first format (<c>SKL1</c>, no committed length) are still read with the old rule (a bad last record
+/// is a torn tail) and are rewritten in the new format by their next append or touch.
 /// </remarks>
 internal static class ListFile
 {
-    public const int GenerationOffset = 4 + 5;
+    /// <summary>The size of the fixed header of the current format: magic, committed length, its checksum.</summary>
+    public const int HeaderSize = 4 + 8 + 4;
+    public const int CommittedOffset = 4;
     private const byte HeaderRecord = 1;
     private const byte ItemRecord = 2;
     private const byte ExpiryRecord = 3;
     private const int RecordOverhead = 1 + 4 + 4;
-    private static ReadOnlySpan<byte> Magic => "SKL1"u8;
+    private static ReadOnlySpan<byte> Magic => "SKL2"u8;
+
+    private static ReadOnlySpan<byte> LegacyMagic => "SKL1"u8;
+
+    /// <summary>The offset of the generation in the header record of a file of <paramref name="format"/>.</summary>
+    public static int GenerationOffset(int format) => (format == 1 ? 4 : HeaderSize) + 5;
+
+    /// <summary>Reads the fixed header: the format (1 or 2) and the committed length (the file length for format 1).</summary>
+    /// <returns>What is wrong, or <see langword="null"/>.</returns>
+    public static string? ReadHeader(ReadOnlySpan<byte> head, long fileLength, out int format, out long committed)
+    {
+        format = 0;
+        committed = 0;
+        if (head.Length >= 4 && head[..4].SequenceEqual(LegacyMagic))
+        {
+            format = 1;
+            committed = fileLength;
+            return null;
+        }
+
+        if (head.Length < HeaderSize || !head[..4].SequenceEqual(Magic))
+        {
+            return head.Length < HeaderSize ? $"the file is {head.Length} bytes, shorter than a list header" : "the file is not a StateKit list (bad magic)";
+        }
+
+        committed = BinaryPrimitives.ReadInt64LittleEndian(head[CommittedOffset..]);
+        if (BinaryPrimitives.ReadUInt32LittleEndian(head[(CommittedOffset + 8)..]) != Crc32C.Compute(head.Slice(CommittedOffset, 8)) || committed < HeaderSize)
+        {
+            return "the committed-length marker is damaged";
+        }
+
+        format = 2;
+        return fileLength < committed
+            ? $"the file is {fileLength} bytes, shorter than the {committed} bytes of acknowledged items"
+            : null;
+    }
+
+    /// <summary>The committed-length marker: the length and its checksum, written in place at <see cref="CommittedOffset"/>.</summary>
+    public static byte[] CommittedMarker(long committed)
+    {
+        var marker = new byte[12];
+        BinaryPrimitives.WriteInt64LittleEndian(marker, committed);
+        BinaryPrimitives.WriteUInt32LittleEndian(marker.AsSpan(8), Crc32C.Compute(marker.AsSpan(0, 8)));
+        return marker;
+    }
 
     public static byte[] NewFile(string key, long generation, long expiresAt, IEnumerable<ReadOnlyMemory<byte>> items)
     {
         var buffer = new ArrayBufferWriter<byte>();
         buffer.Write(Magic);
+        buffer.Write(new byte[12]); // the committed length, filled in below
         var keyBytes = Encoding.UTF8.GetBytes(key);
         var header = new byte[8 + keyBytes.Length];
         BinaryPrimitives.WriteInt64LittleEndian(header, generation);
@@ -40,7 +90,9 @@ internal static class ListFile
             WriteRecord(buffer, ItemRecord, item.Span);
         }
 
-        return buffer.WrittenSpan.ToArray();
+        var file = buffer.WrittenSpan.ToArray();
+        CommittedMarker(file.Length).CopyTo(file, CommittedOffset);
+        return file;
     }
 
     public static byte[] AppendRecords(IReadOnlyList<ReadOnlyMemory<byte>> items, long? expiresAt)
@@ -61,21 +113,19 @@ internal static class ListFile
 
     /// <summary>
     /// Parses the records of <paramref name="chunk"/>, which starts at file offset <paramref name="chunkStart"/>
-    /// (0 = the whole file, magic included), into <paramref name="index"/>. Stops before a torn last record.
+    /// (0 = the whole file, fixed header included), into <paramref name="index"/>. In format 2 the chunk ends at the
+    /// committed length, so every record in it must be whole and sound; in format 1 a torn last record is dropped.
     /// </summary>
     /// <returns>What is wrong with the file, or <see langword="null"/>; on a problem the index must be reset.</returns>
-    public static string? ParseInto(ListIndex index, ReadOnlySpan<byte> chunk, long chunkStart)
+    public static string? ParseInto(ListIndex index, ReadOnlySpan<byte> chunk, long chunkStart, int format)
     {
         var at = 0;
+        var strict = format == 2;
         if (chunkStart == 0)
         {
-            if (chunk.Length < Magic.Length || !chunk[..Magic.Length].SequenceEqual(Magic))
-            {
-                return chunk.Length < Magic.Length ? $"the file is {chunk.Length} bytes, shorter than a list header" : "the file is not a StateKit list (bad magic)";
-            }
-
-            at = Magic.Length;
+            at = format == 1 ? LegacyMagic.Length : HeaderSize;
             index.ValidEnd = at;
+            index.Format = format;
         }
 
         while (chunk.Length - at >= RecordOverhead)
@@ -84,13 +134,18 @@ internal static class ListFile
             var length = BinaryPrimitives.ReadInt32LittleEndian(chunk[(at + 1)..]);
             if (length < 0 || length > chunk.Length - at - RecordOverhead)
             {
+                if (strict)
+                {
+                    return $"the acknowledged record at offset {chunkStart + at} is cut short";
+                }
+
                 break;
             }
 
             var end = at + 5 + length;
             if (BinaryPrimitives.ReadUInt32LittleEndian(chunk[end..]) != Crc32C.Compute(chunk.Slice(at, 5 + length)))
             {
-                if (end + 4 == chunk.Length)
+                if (end + 4 == chunk.Length && !strict)
                 {
                     break;
                 }
@@ -101,7 +156,7 @@ internal static class ListFile
             var payload = chunk.Slice(at + 5, length);
             switch (type)
             {
-                case HeaderRecord when index.Key is null && chunkStart + at == Magic.Length && length > 8:
+                case HeaderRecord when index.Key is null && chunkStart + at == (format == 1 ? LegacyMagic.Length : HeaderSize) && length > 8:
                     index.Generation = BinaryPrimitives.ReadInt64LittleEndian(payload);
                     index.Key = Encoding.UTF8.GetString(payload[8..]);
                     break;
@@ -118,6 +173,11 @@ internal static class ListFile
 
             at = end + 4;
             index.ValidEnd = chunkStart + at;
+        }
+
+        if (strict && at != chunk.Length)
+        {
+            return $"the acknowledged record at offset {chunkStart + at} is cut short";
         }
 
         return index.Key is null ? "the file has no complete header record" : null;

@@ -14,6 +14,9 @@ internal sealed class ListIndex
 
     public long ValidEnd { get; set; }
 
+    /// <summary>Gets or sets the file format: 2 (committed length in the header) or 1 (the first format, read only).</summary>
+    public int Format { get; set; }
+
     /// <summary>Gets the file offset of each item's payload.</summary>
     public List<long> Offsets { get; } = [];
 
@@ -28,6 +31,7 @@ internal sealed class ListIndex
         Key = null;
         ExpiresAt = long.MaxValue;
         ValidEnd = 0;
+        Format = 0;
         Offsets.Clear();
         Lengths.Clear();
     }

@@ -46,6 +46,13 @@ public sealed partial class FileStateStore
                 }
 
                 var expiresAt = timeToLive is null ? (long?)null : ToTicks(_guard.ExpiryFrom(timeToLive));
+                if (index.Format == 1)
+                {
+                    // A list of the first format has no committed length: rewrite it in the current one, with the new items.
+                    var all = ReadItems(index, file, 0, index.Count, path, key, "ListAppend").Concat(items).ToArray();
+                    return CreateList(path, key, expiresAt ?? index.ExpiresAt, all, "ListAppend");
+                }
+
                 AppendRecords(index, file, path, key, ListFile.AppendRecords(items, expiresAt), "ListAppend");
                 return index.Count;
             }
@@ -181,7 +188,14 @@ public sealed partial class FileStateStore
                     return false;
                 }
 
-                AppendRecords(index, file, path, key, ListFile.AppendRecords([], ToTicks(_guard.ExpiryFrom(timeToLive))), "ListTouch");
+                var expiresAt = ToTicks(_guard.ExpiryFrom(timeToLive));
+                if (index.Format == 1)
+                {
+                    CreateList(path, key, expiresAt, ReadItems(index, file, 0, index.Count, path, key, "ListTouch"), "ListTouch");
+                    return true;
+                }
+
+                AppendRecords(index, file, path, key, ListFile.AppendRecords([], expiresAt), "ListTouch");
                 return true;
             }
         }
@@ -226,22 +240,25 @@ public sealed partial class FileStateStore
     /// <remarks>A <see langword="null"/> <paramref name="key"/> accepts whatever key the file holds (purge does not know it).</remarks>
     private bool Refresh(ListIndex index, FileStream file, string path, string? key, string operation)
     {
-        var length = file.Length;
+        var (format, committed) = ReadListHeader(file, path, key, operation);
         Span<byte> generation = stackalloc byte[8];
-        var sameGeneration = index.Key is not null && length >= index.ValidEnd
-            && RandomAccess.Read(file.SafeFileHandle, generation, ListFile.GenerationOffset) == 8
+        var sameGeneration = index.Key is not null && index.Format == format && committed >= index.ValidEnd
+            && RandomAccess.Read(file.SafeFileHandle, generation, ListFile.GenerationOffset(format)) == 8
             && BinaryPrimitives.ReadInt64LittleEndian(generation) == index.Generation;
         if (!sameGeneration)
         {
             index.Reset();
         }
 
+        // Only what was acknowledged is read: bytes past the committed length belong to an append that never finished.
         var start = index.ValidEnd;
-        if (length > start || start == 0)
+        if (committed > start || start == 0)
         {
-            var chunk = new byte[checked((int)(length - start))];
+            var chunk = new byte[checked((int)(committed - start))];
             var read = ReadAt(file.SafeFileHandle, chunk, start);
-            var problem = ListFile.ParseInto(index, chunk.AsSpan(0, read), start);
+            var problem = read < chunk.Length && format == 2
+                ? $"the file ends at {start + read} bytes, before its {committed} bytes of acknowledged items"
+                : ListFile.ParseInto(index, chunk.AsSpan(0, read), start, format);
             if (problem is not null)
             {
                 index.Reset();
@@ -257,6 +274,30 @@ public sealed partial class FileStateStore
         }
 
         return index.Count > 0 && index.ExpiresAt > NowTicks;
+    }
+
+    /// <summary>Reads the list file's format and committed length.</summary>
+    /// <remarks>
+    /// The committed length is rewritten in place by appenders; a read that meets a half-written marker sees a checksum
+    /// mismatch, so the marker is read again a few times before it is called damaged.
+    /// </remarks>
+    private (int Format, long Committed) ReadListHeader(FileStream file, string path, string? key, string operation)
+    {
+        Span<byte> head = stackalloc byte[ListFile.HeaderSize];
+        string? problem = null;
+        for (var attempt = 0; attempt < 3; attempt++)
+        {
+            var read = RandomAccess.Read(file.SafeFileHandle, head, 0);
+            problem = ListFile.ReadHeader(head[..read], file.Length, out var format, out var committed);
+            if (problem is null)
+            {
+                return (format, committed);
+            }
+
+            Thread.Sleep(attempt);
+        }
+
+        throw new StateCorruptedException(Name, operation, key, problem!, path);
     }
 
     /// <summary>Refreshes the index of a list whose key may be unknown; <see langword="null"/> when the file is damaged.</summary>
@@ -356,7 +397,14 @@ public sealed partial class FileStateStore
             throw new StateStoreUnavailableException(Name, operation, key, $"the file system refused the append{(restored ? " (the list was left as it was)" : string.Empty)}: {ex.Message}", ex, mayHaveApplied);
         }
 
-        _ = ListFile.ParseInto(index, records, at);
+        // The records are durable; moving the committed length over them acknowledges them. From here a failure may or
+        // may not have made them part of the list.
+        Io(operation, key, () =>
+        {
+            RandomAccess.Write(file.SafeFileHandle, ListFile.CommittedMarker(at + records.Length), ListFile.CommittedOffset);
+            NativeMethods.Fsync(file);
+        }, writeMayHaveApplied: true);
+        _ = ListFile.ParseInto(index, records, at, format: 2);
     }
 
     private void DeleteListFile(string path, string key, string operation)
