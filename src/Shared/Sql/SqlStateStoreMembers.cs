@@ -5,14 +5,18 @@
 namespace StateKit.Sqlite;
 
 /// <content>The <see cref="IStateStore"/> members, forwarded to the shared SQL engine.</content>
-public sealed partial class SqliteStateStore : IStateStore
+public sealed partial class SqliteStateStore : IStateStore, IStateStoreCapabilities
 #elif STATEKIT_POSTGRES
 namespace StateKit.Postgres;
 
 /// <content>The <see cref="IStateStore"/> members, forwarded to the shared SQL engine.</content>
-public sealed partial class PostgresStateStore : IStateStore
+public sealed partial class PostgresStateStore : IStateStore, IStateStoreCapabilities
 #endif
 {
+    /// <inheritdoc />
+    /// <remarks>Batches are atomic: one transaction.</remarks>
+    public StateStoreCapabilities Capabilities => StateStoreCapabilities.AtomicBatches;
+
     /// <inheritdoc />
     public ValueTask<StateEntry?> GetAsync(string key, CancellationToken cancellationToken = default) => _engine.GetAsync(key, cancellationToken);
 

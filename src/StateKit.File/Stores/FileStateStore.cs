@@ -20,7 +20,7 @@ namespace StateKit.File;
 /// fixed number). Key-to-name mapping never leaves the directory and never maps two keys to one file.
 /// </para>
 /// </remarks>
-public sealed partial class FileStateStore : IStateStore
+public sealed partial class FileStateStore : IStateStore, IStateStoreCapabilities
 {
     private readonly StateStoreGuard _guard;
     private readonly StripeLocks _locks;
@@ -69,6 +69,13 @@ public sealed partial class FileStateStore : IStateStore
         _locks = new StripeLocks(locksDirectory, options.LockTimeout);
         RemoveAbandonedTempFiles(locksDirectory);
     }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// None: a batch checks every condition before writing, but replaces its files one by one, so a crash part-way can
+    /// leave the first writes applied.
+    /// </remarks>
+    public StateStoreCapabilities Capabilities => StateStoreCapabilities.None;
 
     /// <inheritdoc />
     public string Name => "file";

@@ -18,7 +18,7 @@ namespace StateKit.Redis;
 /// across slots. A write that timed out or lost its connection after it was sent raises
 /// <see cref="StateStoreUnavailableException"/> with <see cref="StateStoreUnavailableException.WriteMayHaveApplied"/> set.
 /// </remarks>
-public sealed class RedisStateStore : IStateStore
+public sealed class RedisStateStore : IStateStore, IStateStoreCapabilities
 {
     private readonly RedisConnection _connection;
     private readonly StateStoreGuard _guard;
@@ -84,6 +84,10 @@ public sealed class RedisStateStore : IStateStore
         _listPrefix = _base + "l:";
         _metaPrefix = _base + "m:";
     }
+
+    /// <inheritdoc />
+    /// <remarks>Batches are atomic.</remarks>
+    public StateStoreCapabilities Capabilities => StateStoreCapabilities.AtomicBatches;
 
     /// <inheritdoc />
     public string Name => "redis";

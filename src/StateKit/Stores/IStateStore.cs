@@ -57,7 +57,8 @@ public interface IStateStore : IAsyncDisposable
     /// Every key and value is validated, and every expected version checked, before anything is written: when one write
     /// conflicts, nothing of the batch is written and the <see cref="StateConflictException"/> names its key. The writes
     /// apply in order; a key written twice sees its own earlier write (its version and its expiry). The memory, SQLite,
-    /// PostgreSQL and Redis stores apply a batch atomically; the file store replaces its files one by one under the locks
+    /// PostgreSQL and Redis stores apply a batch atomically (they declare <see cref="StateStoreCapabilities.AtomicBatches"/>,
+    /// see <see cref="StateStoreExtensions.GetCapabilities"/>); the file store replaces its files one by one under the locks
     /// of all the batch's keys, so a crash or an I/O failure part-way can leave the first writes applied, which it reports
     /// as <see cref="StateStoreUnavailableException.WriteMayHaveApplied"/>.
     /// </remarks>

@@ -12,7 +12,7 @@ namespace StateKit;
 /// conditional writes never lose an update and a batch is atomic. Expiry is lazy (an expired entry is invisible at once) and purged from a heap
 /// ordered by expiry, so a purge costs the number of due entries, not the number of entries.
 /// </remarks>
-public sealed partial class MemoryStateStore : IStateStore
+public sealed partial class MemoryStateStore : IStateStore, IStateStoreCapabilities
 {
     private const int OpportunisticPurgeBatch = 32;
     private readonly ConcurrentDictionary<string, Item> _entries = new(StringComparer.Ordinal);
@@ -28,6 +28,10 @@ public sealed partial class MemoryStateStore : IStateStore
     {
         _guard = new StateStoreGuard(Name, options ?? new StateStoreOptions(), timeProvider);
     }
+
+    /// <inheritdoc />
+    /// <remarks>Batches are atomic.</remarks>
+    public StateStoreCapabilities Capabilities => StateStoreCapabilities.AtomicBatches;
 
     /// <inheritdoc />
     public string Name => "memory";

@@ -3,6 +3,15 @@ namespace StateKit;
 /// <summary>Conveniences over <see cref="IStateStore"/>.</summary>
 public static class StateStoreExtensions
 {
+    /// <summary>Gets what a store guarantees beyond the common contract.</summary>
+    /// <param name="store">The store.</param>
+    /// <returns>Its declared capabilities; <see cref="StateStoreCapabilities.None"/> when it declares none.</returns>
+    public static StateStoreCapabilities GetCapabilities(this IStateStore store)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        return store is IStateStoreCapabilities declared ? declared.Capabilities : StateStoreCapabilities.None;
+    }
+
     /// <summary>Appends one item to a list, creating it when missing.</summary>
     /// <param name="store">The store.</param>
     /// <param name="key">The list key.</param>
