@@ -8,6 +8,7 @@ namespace StateKit.Benchmarks;
 /// <summary>
 /// <see cref="FileStateStore"/> set / get vs the same bytes written by hand the durable way: temp file, write,
 /// fsync, rename over the old file, fsync the directory; and read back with <see cref="System.IO.File.ReadAllBytes(string)"/>.
+/// A list append vs an append-only log by hand: write the item at the end of an open file, fsync.
 /// </summary>
 [MemoryDiagnoser]
 [GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByCategory)]
@@ -18,6 +19,7 @@ public class FileStoreBenchmarks
     private string _rawPath = string.Empty;
     private string _rawTemp = string.Empty;
     private FileStateStore _store = null!;
+    private FileStream _rawLog = null!;
     private byte[] _value = [];
 
     /// <summary>Gets or sets the value size in bytes.</summary>
@@ -38,6 +40,7 @@ public class FileStoreBenchmarks
         _store = new FileStateStore(new FileStateStoreOptions { RootPath = Path.Combine(_root, "store") });
         await _store.SetAsync("hot", _value);
         Raw_Set();
+        _rawLog = new FileStream(Path.Combine(_root, "raw", "log.bin"), FileMode.Append, FileAccess.Write, FileShare.Read, 1, FileOptions.None);
     }
 
     [GlobalCleanup]
@@ -45,6 +48,7 @@ public class FileStoreBenchmarks
 
     private async Task CleanUpAsync()
     {
+        await _rawLog.DisposeAsync();
         await _store.DisposeAsync();
         Directory.Delete(_root, recursive: true);
     }
@@ -70,4 +74,15 @@ public class FileStoreBenchmarks
 
     [BenchmarkCategory("Get"), Benchmark]
     public async Task<StateEntry?> StateKit_Get() => await _store.GetAsync("hot");
+
+    [BenchmarkCategory("ListAppend"), Benchmark(Baseline = true)]
+    public void Raw_ListAppend()
+    {
+        _rawLog.Write(_value);
+        NativeMethods.Fsync(_rawLog);
+    }
+
+    /// <summary>One item; the store writes the record, fsyncs, moves the committed length over it and fsyncs again.</summary>
+    [BenchmarkCategory("ListAppend"), Benchmark]
+    public async Task<long> StateKit_ListAppend() => await _store.ListAppendAsync("log", [_value]);
 }

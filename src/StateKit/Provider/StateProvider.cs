@@ -112,7 +112,9 @@ internal sealed partial class StateProvider : IStateProvider
     {
         await AuthorizeAsync(StateAccess.Write, scope, ValidKey(key), cancellationToken).ConfigureAwait(false);
         var storeKey = ValueKey(scope, key);
-        var before = (await _store.GetAsync(storeKey, cancellationToken).ConfigureAwait(false))?.Version ?? 0;
+        // The version before the delete names the history records to remove and is reported to audit sinks: read it only
+        // when either needs it.
+        var before = expectedVersion ?? (HistoryLimit(scope) <= 0 && _auditSinks.Length == 0 ? 0 : (await _store.GetAsync(storeKey, cancellationToken).ConfigureAwait(false))?.Version ?? 0);
         var deleted = await _store.DeleteAsync(storeKey, expectedVersion, cancellationToken).ConfigureAwait(false);
         await AfterCommitAsync(storeKey, "Delete", () => DeleteHistoryAsync(scope, key, before, cancellationToken)).ConfigureAwait(false);
         if (deleted)

@@ -95,16 +95,26 @@ public sealed partial class MemoryStateStore : IStateStore, IStateStoreCapabilit
     {
         _guard.Enter(cancellationToken);
         _guard.ValidateBatch(writes, "SetMany");
-        var stripes = writes.Select(w => StripeOf(w.Key)).Distinct().Order().ToArray();
-        var items = new Item[writes.Count];
-        foreach (var stripe in stripes)
+        var stripes = new int[writes.Count];
+        for (var i = 0; i < stripes.Length; i++)
         {
-            Monitor.Enter(_stripes[stripe]);
+            stripes[i] = StripeOf(writes[i].Key);
+        }
+
+        Array.Sort(stripes);
+        var items = new Item[writes.Count];
+        long[] versions;
+        for (var i = 0; i < stripes.Length; i++)
+        {
+            if (i == 0 || stripes[i] != stripes[i - 1])
+            {
+                Monitor.Enter(_stripes[stripes[i]]);
+            }
         }
 
         try
         {
-            var versions = _guard.PlanBatch(writes, key => TryGetLive(key, out var item) ? item.Version : 0, "SetMany");
+            versions = _guard.PlanBatch(writes, key => TryGetLive(key, out var item) ? item.Version : 0, "SetMany");
             for (var i = 0; i < writes.Count; i++)
             {
                 items[i] = new Item(writes[i].Value.ToArray(), versions[i], ToTicks(_guard.ResolveExpiry(writes[i].Options.TimeToLive)));
@@ -113,9 +123,12 @@ public sealed partial class MemoryStateStore : IStateStore, IStateStoreCapabilit
         }
         finally
         {
-            foreach (var stripe in stripes)
+            for (var i = 0; i < stripes.Length; i++)
             {
-                Monitor.Exit(_stripes[stripe]);
+                if (i == 0 || stripes[i] != stripes[i - 1])
+                {
+                    Monitor.Exit(_stripes[stripes[i]]);
+                }
             }
         }
 
@@ -124,7 +137,7 @@ public sealed partial class MemoryStateStore : IStateStore, IStateStoreCapabilit
             TrackExpiry(writes[i].Key, isList: false, items[i].ExpiresAt);
         }
 
-        return new(items.Select(i => i.Version).ToArray());
+        return new(versions);
     }
 
     /// <inheritdoc />

@@ -56,12 +56,16 @@ public sealed class StateStoreGuard
     /// <exception cref="OperationCanceledException">The token is cancelled.</exception>
     public void Enter(CancellationToken cancellationToken)
     {
+        ThrowIfDisposed();
+        cancellationToken.ThrowIfCancellationRequested();
+    }
+
+    private void ThrowIfDisposed()
+    {
         if (IsDisposed)
         {
             throw new ObjectDisposedException(StoreName, $"The '{StoreName}' store was disposed.");
         }
-
-        cancellationToken.ThrowIfCancellationRequested();
     }
 
     /// <summary>Throws <see cref="InvalidStateKeyException"/> when the key is not valid.</summary>
@@ -69,7 +73,7 @@ public sealed class StateStoreGuard
     /// <param name="operation">The operation, for the message.</param>
     public void ValidateKey(string key, string operation)
     {
-        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        ThrowIfDisposed();
         StateKeys.Validate(key, Options.MaxKeyLength, StoreName, operation);
     }
 
@@ -81,7 +85,7 @@ public sealed class StateStoreGuard
     public void ValidatePrefix(string prefix, string operation)
     {
         ArgumentNullException.ThrowIfNull(prefix);
-        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        ThrowIfDisposed();
         if (!StateKeys.IsValidPrefix(prefix, Options.MaxKeyLength, out var reason))
         {
             throw new InvalidStateKeyException(StoreName, prefix, operation, reason);
@@ -95,7 +99,7 @@ public sealed class StateStoreGuard
     public IReadOnlyList<string> ValidateDistinctKeys(IReadOnlyCollection<string> keys, string operation)
     {
         ArgumentNullException.ThrowIfNull(keys);
-        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        ThrowIfDisposed();
         var distinct = new List<string>(keys.Count);
         var seen = new HashSet<string>(keys.Count, StringComparer.Ordinal);
         foreach (var key in keys)
@@ -136,7 +140,7 @@ public sealed class StateStoreGuard
     public void ValidateBatch(IReadOnlyList<StateWrite> writes, string operation)
     {
         ArgumentNullException.ThrowIfNull(writes);
-        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        ThrowIfDisposed();
         foreach (var write in writes)
         {
             ValidateWrite(write.Key, write.Value, write.Options, operation);
@@ -224,11 +228,26 @@ public sealed class StateStoreGuard
         ArgumentNullException.ThrowIfNull(writes);
         ArgumentNullException.ThrowIfNull(liveVersion);
         var versions = new long[writes.Count];
-        var current = new Dictionary<string, long>(writes.Count, StringComparer.Ordinal);
+
+        // Small batches (the common case: a value and its history record) look back for an earlier write of the same key.
+        var current = writes.Count > 8 ? new Dictionary<string, long>(writes.Count, StringComparer.Ordinal) : null;
         for (var i = 0; i < writes.Count; i++)
         {
             var write = writes[i];
-            if (!current.TryGetValue(write.Key, out var version))
+            long version = -1;
+            if (current is null)
+            {
+                for (var j = i - 1; j >= 0 && version < 0; j--)
+                {
+                    version = string.Equals(writes[j].Key, write.Key, StringComparison.Ordinal) ? versions[j] : -1;
+                }
+            }
+            else if (current.TryGetValue(write.Key, out var seen))
+            {
+                version = seen;
+            }
+
+            if (version < 0)
             {
                 version = liveVersion(write.Key);
             }
@@ -238,7 +257,11 @@ public sealed class StateStoreGuard
                 throw new StateConflictException(StoreName, operation, write.Key, expected, version);
             }
 
-            versions[i] = current[write.Key] = version + 1;
+            versions[i] = version + 1;
+            if (current is not null)
+            {
+                current[write.Key] = version + 1;
+            }
         }
 
         return versions;
