@@ -16,6 +16,21 @@ internal static class NativeMethods
     /// <summary>Gets or sets a fault to inject (tests only): called with "file" or "directory" and the path; a non-zero errno fails that fsync.</summary>
     internal static Func<string, string, int>? InjectFsyncError { get; set; }
 
+    /// <summary>Gets or sets a write fault to inject (tests only): given the path, how many bytes a write may put down before it fails as a full disk would; <see langword="null"/> for no limit.</summary>
+    internal static Func<string, int?>? InjectWriteLimit { get; set; }
+
+    /// <summary>Writes at the stream's position; with <see cref="InjectWriteLimit"/> set, writes part of it and fails like ENOSPC.</summary>
+    public static void Write(FileStream stream, ReadOnlySpan<byte> data)
+    {
+        if (InjectWriteLimit?.Invoke(stream.Name) is { } limit && limit < data.Length)
+        {
+            stream.Write(data[..limit]);
+            throw new IOException($"No space left on device (injected after {limit} bytes).");
+        }
+
+        stream.Write(data);
+    }
+
     /// <summary>Flushes a file's data and metadata to disk, or throws.</summary>
     public static void Fsync(FileStream stream)
     {

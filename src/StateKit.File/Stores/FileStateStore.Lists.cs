@@ -375,7 +375,7 @@ public sealed partial class FileStateStore
         try
         {
             file.Position = at;
-            file.Write(records);
+            NativeMethods.Write(file, records);
             written = true;
             NativeMethods.Fsync(file);
         }

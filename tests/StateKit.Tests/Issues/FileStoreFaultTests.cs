@@ -30,6 +30,7 @@ public sealed class FileStoreFaultTests
     public async Task DisposeStoreAsync()
     {
         NativeMethods.InjectFsyncError = null;
+        NativeMethods.InjectWriteLimit = null;
         await _store.DisposeAsync();
         Directory.Delete(_root, recursive: true);
     }
@@ -72,6 +73,21 @@ public sealed class FileStoreFaultTests
         Assert.That(await _store.ListLengthAsync("l"), Is.EqualTo(2), "the file was cut back to where it was");
         Assert.That(await _store.ListAppendAsync("l", ["3"u8.ToArray(), "4"u8.ToArray(), "5"u8.ToArray()]), Is.EqualTo(5));
         Assert.That((await _store.ListRangeAsync("l")).Select(i => i.Span[0] - '0'), Is.EqualTo(new[] { 1, 2, 3, 4, 5 }));
+    }
+
+    [Test]
+    public async Task Append_DiskFullPartWay_LeavesNoPartOfTheAppendAndSaysNotWritten()
+    {
+        await _store.ListAppendAsync("l", ["1"u8.ToArray(), "2"u8.ToArray()]);
+        var root = _root;
+        NativeMethods.InjectWriteLimit = path => path.StartsWith(root, StringComparison.Ordinal) ? 15 : null; // room for 1.5 of 3 records
+        var ex = await Assert.ThrowsAsync<StateStoreUnavailableException>(async () => await _store.ListAppendAsync("l", ["3"u8.ToArray(), "4"u8.ToArray(), "5"u8.ToArray()]));
+        NativeMethods.InjectWriteLimit = null;
+        Assert.That(ex!.WriteMayHaveApplied, Is.False, "the partial records were cut off again");
+        await using var reopened = new FileStateStore(new FileStateStoreOptions { RootPath = _root }, _time);
+        Assert.That(await reopened.ListLengthAsync("l"), Is.EqualTo(2));
+        Assert.That(await reopened.ListAppendAsync("l", ["3"u8.ToArray(), "4"u8.ToArray(), "5"u8.ToArray()]), Is.EqualTo(5), "the retry appends exactly once");
+        Assert.That((await reopened.ListRangeAsync("l")).Select(i => i.Span[0] - '0'), Is.EqualTo(new[] { 1, 2, 3, 4, 5 }));
     }
 
     [Test]
