@@ -311,7 +311,8 @@ internal sealed partial class StateProvider : IStateProvider
             version = await _store.SetAsync(ValueKey(scope, key), bytes, new StateWriteOptions(null, timeToLive), cancellationToken).ConfigureAwait(false);
             if (version == 1)
             {
-                await IndexAsync(scope, ValueEntry + key, cancellationToken).ConfigureAwait(false); // a new key
+                // A new key; the value is written already, so a failure here must not read as "not written".
+                await AfterCommitAsync(ValueKey(scope, key), "Set", () => IndexAsync(scope, ValueEntry + key, cancellationToken)).ConfigureAwait(false);
             }
         }
         else
