@@ -479,15 +479,15 @@ internal sealed class SqlStateEngine
             Add(cmd.Cmd, "@start", start, DbType.Int64);
             Add(cmd.Cmd, "@stop", stop, DbType.Int64);
             var items = new List<ReadOnlyMemory<byte>>();
-            long? length = null;
+            (long Offset, long Count)? range = null;
             long expected = 0;
             await using var reader = await cmd.Cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
             while (await reader.ReadAsync(ct).ConfigureAwait(false))
             {
-                if (length is null)
+                if (range is null)
                 {
-                    length = CheckedLength(reader.GetInt64(0), key, "ListRange");
-                    expected = StateListRange.Resolve(start, stop, length.Value).Offset;
+                    range = StateListRange.Resolve(start, stop, CheckedLength(reader.GetInt64(0), key, "ListRange"));
+                    expected = range.Value.Offset;
                 }
 
                 if (reader.IsDBNull(2))
@@ -503,9 +503,9 @@ internal sealed class SqlStateEngine
                 items.Add((byte[])reader.GetValue(2));
             }
 
-            if (length is { } n && items.Count != StateListRange.Resolve(start, stop, n).Count)
+            if (range is { } r && items.Count != r.Count)
             {
-                throw ListDamaged(key, "ListRange", $"the range holds {items.Count} item rows where the list's bounds say {StateListRange.Resolve(start, stop, n).Count}");
+                throw ListDamaged(key, "ListRange", $"the range holds {items.Count} item rows where the list's bounds say {r.Count}");
             }
 
             return (IReadOnlyList<ReadOnlyMemory<byte>>)items;
@@ -601,13 +601,16 @@ internal sealed class SqlStateEngine
     /// <summary>Runs <c>SELECT 1</c> and the schema check; for health checks.</summary>
     /// <param name="cancellationToken">The token.</param>
     /// <returns>The schema version in use.</returns>
-    public ValueTask<int> PingAsync(CancellationToken cancellationToken) =>
-        _guard.IsDisposed ? throw new ObjectDisposedException(_guard.StoreName) : RunAsync("Ping", null, write: false, async (c, ct) =>
+    public ValueTask<int> PingAsync(CancellationToken cancellationToken)
+    {
+        _guard.Enter(cancellationToken);
+        return RunAsync("Ping", null, write: false, async (c, ct) =>
         {
             using var cmd = new PooledCommand(_dialect.Command(c, "SELECT 1", cacheable: true), _dialect);
             await cmd.Cmd.ExecuteScalarAsync(ct).ConfigureAwait(false);
             return _dialect.SchemaVersion;
         }, cancellationToken);
+    }
 
     /// <summary>
     /// The smallest string greater than every string that starts with <paramref name="prefix"/> in code-point

@@ -114,7 +114,7 @@ public sealed partial class FileStateStore : IStateStore, IStateStoreCapabilitie
     {
         _guard.Enter(cancellationToken);
         _guard.ValidateWrite(key, value, options, "Set");
-        return await WriteAsync(key, value, options, "Set", cancellationToken).ConfigureAwait(false);
+        return (await WriteAsync([new StateWrite(key, value, options)], "Set", cancellationToken).ConfigureAwait(false))[0];
     }
 
     /// <inheritdoc />
@@ -127,29 +127,35 @@ public sealed partial class FileStateStore : IStateStore, IStateStoreCapabilitie
     {
         _guard.Enter(cancellationToken);
         _guard.ValidateBatch(writes, "SetMany");
+        return await WriteAsync(writes, "SetMany", cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Writes one entry or a batch: every key's lock (ascending), every condition checked, then the files replaced one by one.</summary>
+    private async ValueTask<long[]> WriteAsync(IReadOnlyList<StateWrite> writes, string operation, CancellationToken cancellationToken)
+    {
         var stripes = writes.Select(w => StripeOf(EntryPath(w.Key))).Distinct().Order().ToArray();
         var held = new List<StripeLocks.Releaser>(stripes.Length);
         try
         {
             foreach (var stripe in stripes)
             {
-                held.Add(await _locks.AcquireAsync(stripe, Name, "SetMany", null, cancellationToken).ConfigureAwait(false));
+                held.Add(await _locks.AcquireAsync(stripe, Name, operation, writes.Count == 1 ? writes[0].Key : null, cancellationToken).ConfigureAwait(false));
             }
 
-            // A damaged entry is replaced by an unconditional write, as in SetAsync, and refused to a conditional one.
+            // A damaged entry is replaced by an unconditional write and refused to a conditional one.
             var conditional = writes.Where(w => w.Options.ExpectedVersion is not null).Select(w => w.Key).ToHashSet(StringComparer.Ordinal);
-            var versions = _guard.PlanBatch(writes, key => LiveVersion(ReadEntry(EntryPath(key), key, "SetMany", tolerateCorrupt: !conditional.Contains(key))), "SetMany");
+            var versions = _guard.PlanBatch(writes, key => LiveVersion(ReadEntry(EntryPath(key), key, operation, tolerateCorrupt: !conditional.Contains(key))), operation);
             for (var i = 0; i < writes.Count; i++)
             {
                 var write = writes[i];
                 var content = EntryFile.Encode(write.Key, write.Value.Span, versions[i], ToTicks(_guard.ResolveExpiry(write.Options.TimeToLive)));
                 try
                 {
-                    ReplaceFile(EntryPath(write.Key), content, _entriesDirectory, "SetMany", write.Key);
+                    ReplaceFile(EntryPath(write.Key), content, _entriesDirectory, operation, write.Key);
                 }
                 catch (StateStoreUnavailableException ex) when (i > 0 && !ex.WriteMayHaveApplied)
                 {
-                    throw new StateStoreUnavailableException(Name, "SetMany", write.Key, $"the batch failed after {i} of its {writes.Count} writes were applied: {ex.Message}", ex, writeMayHaveApplied: true);
+                    throw new StateStoreUnavailableException(Name, operation, write.Key, $"the batch failed after {i} of its {writes.Count} writes were applied: {ex.Message}", ex, writeMayHaveApplied: true);
                 }
             }
 
@@ -302,24 +308,6 @@ public sealed partial class FileStateStore : IStateStore, IStateStoreCapabilitie
         LiveVersion(entry) == 0
             ? null
             : new StateEntry(entry!.Value.Key, entry.Value.Value, entry.Value.Version, entry.Value.ExpiresAt == long.MaxValue ? null : new DateTimeOffset(entry.Value.ExpiresAt, TimeSpan.Zero));
-
-    private async ValueTask<long> WriteAsync(string key, ReadOnlyMemory<byte> value, StateWriteOptions options, string operation, CancellationToken cancellationToken)
-    {
-        var path = EntryPath(key);
-        using (await LockAsync(path, operation, key, cancellationToken).ConfigureAwait(false))
-        {
-            var current = ReadEntry(path, key, operation, tolerateCorrupt: options.ExpectedVersion is null);
-            var liveVersion = LiveVersion(current);
-            if (options.ExpectedVersion is { } expected && expected != liveVersion)
-            {
-                throw new StateConflictException(Name, operation, key, expected, liveVersion);
-            }
-
-            var content = EntryFile.Encode(key, value.Span, liveVersion + 1, ToTicks(_guard.ResolveExpiry(options.TimeToLive)));
-            ReplaceFile(path, content, _entriesDirectory, operation, key);
-            return liveVersion + 1;
-        }
-    }
 
     /// <summary>The lock stripe of a file, from its path relative to the namespace so every process agrees.</summary>
     private int StripeOf(string path) => FileNames.Stripe(Path.GetRelativePath(DirectoryPath, path), StripeLocks.Count);

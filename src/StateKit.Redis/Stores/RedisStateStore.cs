@@ -325,8 +325,11 @@ public sealed class RedisStateStore : IStateStore, IStateStoreCapabilities
     /// <summary>Sends PING; used by the health check.</summary>
     /// <param name="cancellationToken">The token.</param>
     /// <returns>The round-trip time.</returns>
-    public async ValueTask<TimeSpan> PingAsync(CancellationToken cancellationToken = default) =>
-        _guard.IsDisposed ? throw new ObjectDisposedException(Name) : await RunAsync("Ping", null, write: false, db => db.PingAsync(), cancellationToken).ConfigureAwait(false);
+    public async ValueTask<TimeSpan> PingAsync(CancellationToken cancellationToken = default)
+    {
+        _guard.Enter(cancellationToken);
+        return await RunAsync("Ping", null, write: false, db => db.PingAsync(), cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>Closes the multiplexer when the store created it.</summary>
     /// <returns>A task.</returns>
@@ -362,8 +365,9 @@ public sealed class RedisStateStore : IStateStore, IStateStoreCapabilities
         return (ms, Math.Max(1, ms - now));
     }
 
-    private StateCorruptedException WrongType(string operation, string key) =>
-        new(Name, operation, key, "the Redis key holds another type than a StateKit entry (written by something else)", _entryPrefix + StateKeys.Printable(key));
+    /// <summary>Something other than StateKit wrote a key of another type into this store's namespace.</summary>
+    private StateCorruptedException WrongType(string operation, string? key, Exception? inner = null) =>
+        new(Name, operation, key, "the Redis key holds another type than a StateKit entry (written by something else)", key is null ? null : _entryPrefix + StateKeys.Printable(key), inner);
 
     private RedisKey[] ListKeys(string key) => [_listPrefix + key, _metaPrefix + key];
 
@@ -491,8 +495,7 @@ public sealed class RedisStateStore : IStateStore, IStateStoreCapabilities
         }
         catch (RedisServerException ex) when (ex.Message.Contains("WRONGTYPE", StringComparison.Ordinal))
         {
-            // Something other than StateKit wrote a key of another type into this store's namespace.
-            throw new StateCorruptedException(Name, operation, key, $"a Redis key of this store holds the wrong type: {ex.Message}", key is null ? null : _entryPrefix + StateKeys.Printable(key), ex);
+            throw WrongType(operation, key, ex);
         }
         catch (RedisServerException ex)
         {

@@ -114,9 +114,7 @@ internal sealed partial class StateProvider
         var prefix = scope.StorePrefix;
         foreach (var key in current.Entries.Keys.Where(k => !target.Entries.ContainsKey(k)))
         {
-            var version = (await _store.GetAsync(prefix + "v/" + key, cancellationToken).ConfigureAwait(false))?.Version ?? 0;
-            await _store.DeleteAsync(prefix + "v/" + key, cancellationToken: cancellationToken).ConfigureAwait(false);
-            await DeleteHistoryAsync(scope, key, version, cancellationToken).ConfigureAwait(false);
+            await DeleteValueAsync(scope, key, null, cancellationToken).ConfigureAwait(false);
         }
 
         foreach (var (key, bytes) in target.Entries)

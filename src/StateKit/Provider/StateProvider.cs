@@ -111,18 +111,27 @@ internal sealed partial class StateProvider : IStateProvider
     public async ValueTask<bool> DeleteAsync(StateScope scope, string key, long? expectedVersion = null, CancellationToken cancellationToken = default)
     {
         await AuthorizeAsync(StateAccess.Write, scope, ValidKey(key), cancellationToken).ConfigureAwait(false);
-        var storeKey = ValueKey(scope, key);
-        // The version before the delete names the history records to remove and is reported to audit sinks: read it only
-        // when either needs it.
-        var before = expectedVersion ?? (HistoryLimit(scope) <= 0 && _auditSinks.Length == 0 ? 0 : (await _store.GetAsync(storeKey, cancellationToken).ConfigureAwait(false))?.Version ?? 0);
-        var deleted = await _store.DeleteAsync(storeKey, expectedVersion, cancellationToken).ConfigureAwait(false);
-        await AfterCommitAsync(storeKey, "Delete", () => DeleteHistoryAsync(scope, key, before, cancellationToken)).ConfigureAwait(false);
+        var (deleted, before) = await DeleteValueAsync(scope, key, expectedVersion, cancellationToken).ConfigureAwait(false);
         if (deleted)
         {
             await ChangedAsync(new StateChange(StateChangeKind.Delete, scope, key, before, 0, PrincipalName, _time.GetUtcNow()), cancellationToken).ConfigureAwait(false);
         }
 
         return deleted;
+    }
+
+    /// <summary>Deletes a value (optionally at a version) and then its history records.</summary>
+    /// <returns>Whether a live value was deleted, and the version it had (0 when not read: nobody needed it).</returns>
+    private async ValueTask<(bool Deleted, long Version)> DeleteValueAsync(StateScope scope, string key, long? expectedVersion, CancellationToken cancellationToken)
+    {
+        var storeKey = ValueKey(scope, key);
+
+        // The version before the delete names the history records to remove and is reported to audit sinks: read it only
+        // when either needs it.
+        var before = expectedVersion ?? (HistoryLimit(scope) <= 0 && _auditSinks.Length == 0 ? 0 : (await _store.GetAsync(storeKey, cancellationToken).ConfigureAwait(false))?.Version ?? 0);
+        var deleted = await _store.DeleteAsync(storeKey, expectedVersion, cancellationToken).ConfigureAwait(false);
+        await AfterCommitAsync(storeKey, "Delete", () => DeleteHistoryAsync(scope, key, before, cancellationToken)).ConfigureAwait(false);
+        return (deleted, before);
     }
 
     /// <summary>
@@ -284,9 +293,7 @@ internal sealed partial class StateProvider : IStateProvider
             // An update keeps the value's expiry unless the caller gives one: it changes the value, not its lifetime.
             // (An expiry that has just passed makes the write conflict, and the retry starts a new value.)
             var ttl = timeToLive ?? (entry?.ExpiresAt is { } at && at > _time.GetUtcNow() ? at - _time.GetUtcNow() : null);
-            var bytes = _codec.Encode(next);
-            var version = await CommitAsync(scope, key, bytes, entry?.Version ?? 0, ttl, cancellationToken).ConfigureAwait(false);
-            await ChangedAsync(new StateChange(StateChangeKind.Set, scope, key, version - 1, version, PrincipalName, _time.GetUtcNow()), cancellationToken).ConfigureAwait(false);
+            var version = await WriteAsync(scope, key, next, entry?.Version ?? 0, ttl, cancellationToken).ConfigureAwait(false);
             DateTimeOffset? expiresAt = ttl is { } t && t != Timeout.InfiniteTimeSpan ? StateStoreGuard.RoundUpToMillisecond(_time.GetUtcNow() + t) : null;
             return new StateValue<T>(key, next, version, expiresAt);
         }, cancellationToken).ConfigureAwait(false);
