@@ -5,6 +5,22 @@ namespace StateKit.Testing;
 /// <content>Batch semantics, disposal, cancellation and edge cases of expiry and list indices.</content>
 public abstract partial class StateStoreConformanceTests<TStore>
 {
+    /// <summary>
+    /// The capability lookup finds the adapter through any decorators, answers for the outermost store when asked for
+    /// <see cref="IStateStore"/>, and answers nothing for a type no store of the pipeline is or a key it does not know.
+    /// </summary>
+    [Test]
+    public virtual void GetService_FindsTheAdapterThroughThePipeline()
+    {
+        Assert.That(Store.GetService<IStateStore>(), Is.SameAs(Store));
+        var adapter = Store.GetService(typeof(TStore));
+        Assert.That(adapter, Is.InstanceOf<TStore>());
+        Assert.That(Store.GetService(typeof(Uri)), Is.Null);
+        Assert.That(Store.GetService(typeof(IStateStore), serviceKey: "no such key"), Is.Null);
+        Assert.That(Store.GetCapabilities(), Is.EqualTo(((IStateStore)adapter!).GetCapabilities()), "a pass-through keeps the adapter's declared capabilities");
+        Assert.Throws<ArgumentNullException>(() => Store.GetService(null!));
+    }
+
     /// <summary>A conflict anywhere in a batch writes nothing of it: every condition is checked before any write.</summary>
     /// <returns>A task.</returns>
     [Test]

@@ -44,6 +44,15 @@ public abstract partial class StateStoreConformanceTests<TStore>
     /// <returns>The store; the suite disposes it.</returns>
     protected abstract ValueTask<TStore> CreateStoreAsync(StateStoreOptions options, TimeProvider timeProvider);
 
+    /// <summary>
+    /// Wraps each created store before the tests use it; the default uses it as it is. Override it to run the whole suite
+    /// through a decorator over your adapter (for example <c>store =&gt; new MyMetricsStore(store)</c>); the wrapper must
+    /// dispose the store it wraps, as a <see cref="DelegatingStateStore"/> does.
+    /// </summary>
+    /// <param name="store">The store <see cref="CreateStoreAsync"/> created.</param>
+    /// <returns>The store the tests use.</returns>
+    protected virtual IStateStore Decorate(TStore store) => store;
+
     /// <summary>Creates the options for a store with <paramref name="keyPrefix"/>; override to add backend settings.</summary>
     /// <param name="keyPrefix">The key prefix.</param>
     /// <returns>The options.</returns>
@@ -78,7 +87,7 @@ public abstract partial class StateStoreConformanceTests<TStore>
     /// <returns>The store; disposed after the test.</returns>
     protected async Task<IStateStore> CreateStoreWithPrefixAsync(string keyPrefix)
     {
-        var store = await CreateStoreAsync(CreateOptions(keyPrefix), Time).ConfigureAwait(false);
+        var store = Decorate(await CreateStoreAsync(CreateOptions(keyPrefix), Time).ConfigureAwait(false));
         _created.Add(store);
         return store;
     }
@@ -91,7 +100,7 @@ public abstract partial class StateStoreConformanceTests<TStore>
         ArgumentNullException.ThrowIfNull(configure);
         var options = CreateOptions(TestPrefix + "o");
         configure(options);
-        var store = await CreateStoreAsync(options, Time).ConfigureAwait(false);
+        var store = Decorate(await CreateStoreAsync(options, Time).ConfigureAwait(false));
         _created.Add(store);
         return store;
     }

@@ -1,4 +1,5 @@
 using StateKit;
+using StateKit.File;
 using StateKit.File.Internal;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -9,10 +10,17 @@ public static class FileStateKitBuilderExtensions
     /// <summary>Stores state in files under <paramref name="rootPath"/> (crash-safe, shareable between processes).</summary>
     /// <param name="builder">The builder.</param>
     /// <param name="rootPath">The root directory; created when missing.</param>
+    /// <param name="configure">Optional file store settings (lock timeout, and shared settings that override the <c>StateKit</c> ones).</param>
     /// <returns>The builder.</returns>
-    public static StateKitBuilder UseFileSystem(this StateKitBuilder builder, string rootPath)
+    public static StateKitBuilder UseFileSystem(this StateKitBuilder builder, string rootPath, Action<FileStateStoreOptions>? configure = null)
     {
+        ArgumentNullException.ThrowIfNull(builder);
         ArgumentException.ThrowIfNullOrWhiteSpace(rootPath);
+        if (configure is not null)
+        {
+            builder.Services.Configure(configure);
+        }
+
         return builder.UseStore<FileStateStoreFactory>(FileStateStoreFactory.Type, o => o.Store.Path = rootPath);
     }
 }

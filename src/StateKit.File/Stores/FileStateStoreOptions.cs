@@ -12,5 +12,6 @@ public sealed class FileStateStoreOptions : StateStoreOptions
 
     /// <summary>Gets or sets how long a writer waits for the lock of a key held by another writer or process.</summary>
     /// <value>The default value is 30 seconds.</value>
+    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
     public TimeSpan LockTimeout { get; set; } = TimeSpan.FromSeconds(30);
 }

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Options;
 using Npgsql;
 using StateKit;
 using StateKit.Postgres;
@@ -31,9 +30,6 @@ public static class PostgresStateKitBuilderExtensions
             builder.Services.Configure(configure);
         }
 
-        return builder.UseStore(sp => new PostgresStateStore(
-            dataSource(sp),
-            sp.GetRequiredService<IOptions<StateKitOptions>>().Value.CreateStoreOptions<PostgresStateStoreOptions>(sp),
-            sp.GetService<TimeProvider>()));
+        return builder.UseStore(new PostgresStateStoreFactory(dataSource));
     }
 }

@@ -4,7 +4,7 @@ namespace StateKit.Postgres;
 /// Checks that the registered PostgreSQL store reaches its server: a schema version round trip through the store's own
 /// connection. Register it with <c>services.AddHealthChecks().AddCheck&lt;PostgresStateStoreHealthCheck&gt;("statekit-postgres")</c>.
 /// </summary>
-/// <param name="store">The registered store; it must be a <see cref="PostgresStateStore"/>.</param>
+/// <param name="store">The registered store: a <see cref="PostgresStateStore"/>, or decorators around one.</param>
 public sealed class PostgresStateStoreHealthCheck(IStateStore store) : StateStorePingHealthCheck<PostgresStateStore>(store)
 {
     /// <inheritdoc />

@@ -1,3 +1,5 @@
+using System.ComponentModel.DataAnnotations;
+
 namespace StateKit.Postgres;
 
 /// <summary>Options of <see cref="PostgresStateStore"/>.</summary>
@@ -10,23 +12,28 @@ public sealed class PostgresStateStoreOptions : StateStoreOptions
     public string ConnectionString { get; set; } = string.Empty;
 
     /// <summary>Gets or sets the database schema of the tables; created when missing (default <c>public</c>).</summary>
+    [RegularExpression("^[A-Za-z_][A-Za-z0-9_]{0,39}$", ErrorMessage = "The schema must be letters, digits and underscores, starting with a letter or underscore, at most 40 characters.")]
     public string Schema { get; set; } = "public";
 
     /// <summary>
     /// Gets or sets the prefix of the table names (letters, digits, underscores; starts with a letter or underscore).
     /// Several stores with different key prefixes can share one set of tables.
     /// </summary>
+    [RegularExpression("^[A-Za-z_][A-Za-z0-9_]{0,39}$", ErrorMessage = "The table prefix must be letters, digits and underscores, starting with a letter or underscore, at most 40 characters.")]
     public string TablePrefix { get; set; } = "statekit";
 
     /// <summary>
     /// Gets or sets how many attempts an operation gets when PostgreSQL reports a transient failure
     /// (restart, failover, too many connections, deadlock); 1 disables retries (default 6).
     /// </summary>
+    [Range(1, 100)]
     public int MaxAttempts { get; set; } = 6;
 
     /// <summary>Gets or sets the delay before the first retry; each later one doubles, with jitter (default 100 ms).</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
     public TimeSpan RetryDelay { get; set; } = TimeSpan.FromMilliseconds(100);
 
     /// <summary>Gets or sets the longest delay between two attempts (default 2 s).</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
     public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(2);
 }

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 using StateKit;
 using StateKit.Redis;
@@ -31,9 +30,6 @@ public static class RedisStateKitBuilderExtensions
             builder.Services.Configure(configure);
         }
 
-        return builder.UseStore(sp => new RedisStateStore(
-            multiplexer(sp),
-            sp.GetRequiredService<IOptions<StateKitOptions>>().Value.CreateStoreOptions<RedisStateStoreOptions>(sp),
-            sp.GetService<TimeProvider>()));
+        return builder.UseStore(new RedisStateStoreFactory(multiplexer));
     }
 }

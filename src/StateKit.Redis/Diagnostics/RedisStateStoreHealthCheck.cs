@@ -4,7 +4,7 @@ namespace StateKit.Redis;
 /// Checks that the registered Redis store reaches its server: a PING round trip through the store's own
 /// connection. Register it with <c>services.AddHealthChecks().AddCheck&lt;RedisStateStoreHealthCheck&gt;("statekit-redis")</c>.
 /// </summary>
-/// <param name="store">The registered store; it must be a <see cref="RedisStateStore"/>.</param>
+/// <param name="store">The registered store: a <see cref="RedisStateStore"/>, or decorators around one.</param>
 public sealed class RedisStateStoreHealthCheck(IStateStore store) : StateStorePingHealthCheck<RedisStateStore>(store)
 {
     /// <inheritdoc />

@@ -1,3 +1,5 @@
+using System.ComponentModel.DataAnnotations;
+
 namespace StateKit.Redis;
 
 /// <summary>Options of <see cref="RedisStateStore"/>.</summary>
@@ -10,9 +12,12 @@ public sealed class RedisStateStoreOptions : StateStoreOptions
     public string Configuration { get; set; } = string.Empty;
 
     /// <summary>Gets or sets the Redis database number; -1 uses the configuration's default (normally 0).</summary>
+    [Range(-1, int.MaxValue)]
     public int Database { get; set; } = -1;
 
     /// <summary>Gets or sets the first segment of every Redis key the store writes (default <c>statekit</c>).</summary>
+    [Required]
+    [MinLength(1)]
     public string RedisKeyPrefix { get; set; } = "statekit";
 
     /// <summary>
@@ -20,6 +25,7 @@ public sealed class RedisStateStoreOptions : StateStoreOptions
     /// with a new one (StackExchange.Redis 1.x multiplexers sometimes never reconnect after a server restart).
     /// Default 15 s. Multiplexers given to the store are never replaced or disposed.
     /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
     public TimeSpan RebuildAfter { get; set; } = TimeSpan.FromSeconds(15);
 
     /// <summary>
@@ -27,8 +33,10 @@ public sealed class RedisStateStoreOptions : StateStoreOptions
     /// of time may still be applied later: it raises <see cref="StateStoreUnavailableException"/> with
     /// <see cref="StateStoreUnavailableException.WriteMayHaveApplied"/> set.
     /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.001", "1.00:00:00")]
     public TimeSpan OperationTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Gets or sets how many keys one SCAN step asks for when listing or purging (default 1,000).</summary>
+    [Range(1, int.MaxValue)]
     public int ScanPageSize { get; set; } = 1000;
 }

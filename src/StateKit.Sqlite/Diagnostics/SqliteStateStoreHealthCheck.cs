@@ -4,7 +4,7 @@ namespace StateKit.Sqlite;
 /// Checks that the registered SQLite store reaches its server: a schema version round trip through the store's own
 /// connection. Register it with <c>services.AddHealthChecks().AddCheck&lt;SqliteStateStoreHealthCheck&gt;("statekit-sqlite")</c>.
 /// </summary>
-/// <param name="store">The registered store; it must be a <see cref="SqliteStateStore"/>.</param>
+/// <param name="store">The registered store: a <see cref="SqliteStateStore"/>, or decorators around one.</param>
 public sealed class SqliteStateStoreHealthCheck(IStateStore store) : StateStorePingHealthCheck<SqliteStateStore>(store)
 {
     /// <inheritdoc />

@@ -1,5 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 
+[assembly: StateKit.StateStoreFactory(typeof(StateKit.Sqlite.Internal.SqliteStateStoreFactory))]
+
 namespace StateKit.Sqlite.Internal;
 
 /// <summary>Creates the SQLite store for <c>StateKit:Store:Type = sqlite</c> (<c>StateKit:Store:ConnectionString</c> or <c>Path</c> names the database).</summary>
@@ -9,18 +11,31 @@ internal sealed class SqliteStateStoreFactory : IStateStoreFactory
 
     public string StoreType => Type;
 
-    public IEnumerable<string> Validate(StateKitOptions options)
+    public IEnumerable<string> Validate(IServiceProvider services, StateKitOptions options)
     {
-        if (string.IsNullOrWhiteSpace(options.Store.ConnectionString) && string.IsNullOrWhiteSpace(options.Store.Path))
+        var sqliteOptions = CreateOptions(services, options);
+        if (string.IsNullOrWhiteSpace(sqliteOptions.ConnectionString))
         {
             yield return "StateKit:Store:ConnectionString (a database file path or a SQLite connection string) is required for the sqlite store: UseSqlite(path).";
         }
+
+        foreach (var problem in sqliteOptions.Validate(nameof(SqliteStateStoreOptions)))
+        {
+            yield return problem;
+        }
     }
 
-    public IStateStore Create(IServiceProvider services, StateKitOptions options)
+    public IStateStore Create(IServiceProvider services, StateKitOptions options) =>
+        new SqliteStateStore(CreateOptions(services, options), services.GetService<TimeProvider>());
+
+    private static SqliteStateStoreOptions CreateOptions(IServiceProvider services, StateKitOptions options)
     {
         var sqliteOptions = options.CreateStoreOptions<SqliteStateStoreOptions>(services);
-        sqliteOptions.ConnectionString = string.IsNullOrWhiteSpace(options.Store.ConnectionString) ? options.Store.Path! : options.Store.ConnectionString;
-        return new SqliteStateStore(sqliteOptions, services.GetService<TimeProvider>());
+        if (string.IsNullOrWhiteSpace(sqliteOptions.ConnectionString))
+        {
+            sqliteOptions.ConnectionString = (string.IsNullOrWhiteSpace(options.Store.ConnectionString) ? options.Store.Path : options.Store.ConnectionString) ?? string.Empty;
+        }
+
+        return sqliteOptions;
     }
 }

@@ -1,3 +1,5 @@
+using System.ComponentModel.DataAnnotations;
+
 namespace StateKit.Sqlite;
 
 /// <summary>Options of <see cref="SqliteStateStore"/>.</summary>
@@ -13,11 +15,14 @@ public sealed class SqliteStateStoreOptions : StateStoreOptions
     /// Gets or sets the prefix of the table names (letters, digits, underscores; starts with a letter or underscore).
     /// Several stores with different key prefixes can share one set of tables.
     /// </summary>
+    [RegularExpression("^[A-Za-z_][A-Za-z0-9_]{0,39}$", ErrorMessage = "The table prefix must be letters, digits and underscores, starting with a letter or underscore, at most 40 characters.")]
     public string TablePrefix { get; set; } = "statekit";
 
     /// <summary>Gets or sets how long a write waits for another connection or process to release the database (default 30 s).</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
     public TimeSpan BusyTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Gets or sets how many connections (each with its prepared statements) the store keeps open (default 16).</summary>
+    [Range(1, 1024)]
     public int MaxPoolSize { get; set; } = 16;
 }

@@ -4,7 +4,16 @@ using StateKit.Internal;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
-/// <summary>Backend selection on a <see cref="StateKitBuilder"/>.</summary>
+/// <summary>Backend selection and the store pipeline on a <see cref="StateKitBuilder"/>.</summary>
+/// <remarks>
+/// <para>
+/// The store pipeline is built once, when <see cref="IStateStore"/> is first resolved: the chosen backend's factory
+/// (from a <c>Use…</c> call or <c>StateKit:Store:Type</c>) creates the store, then each decorator added with
+/// <see cref="Decorate(StateKitBuilder, Func{IStateStore, IServiceProvider, IStateStore})"/> wraps it, in the order added.
+/// The first decorator added sits next to the store; the last added is the outermost, the one callers reach first.
+/// Where <c>Use…</c> and <c>Decorate</c> calls come in the chain does not matter.
+/// </para>
+/// </remarks>
 public static class StateKitBuilderExtensions
 {
     /// <summary>Uses the in-memory store (the default): fast, process-local, lost on restart.</summary>
@@ -56,6 +65,45 @@ public static class StateKitBuilderExtensions
 
         return builder.UseStore<TFactory>(storeType, o => o.Store.ConnectionString = connectionString);
     }
+
+    /// <summary>Registers a factory instance and selects the backend type it serves (for a factory with its own settings).</summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="factory">The factory; it wins over any earlier factory of the same type.</param>
+    /// <returns>The builder.</returns>
+    public static StateKitBuilder UseStore(this StateKitBuilder builder, IStateStoreFactory factory)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(factory);
+        builder.Services.AddSingleton(factory);
+        return builder.UseStoreType(factory.StoreType);
+    }
+
+    /// <summary>
+    /// Wraps the chosen store, whichever it is, in a decorator (normally a <see cref="DelegatingStateStore"/>). Decorators
+    /// wrap in the order added: the first wraps the store, the last added is the outermost.
+    /// </summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="decorator">Creates the decorator around the store it is given (the decorator owns and disposes that store).</param>
+    /// <returns>The builder.</returns>
+    public static StateKitBuilder Decorate(this StateKitBuilder builder, Func<IStateStore, IServiceProvider, IStateStore> decorator)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(decorator);
+        builder.Services.Configure<StateStorePipelineOptions>(o => o.Decorators.Add(decorator));
+        return builder;
+    }
+
+    /// <summary>
+    /// Wraps the chosen store in a <typeparamref name="TDecorator"/>, created with its constructor's services from the
+    /// container and the store as its <see cref="IStateStore"/> argument. Same order rules as
+    /// <see cref="Decorate(StateKitBuilder, Func{IStateStore, IServiceProvider, IStateStore})"/>.
+    /// </summary>
+    /// <typeparam name="TDecorator">The decorator type.</typeparam>
+    /// <param name="builder">The builder.</param>
+    /// <returns>The builder.</returns>
+    public static StateKitBuilder Decorate<TDecorator>(this StateKitBuilder builder)
+        where TDecorator : class, IStateStore
+        => builder.Decorate((store, services) => ActivatorUtilities.CreateInstance<TDecorator>(services, store));
 
     /// <summary>Uses a store created by <paramref name="factory"/> (for example a user's own adapter or a decorated stack).</summary>
     /// <param name="builder">The builder.</param>

@@ -24,8 +24,9 @@ public sealed class StateKitOptions : StateStoreOptions
     public TimeSpan PurgeInterval { get; set; } = StateKitDefaults.PurgeInterval;
 
     /// <summary>
-    /// The adapter's options from DI (as set by <c>services.Configure&lt;TStoreOptions&gt;</c>) with these common settings
-    /// (key prefix, limits, default time to live) copied in; for <see cref="IStateStoreFactory"/> implementations.
+    /// The adapter's options from DI (as set by <c>services.Configure&lt;TStoreOptions&gt;</c> or a <c>Use…(…, configure)</c>
+    /// call), with the shared settings they leave unset (key prefix, limits, default time to live) taken from these;
+    /// for <see cref="IStateStoreFactory"/> implementations. A setting the adapter's options set is never overwritten.
     /// </summary>
     /// <typeparam name="TStoreOptions">The adapter's options type.</typeparam>
     /// <param name="services">The services.</param>
@@ -35,7 +36,7 @@ public sealed class StateKitOptions : StateStoreOptions
     {
         ArgumentNullException.ThrowIfNull(services);
         var storeOptions = services.GetService<IOptions<TStoreOptions>>()?.Value ?? new TStoreOptions();
-        CopyTo(storeOptions);
+        CopyUnsetTo(storeOptions);
         return storeOptions;
     }
 }

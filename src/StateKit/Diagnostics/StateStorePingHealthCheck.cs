@@ -3,8 +3,8 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 namespace StateKit;
 
 /// <summary>
-/// Base of the per-backend health checks: checks that the registered store is a <typeparamref name="TStore"/>,
-/// runs the backend's own cheap round trip and turns a <see cref="StateStoreException"/> into the registration's
+/// Base of the per-backend health checks: finds the <typeparamref name="TStore"/> in the registered store pipeline
+/// (through any decorators, with <see cref="IStateStore.GetService"/>), runs the backend's own cheap round trip and turns a <see cref="StateStoreException"/> into the registration's
 /// failure status. Adapters derive from it with one method.
 /// </summary>
 /// <typeparam name="TStore">The store type the check knows how to ping.</typeparam>
@@ -14,7 +14,7 @@ public abstract class StateStorePingHealthCheck<TStore> : IHealthCheck
     private readonly IStateStore _store;
 
     /// <summary>Initializes a new instance of the <see cref="StateStorePingHealthCheck{TStore}"/> class.</summary>
-    /// <param name="store">The registered store; it must be a <typeparamref name="TStore"/>.</param>
+    /// <param name="store">The registered store: a <typeparamref name="TStore"/>, or a pipeline of decorators around one.</param>
     protected StateStorePingHealthCheck(IStateStore store)
     {
         ArgumentNullException.ThrowIfNull(store);
@@ -24,9 +24,9 @@ public abstract class StateStorePingHealthCheck<TStore> : IHealthCheck
     /// <inheritdoc />
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
-        if (_store is not TStore store)
+        if (_store.GetService<TStore>() is not { } store)
         {
-            return HealthCheckResult.Unhealthy($"The registered store is '{_store.Name}', not a {typeof(TStore).Name}: register {nameof(StateStoreHealthCheck)} instead.");
+            return HealthCheckResult.Unhealthy($"The registered store pipeline ('{_store.Name}') has no {typeof(TStore).Name}: register {nameof(StateStoreHealthCheck)} instead.");
         }
 
         try

@@ -7,7 +7,7 @@ internal sealed class DelegateStateStoreFactory(Func<IServiceProvider, IStateSto
 
     public string StoreType => Type;
 
-    public IEnumerable<string> Validate(StateKitOptions options) => [];
+    public IEnumerable<string> Validate(IServiceProvider services, StateKitOptions options) => [];
 
     public IStateStore Create(IServiceProvider services, StateKitOptions options) =>
         factory(services) ?? throw new InvalidOperationException("The delegate given to UseStore returned null.");

@@ -9,7 +9,7 @@ internal sealed class MemoryStateStoreFactory : IStateStoreFactory
 
     public string StoreType => Type;
 
-    public IEnumerable<string> Validate(StateKitOptions options) => [];
+    public IEnumerable<string> Validate(IServiceProvider services, StateKitOptions options) => [];
 
     public IStateStore Create(IServiceProvider services, StateKitOptions options) =>
         new MemoryStateStore(options, services.GetService<TimeProvider>());

@@ -3,20 +3,12 @@ using Microsoft.Extensions.Options;
 namespace StateKit.Internal;
 
 /// <summary>Checks the rules DataAnnotations cannot express; every failure names its option path.</summary>
-internal sealed class StateKitOptionsValidator(IEnumerable<IStateStoreFactory> factories) : IValidateOptions<StateKitOptions>
+internal sealed class StateKitOptionsValidator(IServiceProvider services) : IValidateOptions<StateKitOptions>
 {
     public ValidateOptionsResult Validate(string? name, StateKitOptions options)
     {
         var failures = new List<string>();
-        if (options.KeyPrefix is null || (options.KeyPrefix.Length > 0 && !StateKeys.IsValid(options.KeyPrefix, StateKitDefaults.MaxKeyPrefixLength, out _)))
-        {
-            failures.Add($"StateKit:KeyPrefix '{StateKeys.Printable(options.KeyPrefix)}' must follow the key rules (no control characters, backslash or '.'/'..' segments) and be at most {StateKitDefaults.MaxKeyPrefixLength} characters.");
-        }
-
-        if (options.DefaultTimeToLive is { } ttl && ttl <= TimeSpan.Zero && ttl != Timeout.InfiniteTimeSpan)
-        {
-            failures.Add($"StateKit:DefaultTimeToLive must be positive (was {ttl}).");
-        }
+        options.AddSharedProblems(failures, StateKitOptions.SectionName);
 
         if (options.PurgeInterval < TimeSpan.Zero)
         {
@@ -38,14 +30,14 @@ internal sealed class StateKitOptionsValidator(IEnumerable<IStateStoreFactory> f
             failures.Add($"StateKit:Envelope:Compression '{options.Envelope.Compression}' is unknown; use None, Brotli or GZip.");
         }
 
-        var factory = StateStoreSelector.Find(factories, options.Store.Type, out var problem);
+        var factory = StateStoreSelector.Find(services, options.Store.Type, out var problem);
         if (factory is null)
         {
             failures.Add(problem!);
         }
         else
         {
-            failures.AddRange(factory.Validate(options));
+            failures.AddRange(factory.Validate(services, options));
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

@@ -1,68 +1,105 @@
+using System.Reflection;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyModel;
 using Microsoft.Extensions.Options;
 
 namespace StateKit.Internal;
 
-/// <summary>Finds the factory for <see cref="StateKitStoreOptions.Type"/>: a registered one, or a satellite package found by name.</summary>
+/// <summary>
+/// Finds the factory for <see cref="StateKitStoreOptions.Type"/> (a registered one, or one a referenced package
+/// declares with <see cref="StateStoreFactoryAttribute"/>), creates the store and wraps it in the registered decorators.
+/// </summary>
 internal static class StateStoreSelector
 {
-    /// <summary>Backends that can be chosen from configuration alone, when their package is referenced.</summary>
-    private static readonly Dictionary<string, (string TypeName, string Package)> KnownSatellites = new(StringComparer.OrdinalIgnoreCase)
-    {
-        ["file"] = ("StateKit.File.Internal.FileStateStoreFactory, StateKit.File", "StateKit.File"),
-        ["sqlite"] = ("StateKit.Sqlite.Internal.SqliteStateStoreFactory, StateKit.Sqlite", "StateKit.Sqlite"),
-        ["postgres"] = ("StateKit.Postgres.Internal.PostgresStateStoreFactory, StateKit.Postgres", "StateKit.Postgres"),
-        ["redis"] = ("StateKit.Redis.Internal.RedisStateStoreFactory, StateKit.Redis", "StateKit.Redis"),
-    };
+    private const string Choices = "use memory, a type declared by a referenced package (file: StateKit.File, sqlite: StateKit.Sqlite, postgres: StateKit.Postgres, redis: StateKit.Redis) or the type of a registered IStateStoreFactory";
+
+    private static readonly Lazy<IReadOnlyList<IStateStoreFactory>> Declared = new(DiscoverDeclaredFactories);
 
     public static IStateStore Create(IServiceProvider services)
     {
         var options = services.GetRequiredService<IOptions<StateKitOptions>>().Value;
-        var factory = Find(services.GetServices<IStateStoreFactory>(), options.Store.Type, out var problem)
-            ?? throw new InvalidOperationException(problem);
-        return factory.Create(services, options);
+        var factory = Find(services, options.Store.Type, out var problem) ?? throw new InvalidOperationException(problem);
+        var store = factory.Create(services, options);
+        return services.GetRequiredService<IOptions<StateStorePipelineOptions>>().Value.Wrap(store, services);
     }
 
-    public static IStateStoreFactory? Find(IEnumerable<IStateStoreFactory> registered, string? storeType, out string? problem)
+    public static IStateStoreFactory? Find(IServiceProvider services, string? storeType, out string? problem)
     {
         problem = null;
         if (string.IsNullOrWhiteSpace(storeType))
         {
-            problem = "StateKit:Store:Type is empty; use memory, file, sqlite, postgres, redis or the type of a registered IStateStoreFactory.";
+            problem = $"StateKit:Store:Type is empty; {Choices}.";
             return null;
         }
 
-        var found = registered.LastOrDefault(f => string.Equals(f.StoreType, storeType, StringComparison.OrdinalIgnoreCase));
-        if (found is not null)
+        var found = services.GetServices<IStateStoreFactory>().LastOrDefault(f => Serves(f, storeType))
+            ?? Declared.Value.FirstOrDefault(f => Serves(f, storeType));
+        if (found is null)
         {
-            return found;
+            problem = $"StateKit:Store:Type '{storeType}' is unknown: no registered factory serves it and no referenced package declares it; {Choices}.";
         }
 
-        if (KnownSatellites.TryGetValue(storeType, out var satellite))
-        {
-            return LoadSatellite(storeType, satellite.TypeName, satellite.Package, out problem);
-        }
-
-        problem = $"StateKit:Store:Type '{storeType}' is unknown; use memory, file, sqlite, postgres, redis or the type of a registered IStateStoreFactory.";
-        return null;
+        return found;
     }
 
-    /// <summary>Creates a satellite's factory by type name, or explains which package is missing.</summary>
-    /// <param name="storeType">The configured store type.</param>
-    /// <param name="typeName">The factory's assembly-qualified type name.</param>
-    /// <param name="package">The package that holds it.</param>
-    /// <param name="problem">What to do when it is missing.</param>
-    /// <returns>The factory, or <see langword="null"/>.</returns>
-    internal static IStateStoreFactory? LoadSatellite(string storeType, string typeName, string package, out string? problem)
+    private static bool Serves(IStateStoreFactory factory, string storeType) =>
+        string.Equals(factory.StoreType, storeType, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Creates the factories that the application's StateKit packages declare.</summary>
+    private static IReadOnlyList<IStateStoreFactory> DiscoverDeclaredFactories()
     {
-        problem = null;
-        var type = System.Type.GetType(typeName, throwOnError: false);
-        if (type is not null && Activator.CreateInstance(type, nonPublic: true) is IStateStoreFactory loaded)
+        var factories = new List<IStateStoreFactory>();
+        var seen = new HashSet<Type>();
+        foreach (var assembly in CandidateAssemblies())
         {
-            return loaded;
+            foreach (var declared in assembly.GetCustomAttributes<StateStoreFactoryAttribute>())
+            {
+                if (seen.Add(declared.FactoryType) && Activator.CreateInstance(declared.FactoryType, nonPublic: true) is IStateStoreFactory factory)
+                {
+                    factories.Add(factory);
+                }
+            }
         }
 
-        problem = $"StateKit:Store:Type is '{storeType}', which needs the {package} package: add a reference to it.";
-        return null;
+        return factories;
+    }
+
+    /// <summary>The loaded assemblies, and the assemblies of the dependency manifest (<c>.deps.json</c>) that reference StateKit.</summary>
+    private static IEnumerable<Assembly> CandidateAssemblies()
+    {
+        var core = typeof(IStateStore).Assembly.GetName().Name!;
+        var loaded = AppDomain.CurrentDomain.GetAssemblies();
+        foreach (var assembly in loaded)
+        {
+            yield return assembly;
+        }
+
+        var context = DependencyContext.Default;
+        if (context is null)
+        {
+            yield break;
+        }
+
+        var loadedNames = loaded.Select(a => a.GetName().Name).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        foreach (var library in context.RuntimeLibraries.Where(l => l.Dependencies.Any(d => string.Equals(d.Name, core, StringComparison.OrdinalIgnoreCase))))
+        {
+            foreach (var name in library.GetDefaultAssemblyNames(context).Where(n => !loadedNames.Contains(n.Name!)))
+            {
+                Assembly? assembly;
+                try
+                {
+                    assembly = Assembly.Load(name);
+                }
+                catch (Exception ex) when (ex is FileNotFoundException or FileLoadException or BadImageFormatException)
+                {
+                    assembly = null;
+                }
+
+                if (assembly is not null)
+                {
+                    yield return assembly;
+                }
+            }
+        }
     }
 }

@@ -27,6 +27,25 @@ public interface IStateStore : IAsyncDisposable
     /// <summary>Gets the backend name used in errors, logs and metrics (for example <c>memory</c> or <c>file</c>).</summary>
     string Name { get; }
 
+    /// <summary>
+    /// Asks the store, and through a decorator the stores it wraps, for an object of <paramref name="serviceType"/>: the
+    /// store itself, a capability interface (<see cref="IStateStoreCapabilities"/>, <see cref="IStateChangeFeed"/>) or a backend type (<c>RedisStateStore</c>). Health checks and diagnostics use it
+    /// instead of type tests, so that they still find their backend when it is wrapped.
+    /// </summary>
+    /// <remarks>
+    /// The default answer is this store when it is a <paramref name="serviceType"/> and no key is given, otherwise
+    /// <see langword="null"/>. <see cref="DelegatingStateStore"/> asks itself first, then the store it wraps, so the
+    /// outermost match wins. See <see cref="StateStoreExtensions.GetService{T}(IStateStore, object?)"/>.
+    /// </remarks>
+    /// <param name="serviceType">The type asked for.</param>
+    /// <param name="serviceKey">An optional key, for stores that hold several objects of one type; <see langword="null"/> for none.</param>
+    /// <returns>The object, or <see langword="null"/> when this pipeline has none.</returns>
+    object? GetService(Type serviceType, object? serviceKey = null)
+    {
+        ArgumentNullException.ThrowIfNull(serviceType);
+        return serviceKey is null && serviceType.IsInstanceOfType(this) ? this : null;
+    }
+
     /// <summary>Reads one entry.</summary>
     /// <param name="key">The key to read.</param>
     /// <param name="cancellationToken">A token that cancels the operation.</param>

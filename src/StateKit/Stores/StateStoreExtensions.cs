@@ -9,8 +9,32 @@ public static class StateStoreExtensions
     public static StateStoreCapabilities GetCapabilities(this IStateStore store)
     {
         ArgumentNullException.ThrowIfNull(store);
-        return store is IStateStoreCapabilities declared ? declared.Capabilities : StateStoreCapabilities.None;
+        return store.GetService<IStateStoreCapabilities>()?.Capabilities ?? StateStoreCapabilities.None;
     }
+
+    /// <summary>
+    /// Asks the store pipeline for an object of type <typeparamref name="T"/> (see <see cref="IStateStore.GetService"/>):
+    /// finds a backend or a capability however many decorators wrap it.
+    /// </summary>
+    /// <typeparam name="T">The type asked for.</typeparam>
+    /// <param name="store">The outermost store.</param>
+    /// <param name="serviceKey">An optional key; <see langword="null"/> for none.</param>
+    /// <returns>The object, or <see langword="null"/> when the pipeline has none.</returns>
+    public static T? GetService<T>(this IStateStore store, object? serviceKey = null)
+        where T : class
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        return store.GetService(typeof(T), serviceKey) as T;
+    }
+
+    /// <summary>Asks the store pipeline for an object of type <typeparamref name="T"/> and fails when there is none.</summary>
+    /// <typeparam name="T">The type asked for.</typeparam>
+    /// <param name="store">The outermost store.</param>
+    /// <returns>The object.</returns>
+    /// <exception cref="InvalidOperationException">No store of the pipeline is or provides a <typeparamref name="T"/>.</exception>
+    public static T GetRequiredService<T>(this IStateStore store)
+        where T : class
+        => store.GetService<T>() ?? throw new InvalidOperationException($"The '{store.Name}' store pipeline has no {typeof(T).Name}.");
 
     /// <summary>Appends one item to a list, creating it when missing.</summary>
     /// <param name="store">The store.</param>

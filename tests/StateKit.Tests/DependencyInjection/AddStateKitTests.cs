@@ -120,10 +120,11 @@ public sealed class AddStateKitTests
     }
 
     [Test]
-    public void AddStateKit_SatelliteTypeWithoutPackage_SaysWhichPackageToAdd()
+    public void AddStateKit_TypeNoPackageDeclares_SaysWhichPackagesDeclareTheKnownTypes()
     {
-        Assert.That(StateKit.Internal.StateStoreSelector.LoadSatellite("nope", "StateKit.Nope.Internal.NopeFactory, StateKit.Nope", "StateKit.Nope", out var problem), Is.Null);
-        Assert.That(problem, Does.Contain("StateKit.Nope package"));
+        using var provider = new ServiceCollection().AddStateKit(o => o.Store.Type = "nope").Services.BuildServiceProvider();
+        var ex = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IStateStore>());
+        Assert.That(ex!.Message, Does.Contain("'nope' is unknown").And.Contain("no referenced package declares it").And.Contain("redis: StateKit.Redis"));
     }
 
     [TestCase("sqlite")]

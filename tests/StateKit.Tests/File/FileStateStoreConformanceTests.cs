@@ -1,12 +1,17 @@
 using NUnit.Framework;
 using StateKit.File;
 using StateKit.Testing;
+using StateKit.Tests.Testing;
 
 namespace StateKit.Tests.File;
 
-/// <summary>The conformance suite against <see cref="FileStateStore"/>; all stores of a fixture share one root directory.</summary>
-public sealed class FileStateStoreConformanceTests : StateStoreConformanceTests<FileStateStore>
+/// <summary>The conformance suite, bare and through a pass-through decorator, against <see cref="FileStateStore"/>; all stores of a fixture share one root directory.</summary>
+[TestFixture(StorePipeline.Bare)]
+[TestFixture(StorePipeline.PassThrough)]
+public sealed class FileStateStoreConformanceTests(StorePipeline pipeline) : StateStoreConformanceTests<FileStateStore>
 {
+    protected override IStateStore Decorate(FileStateStore store) => pipeline.Wrap(store);
+
     private string _root = string.Empty;
 
     [OneTimeSetUp]

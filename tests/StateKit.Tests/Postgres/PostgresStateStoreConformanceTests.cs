@@ -2,12 +2,17 @@ using Npgsql;
 using NUnit.Framework;
 using StateKit.Postgres;
 using StateKit.Testing;
+using StateKit.Tests.Testing;
 
 namespace StateKit.Tests.Postgres;
 
-/// <summary>The conformance suite against <see cref="PostgresStateStore"/> on the test server; each run uses its own schema.</summary>
-public sealed class PostgresStateStoreConformanceTests : StateStoreConformanceTests<PostgresStateStore>
+/// <summary>The conformance suite, bare and through a pass-through decorator, against <see cref="PostgresStateStore"/> on the test server; each run uses its own schema.</summary>
+[TestFixture(StorePipeline.Bare)]
+[TestFixture(StorePipeline.PassThrough)]
+public sealed class PostgresStateStoreConformanceTests(StorePipeline pipeline) : StateStoreConformanceTests<PostgresStateStore>
 {
+    protected override IStateStore Decorate(PostgresStateStore store) => pipeline.Wrap(store);
+
     private readonly string _schema = "sk_conf_" + Guid.NewGuid().ToString("N")[..10];
 
     [OneTimeTearDown]

@@ -1,12 +1,17 @@
 using NUnit.Framework;
 using StateKit.Redis;
 using StateKit.Testing;
+using StateKit.Tests.Testing;
 
 namespace StateKit.Tests.Redis;
 
-/// <summary>The conformance suite against <see cref="RedisStateStore"/> on the test server; each run uses its own Redis key prefix.</summary>
-public sealed class RedisStateStoreConformanceTests : StateStoreConformanceTests<RedisStateStore>
+/// <summary>The conformance suite, bare and through a pass-through decorator, against <see cref="RedisStateStore"/> on the test server; each run uses its own Redis key prefix.</summary>
+[TestFixture(StorePipeline.Bare)]
+[TestFixture(StorePipeline.PassThrough)]
+public sealed class RedisStateStoreConformanceTests(StorePipeline pipeline) : StateStoreConformanceTests<RedisStateStore>
 {
+    protected override IStateStore Decorate(RedisStateStore store) => pipeline.Wrap(store);
+
     private readonly string _redisPrefix = "sktest-" + Guid.NewGuid().ToString("N")[..10];
 
     protected override ValueTask<RedisStateStore> CreateStoreAsync(StateStoreOptions options, TimeProvider timeProvider)

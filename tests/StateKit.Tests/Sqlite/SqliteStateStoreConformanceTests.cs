@@ -1,12 +1,17 @@
 using NUnit.Framework;
 using StateKit.Sqlite;
 using StateKit.Testing;
+using StateKit.Tests.Testing;
 
 namespace StateKit.Tests.Sqlite;
 
-/// <summary>The conformance suite against <see cref="SqliteStateStore"/>; all stores of a fixture share one database file.</summary>
-public sealed class SqliteStateStoreConformanceTests : StateStoreConformanceTests<SqliteStateStore>
+/// <summary>The conformance suite, bare and through a pass-through decorator, against <see cref="SqliteStateStore"/>; all stores of a fixture share one database file.</summary>
+[TestFixture(StorePipeline.Bare)]
+[TestFixture(StorePipeline.PassThrough)]
+public sealed class SqliteStateStoreConformanceTests(StorePipeline pipeline) : StateStoreConformanceTests<SqliteStateStore>
 {
+    protected override IStateStore Decorate(SqliteStateStore store) => pipeline.Wrap(store);
+
     private string _directory = string.Empty;
 
     [OneTimeSetUp]

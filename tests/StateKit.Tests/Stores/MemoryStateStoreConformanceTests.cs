@@ -1,10 +1,16 @@
+using NUnit.Framework;
 using StateKit.Testing;
+using StateKit.Tests.Testing;
 
 namespace StateKit.Tests.Stores;
 
-/// <summary>The conformance suite against <see cref="MemoryStateStore"/>.</summary>
-public sealed class MemoryStateStoreConformanceTests : StateStoreConformanceTests<MemoryStateStore>
+/// <summary>The conformance suite, bare and through a pass-through decorator, against <see cref="MemoryStateStore"/>.</summary>
+[TestFixture(StorePipeline.Bare)]
+[TestFixture(StorePipeline.PassThrough)]
+public sealed class MemoryStateStoreConformanceTests(StorePipeline pipeline) : StateStoreConformanceTests<MemoryStateStore>
 {
+    protected override IStateStore Decorate(MemoryStateStore store) => pipeline.Wrap(store);
+
     private readonly Dictionary<string, MemoryStateStore> _stores = new(StringComparer.Ordinal);
 
     protected override ValueTask<MemoryStateStore> CreateStoreAsync(StateStoreOptions options, TimeProvider timeProvider)

@@ -1,0 +1,110 @@
+namespace StateKit;
+
+/// <summary>
+/// The base of a store decorator: every member forwards to <see cref="InnerStore"/>, so a decorator overrides only
+/// what it changes (metrics, an in-process tier, a fallback, write-behind, …) and stays correct as the contract grows.
+/// </summary>
+/// <remarks>
+/// <para>
+/// <see cref="GetService"/> answers for this decorator first and then asks the inner store, so capabilities and backend
+/// types are found through any number of decorators. A decorator that weakens a guarantee of the store it wraps (for
+/// example a batch that is no longer atomic) overrides <see cref="GetService"/> to answer for
+/// <see cref="IStateStoreCapabilities"/> itself.
+/// </para>
+/// <para>The decorator owns its inner store: <see cref="DisposeAsync"/> disposes it.</para>
+/// </remarks>
+public abstract class DelegatingStateStore : IStateStore
+{
+    /// <summary>Initializes a new instance of the <see cref="DelegatingStateStore"/> class.</summary>
+    /// <param name="innerStore">The store to forward to; disposed with this one.</param>
+    protected DelegatingStateStore(IStateStore innerStore)
+    {
+        ArgumentNullException.ThrowIfNull(innerStore);
+        InnerStore = innerStore;
+    }
+
+    /// <summary>Gets the store this decorator forwards to.</summary>
+    protected IStateStore InnerStore { get; }
+
+    /// <inheritdoc />
+    public virtual string Name => InnerStore.Name;
+
+    /// <inheritdoc />
+    public virtual object? GetService(Type serviceType, object? serviceKey = null)
+    {
+        ArgumentNullException.ThrowIfNull(serviceType);
+        return serviceKey is null && serviceType.IsInstanceOfType(this) ? this : InnerStore.GetService(serviceType, serviceKey);
+    }
+
+    /// <inheritdoc />
+    public virtual ValueTask<StateEntry?> GetAsync(string key, CancellationToken cancellationToken = default) =>
+        InnerStore.GetAsync(key, cancellationToken);
+
+    /// <inheritdoc />
+    public virtual ValueTask<IReadOnlyDictionary<string, StateEntry>> GetManyAsync(IReadOnlyCollection<string> keys, CancellationToken cancellationToken = default) =>
+        InnerStore.GetManyAsync(keys, cancellationToken);
+
+    /// <inheritdoc />
+    public virtual ValueTask<long> SetAsync(string key, ReadOnlyMemory<byte> value, StateWriteOptions options = default, CancellationToken cancellationToken = default) =>
+        InnerStore.SetAsync(key, value, options, cancellationToken);
+
+    /// <inheritdoc />
+    public virtual ValueTask<IReadOnlyList<long>> SetManyAsync(IReadOnlyList<StateWrite> writes, CancellationToken cancellationToken = default) =>
+        InnerStore.SetManyAsync(writes, cancellationToken);
+
+    /// <inheritdoc />
+    public virtual ValueTask<bool> DeleteAsync(string key, long? expectedVersion = null, CancellationToken cancellationToken = default) =>
+        InnerStore.DeleteAsync(key, expectedVersion, cancellationToken);
+
+    /// <inheritdoc />
+    public virtual ValueTask<bool> ExistsAsync(string key, CancellationToken cancellationToken = default) =>
+        InnerStore.ExistsAsync(key, cancellationToken);
+
+    /// <inheritdoc />
+    public virtual ValueTask<bool> TouchAsync(string key, TimeSpan timeToLive, CancellationToken cancellationToken = default) =>
+        InnerStore.TouchAsync(key, timeToLive, cancellationToken);
+
+    /// <inheritdoc />
+    public virtual IAsyncEnumerable<string> ListKeysAsync(string prefix = "", CancellationToken cancellationToken = default) =>
+        InnerStore.ListKeysAsync(prefix, cancellationToken);
+
+    /// <inheritdoc />
+    public virtual ValueTask<long> PurgeExpiredAsync(CancellationToken cancellationToken = default) =>
+        InnerStore.PurgeExpiredAsync(cancellationToken);
+
+    /// <inheritdoc />
+    public virtual ValueTask<long> ListAppendAsync(string key, IReadOnlyList<ReadOnlyMemory<byte>> items, TimeSpan? timeToLive = null, CancellationToken cancellationToken = default) =>
+        InnerStore.ListAppendAsync(key, items, timeToLive, cancellationToken);
+
+    /// <inheritdoc />
+    public virtual ValueTask<IReadOnlyList<ReadOnlyMemory<byte>>> ListRangeAsync(string key, long start = 0, long stop = -1, CancellationToken cancellationToken = default) =>
+        InnerStore.ListRangeAsync(key, start, stop, cancellationToken);
+
+    /// <inheritdoc />
+    public virtual ValueTask<long> ListLengthAsync(string key, CancellationToken cancellationToken = default) =>
+        InnerStore.ListLengthAsync(key, cancellationToken);
+
+    /// <inheritdoc />
+    public virtual ValueTask<long> ListTrimAsync(string key, long start, long stop, CancellationToken cancellationToken = default) =>
+        InnerStore.ListTrimAsync(key, start, stop, cancellationToken);
+
+    /// <inheritdoc />
+    public virtual ValueTask<bool> ListDeleteAsync(string key, CancellationToken cancellationToken = default) =>
+        InnerStore.ListDeleteAsync(key, cancellationToken);
+
+    /// <inheritdoc />
+    public virtual ValueTask<bool> ListTouchAsync(string key, TimeSpan timeToLive, CancellationToken cancellationToken = default) =>
+        InnerStore.ListTouchAsync(key, timeToLive, cancellationToken);
+
+    /// <summary>Disposes the inner store.</summary>
+    /// <returns>A task that completes when the inner store is disposed.</returns>
+    public async ValueTask DisposeAsync()
+    {
+        await DisposeAsyncCore().ConfigureAwait(false);
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Releases this decorator's own resources, then the inner store's; override to release more, calling the base.</summary>
+    /// <returns>A task.</returns>
+    protected virtual ValueTask DisposeAsyncCore() => InnerStore.DisposeAsync();
+}
