@@ -103,24 +103,6 @@ public abstract partial class StateStoreConformanceTests<TStore>
         Assert.That(await RangeAsync(Store, "chat"), Is.EqualTo(new[] { "c" }));
     }
 
-    /// <summary>An append without TTL keeps the list's expiry; an append with TTL resets it.</summary>
-    /// <returns>A task.</returns>
-    [Test]
-    public virtual async Task ListAppendAsync_WithAndWithoutTimeToLive_KeepsOrResetsExpiry()
-    {
-        await Store.ListAppendAsync("chat", [Bytes("a")], TimeSpan.FromMinutes(1));
-        Time.Advance(TimeSpan.FromSeconds(30));
-        await AppendAsync(Store, "chat", "b");
-        Time.Advance(TimeSpan.FromSeconds(31));
-        Assert.That(await Store.ListLengthAsync("chat"), Is.EqualTo(0), "an append without TTL must not extend the list");
-
-        await Store.ListAppendAsync("other", [Bytes("a")], TimeSpan.FromMinutes(1));
-        Time.Advance(TimeSpan.FromSeconds(30));
-        await Store.ListAppendAsync("other", [Bytes("b")], TimeSpan.FromMinutes(1));
-        Time.Advance(TimeSpan.FromSeconds(31));
-        Assert.That(await RangeAsync(Store, "other"), Is.EqualTo(new[] { "a", "b" }));
-    }
-
     /// <summary>Touch extends a list's life; touching a missing list returns false.</summary>
     /// <returns>A task.</returns>
     [Test]

@@ -124,8 +124,9 @@ internal sealed record SqlTables(string Entries, string Lists, string Items, str
 /// <param name="Key">The key.</param>
 /// <param name="Value">The value.</param>
 /// <param name="ExpectedVersion">The expected version, if conditional.</param>
-/// <param name="ExpiresAt">The expiry in Unix milliseconds, if any.</param>
-internal readonly record struct SqlWrite(string Key, ReadOnlyMemory<byte> Value, long? ExpectedVersion, long? ExpiresAt);
+/// <param name="ExpiresAt">The expiry in Unix milliseconds, if any (for a write that keeps the expiry: the one a new row gets).</param>
+/// <param name="KeepExpiry">Whether a live row keeps its expiry (<see cref="StateTimeToLive.KeepCurrent"/>).</param>
+internal readonly record struct SqlWrite(string Key, ReadOnlyMemory<byte> Value, long? ExpectedVersion, long? ExpiresAt, bool KeepExpiry);
 
 /// <summary>The outcome of a batch.</summary>
 /// <param name="Versions">The new versions, in order.</param>

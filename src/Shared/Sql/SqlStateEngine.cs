@@ -47,10 +47,11 @@ internal sealed class SqlStateEngine
         _version = $"SELECT version FROM {e} WHERE ns = @ns AND key = @key AND {Live}";
         const string expired = "(e.expires_at IS NOT NULL AND e.expires_at <= @now)";
         var upsert = $"INSERT INTO {e} AS e (ns, key, value, version, expires_at) VALUES (@ns, @key, @value, 1, @exp) " +
-            $"ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at, version = CASE WHEN {expired} THEN 1 ELSE e.version + 1 END";
+            $"ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value, expires_at = CASE WHEN @keep = 1 AND NOT {expired} THEN e.expires_at ELSE excluded.expires_at END, " +
+            $"version = CASE WHEN {expired} THEN 1 ELSE e.version + 1 END";
         _insertOrReplace = upsert + " RETURNING version";
         _insertIfAbsent = upsert + $" WHERE {expired} RETURNING version";
-        _update = $"UPDATE {e} SET value = @value, version = version + 1, expires_at = @exp WHERE ns = @ns AND key = @key AND version = @expected AND {Live} RETURNING version";
+        _update = $"UPDATE {e} SET value = @value, version = version + 1, expires_at = CASE WHEN @keep = 1 THEN expires_at ELSE @exp END WHERE ns = @ns AND key = @key AND version = @expected AND {Live} RETURNING version";
         _delete = $"DELETE FROM {e} WHERE ns = @ns AND key = @key RETURNING expires_at";
         _deleteIfVersion = $"DELETE FROM {e} WHERE ns = @ns AND key = @key AND version = @expected AND {Live} RETURNING version";
         _touch = $"UPDATE {e} SET expires_at = @exp WHERE ns = @ns AND key = @key AND {Live}";
@@ -251,6 +252,7 @@ internal sealed class SqlStateEngine
         yield return ("@now", now, DbType.Int64);
         yield return ("@value", WholeArray.Of(write.Value), DbType.Binary);
         yield return ("@exp", write.ExpiresAt, DbType.Int64);
+        yield return ("@keep", write.KeepExpiry ? 1 : 0, DbType.Int32);
         if (write.ExpectedVersion is > 0)
         {
             yield return ("@expected", write.ExpectedVersion.Value, DbType.Int64);
@@ -401,7 +403,7 @@ internal sealed class SqlStateEngine
     /// <summary>Appends items to a list in one transaction; an expired list starts afresh.</summary>
     /// <param name="key">The list key.</param>
     /// <param name="items">The items.</param>
-    /// <param name="timeToLive">The time to live; <see langword="null"/> keeps the list's expiry (new lists get the store default).</param>
+    /// <param name="timeToLive">The time to live; <see langword="null"/> for the store default, <see cref="StateTimeToLive.KeepCurrent"/> keeps a live list's.</param>
     /// <param name="cancellationToken">The token.</param>
     /// <returns>The new length.</returns>
     public async ValueTask<long> ListAppendAsync(string key, IReadOnlyList<ReadOnlyMemory<byte>> items, TimeSpan? timeToLive, CancellationToken cancellationToken)
@@ -415,7 +417,6 @@ internal sealed class SqlStateEngine
         }
 
         var newExpiry = ToUnix(_guard.ResolveExpiry(timeToLive));
-        var expiry = ToUnix(_guard.ExpiryFrom(timeToLive));
         return await RunAsync("ListAppend", key, write: true, async (c, ct) =>
         {
             await using var transaction = await _dialect.BeginWriteAsync(c, ct).ConfigureAwait(false);
@@ -424,8 +425,8 @@ internal sealed class SqlStateEngine
             {
                 Add(upsert.Cmd, "@count", (long)items.Count, DbType.Int64);
                 Add(upsert.Cmd, "@newexp", newExpiry, DbType.Int64);
-                Add(upsert.Cmd, "@exp", expiry, DbType.Int64);
-                Add(upsert.Cmd, "@hasttl", timeToLive is null ? 0 : 1, DbType.Int32);
+                Add(upsert.Cmd, "@exp", newExpiry, DbType.Int64);
+                Add(upsert.Cmd, "@hasttl", StateStoreGuard.KeepsExpiry(timeToLive) ? 0 : 1, DbType.Int32);
                 await using var reader = await upsert.Cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
                 await reader.ReadAsync(ct).ConfigureAwait(false);
                 head = reader.GetInt64(0);
@@ -691,7 +692,7 @@ internal sealed class SqlStateEngine
     }
 
     private SqlWrite ToWrite(string key, ReadOnlyMemory<byte> value, StateWriteOptions options) =>
-        new(key, value, options.ExpectedVersion, ToUnix(_guard.ResolveExpiry(options.TimeToLive)));
+        new(key, value, options.ExpectedVersion, ToUnix(_guard.ResolveExpiry(options.TimeToLive)), StateStoreGuard.KeepsExpiry(options.TimeToLive));
 
     private PooledCommand Command(DbConnection connection, string sql, DbTransaction? transaction, string? key, long? now = null)
     {

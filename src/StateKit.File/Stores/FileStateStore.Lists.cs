@@ -45,7 +45,7 @@ public sealed partial class FileStateStore
                     return CreateList(path, key, ToTicks(_guard.ResolveExpiry(timeToLive)), items, "ListAppend");
                 }
 
-                var expiresAt = timeToLive is null ? (long?)null : ToTicks(_guard.ExpiryFrom(timeToLive));
+                var expiresAt = StateStoreGuard.KeepsExpiry(timeToLive) ? (long?)null : ToTicks(_guard.ResolveExpiry(timeToLive));
                 if (index.Format == 1)
                 {
                     // A list of the first format has no committed length: rewrite it in the current one, with the new items.

@@ -144,11 +144,13 @@ public sealed partial class FileStateStore : IStateStore, IStateStoreCapabilitie
 
             // A damaged entry is replaced by an unconditional write and refused to a conditional one.
             var conditional = writes.Where(w => w.Options.ExpectedVersion is not null).Select(w => w.Key).ToHashSet(StringComparer.Ordinal);
-            var versions = _guard.PlanBatch(writes, key => LiveVersion(ReadEntry(EntryPath(key), key, operation, tolerateCorrupt: !conditional.Contains(key))), operation);
+            var plans = _guard.PlanBatch(writes, key => LivePlan(ReadEntry(EntryPath(key), key, operation, tolerateCorrupt: !conditional.Contains(key))), operation);
+            var versions = new long[writes.Count];
             for (var i = 0; i < writes.Count; i++)
             {
                 var write = writes[i];
-                var content = EntryFile.Encode(write.Key, write.Value.Span, versions[i], ToTicks(_guard.ResolveExpiry(write.Options.TimeToLive)));
+                versions[i] = plans[i].Version;
+                var content = EntryFile.Encode(write.Key, write.Value.Span, plans[i].Version, ToTicks(plans[i].ExpiresAt));
                 try
                 {
                     ReplaceFile(EntryPath(write.Key), content, _entriesDirectory, operation, write.Key);
@@ -304,10 +306,15 @@ public sealed partial class FileStateStore : IStateStore, IStateStoreCapabilitie
 
     private long LiveVersion(EntryFile.Decoded? entry) => entry is { } e && e.ExpiresAt > NowTicks ? e.Version : 0;
 
+    private StateWritePlan LivePlan(EntryFile.Decoded? entry) =>
+        LiveVersion(entry) == 0 ? default : new StateWritePlan(entry!.Value.Version, FromTicks(entry.Value.ExpiresAt));
+
     private StateEntry? ToEntry(EntryFile.Decoded? entry) =>
         LiveVersion(entry) == 0
             ? null
-            : new StateEntry(entry!.Value.Key, entry.Value.Value, entry.Value.Version, entry.Value.ExpiresAt == long.MaxValue ? null : new DateTimeOffset(entry.Value.ExpiresAt, TimeSpan.Zero));
+            : new StateEntry(entry!.Value.Key, entry.Value.Value, entry.Value.Version, FromTicks(entry.Value.ExpiresAt));
+
+    private static DateTimeOffset? FromTicks(long expiresAt) => expiresAt == long.MaxValue ? null : new DateTimeOffset(expiresAt, TimeSpan.Zero);
 
     /// <summary>The lock stripe of a file, from its path relative to the namespace so every process agrees.</summary>
     private int StripeOf(string path) => FileNames.Stripe(Path.GetRelativePath(DirectoryPath, path), StripeLocks.Count);

@@ -157,7 +157,7 @@ internal sealed class PostgresDialect : SqlDialect, IAsyncDisposable
     {
         var npgsql = (NpgsqlConnection)connection;
         var conditional = writes.Any(w => w.ExpectedVersion is not null);
-        if (!conditional && writes.Count > 1 && writes.Select(w => w.Key).Distinct(StringComparer.Ordinal).Count() == writes.Count)
+        if (!conditional && writes.Count > 1 && !writes.Any(w => w.KeepExpiry) && writes.Select(w => w.Key).Distinct(StringComparer.Ordinal).Count() == writes.Count)
         {
             return await UpsertManyAsync(engine, npgsql, writes, now, cancellationToken).ConfigureAwait(false);
         }
@@ -213,7 +213,7 @@ internal sealed class PostgresDialect : SqlDialect, IAsyncDisposable
     /// Unconditional writes of distinct keys as one <c>INSERT … SELECT FROM unnest(…)</c> statement: atomic like the
     /// batch, but the server plans and runs one statement instead of one per write (1.4× → 0.5× of a hand-written
     /// batch of single-row upserts for 100 × 1 KB). A key twice in one batch must apply in order, so such a batch
-    /// (and any conditional one) keeps one statement per write.
+    /// (and any conditional one, or one with a write that keeps its row's expiry) keeps one statement per write.
     /// </summary>
     private async ValueTask<SqlBatchResult> UpsertManyAsync(SqlStateEngine engine, NpgsqlConnection connection, IReadOnlyList<SqlWrite> writes, long now, CancellationToken cancellationToken)
     {

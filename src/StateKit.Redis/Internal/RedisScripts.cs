@@ -35,7 +35,8 @@ internal static class RedisScripts
         end
         """;
 
-    /// <summary>KEYS[1..n] entries; ARGV[1]=now, then per write: value, expected (-1 = none), expiry (-1 = none), ttl ms.
+    /// <summary>KEYS[1..n] entries; ARGV[1]=now, then per write: value, expected (-1 = none), expiry (-1 = none), ttl ms,
+    /// keep (1 = a live entry keeps its expiry; expiry and ttl are then those of a new entry).
     /// Returns {1, v1..vn}, {0, index, current version} on the first conflict or {2, index} for a conditional write over
     /// a key of another type (nothing written in either case).</summary>
     /// <remarks>
@@ -47,9 +48,10 @@ internal static class RedisScripts
         local versions = {}
         local expiring = {}
         local state = {}
+        local keeping = {}
         for i = 1, #KEYS do
           local cur = state[KEYS[i]]
-          local b = (i - 1) * 4 + 2
+          local b = (i - 1) * 5 + 2
           local expected = tonumber(ARGV[b + 1])
           if not cur then
             local ver, had_expiry = live_version(KEYS[i], now)
@@ -64,11 +66,21 @@ internal static class RedisScripts
           if expected >= 0 and expected ~= cur[1] then return {0, i, cur[1]} end
           versions[i] = cur[1] + 1
           expiring[i] = cur[2]
-          state[KEYS[i]] = {cur[1] + 1, tonumber(ARGV[b + 2]) >= 0}
+          -- KeepCurrent on a live entry (or one written earlier in this batch) leaves its expiry as it is.
+          keeping[i] = ARGV[b + 4] == '1' and cur[1] > 0
+          if keeping[i] then
+            state[KEYS[i]] = {cur[1] + 1, cur[2]}
+          else
+            state[KEYS[i]] = {cur[1] + 1, tonumber(ARGV[b + 2]) >= 0}
+          end
         end
         for i = 1, #KEYS do
-          local b = (i - 1) * 4 + 2
-          apply(KEYS[i], ARGV[b], versions[i], ARGV[b + 2], ARGV[b + 3], expiring[i])
+          local b = (i - 1) * 5 + 2
+          if keeping[i] then
+            redis.call('HSET', KEYS[i], 'v', ARGV[b], 'n', versions[i])
+          else
+            apply(KEYS[i], ARGV[b], versions[i], ARGV[b + 2], ARGV[b + 3], expiring[i])
+          end
         end
         table.insert(versions, 1, 1)
         return versions
@@ -122,7 +134,7 @@ internal static class RedisScripts
         end
         """;
 
-    /// <summary>ARGV[1]=now, [2]=new-list expiry, [3]=its ttl, [4]=has ttl (1/0), [5]=expiry, [6]=ttl, [7..]=items. Returns the new length.</summary>
+    /// <summary>ARGV[1]=now, [2]=new-list expiry, [3]=its ttl, [4]=1 sets [5]/[6] on a live list (0 keeps its expiry), [5]=expiry, [6]=ttl, [7..]=items. Returns the new length.</summary>
     public static readonly Script ListAppend = new(ListLive + "\n" + """
         local fresh = not list_live(tonumber(ARGV[1]))
         if fresh then redis.call('DEL', KEYS[1], KEYS[2]) end

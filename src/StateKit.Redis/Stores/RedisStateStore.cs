@@ -239,14 +239,13 @@ public sealed class RedisStateStore : IStateStore, IStateStoreCapabilities
 
         var now = Now;
         var (newExpiry, newTtl) = Expiry(_guard.ResolveExpiry(timeToLive), now);
-        var (expiry, ttl) = Expiry(_guard.ExpiryFrom(timeToLive), now);
         var args = new RedisValue[6 + items.Count];
         args[0] = now;
         args[1] = newExpiry;
         args[2] = newTtl;
-        args[3] = timeToLive is null ? 0 : 1;
-        args[4] = expiry;
-        args[5] = ttl;
+        args[3] = StateStoreGuard.KeepsExpiry(timeToLive) ? 0 : 1;
+        args[4] = newExpiry;
+        args[5] = newTtl;
         for (var i = 0; i < items.Count; i++)
         {
             args[6 + i] = WholeArray.Of(items[i]);
@@ -406,17 +405,19 @@ public sealed class RedisStateStore : IStateStore, IStateStoreCapabilities
     {
         var now = Now;
         var keys = new RedisKey[writes.Count];
-        var args = new RedisValue[1 + (writes.Count * 4)];
+        var args = new RedisValue[1 + (writes.Count * 5)];
         args[0] = now;
         for (var i = 0; i < writes.Count; i++)
         {
             var write = writes[i];
             var (expiry, ttl) = Expiry(_guard.ResolveExpiry(write.Options.TimeToLive), now);
             keys[i] = _entryPrefix + write.Key;
-            args[1 + (i * 4)] = WholeArray.Of(write.Value);
-            args[2 + (i * 4)] = write.Options.ExpectedVersion ?? -1;
-            args[3 + (i * 4)] = expiry;
-            args[4 + (i * 4)] = ttl;
+            var at = 1 + (i * 5);
+            args[at] = WholeArray.Of(write.Value);
+            args[at + 1] = write.Options.ExpectedVersion ?? -1;
+            args[at + 2] = expiry;
+            args[at + 3] = ttl;
+            args[at + 4] = StateStoreGuard.KeepsExpiry(write.Options.TimeToLive) ? 1 : 0;
         }
 
         var key = writes.Count == 1 ? writes[0].Key : null;

@@ -37,7 +37,9 @@ public interface IStateProvider
 
     /// <summary>
     /// Reads the value, applies <paramref name="update"/> and writes the result at the version read; on a conflict
-    /// it reads again and re-applies, up to <see cref="StateProviderOptions.MaxUpdateAttempts"/>.
+    /// it reads again and re-applies, up to <see cref="StateProviderOptions.MaxUpdateAttempts"/>. An update changes the
+    /// value, not its lifetime: it writes with <see cref="StateTimeToLive.KeepCurrent"/>, so the value keeps its expiry
+    /// (a new value gets the store's default).
     /// </summary>
     /// <typeparam name="T">The value type.</typeparam>
     /// <param name="scope">The scope.</param>
@@ -120,7 +122,7 @@ public interface IStateProvider
     /// <returns>Whether it existed.</returns>
     ValueTask<bool> DeleteCheckpointAsync(StateScope scope, string checkpointId, CancellationToken cancellationToken = default);
 
-    /// <summary>Appends items to a typed list (conversation history).</summary>
+    /// <summary>Appends items to a typed list (conversation history); the list keeps its expiry (<see cref="StateTimeToLive.KeepCurrent"/>), a new list gets the store's default.</summary>
     /// <typeparam name="T">The item type.</typeparam>
     /// <param name="scope">The scope.</param>
     /// <param name="listKey">The list key.</param>

@@ -121,7 +121,7 @@ internal sealed partial class StateProvider
         {
             if (!current.Entries.TryGetValue(key, out var now) || !now.AsSpan().SequenceEqual(bytes))
             {
-                await WriteEncodedAsync(scope, key, bytes, null, null, StateChangeKind.Restore, cancellationToken).ConfigureAwait(false);
+                await WriteEncodedAsync(scope, key, bytes, null, null, StateChangeKind.Restore, null, cancellationToken).ConfigureAwait(false);
             }
         }
 

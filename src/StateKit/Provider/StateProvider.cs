@@ -105,7 +105,7 @@ internal sealed partial class StateProvider : IStateProvider
     {
         ArgumentNullException.ThrowIfNull(update);
         await AuthorizeAsync(StateAccess.Write, scope, ValidKey(key), cancellationToken).ConfigureAwait(false);
-        return await UpdateCoreAsync(scope, key, update, null, cancellationToken).ConfigureAwait(false);
+        return await UpdateCoreAsync(scope, key, update, StateTimeToLive.KeepCurrent, cancellationToken).ConfigureAwait(false);
     }
 
     public async ValueTask<bool> DeleteAsync(StateScope scope, string key, long? expectedVersion = null, CancellationToken cancellationToken = default)
@@ -172,7 +172,7 @@ internal sealed partial class StateProvider : IStateProvider
             encoded[i] = _codec.Encode(items[i]);
         }
 
-        var length = await _store.ListAppendAsync(scope.StorePrefix + "l/" + listKey, encoded, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var length = await _store.ListAppendAsync(scope.StorePrefix + "l/" + listKey, encoded, StateTimeToLive.KeepCurrent, cancellationToken).ConfigureAwait(false);
         if (items.Count > 0 && length == items.Count)
         {
             await IndexAsync(scope, ListEntry + listKey, cancellationToken).ConfigureAwait(false); // a new list
@@ -290,11 +290,11 @@ internal sealed partial class StateProvider : IStateProvider
             var next = update(current);
             Validate(scope, key, next);
 
-            // An update keeps the value's expiry unless the caller gives one: it changes the value, not its lifetime.
             // (An expiry that has just passed makes the write conflict, and the retry starts a new value.)
-            var ttl = timeToLive ?? (entry?.ExpiresAt is { } at && at > _time.GetUtcNow() ? at - _time.GetUtcNow() : null);
-            var version = await WriteAsync(scope, key, next, entry?.Version ?? 0, ttl, cancellationToken).ConfigureAwait(false);
-            DateTimeOffset? expiresAt = ttl is { } t && t != Timeout.InfiniteTimeSpan ? StateStoreGuard.RoundUpToMillisecond(_time.GetUtcNow() + t) : null;
+            var version = await WriteEncodedAsync(scope, key, _codec.Encode(next), entry?.Version ?? 0, timeToLive, StateChangeKind.Set, entry, cancellationToken).ConfigureAwait(false);
+            DateTimeOffset? expiresAt = StateStoreGuard.KeepsExpiry(timeToLive)
+                ? entry?.ExpiresAt
+                : timeToLive is { } t && t != Timeout.InfiniteTimeSpan ? StateStoreGuard.RoundUpToMillisecond(_time.GetUtcNow() + t) : null;
             return new StateValue<T>(key, next, version, expiresAt);
         }, cancellationToken).ConfigureAwait(false);
     }
@@ -303,15 +303,16 @@ internal sealed partial class StateProvider : IStateProvider
     private async ValueTask<long> WriteAsync<T>(StateScope scope, string key, T value, long? expectedVersion, TimeSpan? timeToLive, CancellationToken cancellationToken)
     {
         var bytes = _codec.Encode(value);
-        return await WriteEncodedAsync(scope, key, bytes, expectedVersion, timeToLive, StateChangeKind.Set, cancellationToken).ConfigureAwait(false);
+        return await WriteEncodedAsync(scope, key, bytes, expectedVersion, timeToLive, StateChangeKind.Set, null, cancellationToken).ConfigureAwait(false);
     }
 
-    private async ValueTask<long> WriteEncodedAsync(StateScope scope, string key, byte[] bytes, long? expectedVersion, TimeSpan? timeToLive, StateChangeKind kind, CancellationToken cancellationToken)
+    /// <summary>Writes an encoded value (<paramref name="current"/>: the entry the caller read first, if any, for <see cref="StateTimeToLive.KeepCurrent"/>).</summary>
+    private async ValueTask<long> WriteEncodedAsync(StateScope scope, string key, byte[] bytes, long? expectedVersion, TimeSpan? timeToLive, StateChangeKind kind, StateEntry? current, CancellationToken cancellationToken)
     {
         long version;
         if (expectedVersion is { } expected)
         {
-            version = await CommitAsync(scope, key, bytes, expected, timeToLive, cancellationToken).ConfigureAwait(false);
+            version = await CommitAsync(scope, key, bytes, expected, timeToLive, current, cancellationToken).ConfigureAwait(false);
         }
         else if (HistoryLimit(scope) <= 0)
         {
@@ -329,8 +330,8 @@ internal sealed partial class StateProvider : IStateProvider
             var storeKey = ValueKey(scope, key);
             version = await ConflictRetry.RunAsync(_options.MaxUpdateAttempts, _store.Name, "Set", storeKey, async () =>
             {
-                var current = (await _store.GetAsync(storeKey, cancellationToken).ConfigureAwait(false))?.Version ?? 0;
-                return await CommitAsync(scope, key, bytes, current, timeToLive, cancellationToken).ConfigureAwait(false);
+                var read = await _store.GetAsync(storeKey, cancellationToken).ConfigureAwait(false);
+                return await CommitAsync(scope, key, bytes, read?.Version ?? 0, timeToLive, read, cancellationToken).ConfigureAwait(false);
             }, cancellationToken).ConfigureAwait(false);
         }
 
@@ -341,9 +342,10 @@ internal sealed partial class StateProvider : IStateProvider
     /// <summary>
     /// Writes the value at <paramref name="expected"/> + 1 together with its history record, in one batch: both or
     /// neither (a conflict writes nothing, so an exception never hides a committed value). A new key is added to the
-    /// scope's index first, so a value that exists is always indexed.
+    /// scope's index first, so a value that exists is always indexed. The history record expires with the value
+    /// (<c>current</c>: the value's entry at <paramref name="expected"/> when the caller has read it).
     /// </summary>
-    private async ValueTask<long> CommitAsync(StateScope scope, string key, byte[] bytes, long expected, TimeSpan? timeToLive, CancellationToken cancellationToken)
+    private async ValueTask<long> CommitAsync(StateScope scope, string key, byte[] bytes, long expected, TimeSpan? timeToLive, StateEntry? current, CancellationToken cancellationToken)
     {
         if (expected == 0)
         {
@@ -360,13 +362,24 @@ internal sealed partial class StateProvider : IStateProvider
         // The history record first: on the file store (key by key) a failure after it leaves a record of a version
         // that does not exist yet, which the next write of that version replaces; never a value without its record.
         var version = expected + 1;
+        var historyTimeToLive = timeToLive;
+        if (StateStoreGuard.KeepsExpiry(timeToLive) && expected > 0)
+        {
+            // A history slot is reused by later versions, so it cannot keep its own expiry: it gets the value's.
+            current ??= await _store.GetAsync(ValueKey(scope, key), cancellationToken).ConfigureAwait(false);
+            historyTimeToLive = current?.ExpiresAt is { } at ? Remaining(at) : Timeout.InfiniteTimeSpan;
+        }
+
         var versions = await _store.SetManyAsync(
         [
-            new StateWrite(HistoryKey(scope, key, version, limit), HistoryRecord(version, _time.GetUtcNow(), bytes), new StateWriteOptions(null, timeToLive)),
+            new StateWrite(HistoryKey(scope, key, version, limit), HistoryRecord(version, _time.GetUtcNow(), bytes), new StateWriteOptions(null, historyTimeToLive)),
             new StateWrite(ValueKey(scope, key), bytes, options),
         ], cancellationToken).ConfigureAwait(false);
         return versions[1];
     }
+
+    /// <summary>The time left until <paramref name="at"/>, at least one millisecond (a time to live must be positive).</summary>
+    private TimeSpan Remaining(DateTimeOffset at) => TimeSpan.FromTicks(Math.Max(TimeSpan.TicksPerMillisecond, (at - _time.GetUtcNow()).Ticks));
 
     private void Validate<T>(StateScope scope, string key, T value)
     {

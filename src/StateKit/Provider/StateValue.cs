@@ -37,7 +37,10 @@ public sealed class StateSetOptions<T>
     /// <summary>Gets or sets the merge of (current, incoming) for <see cref="StateConflictStrategy.Merge"/>.</summary>
     public Func<T?, T, T>? Merge { get; set; }
 
-    /// <summary>Gets or sets the time to live; <see langword="null"/> uses the store's default.</summary>
+    /// <summary>
+    /// Gets or sets the time to live; <see langword="null"/> uses the store's default (also when the value existed with
+    /// another expiry), <see cref="StateTimeToLive.KeepCurrent"/> keeps the value's current expiry.
+    /// </summary>
     public TimeSpan? TimeToLive { get; set; }
 }
 

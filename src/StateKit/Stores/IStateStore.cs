@@ -15,7 +15,9 @@ namespace StateKit;
 /// Entries and lists live in separate namespaces: a list and an entry may share a key.
 /// </para>
 /// <para>
-/// Expiry instants are whole Unix milliseconds, rounded up (<see cref="StateStoreGuard.ExpiryFrom"/>). A listing prefix
+/// One rule for a missing time to live on every write path (set, conditional set, batch, list append): the store's
+/// <see cref="StateStoreOptions.DefaultTimeToLive"/> applies, whether the write creates or replaces;
+/// <see cref="StateTimeToLive.KeepCurrent"/> keeps the current expiry. Expiry instants are whole Unix milliseconds, rounded up (<see cref="StateStoreGuard.ExpiryFrom"/>). A listing prefix
 /// follows the character rules of keys but not their segment rule. After <see cref="IAsyncDisposable.DisposeAsync"/>
 /// every operation throws <see cref="ObjectDisposedException"/>, and a cancelled token is honoured on entry by every
 /// operation, even one with nothing to do.
@@ -122,8 +124,9 @@ public interface IStateStore : IAsyncDisposable
     /// <param name="key">The list key.</param>
     /// <param name="items">The items to append, in order; the store keeps its own copies. No items: nothing changes.</param>
     /// <param name="timeToLive">
-    /// When set, the list expires this long from now (<see cref="Timeout.InfiniteTimeSpan"/> removes the expiry);
-    /// when <see langword="null"/>, an existing list keeps its expiry and a new one gets the store's default.
+    /// How long the list lives after this append, with the same rule as every write: <see langword="null"/> applies the
+    /// store's default (to an existing list too), <see cref="StateTimeToLive.KeepCurrent"/> keeps an existing list's
+    /// expiry (a new list gets the default), <see cref="Timeout.InfiniteTimeSpan"/> means no expiry.
     /// </param>
     /// <param name="cancellationToken">A token that cancels the operation.</param>
     /// <returns>The length of the list after the append.</returns>

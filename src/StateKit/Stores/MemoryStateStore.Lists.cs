@@ -39,11 +39,11 @@ public sealed partial class MemoryStateStore
                 if (isNew)
                 {
                     list.Items.Clear();
-                    list.ExpiresAt = ToTicks(_guard.ResolveExpiry(timeToLive));
                 }
-                else if (timeToLive is not null)
+
+                if (isNew || !StateStoreGuard.KeepsExpiry(timeToLive))
                 {
-                    list.ExpiresAt = ToTicks(_guard.ExpiryFrom(timeToLive));
+                    list.ExpiresAt = ToTicks(_guard.ResolveExpiry(timeToLive));
                 }
 
                 list.Items.AddRange(copies);

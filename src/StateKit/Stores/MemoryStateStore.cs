@@ -103,7 +103,7 @@ public sealed partial class MemoryStateStore : IStateStore, IStateStoreCapabilit
 
         Array.Sort(stripes);
         var items = new Item[writes.Count];
-        long[] versions;
+        var versions = new long[writes.Count];
         for (var i = 0; i < stripes.Length; i++)
         {
             if (i == 0 || stripes[i] != stripes[i - 1])
@@ -114,10 +114,11 @@ public sealed partial class MemoryStateStore : IStateStore, IStateStoreCapabilit
 
         try
         {
-            versions = _guard.PlanBatch(writes, key => TryGetLive(key, out var item) ? item.Version : 0, "SetMany");
+            var plans = _guard.PlanBatch(writes, key => TryGetLive(key, out var item) ? new StateWritePlan(item.Version, FromTicks(item.ExpiresAt)) : default, "SetMany");
             for (var i = 0; i < writes.Count; i++)
             {
-                items[i] = new Item(writes[i].Value.ToArray(), versions[i], ToTicks(_guard.ResolveExpiry(writes[i].Options.TimeToLive)));
+                items[i] = new Item(writes[i].Value.ToArray(), plans[i].Version, ToTicks(plans[i].ExpiresAt));
+                versions[i] = plans[i].Version;
                 _entries[writes[i].Key] = items[i];
             }
         }
@@ -223,6 +224,8 @@ public sealed partial class MemoryStateStore : IStateStore, IStateStoreCapabilit
 
     private static long ToTicks(DateTimeOffset? expiresAt) => expiresAt?.UtcTicks ?? long.MaxValue;
 
+    private static DateTimeOffset? FromTicks(long expiresAt) => expiresAt == long.MaxValue ? null : new DateTimeOffset(expiresAt, TimeSpan.Zero);
+
     private long Write(string key, byte[] value, StateWriteOptions options, string operation)
     {
         var expiresAt = ToTicks(_guard.ResolveExpiry(options.TimeToLive));
@@ -233,6 +236,11 @@ public sealed partial class MemoryStateStore : IStateStore, IStateStoreCapabilit
             if (options.ExpectedVersion is { } expected && expected != liveVersion)
             {
                 throw new StateConflictException(Name, operation, key, expected, liveVersion);
+            }
+
+            if (liveVersion > 0 && StateStoreGuard.KeepsExpiry(options.TimeToLive))
+            {
+                expiresAt = current!.ExpiresAt;
             }
 
             next = new Item(value, liveVersion + 1, expiresAt);

@@ -40,7 +40,7 @@ public static class StateStoreExtensions
     /// <param name="store">The store.</param>
     /// <param name="key">The list key.</param>
     /// <param name="item">The item; the store keeps its own copy.</param>
-    /// <param name="timeToLive">The list's new time to live, or <see langword="null"/> to keep its expiry.</param>
+    /// <param name="timeToLive">The list's time to live (see <see cref="IStateStore.ListAppendAsync"/>): <see langword="null"/> for the store's default, <see cref="StateTimeToLive.KeepCurrent"/> to keep the list's.</param>
     /// <param name="cancellationToken">A token that cancels the operation.</param>
     /// <returns>The length of the list after the append.</returns>
     public static ValueTask<long> ListAppendAsync(this IStateStore store, string key, ReadOnlyMemory<byte> item, TimeSpan? timeToLive = null, CancellationToken cancellationToken = default)

@@ -128,7 +128,7 @@ public sealed class StateStoreGuard
             throw new ArgumentOutOfRangeException(nameof(options), options.ExpectedVersion, $"The '{StoreName}' store: an expected version must be 0 (must not exist) or more.");
         }
 
-        if (options.TimeToLive is { } ttl)
+        if (options.TimeToLive is { } ttl && ttl != StateTimeToLive.KeepCurrent)
         {
             ValidateTimeToLive(ttl, nameof(options.TimeToLive));
         }
@@ -161,7 +161,7 @@ public sealed class StateStoreGuard
             ValidateSize(key, item.Length, operation);
         }
 
-        if (timeToLive is { } ttl)
+        if (timeToLive is { } ttl && ttl != StateTimeToLive.KeepCurrent)
         {
             ValidateTimeToLive(ttl, nameof(timeToLive));
         }
@@ -177,7 +177,10 @@ public sealed class StateStoreGuard
         }
     }
 
-    /// <summary>Throws when a time to live is neither positive nor <see cref="Timeout.InfiniteTimeSpan"/>.</summary>
+    /// <summary>
+    /// Throws when a time to live is neither positive nor <see cref="Timeout.InfiniteTimeSpan"/> (also for
+    /// <see cref="StateTimeToLive.KeepCurrent"/>, which only writes accept).
+    /// </summary>
     /// <param name="timeToLive">The time to live.</param>
     /// <param name="parameterName">The parameter name for the exception.</param>
     public static void ValidateTimeToLive(TimeSpan timeToLive, string parameterName = "timeToLive")
@@ -188,12 +191,23 @@ public sealed class StateStoreGuard
         }
     }
 
-    /// <summary>Turns a write's time to live into an absolute expiry, applying the store default.</summary>
-    /// <param name="timeToLive">The write's time to live; <see langword="null"/> applies the default.</param>
+    /// <summary>
+    /// Turns a write's time to live into the absolute expiry of an entry or list the write creates: the store default
+    /// for <see langword="null"/> and for <see cref="StateTimeToLive.KeepCurrent"/> (there is no current expiry to keep).
+    /// A write that replaces a live entry or appends to a live list with <see cref="StateTimeToLive.KeepCurrent"/> keeps
+    /// that entry's or list's expiry instead (<see cref="KeepsExpiry"/>).
+    /// </summary>
+    /// <param name="timeToLive">The write's time to live.</param>
     /// <returns>The expiry, or <see langword="null"/> for none.</returns>
-    public DateTimeOffset? ResolveExpiry(TimeSpan? timeToLive) => ExpiryFrom(timeToLive ?? Options.DefaultTimeToLive);
+    public DateTimeOffset? ResolveExpiry(TimeSpan? timeToLive) =>
+        ExpiryFrom(timeToLive is null || timeToLive == StateTimeToLive.KeepCurrent ? Options.DefaultTimeToLive : timeToLive);
 
-    /// <summary>Turns an explicit time to live into an absolute expiry (no default applied).</summary>
+    /// <summary>Tells whether a write keeps the expiry of the live entry or list it replaces or extends.</summary>
+    /// <param name="timeToLive">The write's time to live.</param>
+    /// <returns><see langword="true"/> for <see cref="StateTimeToLive.KeepCurrent"/>.</returns>
+    public static bool KeepsExpiry(TimeSpan? timeToLive) => timeToLive == StateTimeToLive.KeepCurrent;
+
+    /// <summary>Turns an explicit time to live (not <see cref="StateTimeToLive.KeepCurrent"/>) into an absolute expiry (no default applied).</summary>
     /// <remarks>
     /// Expiry instants are whole Unix milliseconds, rounded up, on every store: SQL and Redis keep milliseconds, so a
     /// finer instant would make an entry live a little longer in memory than in a database, and a sub-millisecond time
@@ -215,56 +229,54 @@ public sealed class StateStoreGuard
     }
 
     /// <summary>
-    /// Works out the versions a batch produces, in order, from the live version of each key: a key written twice sees
-    /// its own earlier write. Every condition is checked here, before anything is written.
+    /// Works out the version and expiry each write of a batch produces, in order, from the live state of each key: a key
+    /// written twice sees its own earlier write (its version, and its expiry for <see cref="StateTimeToLive.KeepCurrent"/>).
+    /// Every condition is checked here, before anything is written.
     /// </summary>
     /// <param name="writes">The batch.</param>
-    /// <param name="liveVersion">The live version of a key before the batch (0 when missing or expired).</param>
+    /// <param name="live">The live version and expiry of a key before the batch (<c>default</c> when missing or expired).</param>
     /// <param name="operation">The operation, for the conflict message.</param>
-    /// <returns>The new version of each write.</returns>
+    /// <returns>The new version and expiry of each write.</returns>
     /// <exception cref="StateConflictException">A write's expected version does not match; nothing may be written.</exception>
-    public long[] PlanBatch(IReadOnlyList<StateWrite> writes, Func<string, long> liveVersion, string operation)
+    public StateWritePlan[] PlanBatch(IReadOnlyList<StateWrite> writes, Func<string, StateWritePlan> live, string operation)
     {
         ArgumentNullException.ThrowIfNull(writes);
-        ArgumentNullException.ThrowIfNull(liveVersion);
-        var versions = new long[writes.Count];
+        ArgumentNullException.ThrowIfNull(live);
+        var plans = new StateWritePlan[writes.Count];
 
         // Small batches (the common case: a value and its history record) look back for an earlier write of the same key.
-        var current = writes.Count > 8 ? new Dictionary<string, long>(writes.Count, StringComparer.Ordinal) : null;
+        var current = writes.Count > 8 ? new Dictionary<string, StateWritePlan>(writes.Count, StringComparer.Ordinal) : null;
         for (var i = 0; i < writes.Count; i++)
         {
             var write = writes[i];
-            long version = -1;
+            StateWritePlan? before = null;
             if (current is null)
             {
-                for (var j = i - 1; j >= 0 && version < 0; j--)
+                for (var j = i - 1; j >= 0 && before is null; j--)
                 {
-                    version = string.Equals(writes[j].Key, write.Key, StringComparison.Ordinal) ? versions[j] : -1;
+                    before = string.Equals(writes[j].Key, write.Key, StringComparison.Ordinal) ? plans[j] : null;
                 }
             }
             else if (current.TryGetValue(write.Key, out var seen))
             {
-                version = seen;
+                before = seen;
             }
 
-            if (version < 0)
+            var previous = before ?? live(write.Key);
+            if (write.Options.ExpectedVersion is { } expected && expected != previous.Version)
             {
-                version = liveVersion(write.Key);
+                throw new StateConflictException(StoreName, operation, write.Key, expected, previous.Version);
             }
 
-            if (write.Options.ExpectedVersion is { } expected && expected != version)
-            {
-                throw new StateConflictException(StoreName, operation, write.Key, expected, version);
-            }
-
-            versions[i] = version + 1;
+            var expiresAt = KeepsExpiry(write.Options.TimeToLive) && previous.Version > 0 ? previous.ExpiresAt : ResolveExpiry(write.Options.TimeToLive);
+            plans[i] = new StateWritePlan(previous.Version + 1, expiresAt);
             if (current is not null)
             {
-                current[write.Key] = version + 1;
+                current[write.Key] = plans[i];
             }
         }
 
-        return versions;
+        return plans;
     }
 
     /// <summary>Tells whether an expiry has passed.</summary>

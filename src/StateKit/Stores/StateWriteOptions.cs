@@ -7,7 +7,9 @@ namespace StateKit;
 /// </param>
 /// <param name="TimeToLive">
 /// How long the entry lives after this write. <see langword="null"/> applies the store's default
-/// (<see cref="StateStoreOptions.DefaultTimeToLive"/>); <see cref="Timeout.InfiniteTimeSpan"/> means no expiry.
+/// (<see cref="StateStoreOptions.DefaultTimeToLive"/>), also when the write replaces an entry that had another expiry;
+/// <see cref="StateTimeToLive.KeepCurrent"/> keeps the expiry of the live entry it replaces (a new entry gets the
+/// default); <see cref="Timeout.InfiniteTimeSpan"/> means no expiry.
 /// </param>
 public readonly record struct StateWriteOptions(long? ExpectedVersion = null, TimeSpan? TimeToLive = null)
 {

@@ -104,6 +104,27 @@ public sealed class ProviderHistoryAndScopeTests(string kind) : StoreFixture(kin
     }
 
     [Test]
+    public async Task Update_KeepingTheExpiry_HistoryRecordsExpireWithTheValue()
+    {
+        var provider = Container().GetRequiredService<IStateProvider>();
+        await provider.SetAsync(Scope, "k", new Counter(1), new StateSetOptions<Counter> { TimeToLive = TimeSpan.FromMinutes(10) });
+        Time.Advance(TimeSpan.FromMinutes(3));
+        await provider.UpdateAsync<Counter>(Scope, "k", c => new Counter(c!.Value + 1));
+        await provider.SetAsync(Scope, "k", new Counter(3), new StateSetOptions<Counter> { ExpectedVersion = 2, TimeToLive = StateTimeToLive.KeepCurrent });
+        Assert.That((await provider.GetHistoryAsync(Scope, "k")).Select(h => h.Version), Is.EqualTo(new long[] { 1, 2, 3 }));
+
+        Time.Advance(TimeSpan.FromMinutes(7) + TimeSpan.FromSeconds(1));
+        Assert.That(await provider.GetAsync<Counter>(Scope, "k"), Is.Null);
+        var left = new List<string>();
+        await foreach (var key in Store.ListKeysAsync())
+        {
+            left.Add(key);
+        }
+
+        Assert.That(left, Is.Empty, "no history record outlives the value it records");
+    }
+
+    [Test]
     public async Task Diff_MemberNamesWithDotsAndSlashes_HaveDistinctPaths()
     {
         var provider = Container().GetRequiredService<IStateProvider>();
