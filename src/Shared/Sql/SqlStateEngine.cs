@@ -27,7 +27,7 @@ internal sealed class SqlStateEngine
     private readonly SemaphoreSlim _schemaLock = new(1, 1);
     private volatile bool _schemaReady;
 
-    private readonly string _get, _exists, _version, _insertOrReplace, _insertIfAbsent, _update, _delete, _deleteIfVersion, _touch;
+    private readonly string _get, _exists, _version, _insertOrReplace, _insertIfAbsent, _setAtVersion, _update, _delete, _deleteIfVersion, _touch;
     private readonly string _listKeys, _purgeEntries, _purgeItems, _purgeLists;
     private readonly string _listUpsert, _listClearItems, _listRange, _listLength, _listHead, _listSetBounds, _listTrimItems, _listDelete, _listTouch;
 
@@ -51,6 +51,9 @@ internal sealed class SqlStateEngine
             $"version = CASE WHEN {expired} THEN 1 ELSE e.version + 1 END";
         _insertOrReplace = upsert + " RETURNING version";
         _insertIfAbsent = upsert + $" WHERE {expired} RETURNING version";
+        _setAtVersion = $"INSERT INTO {e} AS e (ns, key, value, version, expires_at) VALUES (@ns, @key, @value, @version, @exp) " +
+            $"ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value, version = excluded.version, expires_at = excluded.expires_at " +
+            $"WHERE e.version < excluded.version OR {expired} RETURNING version";
         _update = $"UPDATE {e} SET value = @value, version = version + 1, expires_at = CASE WHEN @keep = 1 THEN expires_at ELSE @exp END WHERE ns = @ns AND key = @key AND version = @expected AND {Live} RETURNING version";
         _delete = $"DELETE FROM {e} WHERE ns = @ns AND key = @key RETURNING expires_at";
         _deleteIfVersion = $"DELETE FROM {e} WHERE ns = @ns AND key = @key AND version = @expected AND {Live} RETURNING version";
@@ -257,6 +260,28 @@ internal sealed class SqlStateEngine
         {
             yield return ("@expected", write.ExpectedVersion.Value, DbType.Int64);
         }
+    }
+
+    /// <summary>Writes an entry at a given version unless a live row holds that version or a higher one (one statement).</summary>
+    /// <param name="key">The key.</param>
+    /// <param name="value">The value.</param>
+    /// <param name="version">The version to keep.</param>
+    /// <param name="expiresAt">The expiry, if any.</param>
+    /// <param name="cancellationToken">The token.</param>
+    /// <returns>Whether the entry was written.</returns>
+    public ValueTask<bool> SetAtVersionAsync(string key, ReadOnlyMemory<byte> value, long version, DateTimeOffset? expiresAt, CancellationToken cancellationToken)
+    {
+        _guard.Enter(cancellationToken);
+        var expiry = ToUnix(_guard.ValidateVersionedWrite(key, value, version, expiresAt, "SetAtVersion"));
+        ValidateKeyBytes(key, "SetAtVersion");
+        return RunAsync("SetAtVersion", key, write: true, async (c, ct) =>
+        {
+            using var cmd = Command(c, _setAtVersion, null, key, Now);
+            Add(cmd.Cmd, "@value", WholeArray.Of(value), DbType.Binary);
+            Add(cmd.Cmd, "@version", version, DbType.Int64);
+            Add(cmd.Cmd, "@exp", expiry, DbType.Int64);
+            return await cmd.Cmd.ExecuteScalarAsync(ct).ConfigureAwait(false) is not (null or DBNull);
+        }, cancellationToken);
     }
 
     /// <summary>Deletes an entry, optionally only at an expected version.</summary>

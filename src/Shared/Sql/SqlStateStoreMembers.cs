@@ -5,12 +5,12 @@
 namespace StateKit.Sqlite;
 
 /// <content>The <see cref="IStateStore"/> members, forwarded to the shared SQL engine.</content>
-public sealed partial class SqliteStateStore : IStateStore, IStateStoreCapabilities
+public sealed partial class SqliteStateStore : IStateStore, IStateStoreCapabilities, IVersionPreservingStateStore
 #elif STATEKIT_POSTGRES
 namespace StateKit.Postgres;
 
 /// <content>The <see cref="IStateStore"/> members, forwarded to the shared SQL engine.</content>
-public sealed partial class PostgresStateStore : IStateStore, IStateStoreCapabilities
+public sealed partial class PostgresStateStore : IStateStore, IStateStoreCapabilities, IVersionPreservingStateStore
 #endif
 {
     /// <inheritdoc />
@@ -29,6 +29,10 @@ public sealed partial class PostgresStateStore : IStateStore, IStateStoreCapabil
     /// <inheritdoc />
     /// <remarks>The batch is one transaction: when a conditional write conflicts, nothing of the batch is written.</remarks>
     public ValueTask<IReadOnlyList<long>> SetManyAsync(IReadOnlyList<StateWrite> writes, CancellationToken cancellationToken = default) => _engine.SetManyAsync(writes, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<bool> SetAtVersionAsync(string key, ReadOnlyMemory<byte> value, long version, DateTimeOffset? expiresAt, CancellationToken cancellationToken = default) =>
+        _engine.SetAtVersionAsync(key, value, version, expiresAt, cancellationToken);
 
     /// <inheritdoc />
     public ValueTask<bool> DeleteAsync(string key, long? expectedVersion = null, CancellationToken cancellationToken = default) => _engine.DeleteAsync(key, expectedVersion, cancellationToken);

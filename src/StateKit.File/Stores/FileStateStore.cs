@@ -20,7 +20,7 @@ namespace StateKit.File;
 /// fixed number). Key-to-name mapping never leaves the directory and never maps two keys to one file.
 /// </para>
 /// </remarks>
-public sealed partial class FileStateStore : IStateStore, IStateStoreCapabilities
+public sealed partial class FileStateStore : IStateStore, IStateStoreCapabilities, IVersionPreservingStateStore
 {
     private readonly StateStoreGuard _guard;
     private readonly StripeLocks _locks;
@@ -169,6 +169,24 @@ public sealed partial class FileStateStore : IStateStore, IStateStoreCapabilitie
             {
                 releaser.Dispose();
             }
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<bool> SetAtVersionAsync(string key, ReadOnlyMemory<byte> value, long version, DateTimeOffset? expiresAt, CancellationToken cancellationToken = default)
+    {
+        _guard.Enter(cancellationToken);
+        var at = _guard.ValidateVersionedWrite(key, value, version, expiresAt, "SetAtVersion");
+        var path = EntryPath(key);
+        using (await LockAsync(path, "SetAtVersion", key, cancellationToken).ConfigureAwait(false))
+        {
+            if (LiveVersion(ReadEntry(path, key, "SetAtVersion", tolerateCorrupt: true)) >= version)
+            {
+                return false;
+            }
+
+            ReplaceFile(path, EntryFile.Encode(key, value.Span, version, ToTicks(at)), _entriesDirectory, "SetAtVersion", key);
+            return true;
         }
     }
 

@@ -86,6 +86,16 @@ internal static class RedisScripts
         return versions
         """);
 
+    /// <summary>KEYS[1] entry; ARGV[1]=now, [2]=value, [3]=version, [4]=expiry (-1 = none), [5]=ttl ms. Returns 1 when
+    /// written, 0 when a live entry holds this version or a higher one, -2 for a key of another type.</summary>
+    public static readonly Script SetAtVersion = new(LiveVersion + "\n" + """
+        local ver, had_expiry = live_version(KEYS[1], tonumber(ARGV[1]))
+        if ver < 0 then return -2 end
+        if ver >= tonumber(ARGV[3]) then return 0 end
+        apply(KEYS[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], had_expiry)
+        return 1
+        """);
+
     /// <summary>KEYS[1] entry; ARGV[1]=now, ARGV[2]=expected (-1 = none). Returns {1 deleted / 0 missing / -1 conflict / -2 damaged, current version}.</summary>
     public static readonly Script Delete = new(LiveVersion + "\n" + """
         local ver = live_version(KEYS[1], tonumber(ARGV[1]))

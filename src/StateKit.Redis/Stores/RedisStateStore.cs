@@ -18,7 +18,7 @@ namespace StateKit.Redis;
 /// across slots. A write that timed out or lost its connection after it was sent raises
 /// <see cref="StateStoreUnavailableException"/> with <see cref="StateStoreUnavailableException.WriteMayHaveApplied"/> set.
 /// </remarks>
-public sealed class RedisStateStore : IStateStore, IStateStoreCapabilities
+public sealed class RedisStateStore : IStateStore, IStateStoreCapabilities, IVersionPreservingStateStore
 {
     private readonly RedisConnection _connection;
     private readonly StateStoreGuard _guard;
@@ -140,6 +140,17 @@ public sealed class RedisStateStore : IStateStore, IStateStoreCapabilities
         _guard.Enter(cancellationToken);
         _guard.ValidateBatch(writes, "SetMany");
         return writes.Count == 0 ? Array.Empty<long>() : await WriteAsync("SetMany", writes, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<bool> SetAtVersionAsync(string key, ReadOnlyMemory<byte> value, long version, DateTimeOffset? expiresAt, CancellationToken cancellationToken = default)
+    {
+        _guard.Enter(cancellationToken);
+        var at = _guard.ValidateVersionedWrite(key, value, version, expiresAt, "SetAtVersion");
+        var now = Now;
+        var (expiry, ttl) = Expiry(at, now);
+        var result = (long)(await EvalAsync("SetAtVersion", key, write: true, RedisScripts.SetAtVersion, [_entryPrefix + key], [now, WholeArray.Of(value), version, expiry, ttl], cancellationToken).ConfigureAwait(false))!;
+        return result == -2 ? throw WrongType("SetAtVersion", key) : result == 1;
     }
 
     /// <inheritdoc />

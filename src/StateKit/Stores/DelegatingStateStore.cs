@@ -11,9 +11,14 @@ namespace StateKit;
 /// example a batch that is no longer atomic) overrides <see cref="GetService"/> to answer for
 /// <see cref="IStateStoreCapabilities"/> itself.
 /// </para>
+/// <para>
+/// The base also forwards <see cref="IVersionPreservingStateStore.SetAtVersionAsync"/>, so a decorator that changes
+/// writes (a cache to invalidate, keys to map) overrides it with the other writes; the lookup answers for it only when
+/// the inner store provides it.
+/// </para>
 /// <para>The decorator owns its inner store: <see cref="DisposeAsync"/> disposes it.</para>
 /// </remarks>
-public abstract class DelegatingStateStore : IStateStore
+public abstract class DelegatingStateStore : IStateStore, IVersionPreservingStateStore
 {
     /// <summary>Initializes a new instance of the <see cref="DelegatingStateStore"/> class.</summary>
     /// <param name="innerStore">The store to forward to; disposed with this one.</param>
@@ -33,7 +38,13 @@ public abstract class DelegatingStateStore : IStateStore
     public virtual object? GetService(Type serviceType, object? serviceKey = null)
     {
         ArgumentNullException.ThrowIfNull(serviceType);
-        return serviceKey is null && serviceType.IsInstanceOfType(this) ? this : InnerStore.GetService(serviceType, serviceKey);
+        if (serviceKey is null && serviceType.IsInstanceOfType(this))
+        {
+            // The forwarding SetAtVersionAsync works only over a store that provides it: do not pretend otherwise.
+            return serviceType != typeof(IVersionPreservingStateStore) || InnerStore.GetService(serviceType) is not null ? this : null;
+        }
+
+        return InnerStore.GetService(serviceType, serviceKey);
     }
 
     /// <inheritdoc />
@@ -51,6 +62,12 @@ public abstract class DelegatingStateStore : IStateStore
     /// <inheritdoc />
     public virtual ValueTask<IReadOnlyList<long>> SetManyAsync(IReadOnlyList<StateWrite> writes, CancellationToken cancellationToken = default) =>
         InnerStore.SetManyAsync(writes, cancellationToken);
+
+    /// <inheritdoc />
+    /// <exception cref="NotSupportedException">The inner store pipeline has no <see cref="IVersionPreservingStateStore"/>.</exception>
+    public virtual ValueTask<bool> SetAtVersionAsync(string key, ReadOnlyMemory<byte> value, long version, DateTimeOffset? expiresAt, CancellationToken cancellationToken = default) =>
+        (InnerStore.GetService<IVersionPreservingStateStore>() ?? throw new NotSupportedException($"The '{Name}' store does not provide version-preserving writes."))
+            .SetAtVersionAsync(key, value, version, expiresAt, cancellationToken);
 
     /// <inheritdoc />
     public virtual ValueTask<bool> DeleteAsync(string key, long? expectedVersion = null, CancellationToken cancellationToken = default) =>

@@ -12,7 +12,7 @@ namespace StateKit;
 /// conditional writes never lose an update and a batch is atomic. Expiry is lazy (an expired entry is invisible at once) and purged from a heap
 /// ordered by expiry, so a purge costs the number of due entries, not the number of entries.
 /// </remarks>
-public sealed partial class MemoryStateStore : IStateStore, IStateStoreCapabilities
+public sealed partial class MemoryStateStore : IStateStore, IStateStoreCapabilities, IVersionPreservingStateStore
 {
     private const int OpportunisticPurgeBatch = 32;
     private readonly ConcurrentDictionary<string, Item> _entries = new(StringComparer.Ordinal);
@@ -211,6 +211,26 @@ public sealed partial class MemoryStateStore : IStateStore, IStateStoreCapabilit
     {
         _guard.Enter(cancellationToken);
         return new(Purge(int.MaxValue));
+    }
+
+    /// <inheritdoc />
+    public ValueTask<bool> SetAtVersionAsync(string key, ReadOnlyMemory<byte> value, long version, DateTimeOffset? expiresAt, CancellationToken cancellationToken = default)
+    {
+        _guard.Enter(cancellationToken);
+        var ticks = ToTicks(_guard.ValidateVersionedWrite(key, value, version, expiresAt, "SetAtVersion"));
+        var item = new Item(value.ToArray(), version, ticks);
+        lock (_stripes[StripeOf(key)])
+        {
+            if (TryGetLive(key, out var current) && current.Version >= version)
+            {
+                return new(false);
+            }
+
+            _entries[key] = item;
+        }
+
+        TrackExpiry(key, isList: false, ticks);
+        return new(true);
     }
 
     /// <inheritdoc />

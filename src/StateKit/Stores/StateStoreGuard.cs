@@ -134,6 +134,25 @@ public sealed class StateStoreGuard
         }
     }
 
+    /// <summary>Checks a version-preserving write (<see cref="IVersionPreservingStateStore.SetAtVersionAsync"/>).</summary>
+    /// <param name="key">The key.</param>
+    /// <param name="value">The value.</param>
+    /// <param name="version">The version to keep; 1 or more.</param>
+    /// <param name="expiresAt">The expiry, if any.</param>
+    /// <param name="operation">The operation, for the message.</param>
+    /// <returns>The expiry rounded up to the millisecond, as every store keeps it.</returns>
+    public DateTimeOffset? ValidateVersionedWrite(string key, ReadOnlyMemory<byte> value, long version, DateTimeOffset? expiresAt, string operation)
+    {
+        ValidateKey(key, operation);
+        ValidateSize(key, value.Length, operation);
+        if (version < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(version), version, $"The '{StoreName}' store: a version-preserving write needs a version of 1 or more.");
+        }
+
+        return expiresAt is { } at ? RoundUpToMillisecond(at) : null;
+    }
+
     /// <summary>Checks every write of a batch, so that nothing is written when one of them is invalid.</summary>
     /// <param name="writes">The batch.</param>
     /// <param name="operation">The operation, for the message.</param>

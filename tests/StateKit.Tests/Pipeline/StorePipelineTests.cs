@@ -209,6 +209,20 @@ public sealed class StorePipelineTests
         Assert.That(multiplexer.IsConnected, Is.True, "the application's multiplexer is not disposed with the store");
     }
 
+    [Test]
+    public async Task VersionPreservingWrite_ThroughADecorator_IsOfferedOnlyWhenTheInnerStoreHasIt()
+    {
+        await using var withIt = new PassThroughStore(new MemoryStateStore());
+        Assert.That(withIt.GetService<IVersionPreservingStateStore>(), Is.SameAs(withIt), "the decorator answers, so an override of SetAtVersionAsync is not bypassed");
+        Assert.That(await withIt.SetAtVersionAsync("k", new byte[] { 1 }, 3, null), Is.True);
+        Assert.That((await withIt.GetAsync("k"))!.Version, Is.EqualTo(3));
+
+        await using var without = new PassThroughStore(new StateKit.Tests.Provider.DelegatingStore(new MemoryStateStore()));
+        Assert.That(without.GetService<IVersionPreservingStateStore>(), Is.Null, "a store without the capability is not made to look as if it had it");
+        Assert.That(without.GetService<MemoryStateStore>(), Is.Null, "the lookup stops at a store that does not forward it");
+        await Assert.ThrowsAsync<NotSupportedException>(async () => await without.SetAtVersionAsync("k", new byte[] { 1 }, 3, null));
+    }
+
     /// <summary>A decorator with a label, to see the order of the pipeline.</summary>
     private sealed class NamedStore(IStateStore inner, string label) : DelegatingStateStore(inner)
     {
