@@ -46,6 +46,7 @@ public static class SessionStateKitBuilderExtensions
                 defaultState);
         });
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, SessionCleanupService<TSession>>());
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IStateCheckpointParticipant, SessionCheckpointParticipant<TSession>>());
         return builder;
     }
 }

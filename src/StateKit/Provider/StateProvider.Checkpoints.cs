@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using System.Security.Cryptography;
 using System.Text.Json;
 
@@ -105,8 +106,20 @@ internal sealed partial class StateProvider
             }
         }
 
-        return new CheckpointData(entries, listItems);
+        Dictionary<string, byte[]>? parts = null;
+        foreach (var participant in Participants)
+        {
+            if (await participant.CaptureAsync(scope, cancellationToken).ConfigureAwait(false) is { } part)
+            {
+                (parts ??= new(StringComparer.Ordinal))[participant.PartName] = part;
+            }
+        }
+
+        return new CheckpointData(entries, listItems, parts);
     }
+
+    /// <summary>The participants that keep state of a scope outside its keys (session managers), resolved on first use.</summary>
+    private IStateCheckpointParticipant[] Participants => _participants ??= _services.GetServices<IStateCheckpointParticipant>().ToArray();
 
     /// <summary>Turns the scope from <paramref name="current"/> into <paramref name="target"/>, touching only what differs.</summary>
     private async ValueTask ApplyAsync(StateScope scope, CheckpointData current, CheckpointData target, CancellationToken cancellationToken)
@@ -140,6 +153,15 @@ internal sealed partial class StateProvider
             await _store.ListDeleteAsync(prefix + "l/" + list, cancellationToken).ConfigureAwait(false);
             await _store.ListAppendAsync(prefix + "l/" + list, items.Select(i => (ReadOnlyMemory<byte>)i).ToArray(), cancellationToken: cancellationToken).ConfigureAwait(false);
             await IndexAsync(scope, ListEntry + list, cancellationToken).ConfigureAwait(false);
+        }
+
+        foreach (var (name, part) in target.Parts ?? [])
+        {
+            if ((current.Parts is null || !current.Parts.TryGetValue(name, out var now) || !now.AsSpan().SequenceEqual(part))
+                && Participants.FirstOrDefault(p => p.PartName == name) is { } participant)
+            {
+                await participant.RestoreAsync(scope, part, cancellationToken).ConfigureAwait(false);
+            }
         }
     }
 

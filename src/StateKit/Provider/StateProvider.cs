@@ -31,6 +31,7 @@ internal sealed partial class StateProvider : IStateProvider
     private readonly IStatePrincipalAccessor? _principal;
     private readonly ConcurrentDictionary<Type, object[]> _validators = new();
     private readonly ConcurrentDictionary<StateScope, AutoCheckpoint> _auto = new();
+    private IStateCheckpointParticipant[]? _participants;
 
     public StateProvider(IStateStore store, StateValueCodec codec, IOptions<StateProviderOptions> options, TimeProvider timeProvider, IServiceProvider services)
     {

@@ -5,14 +5,15 @@ using StateKit.Serialization;
 namespace StateKit.Internal;
 
 /// <summary>
-/// The session manager over an <see cref="IStateStore"/>. A session is one entry <c>sessions/{type}/{id}</c> holding
+/// The session manager over an <see cref="IStateStore"/>. A session is one record (<see cref="SessionKeys"/>) holding
 /// the state, the creation time and a scope id (the provider scope of the session's other data, so that a new id
-/// keeps it). The entry's time to live is the idle timeout capped by the absolute one, so an expired session is never
-/// served even before cleanup. Sessions this instance created or used are tracked in an expiry heap (cleanup costs
-/// what is due) and a least-recently-used list (for <see cref="SessionOptions.MaxSessions"/>).
+/// keeps it). The record's time to live is the idle timeout capped by the absolute one, so an expired session is never
+/// served even before cleanup. Sessions this instance created or used are tracked by a <see cref="SessionTracker"/>;
+/// their scopes are cleared through <see cref="SessionScopes"/>, which also finds the scopes of sessions no instance
+/// tracked. A checkpoint of a session's scope includes the session's state (<see cref="IStateCheckpointParticipant"/>).
 /// </summary>
 /// <typeparam name="TSession">The state type.</typeparam>
-internal sealed class SessionManager<TSession> : ISessionManager<TSession>
+internal sealed class SessionManager<TSession> : ISessionManager<TSession>, IStateCheckpointParticipant
 {
     private const int IdLength = 22;
     private const string GlobalId = "global";
@@ -22,11 +23,11 @@ internal sealed class SessionManager<TSession> : ISessionManager<TSession>
     private readonly SessionOptions _options;
     private readonly TimeProvider _time;
     private readonly Func<TSession> _defaultState;
-    private readonly string _prefix;
-    private readonly object _gate = new();
-    private readonly Dictionary<string, Tracked> _known = new(StringComparer.Ordinal);
-    private readonly LinkedList<string> _lru = new();
-    private readonly ExpiryQueue _expiry = new();
+    private readonly SessionKeys _keys;
+    private readonly SessionTracker _tracker = new();
+    private readonly SessionScopes _scopes;
+    private readonly string _name;
+    private long _nextSweepTicks;
     private long _created;
     private long _expired;
     private long _evicted;
@@ -51,7 +52,10 @@ internal sealed class SessionManager<TSession> : ISessionManager<TSession>
             throw new ArgumentException($"The session name '{StateKeys.Printable(name)}' of {typeof(TSession)} is not valid: {reason ?? "it may not contain '/'"}.", nameof(options));
         }
 
-        _prefix = "sessions/" + name + "/";
+        _name = name;
+        _keys = new SessionKeys(name);
+        _scopes = new SessionScopes(store, provider, _keys);
+        _nextSweepTicks = time.GetUtcNow().UtcTicks + options.OrphanSweepInterval.Ticks;
     }
 
     public event EventHandler<SessionEvent>? SessionChanged;
@@ -81,19 +85,25 @@ internal sealed class SessionManager<TSession> : ISessionManager<TSession>
         // The new session is tracked (as pending) before it is written, and once it is written the least recently used
         // written sessions beyond the limit are evicted. Concurrent creates all count each other, and a session is
         // never evicted before its own write has landed, so the limit holds however many creates run at once.
-        Reserve(sessionId, record.ScopeId, now + ttl);
+        _tracker.Reserve(sessionId, record.ScopeId, now + ttl);
         long version;
         try
         {
-            version = await _store.SetAsync(_prefix + sessionId, bytes, new StateWriteOptions(0, ttl), cancellationToken).ConfigureAwait(false);
+            // The scope's owner entry and the record in one batch (the owner first where batches are not atomic).
+            var versions = await _store.SetManyAsync(
+            [
+                _scopes.OwnerWrite(record.ScopeId, sessionId),
+                new StateWrite(_keys.Record(sessionId), bytes, new StateWriteOptions(0, ttl)),
+            ], cancellationToken).ConfigureAwait(false);
+            version = versions[1];
         }
         catch
         {
-            Forget(sessionId);
+            _tracker.Forget(sessionId);
             throw;
         }
 
-        await EvictAsync(Written(sessionId), cancellationToken).ConfigureAwait(false);
+        await EvictAsync(_tracker.Written(sessionId, _options.MaxSessions), cancellationToken).ConfigureAwait(false);
         Interlocked.Increment(ref _created);
         Raise(SessionEventKind.Created, sessionId);
         return new Session<TSession>(sessionId, state, version, now, now + ttl, StateScope.Session(record.ScopeId), IsNew: true);
@@ -116,10 +126,10 @@ internal sealed class SessionManager<TSession> : ISessionManager<TSession>
             return Invalid(sessionId);
         }
 
-        var entry = await _store.GetAsync(_prefix + sessionId, cancellationToken).ConfigureAwait(false);
+        var entry = await _store.GetAsync(_keys.Record(sessionId), cancellationToken).ConfigureAwait(false);
         if (entry is null)
         {
-            Forget(sessionId);
+            _tracker.Forget(sessionId);
             return null;
         }
 
@@ -130,7 +140,7 @@ internal sealed class SessionManager<TSession> : ISessionManager<TSession>
         {
             // Enough of the idle timeout has passed: extend the entry's life without rewriting the state.
             var ttl = TimeToLive(record.CreatedAt, now);
-            if (ttl <= TimeSpan.Zero || !await _store.TouchAsync(_prefix + sessionId, ttl, cancellationToken).ConfigureAwait(false))
+            if (ttl <= TimeSpan.Zero || !await _store.TouchAsync(_keys.Record(sessionId), ttl, cancellationToken).ConfigureAwait(false))
             {
                 return null;
             }
@@ -177,9 +187,9 @@ internal sealed class SessionManager<TSession> : ISessionManager<TSession>
             await GlobalAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        return await ConflictRetry.RunAsync(_options.MaxUpdateAttempts, _store.Name, "Update", _prefix + id, async () =>
+        return await ConflictRetry.RunAsync(_options.MaxUpdateAttempts, _store.Name, "Update", _keys.Record(id), async () =>
         {
-            var entry = await _store.GetAsync(_prefix + id, cancellationToken).ConfigureAwait(false) ?? throw new SessionNotFoundException(id);
+            var entry = await _store.GetAsync(_keys.Record(id), cancellationToken).ConfigureAwait(false) ?? throw new SessionNotFoundException(id);
             var record = Decode(entry);
             var next = record with { State = mutate(record.State) };
             var bytes = Encoded(next).Bytes;
@@ -190,7 +200,7 @@ internal sealed class SessionManager<TSession> : ISessionManager<TSession>
                 throw new SessionNotFoundException(id);
             }
 
-            var version = await _store.SetAsync(_prefix + id, bytes, new StateWriteOptions(entry.Version, ttl ?? Timeout.InfiniteTimeSpan), cancellationToken).ConfigureAwait(false);
+            var version = await _store.SetAsync(_keys.Record(id), bytes, new StateWriteOptions(entry.Version, ttl ?? Timeout.InfiniteTimeSpan), cancellationToken).ConfigureAwait(false);
             var expiresAt = now + ttl;
             Track(id, record.ScopeId, expiresAt ?? DateTimeOffset.MaxValue);
             Raise(SessionEventKind.Updated, id);
@@ -212,16 +222,16 @@ internal sealed class SessionManager<TSession> : ISessionManager<TSession>
             return false; // nothing is ever stored
         }
 
-        var entry = await _store.GetAsync(_prefix + id, cancellationToken).ConfigureAwait(false);
+        var entry = await _store.GetAsync(_keys.Record(id), cancellationToken).ConfigureAwait(false);
         if (entry is null)
         {
-            Forget(id);
+            _tracker.Forget(id);
             return false;
         }
 
-        var deleted = await _store.DeleteAsync(_prefix + id, cancellationToken: cancellationToken).ConfigureAwait(false);
-        await _provider.ClearScopeAsync(StateScope.Session(Decode(entry).ScopeId), cancellationToken).ConfigureAwait(false);
-        Forget(id);
+        var deleted = await _store.DeleteAsync(_keys.Record(id), cancellationToken: cancellationToken).ConfigureAwait(false);
+        await _scopes.EndAsync(Decode(entry).ScopeId, cancellationToken).ConfigureAwait(false);
+        _tracker.Forget(id);
         if (deleted)
         {
             Interlocked.Increment(ref _deleted);
@@ -243,9 +253,9 @@ internal sealed class SessionManager<TSession> : ISessionManager<TSession>
             throw new InvalidSessionIdException(sessionId);
         }
 
-        return await ConflictRetry.RunAsync(_options.MaxUpdateAttempts, _store.Name, "RegenerateId", _prefix + sessionId, async () =>
+        return await ConflictRetry.RunAsync(_options.MaxUpdateAttempts, _store.Name, "RegenerateId", _keys.Record(sessionId), async () =>
         {
-            var entry = await _store.GetAsync(_prefix + sessionId, cancellationToken).ConfigureAwait(false) ?? throw new SessionNotFoundException(sessionId);
+            var entry = await _store.GetAsync(_keys.Record(sessionId), cancellationToken).ConfigureAwait(false) ?? throw new SessionNotFoundException(sessionId);
             var record = Decode(entry);
             var now = Now;
             var ttl = TimeToLive(record.CreatedAt, now);
@@ -254,21 +264,25 @@ internal sealed class SessionManager<TSession> : ISessionManager<TSession>
                 throw new SessionNotFoundException(sessionId);
             }
 
+            // The new id joins the scope's owners before its record exists, and the old id leaves them only after its
+            // record is gone: at every step a live owner is named, so no instance clears the scope in between.
             var newId = NewId();
-            var version = await _store.SetAsync(_prefix + newId, entry.Value, new StateWriteOptions(0, ttl), cancellationToken).ConfigureAwait(false);
+            var ownerVersion = await _scopes.AddOwnerAsync(record.ScopeId, newId, _options.MaxUpdateAttempts, cancellationToken).ConfigureAwait(false);
+            var version = await _store.SetAsync(_keys.Record(newId), entry.Value, new StateWriteOptions(0, ttl), cancellationToken).ConfigureAwait(false);
             try
             {
                 // Delete the old id only at the version copied: if someone updated it meanwhile, copy again.
-                await _store.DeleteAsync(_prefix + sessionId, entry.Version, cancellationToken).ConfigureAwait(false);
+                await _store.DeleteAsync(_keys.Record(sessionId), entry.Version, cancellationToken).ConfigureAwait(false);
             }
             catch (StateConflictException)
             {
-                await _store.DeleteAsync(_prefix + newId, cancellationToken: cancellationToken).ConfigureAwait(false);
+                await _store.DeleteAsync(_keys.Record(newId), cancellationToken: cancellationToken).ConfigureAwait(false);
                 throw;
             }
 
-            Forget(sessionId);
-            Track(newId, record.ScopeId, now + ttl);
+            await _scopes.SetOwnerAsync(record.ScopeId, newId, ownerVersion, cancellationToken).ConfigureAwait(false);
+            _tracker.Forget(sessionId);
+            _tracker.Track(newId, record.ScopeId, now + ttl);
             Raise(SessionEventKind.Deleted, sessionId);
             Raise(SessionEventKind.Created, newId);
             return ToSession(newId, record, version, now + ttl, isNew: false);
@@ -277,9 +291,9 @@ internal sealed class SessionManager<TSession> : ISessionManager<TSession>
 
     public async IAsyncEnumerable<string> ListActiveAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        await foreach (var key in _store.ListKeysAsync(_prefix, cancellationToken).ConfigureAwait(false))
+        await foreach (var key in _store.ListKeysAsync(_keys.RecordPrefix, cancellationToken).ConfigureAwait(false))
         {
-            var id = key[_prefix.Length..];
+            var id = key[_keys.RecordPrefix.Length..];
             if (_options.Isolation == SessionIsolation.Global ? id == GlobalId : IsValidId(id))
             {
                 yield return id;
@@ -290,77 +304,91 @@ internal sealed class SessionManager<TSession> : ISessionManager<TSession>
     public async ValueTask<int> CleanupExpiredAsync(CancellationToken cancellationToken = default)
     {
         var found = 0;
-        while (true)
+        for (var due = _tracker.TakeDue(Now.UtcTicks); due.Count > 0; due = _tracker.TakeDue(Now.UtcTicks))
         {
-            var due = _expiry.TakeDue(Now.UtcTicks, 1000);
-            if (due.Count == 0)
+            foreach (var (id, scopeId) in due)
             {
-                break;
-            }
-
-            foreach (var (id, _) in due)
-            {
-                string scopeId;
-                long? checkAgainAt = null;
-                lock (_gate)
-                {
-                    var now = Now.UtcTicks;
-                    if (!_known.TryGetValue(id, out var tracked) || tracked.ScheduledTicks > now)
-                    {
-                        continue; // stale: deleted, or a later check is already pending
-                    }
-
-                    if (tracked.ExpiresAtTicks > now)
-                    {
-                        // Used again since this check was scheduled: check again at its current expiry.
-                        checkAgainAt = tracked.ScheduledTicks = tracked.ExpiresAtTicks;
-                    }
-                    else
-                    {
-                        tracked.ScheduledTicks = long.MaxValue; // this check is used up; Track schedules the next one
-                    }
-
-                    scopeId = tracked.ScopeId;
-                }
-
-                if (checkAgainAt is { } at)
-                {
-                    _expiry.Add(id, isList: false, at);
-                    continue;
-                }
-
-                var entry = await _store.GetAsync(_prefix + id, cancellationToken).ConfigureAwait(false);
+                var entry = await _store.GetAsync(_keys.Record(id), cancellationToken).ConfigureAwait(false);
                 if (entry is not null)
                 {
                     // Another instance kept it alive: check again when it is due.
-                    Track(id, scopeId, entry.ExpiresAt ?? DateTimeOffset.MaxValue, touchLru: false);
+                    _tracker.Track(id, scopeId, entry.ExpiresAt ?? DateTimeOffset.MaxValue, touchLru: false);
                     continue;
                 }
 
-                await _provider.ClearScopeAsync(StateScope.Session(scopeId), cancellationToken).ConfigureAwait(false);
-                Forget(id);
+                // The scope stays when another instance regenerated the id: the new one owns it.
+                await _scopes.EndIfOrphanedAsync(scopeId, cancellationToken).ConfigureAwait(false);
+                _tracker.Forget(id);
                 found++;
                 Interlocked.Increment(ref _expired);
                 Raise(SessionEventKind.Expired, id);
             }
         }
 
-        CompactExpiryQueue();
+        _tracker.Compact();
+        if (_options.OrphanSweepInterval > TimeSpan.Zero && Now.UtcTicks >= Interlocked.Read(ref _nextSweepTicks))
+        {
+            Interlocked.Exchange(ref _nextSweepTicks, Now.UtcTicks + _options.OrphanSweepInterval.Ticks);
+            await _scopes.SweepAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         return found;
     }
 
+    /// <summary>Gets the name of this manager's part in a checkpoint of a session scope.</summary>
+    public string PartName => "session:" + _name;
+
+    /// <summary>The state of the live session that owns <paramref name="scope"/>, for a checkpoint of that scope.</summary>
+    public async ValueTask<byte[]?> CaptureAsync(StateScope scope, CancellationToken cancellationToken)
+    {
+        if (scope.Tier != StateTier.Session || _options.Isolation == SessionIsolation.Stateless)
+        {
+            return null;
+        }
+
+        return await FindOwnerAsync(scope, cancellationToken).ConfigureAwait(false) is { } owner
+            ? _codec.Encode(Decode(owner.Record).State)
+            : null;
+    }
+
+    /// <summary>Puts a checkpoint's session state back into the live session that owns <paramref name="scope"/> (keeping its expiry).</summary>
+    public async ValueTask<bool> RestoreAsync(StateScope scope, byte[] part, CancellationToken cancellationToken)
+    {
+        if (scope.Tier != StateTier.Session || _options.Isolation == SessionIsolation.Stateless || await FindOwnerAsync(scope, cancellationToken).ConfigureAwait(false) is not { } owner)
+        {
+            return false;
+        }
+
+        var state = _codec.Decode<TSession>(part, PartName)!;
+        await ConflictRetry.RunAsync(_options.MaxUpdateAttempts, _store.Name, "RestoreCheckpoint", _keys.Record(owner.Id), async () =>
+        {
+            var entry = await _store.GetAsync(_keys.Record(owner.Id), cancellationToken).ConfigureAwait(false) ?? throw new SessionNotFoundException(owner.Id);
+            var bytes = Encoded(Decode(entry) with { State = state }).Bytes;
+            return await _store.SetAsync(_keys.Record(owner.Id), bytes, new StateWriteOptions(entry.Version, StateTimeToLive.KeepCurrent), cancellationToken).ConfigureAwait(false);
+        }, cancellationToken).ConfigureAwait(false);
+        Raise(SessionEventKind.Updated, owner.Id);
+        return true;
+    }
+
+    /// <summary>The live session whose scope is <paramref name="scope"/> (the one global session in <see cref="SessionIsolation.Global"/>).</summary>
+    private async ValueTask<(string Id, StateEntry Record)?> FindOwnerAsync(StateScope scope, CancellationToken cancellationToken)
+    {
+        if (_options.Isolation != SessionIsolation.Global)
+        {
+            return await _scopes.FindOwnerAsync(scope.OwnerId, cancellationToken).ConfigureAwait(false);
+        }
+
+        return scope.OwnerId == GlobalId && await _store.GetAsync(_keys.Record(GlobalId), cancellationToken).ConfigureAwait(false) is { } global
+            ? (GlobalId, global)
+            : null;
+    }
+
     /// <summary>Gets the number of pending expiry checks, stale ones included (for tests).</summary>
-    internal int ScheduledChecks => _expiry.Count;
+    internal int ScheduledChecks => _tracker.ScheduledChecks;
 
     public SessionStats GetStats()
     {
-        long active;
-        lock (_gate)
-        {
-            active = _known.Count;
-        }
-
-        return new SessionStats(active, Interlocked.Read(ref _created), Interlocked.Read(ref _expired), Interlocked.Read(ref _evicted), Interlocked.Read(ref _deleted));
+        return new SessionStats(_tracker.Count, Interlocked.Read(ref _created), Interlocked.Read(ref _expired), Interlocked.Read(ref _evicted), Interlocked.Read(ref _deleted));
     }
 
     /// <summary>The stable default store name of a session type: namespace-qualified, with readable type arguments (never an assembly version).</summary>
@@ -427,7 +455,7 @@ internal sealed class SessionManager<TSession> : ISessionManager<TSession>
 
     private async ValueTask<Session<TSession>> GlobalAsync(CancellationToken cancellationToken)
     {
-        var entry = await _store.GetAsync(_prefix + GlobalId, cancellationToken).ConfigureAwait(false);
+        var entry = await _store.GetAsync(_keys.Record(GlobalId), cancellationToken).ConfigureAwait(false);
         if (entry is not null)
         {
             return ToSession(GlobalId, Decode(entry), entry.Version, null, isNew: false);
@@ -436,7 +464,7 @@ internal sealed class SessionManager<TSession> : ISessionManager<TSession>
         var record = new SessionRecord(_defaultState(), Now, GlobalId);
         try
         {
-            var version = await _store.SetAsync(_prefix + GlobalId, Encoded(record).Bytes, new StateWriteOptions(0, Timeout.InfiniteTimeSpan), cancellationToken).ConfigureAwait(false);
+            var version = await _store.SetAsync(_keys.Record(GlobalId), Encoded(record).Bytes, new StateWriteOptions(0, Timeout.InfiniteTimeSpan), cancellationToken).ConfigureAwait(false);
             Interlocked.Increment(ref _created);
             Raise(SessionEventKind.Created, GlobalId);
             return ToSession(GlobalId, record, version, null, isNew: true);
@@ -447,134 +475,25 @@ internal sealed class SessionManager<TSession> : ISessionManager<TSession>
         }
     }
 
-    /// <summary>Tracks a session about to be written; it counts towards the limit but is not yet evictable.</summary>
-    private void Reserve(string sessionId, string scopeId, DateTimeOffset expiresAt)
-    {
-        lock (_gate)
-        {
-            Track(sessionId, scopeId, expiresAt);
-            _known[sessionId].Pending = true;
-        }
-    }
-
-    /// <summary>Marks a session written and, past <see cref="SessionOptions.MaxSessions"/>, takes the least recently used written ones to evict.</summary>
-    private List<(string Id, string ScopeId)> Written(string sessionId)
-    {
-        var victims = new List<(string, string)>();
-        lock (_gate)
-        {
-            if (_known.TryGetValue(sessionId, out var written))
-            {
-                written.Pending = false;
-            }
-
-            for (var node = _lru.Last; _options.MaxSessions > 0 && _known.Count > _options.MaxSessions && node is not null;)
-            {
-                var previous = node.Previous;
-                var tracked = _known[node.Value];
-                if (!tracked.Pending)
-                {
-                    victims.Add((node.Value, tracked.ScopeId));
-                    Forget(node.Value);
-                }
-
-                node = previous;
-            }
-        }
-
-        return victims;
-    }
-
     private async ValueTask EvictAsync(List<(string Id, string ScopeId)> victims, CancellationToken cancellationToken)
     {
         foreach (var (victim, scopeId) in victims)
         {
-            if (await _store.DeleteAsync(_prefix + victim, cancellationToken: cancellationToken).ConfigureAwait(false))
+            if (await _store.DeleteAsync(_keys.Record(victim), cancellationToken: cancellationToken).ConfigureAwait(false))
             {
-                await _provider.ClearScopeAsync(StateScope.Session(scopeId), cancellationToken).ConfigureAwait(false);
+                await _scopes.EndAsync(scopeId, cancellationToken).ConfigureAwait(false);
                 Interlocked.Increment(ref _evicted);
                 Raise(SessionEventKind.Evicted, victim);
             }
         }
     }
 
-    private void Track(string id, string scopeId, DateTimeOffset expiresAt, bool touchLru = true)
+    private void Track(string id, string scopeId, DateTimeOffset expiresAt)
     {
-        if (id == GlobalId)
+        if (id != GlobalId)
         {
-            return;
+            _tracker.Track(id, scopeId, expiresAt);
         }
-
-        var ticks = expiresAt.UtcTicks;
-        bool schedule;
-        lock (_gate)
-        {
-            if (_known.TryGetValue(id, out var tracked))
-            {
-                if (touchLru)
-                {
-                    _lru.Remove(tracked.Node);
-                    _lru.AddFirst(tracked.Node);
-                }
-
-                tracked.ExpiresAtTicks = ticks;
-            }
-            else
-            {
-                tracked = _known[id] = new Tracked(scopeId, _lru.AddFirst(id), ticks);
-            }
-
-            // A session's expiry mostly moves later (every update or refresh). The heap keeps one check per session,
-            // at its earliest expiry; when that check comes due, cleanup moves it to the current expiry. So an
-            // update adds a check only when the expiry moved earlier (or none is pending).
-            schedule = ticks < tracked.ScheduledTicks && ticks != DateTimeOffset.MaxValue.UtcTicks;
-            if (schedule)
-            {
-                tracked.ScheduledTicks = ticks;
-            }
-        }
-
-        if (schedule)
-        {
-            _expiry.Add(id, isList: false, ticks);
-        }
-    }
-
-    private void Forget(string id)
-    {
-        lock (_gate)
-        {
-            if (_known.Remove(id, out var tracked))
-            {
-                _lru.Remove(tracked.Node);
-            }
-        }
-    }
-
-    private void CompactExpiryQueue()
-    {
-        // Deleted sessions and expiries that moved earlier leave stale checks behind; rebuild the heap when they
-        // outnumber live sessions.
-        List<(string, bool, long)> live;
-        lock (_gate)
-        {
-            if (_expiry.Count <= (2 * _known.Count) + 1024)
-            {
-                return;
-            }
-
-            live = [];
-            foreach (var (id, tracked) in _known)
-            {
-                tracked.ScheduledTicks = tracked.ExpiresAtTicks;
-                if (tracked.ExpiresAtTicks != DateTimeOffset.MaxValue.UtcTicks)
-                {
-                    live.Add((id, false, tracked.ExpiresAtTicks));
-                }
-            }
-        }
-
-        _expiry.Reset(live);
     }
 
     private void Raise(SessionEventKind kind, string id) => SessionChanged?.Invoke(this, new SessionEvent(kind, id, Now));
@@ -584,19 +503,4 @@ internal sealed class SessionManager<TSession> : ISessionManager<TSession>
     /// <param name="CreatedAt">When it was created (for the absolute timeout).</param>
     /// <param name="ScopeId">The id of its provider scope; stays when the session id is regenerated.</param>
     internal sealed record SessionRecord(TSession State, DateTimeOffset CreatedAt, string ScopeId);
-
-    private sealed class Tracked(string scopeId, LinkedListNode<string> node, long expiresAtTicks)
-    {
-        public string ScopeId { get; } = scopeId;
-
-        public LinkedListNode<string> Node { get; } = node;
-
-        public long ExpiresAtTicks { get; set; } = expiresAtTicks;
-
-        /// <summary>Gets or sets a value indicating whether the session is being created and not yet written (never evicted then).</summary>
-        public bool Pending { get; set; }
-
-        /// <summary>Gets or sets when the pending expiry check in the heap is due; <see cref="long.MaxValue"/> when none is.</summary>
-        public long ScheduledTicks { get; set; } = long.MaxValue;
-    }
 }

@@ -71,6 +71,14 @@ public sealed class SessionOptions
     /// <summary>Gets or sets how often the hosted cleanup runs (default 1 minute).</summary>
     public TimeSpan CleanupInterval { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>
+    /// Gets or sets how often the cleanup also sweeps the store for session scopes whose sessions all ended while no
+    /// instance was tracking them (after a restart or a crash); such a scope is cleared on the second sweep that finds
+    /// it unchanged. <see cref="TimeSpan.Zero"/> turns the sweep off (default 10 minutes). Each sweep reads every scope
+    /// owner entry and session record of this session type once.
+    /// </summary>
+    public TimeSpan OrphanSweepInterval { get; set; } = TimeSpan.FromMinutes(10);
+
     /// <summary>Gets or sets how many times an update re-reads and re-applies after a conflict (default 100).</summary>
     [Range(1, 10_000)]
     public int MaxUpdateAttempts { get; set; } = 100;
