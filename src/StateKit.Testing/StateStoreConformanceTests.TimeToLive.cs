@@ -1,4 +1,5 @@
 using NUnit.Framework;
+using StateKit.Adapters;
 
 namespace StateKit.Testing;
 

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
+using StateKit.Adapters;
 using StateKit.File.Internal;
 
 namespace StateKit.File;

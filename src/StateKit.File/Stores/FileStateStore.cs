@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using StateKit.Adapters;
 using StateKit.File.Internal;
 
 namespace StateKit.File;

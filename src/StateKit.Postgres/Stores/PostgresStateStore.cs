@@ -1,6 +1,7 @@
 using Npgsql;
-using StateKit.Sql;
+using StateKit.Adapters;
 using StateKit.Postgres.Internal;
+using StateKit.Sql;
 
 namespace StateKit.Postgres;
 

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Text;
 using StackExchange.Redis;
+using StateKit.Adapters;
 using StateKit.Redis.Internal;
 
 namespace StateKit.Redis;

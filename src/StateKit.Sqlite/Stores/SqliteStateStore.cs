@@ -1,3 +1,4 @@
+using StateKit.Adapters;
 using StateKit.Sql;
 using StateKit.Sqlite.Internal;
 

@@ -1,3 +1,5 @@
+using StateKit.Adapters;
+
 namespace StateKit;
 
 /// <summary>A key (or key prefix) breaks the rules of <see cref="StateKeys"/>; nothing was read or written.</summary>

@@ -1,3 +1,5 @@
+using StateKit.Adapters;
+
 namespace StateKit;
 
 /// <summary>The base of every error a StateKit store raises; names the store, the operation and the key.</summary>

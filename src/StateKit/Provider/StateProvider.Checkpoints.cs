@@ -1,6 +1,7 @@
-using Microsoft.Extensions.DependencyInjection;
 using System.Security.Cryptography;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using StateKit.Adapters;
 
 namespace StateKit.Internal;
 

@@ -4,6 +4,7 @@ using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using StateKit.Adapters;
 using StateKit.Serialization;
 
 namespace StateKit.Internal;

@@ -1,3 +1,5 @@
+using StateKit.Adapters;
+
 namespace StateKit;
 
 /// <summary>The tier of a <see cref="StateScope"/>: who shares the state and how long it lives.</summary>

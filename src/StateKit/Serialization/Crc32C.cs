@@ -4,7 +4,7 @@ using System.Numerics;
 namespace StateKit.Serialization;
 
 /// <summary>CRC-32C (Castagnoli) checksums on the runtime's hardware-accelerated primitive; no package needed.</summary>
-public static class Crc32C
+internal static class Crc32C
 {
     /// <summary>Computes the CRC-32C of <paramref name="data"/>.</summary>
     /// <param name="data">The bytes.</param>

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
+using StateKit.Adapters;
 using StateKit.Serialization;
 
 namespace StateKit.Internal;

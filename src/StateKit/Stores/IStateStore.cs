@@ -1,3 +1,5 @@
+using StateKit.Adapters;
+
 namespace StateKit;
 
 /// <summary>

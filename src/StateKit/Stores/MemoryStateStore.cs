@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
+using StateKit.Adapters;
 using StateKit.Internal;
 
 namespace StateKit;

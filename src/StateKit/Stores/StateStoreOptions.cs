@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using StateKit.Adapters;
 
 namespace StateKit;
 

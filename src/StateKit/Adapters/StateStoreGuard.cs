@@ -1,4 +1,4 @@
-namespace StateKit;
+namespace StateKit.Adapters;
 
 /// <summary>
 /// The argument checks every StateKit store applies before touching its backend: keys, value sizes,

@@ -1,4 +1,4 @@
-namespace StateKit;
+namespace StateKit.Adapters;
 
 /// <summary>The outcome <see cref="StateStoreGuard.PlanBatch"/> works out for one write of a batch, or the live state of a key.</summary>
 /// <param name="Version">The entry's version (0: missing or expired).</param>

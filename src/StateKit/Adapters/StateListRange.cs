@@ -1,4 +1,4 @@
-namespace StateKit;
+namespace StateKit.Adapters;
 
 /// <summary>Resolves Redis-style list indices (negative counts from the end) against a list length.</summary>
 public static class StateListRange

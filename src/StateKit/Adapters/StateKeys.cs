@@ -1,7 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Text;
 
-namespace StateKit;
+namespace StateKit.Adapters;
 
 /// <summary>
 /// The key rules every StateKit store applies. Public so that third-party adapters refuse exactly
