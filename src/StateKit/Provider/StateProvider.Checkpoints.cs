@@ -19,9 +19,8 @@ internal sealed partial class StateProvider
     public async ValueTask<IReadOnlyList<StateCheckpointInfo>> ListCheckpointsAsync(StateScope scope, CancellationToken cancellationToken = default)
     {
         await AuthorizeAsync(StateAccess.Read, scope, null, cancellationToken).ConfigureAwait(false);
-        var prefix = scope.StorePrefix + "ci/";
         var ids = (await ReadIndexAsync(scope, cancellationToken).ConfigureAwait(false)).Checkpoints;
-        var infos = await _store.GetManyAsync(ids.Select(id => prefix + id).ToArray(), cancellationToken).ConfigureAwait(false);
+        var infos = await _store.GetManyAsync(ids.Select(id => ScopeKeys.CheckpointInfo(scope, id)).ToArray(), cancellationToken).ConfigureAwait(false);
         return infos.Values
             .Select(e => ToInfo(scope, JsonSerializer.Deserialize(e.Value.Span, CheckpointJson.Default.CheckpointInfoRecord)!))
             .OrderBy(i => i.Id, StringComparer.Ordinal)
@@ -31,17 +30,17 @@ internal sealed partial class StateProvider
     public async ValueTask<bool> DeleteCheckpointAsync(StateScope scope, string checkpointId, CancellationToken cancellationToken = default)
     {
         await AuthorizeAsync(StateAccess.Write, scope, ValidKey(checkpointId), cancellationToken).ConfigureAwait(false);
-        var existed = await _store.DeleteAsync(scope.StorePrefix + "ci/" + checkpointId, cancellationToken: cancellationToken).ConfigureAwait(false);
-        return await _store.DeleteAsync(scope.StorePrefix + "c/" + checkpointId, cancellationToken: cancellationToken).ConfigureAwait(false) || existed;
+        var existed = await _store.DeleteAsync(ScopeKeys.CheckpointInfo(scope, checkpointId), cancellationToken: cancellationToken).ConfigureAwait(false);
+        return await _store.DeleteAsync(ScopeKeys.Checkpoint(scope, checkpointId), cancellationToken: cancellationToken).ConfigureAwait(false) || existed;
     }
 
     public async ValueTask RestoreCheckpointAsync(StateScope scope, string checkpointId, CancellationToken cancellationToken = default)
     {
         await AuthorizeAsync(StateAccess.Write, scope, ValidKey(checkpointId), cancellationToken).ConfigureAwait(false);
-        var data = await _store.GetAsync(scope.StorePrefix + "c/" + checkpointId, cancellationToken).ConfigureAwait(false)
+        var data = await _store.GetAsync(ScopeKeys.Checkpoint(scope, checkpointId), cancellationToken).ConfigureAwait(false)
             ?? throw new KeyNotFoundException($"{scope} has no checkpoint '{StateKeys.Printable(checkpointId)}'.");
         var target = JsonSerializer.Deserialize(data.Value.Span, CheckpointJson.Default.CheckpointData)
-            ?? throw new StateCorruptedException(_store.Name, "RestoreCheckpoint", scope.StorePrefix + "c/" + checkpointId, "the checkpoint is empty");
+            ?? throw new StateCorruptedException(_store.Name, "RestoreCheckpoint", ScopeKeys.Checkpoint(scope, checkpointId), "the checkpoint is empty");
 
         // All or nothing: remember the scope as it is, apply the checkpoint, and on any failure put back what was there.
         var before = await SnapshotAsync(scope, cancellationToken).ConfigureAwait(false);
@@ -76,15 +75,14 @@ internal sealed partial class StateProvider
         var id = $"{now.UtcDateTime:yyyyMMdd'T'HHmmssfffffff'Z'}-{Convert.ToHexString(RandomNumberGenerator.GetBytes(4)).ToLowerInvariant()}";
         var snapshot = await SnapshotAsync(scope, cancellationToken).ConfigureAwait(false);
         var info = new CheckpointInfoRecord(id, name, now, snapshot.Entries.Count, snapshot.Lists.Count);
-        await _store.SetAsync(scope.StorePrefix + "c/" + id, JsonSerializer.SerializeToUtf8Bytes(snapshot, CheckpointJson.Default.CheckpointData), StateWriteOptions.IfNotExists, cancellationToken).ConfigureAwait(false);
-        await _store.SetAsync(scope.StorePrefix + "ci/" + id, JsonSerializer.SerializeToUtf8Bytes(info, CheckpointJson.Default.CheckpointInfoRecord), StateWriteOptions.IfNotExists, cancellationToken).ConfigureAwait(false);
-        await IndexAsync(scope, CheckpointEntry + id, cancellationToken).ConfigureAwait(false);
+        await _store.SetAsync(ScopeKeys.Checkpoint(scope, id), JsonSerializer.SerializeToUtf8Bytes(snapshot, CheckpointJson.Default.CheckpointData), StateWriteOptions.IfNotExists, cancellationToken).ConfigureAwait(false);
+        await _store.SetAsync(ScopeKeys.CheckpointInfo(scope, id), JsonSerializer.SerializeToUtf8Bytes(info, CheckpointJson.Default.CheckpointInfoRecord), StateWriteOptions.IfNotExists, cancellationToken).ConfigureAwait(false);
+        await IndexAsync(scope, ScopeKeys.IndexedCheckpoint + id, cancellationToken).ConfigureAwait(false);
         return ToInfo(scope, info);
     }
 
     private async ValueTask<CheckpointData> SnapshotAsync(StateScope scope, CancellationToken cancellationToken)
     {
-        var prefix = scope.StorePrefix;
         var (keys, lists, _) = await ReadIndexAsync(scope, cancellationToken).ConfigureAwait(false);
         if (keys.Count + lists.Count > _options.MaxCheckpointKeys)
         {
@@ -92,15 +90,15 @@ internal sealed partial class StateProvider
         }
 
         var entries = new Dictionary<string, byte[]>(StringComparer.Ordinal);
-        foreach (var (storeKey, entry) in await _store.GetManyAsync(keys.Select(k => prefix + "v/" + k).ToArray(), cancellationToken).ConfigureAwait(false))
+        foreach (var (storeKey, entry) in await _store.GetManyAsync(keys.Select(k => ScopeKeys.Value(scope, k)).ToArray(), cancellationToken).ConfigureAwait(false))
         {
-            entries[storeKey[(prefix.Length + 2)..]] = entry.Value.ToArray();
+            entries[storeKey[ScopeKeys.ValuePrefix(scope).Length..]] = entry.Value.ToArray();
         }
 
         var listItems = new Dictionary<string, byte[][]>(StringComparer.Ordinal);
         foreach (var list in lists)
         {
-            var items = await _store.ListRangeAsync(prefix + "l/" + list, 0, -1, cancellationToken).ConfigureAwait(false);
+            var items = await _store.ListRangeAsync(ScopeKeys.List(scope, list), 0, -1, cancellationToken).ConfigureAwait(false);
             if (items.Count > 0)
             {
                 listItems[list] = items.Select(i => i.ToArray()).ToArray();
@@ -125,7 +123,6 @@ internal sealed partial class StateProvider
     /// <summary>Turns the scope from <paramref name="current"/> into <paramref name="target"/>, touching only what differs.</summary>
     private async ValueTask ApplyAsync(StateScope scope, CheckpointData current, CheckpointData target, CancellationToken cancellationToken)
     {
-        var prefix = scope.StorePrefix;
         foreach (var key in current.Entries.Keys.Where(k => !target.Entries.ContainsKey(k)))
         {
             await DeleteValueAsync(scope, key, null, cancellationToken).ConfigureAwait(false);
@@ -141,7 +138,7 @@ internal sealed partial class StateProvider
 
         foreach (var list in current.Lists.Keys.Where(k => !target.Lists.ContainsKey(k)))
         {
-            await _store.ListDeleteAsync(prefix + "l/" + list, cancellationToken).ConfigureAwait(false);
+            await _store.ListDeleteAsync(ScopeKeys.List(scope, list), cancellationToken).ConfigureAwait(false);
         }
 
         foreach (var (list, items) in target.Lists)
@@ -151,9 +148,9 @@ internal sealed partial class StateProvider
                 continue;
             }
 
-            await _store.ListDeleteAsync(prefix + "l/" + list, cancellationToken).ConfigureAwait(false);
-            await _store.ListAppendAsync(prefix + "l/" + list, items.Select(i => (ReadOnlyMemory<byte>)i).ToArray(), cancellationToken: cancellationToken).ConfigureAwait(false);
-            await IndexAsync(scope, ListEntry + list, cancellationToken).ConfigureAwait(false);
+            await _store.ListDeleteAsync(ScopeKeys.List(scope, list), cancellationToken).ConfigureAwait(false);
+            await _store.ListAppendAsync(ScopeKeys.List(scope, list), items.Select(i => (ReadOnlyMemory<byte>)i).ToArray(), cancellationToken: cancellationToken).ConfigureAwait(false);
+            await IndexAsync(scope, ScopeKeys.IndexedList + list, cancellationToken).ConfigureAwait(false);
         }
 
         foreach (var (name, part) in target.Parts ?? [])
