@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Npgsql;
 
 [assembly: StateKit.StateStoreFactory(typeof(StateKit.Postgres.Internal.PostgresStateStoreFactory))]
@@ -41,7 +42,8 @@ internal sealed class PostgresStateStoreFactory : IStateStoreFactory
     {
         var postgresOptions = CreateOptions(services, options);
         var time = services.GetService<TimeProvider>();
-        return _dataSource is null ? new PostgresStateStore(postgresOptions, time) : new PostgresStateStore(_dataSource(services), postgresOptions, time);
+        var logger = services.GetService<ILogger<PostgresStateStore>>();
+        return _dataSource is null ? new PostgresStateStore(postgresOptions, time, logger) : new PostgresStateStore(_dataSource(services), postgresOptions, time, logger);
     }
 
     private static PostgresStateStoreOptions CreateOptions(IServiceProvider services, StateKitOptions options)

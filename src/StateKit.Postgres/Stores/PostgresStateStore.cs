@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Npgsql;
 using StateKit.Adapters;
 using StateKit.Postgres.Internal;
@@ -24,9 +25,10 @@ public sealed partial class PostgresStateStore : IStateStore
     /// <summary>Initializes a new instance of the <see cref="PostgresStateStore"/> class that owns its connection pool.</summary>
     /// <param name="options">The options; <see cref="PostgresStateStoreOptions.ConnectionString"/> is required.</param>
     /// <param name="timeProvider">The clock for expiry; <see cref="TimeProvider.System"/> when <see langword="null"/>.</param>
+    /// <param name="logger">Where retries of transient failures are logged; none when <see langword="null"/>.</param>
     /// <exception cref="ArgumentException">The options are not valid.</exception>
-    public PostgresStateStore(PostgresStateStoreOptions options, TimeProvider? timeProvider = null)
-        : this(options, null, timeProvider)
+    public PostgresStateStore(PostgresStateStoreOptions options, TimeProvider? timeProvider = null, ILogger<PostgresStateStore>? logger = null)
+        : this(options, null, timeProvider, logger)
     {
     }
 
@@ -34,13 +36,14 @@ public sealed partial class PostgresStateStore : IStateStore
     /// <param name="dataSource">The data source.</param>
     /// <param name="options">The options; the connection string is ignored.</param>
     /// <param name="timeProvider">The clock for expiry; <see cref="TimeProvider.System"/> when <see langword="null"/>.</param>
+    /// <param name="logger">Where retries of transient failures are logged; none when <see langword="null"/>.</param>
     /// <exception cref="ArgumentException">The options are not valid.</exception>
-    public PostgresStateStore(NpgsqlDataSource dataSource, PostgresStateStoreOptions options, TimeProvider? timeProvider = null)
-        : this(options, dataSource ?? throw new ArgumentNullException(nameof(dataSource)), timeProvider)
+    public PostgresStateStore(NpgsqlDataSource dataSource, PostgresStateStoreOptions options, TimeProvider? timeProvider = null, ILogger<PostgresStateStore>? logger = null)
+        : this(options, dataSource ?? throw new ArgumentNullException(nameof(dataSource)), timeProvider, logger)
     {
     }
 
-    private PostgresStateStore(PostgresStateStoreOptions options, NpgsqlDataSource? dataSource, TimeProvider? timeProvider)
+    private PostgresStateStore(PostgresStateStoreOptions options, NpgsqlDataSource? dataSource, TimeProvider? timeProvider, ILogger? logger)
     {
         ArgumentNullException.ThrowIfNull(options);
         if (dataSource is null)
@@ -64,7 +67,7 @@ public sealed partial class PostgresStateStore : IStateStore
             throw new ArgumentException("The PostgreSQL connection string is not valid (check its keywords and values).", nameof(options), ex.InnerException);
         }
 
-        _engine = new SqlStateEngine(_dialect, guard);
+        _engine = new SqlStateEngine(_dialect, guard, logger);
     }
 
     /// <inheritdoc />

@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using StackExchange.Redis;
 
 namespace StateKit.Redis.Internal;
@@ -14,19 +16,23 @@ internal sealed class RedisConnection : IAsyncDisposable
     private readonly int _database;
     private readonly long _rebuildAfterTicks;
     private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly ILogger _logger;
+    private int _down;
     private IConnectionMultiplexer? _multiplexer;
     private long _downSince;
     private int _rebuilds;
     private volatile bool _disposed;
 
-    public RedisConnection(IConnectionMultiplexer multiplexer, int database)
+    public RedisConnection(IConnectionMultiplexer multiplexer, int database, ILogger? logger)
     {
+        _logger = logger ?? NullLogger.Instance;
         _multiplexer = multiplexer;
         _database = database;
     }
 
-    public RedisConnection(ConfigurationOptions configuration, int database, TimeSpan rebuildAfter)
+    public RedisConnection(ConfigurationOptions configuration, int database, TimeSpan rebuildAfter, ILogger? logger)
     {
+        _logger = logger ?? NullLogger.Instance;
         configuration.AbortOnConnectFail = false;
         _configuration = configuration;
         _database = database;
@@ -39,20 +45,35 @@ internal sealed class RedisConnection : IAsyncDisposable
     public async ValueTask<IDatabase> DatabaseAsync(CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        var multiplexer = Volatile.Read(ref _multiplexer) ?? await ConnectAsync(null, cancellationToken).ConfigureAwait(false);
+        var multiplexer = Volatile.Read(ref _multiplexer) ?? await ConnectAsync(null, TimeSpan.Zero, cancellationToken).ConfigureAwait(false);
         return multiplexer.GetDatabase(_database);
     }
 
-    /// <summary>An operation succeeded: the connection is up.</summary>
-    public void Succeeded() => Volatile.Write(ref _downSince, 0);
+    /// <summary>An operation succeeded: the connection is up (logged once when it was down).</summary>
+    public void Succeeded()
+    {
+        if (Volatile.Read(ref _down) == 1 && Interlocked.Exchange(ref _down, 0) == 1)
+        {
+            Volatile.Write(ref _downSince, 0);
+            Log.Reconnected(_logger);
+        }
+    }
 
     /// <summary>
-    /// An operation failed for a connection reason. When the store owns the multiplexer and it has been down
-    /// for longer than the rebuild interval, a new one replaces it (at most once per interval).
+    /// An operation failed for a connection reason (logged once until an operation succeeds again). When the store owns
+    /// the multiplexer and it has been down for longer than the rebuild interval, a new one replaces it (at most once
+    /// per interval).
     /// </summary>
+    /// <param name="operation">The operation that failed.</param>
+    /// <param name="failure">Why.</param>
     /// <returns>A task.</returns>
-    public async ValueTask FailedAsync()
+    public async ValueTask FailedAsync(string operation, Exception failure)
     {
+        if (Interlocked.Exchange(ref _down, 1) == 0)
+        {
+            Log.ConnectionFailed(_logger, failure, operation);
+        }
+
         var current = Volatile.Read(ref _multiplexer);
         if (_configuration is null || current is null || _disposed || current.IsConnected)
         {
@@ -67,7 +88,7 @@ internal sealed class RedisConnection : IAsyncDisposable
         }
 
         Volatile.Write(ref _downSince, now);
-        await ConnectAsync(current, CancellationToken.None).ConfigureAwait(false);
+        await ConnectAsync(current, Stopwatch.GetElapsedTime(since, now), CancellationToken.None).ConfigureAwait(false);
     }
 
     public async ValueTask DisposeAsync()
@@ -80,7 +101,7 @@ internal sealed class RedisConnection : IAsyncDisposable
         }
     }
 
-    private async ValueTask<IConnectionMultiplexer> ConnectAsync(IConnectionMultiplexer? replacing, CancellationToken cancellationToken)
+    private async ValueTask<IConnectionMultiplexer> ConnectAsync(IConnectionMultiplexer? replacing, TimeSpan downFor, CancellationToken cancellationToken)
     {
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -95,7 +116,7 @@ internal sealed class RedisConnection : IAsyncDisposable
             Volatile.Write(ref _multiplexer, created);
             if (replacing is not null)
             {
-                Interlocked.Increment(ref _rebuilds);
+                Log.Rebuilt(_logger, downFor.TotalSeconds, Interlocked.Increment(ref _rebuilds));
                 _ = Task.Run(async () =>
                 {
                     await replacing.CloseAsync(allowCommandsToComplete: false).ConfigureAwait(false);

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 
 [assembly: StateKit.StateStoreFactory(typeof(StateKit.Redis.Internal.RedisStateStoreFactory))]
@@ -41,7 +42,8 @@ internal sealed class RedisStateStoreFactory : IStateStoreFactory
     {
         var redisOptions = CreateOptions(services, options);
         var time = services.GetService<TimeProvider>();
-        return _multiplexer is null ? new RedisStateStore(redisOptions, time) : new RedisStateStore(_multiplexer(services), redisOptions, time);
+        var logger = services.GetService<ILogger<RedisStateStore>>();
+        return _multiplexer is null ? new RedisStateStore(redisOptions, time, logger) : new RedisStateStore(_multiplexer(services), redisOptions, time, logger);
     }
 
     private static RedisStateStoreOptions CreateOptions(IServiceProvider services, StateKitOptions options)

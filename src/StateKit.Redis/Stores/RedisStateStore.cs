@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Text;
+using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 using StateKit.Adapters;
 using StateKit.Redis.Internal;
@@ -32,9 +33,10 @@ public sealed class RedisStateStore : IStateStore, IStateStoreCapabilities, IVer
     /// <summary>Initializes a new instance of the <see cref="RedisStateStore"/> class that owns its connection.</summary>
     /// <param name="options">The options; <see cref="RedisStateStoreOptions.Configuration"/> is required.</param>
     /// <param name="timeProvider">The clock for expiry; <see cref="TimeProvider.System"/> when <see langword="null"/>.</param>
+    /// <param name="logger">Where lost connections and reconnects are logged; none when <see langword="null"/>.</param>
     /// <exception cref="ArgumentException">The options are not valid.</exception>
-    public RedisStateStore(RedisStateStoreOptions options, TimeProvider? timeProvider = null)
-        : this(options, null, timeProvider)
+    public RedisStateStore(RedisStateStoreOptions options, TimeProvider? timeProvider = null, ILogger<RedisStateStore>? logger = null)
+        : this(options, null, timeProvider, logger)
     {
     }
 
@@ -42,13 +44,14 @@ public sealed class RedisStateStore : IStateStore, IStateStoreCapabilities, IVer
     /// <param name="multiplexer">The multiplexer.</param>
     /// <param name="options">The options; the configuration string is ignored.</param>
     /// <param name="timeProvider">The clock for expiry; <see cref="TimeProvider.System"/> when <see langword="null"/>.</param>
+    /// <param name="logger">Where lost connections and reconnects are logged; none when <see langword="null"/>.</param>
     /// <exception cref="ArgumentException">The options are not valid.</exception>
-    public RedisStateStore(IConnectionMultiplexer multiplexer, RedisStateStoreOptions options, TimeProvider? timeProvider = null)
-        : this(options, multiplexer ?? throw new ArgumentNullException(nameof(multiplexer)), timeProvider)
+    public RedisStateStore(IConnectionMultiplexer multiplexer, RedisStateStoreOptions options, TimeProvider? timeProvider = null, ILogger<RedisStateStore>? logger = null)
+        : this(options, multiplexer ?? throw new ArgumentNullException(nameof(multiplexer)), timeProvider, logger)
     {
     }
 
-    private RedisStateStore(RedisStateStoreOptions options, IConnectionMultiplexer? multiplexer, TimeProvider? timeProvider)
+    private RedisStateStore(RedisStateStoreOptions options, IConnectionMultiplexer? multiplexer, TimeProvider? timeProvider, ILogger? logger)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentException.ThrowIfNullOrWhiteSpace(options.RedisKeyPrefix, nameof(options) + "." + nameof(options.RedisKeyPrefix));
@@ -60,7 +63,7 @@ public sealed class RedisStateStore : IStateStore, IStateStoreCapabilities, IVer
         _options = options;
         if (multiplexer is not null)
         {
-            _connection = new RedisConnection(multiplexer, options.Database);
+            _connection = new RedisConnection(multiplexer, options.Database, logger);
         }
         else
         {
@@ -76,7 +79,7 @@ public sealed class RedisStateStore : IStateStore, IStateStoreCapabilities, IVer
                 throw new ArgumentException("The Redis configuration string is not valid (check its options).", nameof(options), ex.InnerException);
             }
 
-            _connection = new RedisConnection(configuration, options.Database, options.RebuildAfter);
+            _connection = new RedisConnection(configuration, options.Database, options.RebuildAfter, logger);
         }
 
         var prefix = options.KeyPrefix;
@@ -494,7 +497,7 @@ public sealed class RedisStateStore : IStateStore, IStateStoreCapabilities, IVer
         }
         catch (RedisConnectionException ex)
         {
-            await _connection.FailedAsync().ConfigureAwait(false);
+            await _connection.FailedAsync(operation, ex).ConfigureAwait(false);
 
             // "No connection is available" means the command was never sent; any other connection failure may
             // have come after the server received it.
@@ -503,7 +506,7 @@ public sealed class RedisStateStore : IStateStore, IStateStoreCapabilities, IVer
         }
         catch (TimeoutException ex)
         {
-            await _connection.FailedAsync().ConfigureAwait(false);
+            await _connection.FailedAsync(operation, ex).ConfigureAwait(false);
             throw new StateStoreUnavailableException(Name, operation, key, $"Redis did not answer within {_options.OperationTimeout.TotalMilliseconds:0} ms.", ex, writeMayHaveApplied: write);
         }
         catch (RedisServerException ex) when (ex.Message.Contains("WRONGTYPE", StringComparison.Ordinal))
@@ -516,7 +519,7 @@ public sealed class RedisStateStore : IStateStore, IStateStoreCapabilities, IVer
         }
         catch (RedisException ex)
         {
-            await _connection.FailedAsync().ConfigureAwait(false);
+            await _connection.FailedAsync(operation, ex).ConfigureAwait(false);
             throw new StateStoreUnavailableException(Name, operation, key, $"Redis failed: {ex.Message}", ex, writeMayHaveApplied: write);
         }
         catch (ObjectDisposedException ex) when (ex.ObjectName != nameof(RedisConnection))

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 [assembly: StateKit.StateStoreFactory(typeof(StateKit.Sqlite.Internal.SqliteStateStoreFactory))]
 
@@ -26,7 +27,7 @@ internal sealed class SqliteStateStoreFactory : IStateStoreFactory
     }
 
     public IStateStore Create(IServiceProvider services, StateKitOptions options) =>
-        new SqliteStateStore(CreateOptions(services, options), services.GetService<TimeProvider>());
+        new SqliteStateStore(CreateOptions(services, options), services.GetService<TimeProvider>(), services.GetService<ILogger<SqliteStateStore>>());
 
     private static SqliteStateStoreOptions CreateOptions(IServiceProvider services, StateKitOptions options)
     {

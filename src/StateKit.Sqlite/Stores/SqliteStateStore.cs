@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using StateKit.Adapters;
 using StateKit.Sql;
 using StateKit.Sqlite.Internal;
@@ -20,8 +21,9 @@ public sealed partial class SqliteStateStore : IStateStore
     /// <summary>Initializes a new instance of the <see cref="SqliteStateStore"/> class. Nothing is opened until first use.</summary>
     /// <param name="options">The options; <see cref="SqliteStateStoreOptions.ConnectionString"/> is required.</param>
     /// <param name="timeProvider">The clock for expiry; <see cref="TimeProvider.System"/> when <see langword="null"/>.</param>
+    /// <param name="logger">Where retries of busy or locked operations are logged; none when <see langword="null"/>.</param>
     /// <exception cref="ArgumentException">The options are not valid.</exception>
-    public SqliteStateStore(SqliteStateStoreOptions options, TimeProvider? timeProvider = null)
+    public SqliteStateStore(SqliteStateStoreOptions options, TimeProvider? timeProvider = null, ILogger<SqliteStateStore>? logger = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentException.ThrowIfNullOrWhiteSpace(options.ConnectionString, nameof(options) + "." + nameof(options.ConnectionString));
@@ -30,7 +32,7 @@ public sealed partial class SqliteStateStore : IStateStore
         ArgumentOutOfRangeException.ThrowIfLessThan(options.BusyTimeout, TimeSpan.Zero, nameof(options) + "." + nameof(options.BusyTimeout));
         var guard = new StateStoreGuard(Name, options, timeProvider);
         _dialect = new SqliteDialect(options);
-        _engine = new SqlStateEngine(_dialect, guard);
+        _engine = new SqlStateEngine(_dialect, guard, logger);
     }
 
     /// <inheritdoc />

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using StateKit;
 using StateKit.Internal;
@@ -43,7 +44,8 @@ public static class SessionStateKitBuilderExtensions
                 sp.GetRequiredService<IStateProvider>(),
                 sessionOptions,
                 sp.GetRequiredService<TimeProvider>(),
-                defaultState);
+                defaultState,
+                sp.GetService<ILogger<ISessionManager<TSession>>>());
         });
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, SessionCleanupService<TSession>>());
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IStateCheckpointParticipant, SessionCheckpointParticipant<TSession>>());

@@ -6,7 +6,7 @@ using Microsoft.Extensions.Options;
 namespace StateKit.Internal;
 
 /// <summary>Purges expired entries from the registered store on <see cref="StateKitOptions.PurgeInterval"/>.</summary>
-internal sealed partial class StateKitPurgeService(
+internal sealed class StateKitPurgeService(
     IStateStore store,
     IOptions<StateKitOptions> options,
     TimeProvider timeProvider,
@@ -30,11 +30,11 @@ internal sealed partial class StateKitPurgeService(
                 try
                 {
                     var removed = await store.PurgeExpiredAsync(stoppingToken).ConfigureAwait(false);
-                    LogPurged(_logger, store.Name, removed);
+                    Log.Purged(_logger, store.Name, removed);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
-                    LogPurgeFailed(_logger, ex, store.Name);
+                    Log.PurgeFailed(_logger, ex, store.Name);
                 }
             }
         }
@@ -43,10 +43,4 @@ internal sealed partial class StateKitPurgeService(
             // Host shutdown.
         }
     }
-
-    [LoggerMessage(1, LogLevel.Debug, "StateKit purged {Count} expired entries from the '{Store}' store.")]
-    private static partial void LogPurged(ILogger logger, string store, long count);
-
-    [LoggerMessage(2, LogLevel.Warning, "StateKit could not purge expired entries from the '{Store}' store; it retries on the next interval.")]
-    private static partial void LogPurgeFailed(ILogger logger, Exception exception, string store);
 }

@@ -6,7 +6,7 @@ namespace StateKit.Internal;
 
 /// <summary>Runs <see cref="ISessionManager{TSession}.CleanupExpiredAsync"/> every <see cref="SessionOptions.CleanupInterval"/>.</summary>
 /// <typeparam name="TSession">The state type.</typeparam>
-internal sealed partial class SessionCleanupService<TSession>(
+internal sealed class SessionCleanupService<TSession>(
     ISessionManager<TSession> sessions,
     SessionOptionsFor<TSession> options,
     TimeProvider timeProvider,
@@ -24,11 +24,11 @@ internal sealed partial class SessionCleanupService<TSession>(
                 try
                 {
                     var expired = await sessions.CleanupExpiredAsync(stoppingToken).ConfigureAwait(false);
-                    LogCleaned(_logger, typeof(TSession).Name, expired);
+                    Log.SessionsCleaned(_logger, typeof(TSession).Name, expired);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
-                    LogCleanupFailed(_logger, ex, typeof(TSession).Name);
+                    Log.SessionCleanupFailed(_logger, ex, typeof(TSession).Name);
                 }
             }
         }
@@ -37,12 +37,6 @@ internal sealed partial class SessionCleanupService<TSession>(
             // Host shutdown.
         }
     }
-
-    [LoggerMessage(EventId = 20, Level = LogLevel.Debug, Message = "Session cleanup for {SessionType} removed {Count} expired sessions.")]
-    private static partial void LogCleaned(ILogger logger, string sessionType, int count);
-
-    [LoggerMessage(EventId = 21, Level = LogLevel.Warning, Message = "Session cleanup for {SessionType} failed; it runs again at the next interval.")]
-    private static partial void LogCleanupFailed(ILogger logger, Exception exception, string sessionType);
 }
 
 /// <summary>The validated <see cref="SessionOptions"/> of one session type.</summary>

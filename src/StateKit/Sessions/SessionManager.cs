@@ -1,6 +1,8 @@
 using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using StateKit.Adapters;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using StateKit.Serialization;
 
 namespace StateKit.Internal;
@@ -28,14 +30,16 @@ internal sealed class SessionManager<TSession> : ISessionManager<TSession>, ISta
     private readonly SessionTracker _tracker = new();
     private readonly SessionScopes _scopes;
     private readonly string _name;
+    private readonly ILogger _logger;
     private long _nextSweepTicks;
     private long _created;
     private long _expired;
     private long _evicted;
     private long _deleted;
 
-    public SessionManager(IStateStore store, StateValueCodec codec, IStateProvider provider, SessionOptions options, TimeProvider time, Func<TSession>? defaultState)
+    public SessionManager(IStateStore store, StateValueCodec codec, IStateProvider provider, SessionOptions options, TimeProvider time, Func<TSession>? defaultState, ILogger? logger = null)
     {
+        _logger = logger ?? NullLogger.Instance;
         if (options.IdleTimeout <= TimeSpan.Zero || options.AbsoluteTimeout is { } absolute && absolute <= TimeSpan.Zero)
         {
             throw new ArgumentException("Session timeouts must be positive.", nameof(options));
@@ -330,7 +334,11 @@ internal sealed class SessionManager<TSession> : ISessionManager<TSession>, ISta
         if (_options.OrphanSweepInterval > TimeSpan.Zero && Now.UtcTicks >= Interlocked.Read(ref _nextSweepTicks))
         {
             Interlocked.Exchange(ref _nextSweepTicks, Now.UtcTicks + _options.OrphanSweepInterval.Ticks);
-            await _scopes.SweepAsync(cancellationToken).ConfigureAwait(false);
+            var cleared = await _scopes.SweepAsync(cancellationToken).ConfigureAwait(false);
+            if (cleared > 0)
+            {
+                Log.OrphanScopesCleared(_logger, _name, cleared);
+            }
         }
 
         return found;

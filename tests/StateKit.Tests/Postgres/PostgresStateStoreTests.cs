@@ -110,9 +110,13 @@ public sealed class PostgresStateStoreTests
             RetryDelay = TimeSpan.FromMilliseconds(10),
             MaxRetryDelay = TimeSpan.FromMilliseconds(10),
         };
-        await using var store = new PostgresStateStore(options);
+        var logger = new CapturingLogger<PostgresStateStore>();
+        await using var store = new PostgresStateStore(options, logger: logger);
         var ex = await Assert.ThrowsAsync<StateStoreUnavailableException>(async () => await store.SetAsync("k", "v"u8.ToArray()));
         Assert.That(ex!.ToString(), Does.Not.Contain(password));
+        Assert.That(logger.Events(100).Select(e => e.Message), Has.One.Contains("retries Set").And.One.Contains("attempt 1 of 2"));
+        Assert.That(logger.Events(101).Select(e => e.Message), Has.One.Contains("gave up on Set after 2 attempts"));
+        Assert.That(logger.Entries.Select(e => e.Message + e.Exception), Has.None.Contains(password));
         Assert.That(ex.Message, Does.Contain("postgres").And.Contain("'k'").And.Contain("2 attempts"));
         Assert.That(ex.WriteMayHaveApplied, Is.False, "the connection never opened");
         var health = await new PostgresStateStoreHealthCheck(store).CheckHealthAsync(new HealthCheckContext());

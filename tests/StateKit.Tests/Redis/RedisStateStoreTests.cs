@@ -42,7 +42,8 @@ public sealed class RedisStateStoreTests
         var options = NewOptions();
         options.Configuration = $"127.0.0.1:1,password={password},connectTimeout=200";
         options.RebuildAfter = TimeSpan.FromMilliseconds(100);
-        await using var store = new RedisStateStore(options);
+        var logger = new CapturingLogger<RedisStateStore>();
+        await using var store = new RedisStateStore(options, logger: logger);
         for (var i = 0; i < 3; i++)
         {
             var ex = await Assert.ThrowsAsync<StateStoreUnavailableException>(async () => await store.SetAsync("k", "v"u8.ToArray()));
@@ -53,6 +54,9 @@ public sealed class RedisStateStoreTests
         }
 
         Assert.That(store.Rebuilds, Is.GreaterThan(0), "an owned multiplexer that stays disconnected is replaced");
+        Assert.That(logger.Events(200), Has.Count.EqualTo(1), "the lost connection is logged once, not once per failed call");
+        Assert.That(logger.Events(201), Has.Count.EqualTo(store.Rebuilds), "every replacement of the multiplexer is logged");
+        Assert.That(logger.Entries.Select(e => e.Message + e.Exception), Has.None.Contains(password));
         var health = await new RedisStateStoreHealthCheck(store).CheckHealthAsync(new HealthCheckContext());
         Assert.That(health.Status, Is.EqualTo(HealthStatus.Unhealthy));
     }

@@ -1,0 +1,22 @@
+using Microsoft.Extensions.Logging;
+
+namespace StateKit.Internal;
+
+/// <summary>Source-generated log messages of the core package (event ids 1–99).</summary>
+internal static partial class Log
+{
+    [LoggerMessage(1, LogLevel.Debug, "StateKit purged {Count} expired entries from the '{Store}' store.")]
+    public static partial void Purged(ILogger logger, string store, long count);
+
+    [LoggerMessage(2, LogLevel.Warning, "StateKit could not purge expired entries from the '{Store}' store; it retries on the next interval.")]
+    public static partial void PurgeFailed(ILogger logger, Exception exception, string store);
+
+    [LoggerMessage(20, LogLevel.Debug, "Session cleanup for {SessionType} removed {Count} expired sessions.")]
+    public static partial void SessionsCleaned(ILogger logger, string sessionType, int count);
+
+    [LoggerMessage(21, LogLevel.Warning, "Session cleanup for {SessionType} failed; it runs again at the next interval.")]
+    public static partial void SessionCleanupFailed(ILogger logger, Exception exception, string sessionType);
+
+    [LoggerMessage(22, LogLevel.Information, "The session sweep for {SessionName} cleared {Count} scopes whose sessions had all ended while no instance tracked them.")]
+    public static partial void OrphanScopesCleared(ILogger logger, string sessionName, int count);
+}
