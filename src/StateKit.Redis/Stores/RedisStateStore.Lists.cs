@@ -1,0 +1,108 @@
+using StackExchange.Redis;
+using StateKit.Adapters;
+using StateKit.Redis.Internal;
+
+namespace StateKit.Redis;
+
+/// <content>
+/// Lists: a Redis list per key, with its expiry instant in a companion meta key; every list operation is one script
+/// over both keys, so an expired list is never read and an append to it starts a new one.
+/// </content>
+public sealed partial class RedisStateStore
+{
+    /// <inheritdoc />
+    public async ValueTask<long> ListAppendAsync(string key, IReadOnlyList<ReadOnlyMemory<byte>> items, TimeSpan? timeToLive = null, CancellationToken cancellationToken = default)
+    {
+        _guard.Enter(cancellationToken);
+        _guard.ValidateAppend(key, items, timeToLive, "ListAppend");
+        if (items.Count == 0)
+        {
+            return await ListLengthAsync(key, cancellationToken).ConfigureAwait(false);
+        }
+
+        var now = Now;
+        var (newExpiry, newTtl) = Expiry(_guard.ResolveExpiry(timeToLive), now);
+        var args = new RedisValue[6 + items.Count];
+        args[0] = now;
+        args[1] = newExpiry;
+        args[2] = newTtl;
+        args[3] = StateStoreGuard.KeepsExpiry(timeToLive) ? 0 : 1;
+        args[4] = newExpiry;
+        args[5] = newTtl;
+        for (var i = 0; i < items.Count; i++)
+        {
+            args[6 + i] = WholeArray.Of(items[i]);
+        }
+
+        return (long)(await EvalAsync("ListAppend", key, write: true, RedisScripts.ListAppend, ListKeys(key), args, cancellationToken).ConfigureAwait(false))!;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<IReadOnlyList<ReadOnlyMemory<byte>>> ListRangeAsync(string key, long start = 0, long stop = -1, CancellationToken cancellationToken = default)
+    {
+        _guard.Enter(cancellationToken);
+        _guard.ValidateKey(key, "ListRange");
+        var keys = ListKeys(key);
+        var now = Now;
+
+        // A read needs no script: MULTI/EXEC reads the list's expiry and its items atomically in one round trip, and
+        // the items come back as they are instead of being copied through Lua (1.8× the raw LRANGE time for 20 KB).
+        var (expiry, values) = await RunAsync("ListRange", key, write: false, async db =>
+        {
+            var transaction = db.CreateTransaction();
+            var meta = transaction.StringGetAsync(keys[1]);
+            var range = transaction.ListRangeAsync(keys[0], start, stop);
+            await transaction.ExecuteAsync().ConfigureAwait(false);
+            return (await meta.ConfigureAwait(false), await range.ConfigureAwait(false));
+        }, cancellationToken).ConfigureAwait(false);
+        if (!expiry.IsNull && expiry.TryParse(out long expiresAt) && expiresAt <= now)
+        {
+            return [];
+        }
+
+        var items = new ReadOnlyMemory<byte>[values.Length];
+        for (var i = 0; i < values.Length; i++)
+        {
+            items[i] = (byte[])values[i]! ?? [];
+        }
+
+        return items;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<long> ListLengthAsync(string key, CancellationToken cancellationToken = default)
+    {
+        _guard.Enter(cancellationToken);
+        _guard.ValidateKey(key, "ListLength");
+        return (long)(await EvalAsync("ListLength", key, write: false, RedisScripts.ListLength, ListKeys(key), [Now], cancellationToken).ConfigureAwait(false))!;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<long> ListTrimAsync(string key, long start, long stop, CancellationToken cancellationToken = default)
+    {
+        _guard.Enter(cancellationToken);
+        _guard.ValidateKey(key, "ListTrim");
+        return (long)(await EvalAsync("ListTrim", key, write: true, RedisScripts.ListTrim, ListKeys(key), [Now, start, stop], cancellationToken).ConfigureAwait(false))!;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<bool> ListDeleteAsync(string key, CancellationToken cancellationToken = default)
+    {
+        _guard.Enter(cancellationToken);
+        _guard.ValidateKey(key, "ListDelete");
+        return (long)(await EvalAsync("ListDelete", key, write: true, RedisScripts.ListDelete, ListKeys(key), [Now], cancellationToken).ConfigureAwait(false))! == 1;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<bool> ListTouchAsync(string key, TimeSpan timeToLive, CancellationToken cancellationToken = default)
+    {
+        _guard.Enter(cancellationToken);
+        _guard.ValidateKey(key, "ListTouch");
+        StateStoreGuard.ValidateTimeToLive(timeToLive);
+        var now = Now;
+        var (expiry, ttl) = Expiry(_guard.ExpiryFrom(timeToLive), now);
+        return (long)(await EvalAsync("ListTouch", key, write: true, RedisScripts.ListTouch, ListKeys(key), [now, expiry, ttl], cancellationToken).ConfigureAwait(false))! == 1;
+    }
+
+    private RedisKey[] ListKeys(string key) => [_listPrefix + key, _metaPrefix + key];
+}
