@@ -37,8 +37,8 @@ public static class SessionStateKitBuilderExtensions
         builder.Services.TryAddSingleton<ISessionManager<TSession>>(sp =>
         {
             var sessionOptions = sp.GetRequiredService<SessionOptionsFor<TSession>>().Value;
-            sp.GetRequiredService<SessionNames>().Claim(sessionOptions.Name ?? SessionManager<TSession>.DefaultName(typeof(TSession)), typeof(TSession));
-            return new SessionManager<TSession>(
+            sp.GetRequiredService<SessionNames>().Claim(sessionOptions.Name ?? SessionManagerBase<TSession>.DefaultName(typeof(TSession)), typeof(TSession));
+            return SessionManager<TSession>.Create(
                 sp.GetRequiredService<IStateStore>(),
                 sp.GetRequiredService<StateValueCodec>(),
                 sp.GetRequiredService<IStateProvider>(),

@@ -1,0 +1,280 @@
+using System.Security.Cryptography;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using StateKit.Adapters;
+using StateKit.Serialization;
+
+namespace StateKit.Internal;
+
+/// <summary>
+/// What the session managers of every isolation mode share: options and name checks, the record format
+/// (<see cref="SessionRecord"/>, stored under <see cref="SessionKeys"/>), ids, events and statistics, updates and
+/// deletes of a stored record, and the session state's part in checkpoints of its scope. Each
+/// <see cref="SessionIsolation"/> mode is its own type: <see cref="SessionManager{TSession}"/> (per session),
+/// <see cref="GlobalSessionManager{TSession}"/> and <see cref="StatelessSessionManager{TSession}"/>.
+/// </summary>
+/// <typeparam name="TSession">The state type.</typeparam>
+internal abstract class SessionManagerBase<TSession> : ISessionManager<TSession>, IStateCheckpointParticipant
+{
+    private const int IdLength = 22;
+    private readonly Func<TSession> _defaultState;
+    private long _created;
+    private long _expired;
+    private long _evicted;
+    private long _deleted;
+
+    protected SessionManagerBase(IStateStore store, StateValueCodec codec, IStateProvider provider, SessionOptions options, TimeProvider time, Func<TSession>? defaultState, ILogger? logger)
+    {
+        if (options.IdleTimeout <= TimeSpan.Zero || options.AbsoluteTimeout is { } absolute && absolute <= TimeSpan.Zero)
+        {
+            throw new ArgumentException("Session timeouts must be positive.", nameof(options));
+        }
+
+        var name = options.Name ?? DefaultName(typeof(TSession));
+        if (!StateKeys.IsValid(name, 256, out var reason) || name.Contains('/', StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"The session name '{StateKeys.Printable(name)}' of {typeof(TSession)} is not valid: {reason ?? "it may not contain '/'"}.", nameof(options));
+        }
+
+        Store = store;
+        Codec = codec;
+        Options = options;
+        Time = time;
+        Logger = logger ?? NullLogger.Instance;
+        Name = name;
+        Keys = new SessionKeys(name);
+        Scopes = new SessionScopes(store, provider, Keys);
+        _defaultState = defaultState ?? CreateDefault;
+    }
+
+    public event EventHandler<SessionEvent>? SessionChanged;
+
+    /// <summary>Gets the name of this manager's part in a checkpoint of a session scope.</summary>
+    public string PartName => "session:" + Name;
+
+    protected IStateStore Store { get; }
+
+    protected StateValueCodec Codec { get; }
+
+    protected SessionOptions Options { get; }
+
+    protected TimeProvider Time { get; }
+
+    protected ILogger Logger { get; }
+
+    protected string Name { get; }
+
+    protected SessionKeys Keys { get; }
+
+    protected SessionScopes Scopes { get; }
+
+    protected DateTimeOffset Now => Time.GetUtcNow();
+
+    /// <summary>Gets how many sessions this instance tracks as live (for <see cref="GetStats"/>).</summary>
+    protected virtual long Active => 0;
+
+    public abstract ValueTask<Session<TSession>> CreateAsync(TSession? initialState = default, CancellationToken cancellationToken = default);
+
+    public abstract ValueTask<Session<TSession>?> GetAsync(string sessionId, CancellationToken cancellationToken = default);
+
+    public async ValueTask<Session<TSession>> GetOrCreateAsync(string? sessionId, CancellationToken cancellationToken = default)
+    {
+        if (sessionId is not null && (await GetAsync(sessionId, cancellationToken).ConfigureAwait(false)) is { } existing)
+        {
+            return existing;
+        }
+
+        if (sessionId is not null && Options.InvalidId == InvalidSessionIdBehavior.Throw)
+        {
+            throw new SessionNotFoundException(sessionId);
+        }
+
+        return await CreateAsync(default, cancellationToken).ConfigureAwait(false);
+    }
+
+    public abstract ValueTask<Session<TSession>> UpdateAsync(string sessionId, Func<TSession, TSession> mutate, CancellationToken cancellationToken = default);
+
+    public abstract ValueTask<bool> DeleteAsync(string sessionId, CancellationToken cancellationToken = default);
+
+    public abstract ValueTask<Session<TSession>> RegenerateIdAsync(string sessionId, CancellationToken cancellationToken = default);
+
+    public abstract IAsyncEnumerable<string> ListActiveAsync(CancellationToken cancellationToken = default);
+
+    public abstract ValueTask<int> CleanupExpiredAsync(CancellationToken cancellationToken = default);
+
+    public SessionStats GetStats() =>
+        new(Active, Interlocked.Read(ref _created), Interlocked.Read(ref _expired), Interlocked.Read(ref _evicted), Interlocked.Read(ref _deleted));
+
+    /// <summary>The state of the live session that owns <paramref name="scope"/>, for a checkpoint of that scope.</summary>
+    public async ValueTask<byte[]?> CaptureAsync(StateScope scope, CancellationToken cancellationToken)
+    {
+        return scope.Tier == StateTier.Session && await FindOwnerAsync(scope, cancellationToken).ConfigureAwait(false) is { } owner
+            ? Codec.Encode(Decode(owner.Record).State)
+            : null;
+    }
+
+    /// <summary>Puts a checkpoint's session state back into the live session that owns <paramref name="scope"/> (keeping its expiry).</summary>
+    public async ValueTask<bool> RestoreAsync(StateScope scope, byte[] part, CancellationToken cancellationToken)
+    {
+        if (scope.Tier != StateTier.Session || await FindOwnerAsync(scope, cancellationToken).ConfigureAwait(false) is not { } owner)
+        {
+            return false;
+        }
+
+        var state = Codec.Decode<TSession>(part, PartName)!;
+        await ConflictRetry.RunAsync(Options.MaxUpdateAttempts, Store.Name, "RestoreCheckpoint", Keys.Record(owner.Id), async () =>
+        {
+            var entry = await Store.GetAsync(Keys.Record(owner.Id), cancellationToken).ConfigureAwait(false) ?? throw new SessionNotFoundException(owner.Id);
+            var bytes = Encoded(Decode(entry) with { State = state }).Bytes;
+            return await Store.SetAsync(Keys.Record(owner.Id), bytes, new StateWriteOptions(entry.Version, StateTimeToLive.KeepCurrent), cancellationToken).ConfigureAwait(false);
+        }, cancellationToken).ConfigureAwait(false);
+        Raise(SessionEventKind.Updated, owner.Id);
+        return true;
+    }
+
+    /// <summary>The stable default store name of a session type: namespace-qualified, with readable type arguments (never an assembly version).</summary>
+    internal static string DefaultName(Type type)
+    {
+        var name = type.IsGenericType ? type.Name[..type.Name.IndexOf('`', StringComparison.Ordinal)] : type.Name;
+        if (type.IsNested && type.DeclaringType is { } outer)
+        {
+            name = DefaultName(outer) + "+" + name;
+        }
+        else if (!string.IsNullOrEmpty(type.Namespace))
+        {
+            name = type.Namespace + "." + name;
+        }
+
+        return type.IsGenericType && !type.IsGenericTypeDefinition
+            ? name + "[" + string.Join(",", type.GetGenericArguments().Select(DefaultName)) + "]"
+            : name;
+    }
+
+    protected static string NewId()
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        RandomNumberGenerator.Fill(bytes);
+        return Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+    }
+
+    protected static bool IsValidId(string? id) =>
+        id is { Length: IdLength } && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_');
+
+    /// <summary>The live session whose scope is <paramref name="scope"/>, or <see langword="null"/>.</summary>
+    protected abstract ValueTask<(string Id, StateEntry Record)?> FindOwnerAsync(StateScope scope, CancellationToken cancellationToken);
+
+    /// <summary>Called after a record was written at <paramref name="expiresAt"/> (the per-session manager tracks it).</summary>
+    protected virtual void Written(string id, string scopeId, DateTimeOffset? expiresAt)
+    {
+    }
+
+    /// <summary>Called after a record was deleted or found missing (the per-session manager stops tracking it).</summary>
+    protected virtual void Forgotten(string id)
+    {
+    }
+
+    protected TSession DefaultState() => _defaultState();
+
+    protected Session<TSession>? Invalid(string? sessionId) =>
+        Options.InvalidId == InvalidSessionIdBehavior.Throw ? throw new InvalidSessionIdException(sessionId) : null;
+
+    protected (T State, byte[] Bytes) Encoded<T>(T state)
+    {
+        var bytes = Codec.Encode(state);
+        return bytes.Length > Options.MaxStateBytes ? throw new SessionStateTooLargeException(bytes.Length, Options.MaxStateBytes) : (state, bytes);
+    }
+
+    protected SessionRecord Decode(StateEntry entry) =>
+        Codec.Decode<SessionRecord>(entry.Value.Span, entry.Key) ?? throw new StateCorruptedException(Store.Name, "session read", entry.Key, "the session record is empty");
+
+    protected Session<TSession> ToSession(string id, SessionRecord record, long version, DateTimeOffset? expiresAt, bool isNew) =>
+        new(id, record.State, version, record.CreatedAt, expiresAt, StateScope.Session(record.ScopeId), isNew);
+
+    /// <summary>
+    /// Applies <paramref name="mutate"/> to a stored record at the version read (re-reading on a conflict), with the time
+    /// to live <paramref name="timeToLive"/> gives for the record at that moment (<see langword="null"/>: no expiry).
+    /// </summary>
+    protected async ValueTask<Session<TSession>> UpdateRecordAsync(string id, Func<TSession, TSession> mutate, Func<SessionRecord, DateTimeOffset, TimeSpan?> timeToLive, CancellationToken cancellationToken) =>
+        await ConflictRetry.RunAsync(Options.MaxUpdateAttempts, Store.Name, "Update", Keys.Record(id), async () =>
+        {
+            var entry = await Store.GetAsync(Keys.Record(id), cancellationToken).ConfigureAwait(false) ?? throw new SessionNotFoundException(id);
+            var record = Decode(entry);
+            var next = record with { State = mutate(record.State) };
+            var bytes = Encoded(next).Bytes;
+            var now = Now;
+            var ttl = timeToLive(record, now);
+            if (ttl <= TimeSpan.Zero)
+            {
+                throw new SessionNotFoundException(id);
+            }
+
+            var version = await Store.SetAsync(Keys.Record(id), bytes, new StateWriteOptions(entry.Version, ttl ?? Timeout.InfiniteTimeSpan), cancellationToken).ConfigureAwait(false);
+            var expiresAt = now + ttl;
+            Written(id, record.ScopeId, expiresAt);
+            Raise(SessionEventKind.Updated, id);
+            return ToSession(id, next, version, expiresAt, isNew: false);
+        }, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>Deletes a stored record and its scope.</summary>
+    protected async ValueTask<bool> DeleteRecordAsync(string id, CancellationToken cancellationToken)
+    {
+        var entry = await Store.GetAsync(Keys.Record(id), cancellationToken).ConfigureAwait(false);
+        if (entry is null)
+        {
+            Forgotten(id);
+            return false;
+        }
+
+        var deleted = await Store.DeleteAsync(Keys.Record(id), cancellationToken: cancellationToken).ConfigureAwait(false);
+        await Scopes.EndAsync(Decode(entry).ScopeId, cancellationToken).ConfigureAwait(false);
+        Forgotten(id);
+        if (deleted)
+        {
+            Raise(SessionEventKind.Deleted, id);
+        }
+
+        return deleted;
+    }
+
+    /// <summary>Counts the event in the statistics (unless told not to) and raises <see cref="SessionChanged"/>.</summary>
+    protected void Raise(SessionEventKind kind, string id, bool count = true)
+    {
+        switch (count ? kind : SessionEventKind.Updated)
+        {
+            case SessionEventKind.Created:
+                Interlocked.Increment(ref _created);
+                break;
+            case SessionEventKind.Expired:
+                Interlocked.Increment(ref _expired);
+                break;
+            case SessionEventKind.Evicted:
+                Interlocked.Increment(ref _evicted);
+                break;
+            case SessionEventKind.Deleted:
+                Interlocked.Increment(ref _deleted);
+                break;
+        }
+
+        SessionChanged?.Invoke(this, new SessionEvent(kind, id, Now));
+    }
+
+    private static TSession CreateDefault()
+    {
+        // A parameterless constructor, or one whose parameters all have defaults (records such as Chat(int Turns = 0)).
+        var constructor = typeof(TSession).GetConstructors()
+            .Where(c => c.GetParameters().All(p => p.HasDefaultValue))
+            .OrderBy(c => c.GetParameters().Length)
+            .FirstOrDefault();
+        return constructor is not null
+            ? (TSession)constructor.Invoke(constructor.GetParameters().Select(p => p.DefaultValue).ToArray())
+            : typeof(TSession).IsValueType
+                ? default!
+                : throw new InvalidOperationException($"{typeof(TSession).Name} has no constructor without required parameters: pass a default-state factory to AddSessions<{typeof(TSession).Name}>(…).");
+    }
+
+    /// <summary>What is stored for a session.</summary>
+    /// <param name="State">The state.</param>
+    /// <param name="CreatedAt">When it was created (for the absolute timeout).</param>
+    /// <param name="ScopeId">The id of its provider scope; stays when the session id is regenerated.</param>
+    internal sealed record SessionRecord(TSession State, DateTimeOffset CreatedAt, string ScopeId);
+}
