@@ -6,38 +6,25 @@ using Microsoft.Extensions.Logging;
 namespace StateKit.File.Internal;
 
 /// <summary>Creates the file store for <c>StateKit:Store:Type = file</c> (<c>StateKit:Store:Path</c> is the root directory).</summary>
-internal sealed class FileStateStoreFactory : IStateStoreFactory
+internal sealed class FileStateStoreFactory : StateStoreFactory<FileStateStoreOptions>
 {
     public const string Type = "file";
 
-    public string StoreType => Type;
+    public override string StoreType => Type;
 
-    public IEnumerable<string> Validate(IServiceProvider services, StateKitOptions options)
+    protected override void Complete(FileStateStoreOptions storeOptions, StateKitOptions options)
     {
-        var fileOptions = CreateOptions(services, options);
-        if (string.IsNullOrWhiteSpace(fileOptions.RootPath))
+        if (string.IsNullOrWhiteSpace(storeOptions.RootPath))
         {
-            yield return "StateKit:Store:Path is required for the file store: set it to the root directory (UseFileSystem(path)).";
-            yield break;
-        }
-
-        foreach (var problem in fileOptions.Validate(nameof(FileStateStoreOptions)))
-        {
-            yield return problem;
+            storeOptions.RootPath = options.Store.Path;
         }
     }
 
-    public IStateStore Create(IServiceProvider services, StateKitOptions options) =>
-        new FileStateStore(CreateOptions(services, options), services.GetService<TimeProvider>(), services.GetService<ILogger<FileStateStore>>());
+    protected override string? Missing(FileStateStoreOptions storeOptions) =>
+        string.IsNullOrWhiteSpace(storeOptions.RootPath)
+            ? "StateKit:Store:Path is required for the file store: set it to the root directory (UseFileSystem(path))."
+            : null;
 
-    private static FileStateStoreOptions CreateOptions(IServiceProvider services, StateKitOptions options)
-    {
-        var fileOptions = options.CreateStoreOptions<FileStateStoreOptions>(services);
-        if (string.IsNullOrWhiteSpace(fileOptions.RootPath))
-        {
-            fileOptions.RootPath = options.Store.Path;
-        }
-
-        return fileOptions;
-    }
+    protected override IStateStore Create(IServiceProvider services, FileStateStoreOptions storeOptions) =>
+        new FileStateStore(storeOptions, services.GetService<TimeProvider>(), services.GetService<ILogger<FileStateStore>>());
 }

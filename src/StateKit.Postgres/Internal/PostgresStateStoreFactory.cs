@@ -10,7 +10,7 @@ namespace StateKit.Postgres.Internal;
 /// Creates the PostgreSQL store for <c>StateKit:Store:Type = postgres</c> (<c>StateKit:Store:ConnectionString</c> is the
 /// Npgsql connection string), or on the application's own data source.
 /// </summary>
-internal sealed class PostgresStateStoreFactory : IStateStoreFactory
+internal sealed class PostgresStateStoreFactory : StateStoreFactory<PostgresStateStoreOptions>
 {
     public const string Type = "postgres";
 
@@ -22,38 +22,25 @@ internal sealed class PostgresStateStoreFactory : IStateStoreFactory
 
     public PostgresStateStoreFactory(Func<IServiceProvider, NpgsqlDataSource> dataSource) => _dataSource = dataSource;
 
-    public string StoreType => Type;
+    public override string StoreType => Type;
 
-    public IEnumerable<string> Validate(IServiceProvider services, StateKitOptions options)
+    protected override void Complete(PostgresStateStoreOptions storeOptions, StateKitOptions options)
     {
-        var postgresOptions = CreateOptions(services, options);
-        if (_dataSource is null && string.IsNullOrWhiteSpace(postgresOptions.ConnectionString))
+        if (string.IsNullOrWhiteSpace(storeOptions.ConnectionString))
         {
-            yield return "StateKit:Store:ConnectionString (an Npgsql connection string) is required for the postgres store: UsePostgres(connectionString).";
-        }
-
-        foreach (var problem in postgresOptions.Validate(nameof(PostgresStateStoreOptions)))
-        {
-            yield return problem;
+            storeOptions.ConnectionString = options.Store.ConnectionString ?? string.Empty;
         }
     }
 
-    public IStateStore Create(IServiceProvider services, StateKitOptions options)
+    protected override string? Missing(PostgresStateStoreOptions storeOptions) =>
+        _dataSource is null && string.IsNullOrWhiteSpace(storeOptions.ConnectionString)
+            ? "StateKit:Store:ConnectionString (an Npgsql connection string) is required for the postgres store: UsePostgres(connectionString)."
+            : null;
+
+    protected override IStateStore Create(IServiceProvider services, PostgresStateStoreOptions storeOptions)
     {
-        var postgresOptions = CreateOptions(services, options);
         var time = services.GetService<TimeProvider>();
         var logger = services.GetService<ILogger<PostgresStateStore>>();
-        return _dataSource is null ? new PostgresStateStore(postgresOptions, time, logger) : new PostgresStateStore(_dataSource(services), postgresOptions, time, logger);
-    }
-
-    private static PostgresStateStoreOptions CreateOptions(IServiceProvider services, StateKitOptions options)
-    {
-        var postgresOptions = options.CreateStoreOptions<PostgresStateStoreOptions>(services);
-        if (string.IsNullOrWhiteSpace(postgresOptions.ConnectionString))
-        {
-            postgresOptions.ConnectionString = options.Store.ConnectionString ?? string.Empty;
-        }
-
-        return postgresOptions;
+        return _dataSource is null ? new PostgresStateStore(storeOptions, time, logger) : new PostgresStateStore(_dataSource(services), storeOptions, time, logger);
     }
 }

@@ -10,7 +10,7 @@ namespace StateKit.Redis.Internal;
 /// Creates the Redis store for <c>StateKit:Store:Type = redis</c> (<c>StateKit:Store:ConnectionString</c> is the
 /// StackExchange.Redis configuration string), or on the application's own multiplexer.
 /// </summary>
-internal sealed class RedisStateStoreFactory : IStateStoreFactory
+internal sealed class RedisStateStoreFactory : StateStoreFactory<RedisStateStoreOptions>
 {
     public const string Type = "redis";
 
@@ -22,38 +22,25 @@ internal sealed class RedisStateStoreFactory : IStateStoreFactory
 
     public RedisStateStoreFactory(Func<IServiceProvider, IConnectionMultiplexer> multiplexer) => _multiplexer = multiplexer;
 
-    public string StoreType => Type;
+    public override string StoreType => Type;
 
-    public IEnumerable<string> Validate(IServiceProvider services, StateKitOptions options)
+    protected override void Complete(RedisStateStoreOptions storeOptions, StateKitOptions options)
     {
-        var redisOptions = CreateOptions(services, options);
-        if (_multiplexer is null && string.IsNullOrWhiteSpace(redisOptions.Configuration))
+        if (string.IsNullOrWhiteSpace(storeOptions.Configuration))
         {
-            yield return "StateKit:Store:ConnectionString (a StackExchange.Redis configuration string such as host:port,password=…) is required for the redis store: UseRedis(configuration).";
-        }
-
-        foreach (var problem in redisOptions.Validate(nameof(RedisStateStoreOptions)))
-        {
-            yield return problem;
+            storeOptions.Configuration = options.Store.ConnectionString ?? string.Empty;
         }
     }
 
-    public IStateStore Create(IServiceProvider services, StateKitOptions options)
+    protected override string? Missing(RedisStateStoreOptions storeOptions) =>
+        _multiplexer is null && string.IsNullOrWhiteSpace(storeOptions.Configuration)
+            ? "StateKit:Store:ConnectionString (a StackExchange.Redis configuration string such as host:port,password=…) is required for the redis store: UseRedis(configuration)."
+            : null;
+
+    protected override IStateStore Create(IServiceProvider services, RedisStateStoreOptions storeOptions)
     {
-        var redisOptions = CreateOptions(services, options);
         var time = services.GetService<TimeProvider>();
         var logger = services.GetService<ILogger<RedisStateStore>>();
-        return _multiplexer is null ? new RedisStateStore(redisOptions, time, logger) : new RedisStateStore(_multiplexer(services), redisOptions, time, logger);
-    }
-
-    private static RedisStateStoreOptions CreateOptions(IServiceProvider services, StateKitOptions options)
-    {
-        var redisOptions = options.CreateStoreOptions<RedisStateStoreOptions>(services);
-        if (string.IsNullOrWhiteSpace(redisOptions.Configuration))
-        {
-            redisOptions.Configuration = options.Store.ConnectionString ?? string.Empty;
-        }
-
-        return redisOptions;
+        return _multiplexer is null ? new RedisStateStore(storeOptions, time, logger) : new RedisStateStore(_multiplexer(services), storeOptions, time, logger);
     }
 }

@@ -96,12 +96,7 @@ public sealed partial class RedisStateStore
     /// <inheritdoc />
     public async ValueTask<bool> ListTouchAsync(string key, TimeSpan timeToLive, CancellationToken cancellationToken = default)
     {
-        _guard.Enter(cancellationToken);
-        _guard.ValidateKey(key, "ListTouch");
-        StateStoreGuard.ValidateTimeToLive(timeToLive);
-        var now = Now;
-        var (expiry, ttl) = Expiry(_guard.ExpiryFrom(timeToLive), now);
-        return (long)(await EvalAsync("ListTouch", key, write: true, RedisScripts.ListTouch, ListKeys(key), [now, expiry, ttl], cancellationToken).ConfigureAwait(false))! == 1;
+        return await ExpireAsync("ListTouch", RedisScripts.ListTouch, key, ListKeys(key), timeToLive, cancellationToken).ConfigureAwait(false) == 1;
     }
 
     private RedisKey[] ListKeys(string key) => [_listPrefix + key, _metaPrefix + key];

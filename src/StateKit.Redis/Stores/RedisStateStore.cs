@@ -185,12 +185,7 @@ public sealed partial class RedisStateStore : IStateStore, IStateStoreCapabiliti
     /// <inheritdoc />
     public async ValueTask<bool> TouchAsync(string key, TimeSpan timeToLive, CancellationToken cancellationToken = default)
     {
-        _guard.Enter(cancellationToken);
-        _guard.ValidateKey(key, "Touch");
-        StateStoreGuard.ValidateTimeToLive(timeToLive);
-        var now = Now;
-        var (expiry, ttl) = Expiry(_guard.ExpiryFrom(timeToLive), now);
-        var touched = (long)(await EvalAsync("Touch", key, write: true, RedisScripts.Touch, [_entryPrefix + key], [now, expiry, ttl], cancellationToken).ConfigureAwait(false))!;
+        var touched = await ExpireAsync("Touch", RedisScripts.Touch, key, [_entryPrefix + key], timeToLive, cancellationToken).ConfigureAwait(false);
         return touched == -2 ? throw WrongType("Touch", key) : touched == 1;
     }
 
@@ -286,6 +281,17 @@ public sealed partial class RedisStateStore : IStateStore, IStateStoreCapabiliti
     }
 
     /// <summary>Something other than StateKit wrote a key of another type into this store's namespace.</summary>
+    /// <summary>Runs a touch script (entry or list): ARGV now, expiry, ttl.</summary>
+    private async ValueTask<long> ExpireAsync(string operation, RedisScripts.Script script, string key, RedisKey[] keys, TimeSpan timeToLive, CancellationToken cancellationToken)
+    {
+        _guard.Enter(cancellationToken);
+        _guard.ValidateKey(key, operation);
+        StateStoreGuard.ValidateTimeToLive(timeToLive);
+        var now = Now;
+        var (expiry, ttl) = Expiry(_guard.ExpiryFrom(timeToLive), now);
+        return (long)(await EvalAsync(operation, key, write: true, script, keys, [now, expiry, ttl], cancellationToken).ConfigureAwait(false))!;
+    }
+
     private StateCorruptedException WrongType(string operation, string? key, Exception? inner = null) =>
         new(Name, operation, key, "the Redis key holds another type than a StateKit entry (written by something else)", key is null ? null : _entryPrefix + StateKeys.Printable(key), inner);
 

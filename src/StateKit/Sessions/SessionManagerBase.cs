@@ -18,10 +18,7 @@ internal abstract class SessionManagerBase<TSession> : ISessionManager<TSession>
 {
     private const int IdLength = 22;
     private readonly Func<TSession> _defaultState;
-    private long _created;
-    private long _expired;
-    private long _evicted;
-    private long _deleted;
+    private readonly long[] _counts = new long[Enum.GetValues<SessionEventKind>().Length];
 
     protected SessionManagerBase(IStateStore store, StateValueCodec codec, IStateProvider provider, SessionOptions options, TimeProvider time, Func<TSession>? defaultState, ILogger? logger)
     {
@@ -103,7 +100,7 @@ internal abstract class SessionManagerBase<TSession> : ISessionManager<TSession>
     public abstract ValueTask<int> CleanupExpiredAsync(CancellationToken cancellationToken = default);
 
     public SessionStats GetStats() =>
-        new(Active, Interlocked.Read(ref _created), Interlocked.Read(ref _expired), Interlocked.Read(ref _evicted), Interlocked.Read(ref _deleted));
+        new(Active, Count(SessionEventKind.Created), Count(SessionEventKind.Expired), Count(SessionEventKind.Evicted), Count(SessionEventKind.Deleted));
 
     /// <summary>The state of the live session that owns <paramref name="scope"/>, for a checkpoint of that scope.</summary>
     public async ValueTask<byte[]?> CaptureAsync(StateScope scope, CancellationToken cancellationToken)
@@ -239,24 +236,15 @@ internal abstract class SessionManagerBase<TSession> : ISessionManager<TSession>
     /// <summary>Counts the event in the statistics (unless told not to) and raises <see cref="SessionChanged"/>.</summary>
     protected void Raise(SessionEventKind kind, string id, bool count = true)
     {
-        switch (count ? kind : SessionEventKind.Updated)
+        if (count)
         {
-            case SessionEventKind.Created:
-                Interlocked.Increment(ref _created);
-                break;
-            case SessionEventKind.Expired:
-                Interlocked.Increment(ref _expired);
-                break;
-            case SessionEventKind.Evicted:
-                Interlocked.Increment(ref _evicted);
-                break;
-            case SessionEventKind.Deleted:
-                Interlocked.Increment(ref _deleted);
-                break;
+            Interlocked.Increment(ref _counts[(int)kind]);
         }
 
         SessionChanged?.Invoke(this, new SessionEvent(kind, id, Now));
     }
+
+    private long Count(SessionEventKind kind) => Interlocked.Read(ref _counts[(int)kind]);
 
     private static TSession CreateDefault()
     {
