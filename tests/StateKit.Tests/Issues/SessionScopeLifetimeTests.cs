@@ -108,10 +108,42 @@ public sealed class SessionScopeLifetimeTests(string kind) : StoreFixture(kind)
         Assert.That(await provider.GetRangeAsync<string>(session.Scope, "messages"), Is.EqualTo(new[] { "hello" }));
     }
 
-    private ServiceProvider Instance() => Container(b => b.AddSessions<Chat>(o =>
+    [Test]
+    public async Task SweepTurnedOff_LeavesTheScopeOfAnUntrackedEndedSession()
+    {
+        var before = Instance(sweep: TimeSpan.Zero);
+        var ended = await before.GetRequiredService<ISessionManager<Chat>>().CreateAsync();
+        await before.GetRequiredService<IStateProvider>().SetAsync(ended.Scope, "notes", "x");
+        await before.DisposeAsync();
+
+        var after = Instance(sweep: TimeSpan.Zero);
+        var sessions = after.GetRequiredService<ISessionManager<Chat>>();
+        for (var i = 0; i < 4; i++)
+        {
+            Time.Advance(Idle);
+            await sessions.CleanupExpiredAsync();
+        }
+
+        Assert.That(await after.GetRequiredService<IStateProvider>().GetAsync<string>(ended.Scope, "notes"), Is.Not.Null, "OrphanSweepInterval = 0 turns the sweep off");
+    }
+
+    [Test]
+    public async Task CheckpointOfTheGlobalSession_RestoresItsState()
+    {
+        var container = Container(b => b.AddSessions<Chat>(o => o.Isolation = SessionIsolation.Global));
+        var sessions = container.GetRequiredService<ISessionManager<Chat>>();
+        var provider = container.GetRequiredService<IStateProvider>();
+        var global = await sessions.UpdateAsync("any", c => c with { Turns = 1 });
+        var checkpoint = await provider.CreateCheckpointAsync(global.Scope);
+        await sessions.UpdateAsync("any", c => c with { Turns = 7 });
+        await provider.RestoreCheckpointAsync(global.Scope, checkpoint.Id);
+        Assert.That((await sessions.GetAsync("any"))!.State.Turns, Is.EqualTo(1));
+    }
+
+    private ServiceProvider Instance(TimeSpan? sweep = null) => Container(b => b.AddSessions<Chat>(o =>
     {
         o.IdleTimeout = Idle;
-        o.OrphanSweepInterval = Sweep;
+        o.OrphanSweepInterval = sweep ?? Sweep;
     }));
 
     private async Task<List<string>> KeysAsync(string prefix)

@@ -13,6 +13,7 @@ public sealed class StoreCapabilitiesTests(string kind) : StoreFixture(kind)
     {
         var expected = _kind == "file" ? StateStoreCapabilities.None : StateStoreCapabilities.AtomicBatches;
         Assert.That(Store.GetCapabilities(), Is.EqualTo(expected));
-        Assert.That(new Provider.DelegatingStore(Store).GetCapabilities(), Is.EqualTo(StateStoreCapabilities.None), "a store that declares nothing has no capabilities");
+        Assert.That(new Provider.DelegatingStore(Store).GetCapabilities(), Is.EqualTo(expected), "a pass-through declares what it wraps");
+        Assert.That(new Provider.OpaqueStore(Store).GetCapabilities(), Is.EqualTo(StateStoreCapabilities.None), "a store that declares nothing has no capabilities");
     }
 }

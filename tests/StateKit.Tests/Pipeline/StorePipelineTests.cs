@@ -165,6 +165,16 @@ public sealed class StorePipelineTests
         Assert.That(ex!.Message, Does.Contain("RedisStateStoreOptions:Database").And.Contain("RedisStateStoreOptions:OperationTimeout").And.Contain("RedisStateStoreOptions:KeyPrefix"));
     }
 
+    [Test]
+    public async Task FileStoreOptions_Invalid_FailTheStartNamingTheSetting()
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Services.AddStateKit().UseFileSystem(_directory, o => o.LockTimeout = TimeSpan.FromSeconds(-1));
+        using var host = builder.Build();
+        var ex = await Assert.ThrowsAsync<OptionsValidationException>(async () => await host.StartAsync());
+        Assert.That(ex!.Message, Does.Contain("FileStateStoreOptions:LockTimeout"));
+    }
+
     [TestCase("sqlite")]
     [TestCase("postgres")]
     public async Task SatelliteOptions_InvalidTablePrefix_FailsTheStart(string type)
@@ -217,7 +227,7 @@ public sealed class StorePipelineTests
         Assert.That(await withIt.SetAtVersionAsync("k", new byte[] { 1 }, 3, null), Is.True);
         Assert.That((await withIt.GetAsync("k"))!.Version, Is.EqualTo(3));
 
-        await using var without = new PassThroughStore(new StateKit.Tests.Provider.DelegatingStore(new MemoryStateStore()));
+        await using var without = new PassThroughStore(new StateKit.Tests.Provider.OpaqueStore(new MemoryStateStore()));
         Assert.That(without.GetService<IVersionPreservingStateStore>(), Is.Null, "a store without the capability is not made to look as if it had it");
         Assert.That(without.GetService<MemoryStateStore>(), Is.Null, "the lookup stops at a store that does not forward it");
         await Assert.ThrowsAsync<NotSupportedException>(async () => await without.SetAtVersionAsync("k", new byte[] { 1 }, 3, null));

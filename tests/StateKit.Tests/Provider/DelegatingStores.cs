@@ -1,47 +1,22 @@
 namespace StateKit.Tests.Provider;
 
-/// <summary>A store that forwards every call to another one; tests override what they need.</summary>
-internal class DelegatingStore(IStateStore inner) : IStateStore
-{
-    public string Name => inner.Name;
-
-    public virtual ValueTask<StateEntry?> GetAsync(string key, CancellationToken cancellationToken = default) => inner.GetAsync(key, cancellationToken);
-
-    public virtual ValueTask<IReadOnlyDictionary<string, StateEntry>> GetManyAsync(IReadOnlyCollection<string> keys, CancellationToken cancellationToken = default) => inner.GetManyAsync(keys, cancellationToken);
-
-    public virtual ValueTask<long> SetAsync(string key, ReadOnlyMemory<byte> value, StateWriteOptions options = default, CancellationToken cancellationToken = default) => inner.SetAsync(key, value, options, cancellationToken);
-
-    public virtual ValueTask<IReadOnlyList<long>> SetManyAsync(IReadOnlyList<StateWrite> writes, CancellationToken cancellationToken = default) => inner.SetManyAsync(writes, cancellationToken);
-
-    public virtual ValueTask<bool> DeleteAsync(string key, long? expectedVersion = null, CancellationToken cancellationToken = default) => inner.DeleteAsync(key, expectedVersion, cancellationToken);
-
-    public virtual ValueTask<bool> ExistsAsync(string key, CancellationToken cancellationToken = default) => inner.ExistsAsync(key, cancellationToken);
-
-    public virtual ValueTask<bool> TouchAsync(string key, TimeSpan timeToLive, CancellationToken cancellationToken = default) => inner.TouchAsync(key, timeToLive, cancellationToken);
-
-    public virtual IAsyncEnumerable<string> ListKeysAsync(string prefix = "", CancellationToken cancellationToken = default) => inner.ListKeysAsync(prefix, cancellationToken);
-
-    public virtual ValueTask<long> PurgeExpiredAsync(CancellationToken cancellationToken = default) => inner.PurgeExpiredAsync(cancellationToken);
-
-    public virtual ValueTask<long> ListAppendAsync(string key, IReadOnlyList<ReadOnlyMemory<byte>> items, TimeSpan? timeToLive = null, CancellationToken cancellationToken = default) => inner.ListAppendAsync(key, items, timeToLive, cancellationToken);
-
-    public virtual ValueTask<IReadOnlyList<ReadOnlyMemory<byte>>> ListRangeAsync(string key, long start = 0, long stop = -1, CancellationToken cancellationToken = default) => inner.ListRangeAsync(key, start, stop, cancellationToken);
-
-    public virtual ValueTask<long> ListLengthAsync(string key, CancellationToken cancellationToken = default) => inner.ListLengthAsync(key, cancellationToken);
-
-    public virtual ValueTask<long> ListTrimAsync(string key, long start, long stop, CancellationToken cancellationToken = default) => inner.ListTrimAsync(key, start, stop, cancellationToken);
-
-    public virtual ValueTask<bool> ListDeleteAsync(string key, CancellationToken cancellationToken = default) => inner.ListDeleteAsync(key, cancellationToken);
-
-    public virtual ValueTask<bool> ListTouchAsync(string key, TimeSpan timeToLive, CancellationToken cancellationToken = default) => inner.ListTouchAsync(key, timeToLive, cancellationToken);
-
-    public virtual ValueTask DisposeAsync() => inner.DisposeAsync();
-}
+/// <summary>A store that forwards every call to another one (the public <see cref="DelegatingStateStore"/>); tests override what they need.</summary>
+internal class DelegatingStore(IStateStore inner) : DelegatingStateStore(inner);
 
 /// <summary>Leaves the inner store open when a DI container disposes it (the test fixture owns it).</summary>
 internal sealed class NonDisposingStore(IStateStore inner) : DelegatingStore(inner)
 {
-    public override ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    protected override ValueTask DisposeAsyncCore() => ValueTask.CompletedTask;
+}
+
+/// <summary>
+/// A decorator that hides what it wraps: it declares no capability and the lookup finds nothing behind it, as a
+/// third-party store written against the bare <see cref="IStateStore"/> interface would.
+/// </summary>
+internal sealed class OpaqueStore(IStateStore inner) : DelegatingStateStore(inner)
+{
+    public override object? GetService(Type serviceType, object? serviceKey = null) =>
+        serviceType == typeof(IStateStore) && serviceKey is null ? this : null;
 }
 
 /// <summary>Fails value writes once armed: after the given number of successful writes, every write throws.</summary>
