@@ -16,4 +16,11 @@ public sealed class StoreCapabilitiesTests(string kind) : StoreFixture(kind)
         Assert.That(new Provider.DelegatingStore(Store).GetCapabilities(), Is.EqualTo(expected), "a pass-through declares what it wraps");
         Assert.That(new Provider.OpaqueStore(Store).GetCapabilities(), Is.EqualTo(StateStoreCapabilities.None), "a store that declares nothing has no capabilities");
     }
+
+    [Test]
+    public void EveryBuiltInStore_ProvidesVersionPreservingWrites()
+    {
+        // The conformance cases of this capability are inconclusive for a store without it; ours must all have it.
+        Assert.That(Store.GetService<IVersionPreservingStateStore>(), Is.SameAs(Store));
+    }
 }
