@@ -48,13 +48,8 @@ internal sealed class SessionScopes(IStateStore store, IStateProvider provider, 
             return null;
         }
 
-        var records = await store.GetManyAsync(Decode(owner).Select(keys.Record).ToArray(), cancellationToken).ConfigureAwait(false);
-        foreach (var (key, record) in records)
-        {
-            return (key[keys.RecordPrefix.Length..], record);
-        }
-
-        return null;
+        var (key, record) = (await LiveRecordsAsync(owner, cancellationToken).ConfigureAwait(false)).FirstOrDefault();
+        return record is null ? null : (key[keys.RecordPrefix.Length..], record);
     }
 
     /// <summary>Clears a scope and its owner entry (the session was deleted or evicted).</summary>
@@ -68,13 +63,12 @@ internal sealed class SessionScopes(IStateStore store, IStateProvider provider, 
     /// Clears a scope whose session this instance saw expire, unless another of its owners is alive (the id was
     /// regenerated on another instance). A scope without an owner entry (written by an older version) is cleared.
     /// </summary>
-    /// <returns><see langword="true"/> when the scope was cleared.</returns>
-    public async ValueTask<bool> EndIfOrphanedAsync(string scopeId, CancellationToken cancellationToken)
+    public async ValueTask EndIfOrphanedAsync(string scopeId, CancellationToken cancellationToken)
     {
         var owner = await store.GetAsync(keys.Owner(scopeId), cancellationToken).ConfigureAwait(false);
-        if (owner is not null && (await store.GetManyAsync(Decode(owner).Select(keys.Record).ToArray(), cancellationToken).ConfigureAwait(false)).Count > 0)
+        if (owner is not null && (await LiveRecordsAsync(owner, cancellationToken).ConfigureAwait(false)).Count > 0)
         {
-            return false;
+            return;
         }
 
         await provider.ClearScopeAsync(StateScope.Session(scopeId), cancellationToken).ConfigureAwait(false);
@@ -82,8 +76,6 @@ internal sealed class SessionScopes(IStateStore store, IStateProvider provider, 
         {
             await DeleteOwnerAsync(scopeId, owner.Version, cancellationToken).ConfigureAwait(false);
         }
-
-        return true;
     }
 
     /// <summary>
@@ -144,6 +136,10 @@ internal sealed class SessionScopes(IStateStore store, IStateProvider provider, 
 
         return cleared;
     }
+
+    /// <summary>The live records of the sessions an owner entry names.</summary>
+    private ValueTask<IReadOnlyDictionary<string, StateEntry>> LiveRecordsAsync(StateEntry owner, CancellationToken cancellationToken) =>
+        store.GetManyAsync(Decode(owner).Select(keys.Record).ToArray(), cancellationToken);
 
     private async ValueTask DeleteOwnerAsync(string scopeId, long version, CancellationToken cancellationToken)
     {
