@@ -15,7 +15,7 @@ namespace StateKit.Redis;
 /// Listing uses SCAN (never KEYS), which returns every key that exists for the whole listing.
 /// </summary>
 /// <remarks>
-/// Written against the StackExchange.Redis API shared by 1.2.6 and 2.x. Works with one Redis server (with or
+/// Built on StackExchange.Redis 2.7.27 and tested on it and on 3.4.35. Works with one Redis server (with or
 /// without replicas); batches and lists touch several keys in one script, which Redis Cluster does not allow
 /// across slots. A write that timed out or lost its connection after it was sent raises
 /// <see cref="StateStoreUnavailableException"/> with <see cref="StateStoreUnavailableException.WriteMayHaveApplied"/> set.
@@ -57,7 +57,6 @@ public sealed partial class RedisStateStore : IStateStore, IStateStoreCapabiliti
         ArgumentException.ThrowIfNullOrWhiteSpace(options.RedisKeyPrefix, nameof(options) + "." + nameof(options.RedisKeyPrefix));
         ArgumentOutOfRangeException.ThrowIfLessThan(options.Database, -1, nameof(options) + "." + nameof(options.Database));
         ArgumentOutOfRangeException.ThrowIfLessThan(options.ScanPageSize, 1, nameof(options) + "." + nameof(options.ScanPageSize));
-        ArgumentOutOfRangeException.ThrowIfLessThan(options.RebuildAfter, TimeSpan.Zero, nameof(options) + "." + nameof(options.RebuildAfter));
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(options.OperationTimeout, TimeSpan.Zero, nameof(options) + "." + nameof(options.OperationTimeout));
         _guard = new StateStoreGuard(Name, options, timeProvider);
         _options = options;
@@ -79,7 +78,7 @@ public sealed partial class RedisStateStore : IStateStore, IStateStoreCapabiliti
                 throw new ArgumentException("The Redis configuration string is not valid (check its options).", nameof(options), ex.InnerException);
             }
 
-            _connection = new RedisConnection(configuration, options.Database, options.RebuildAfter, logger);
+            _connection = new RedisConnection(configuration, options.Database, options.OperationTimeout, logger);
         }
 
         var prefix = options.KeyPrefix;
@@ -95,9 +94,6 @@ public sealed partial class RedisStateStore : IStateStore, IStateStoreCapabiliti
 
     /// <inheritdoc />
     public string Name => "redis";
-
-    /// <summary>Gets how many times the store replaced a multiplexer that stayed disconnected (diagnostics).</summary>
-    internal int Rebuilds => _connection.Rebuilds;
 
     private long Now => _guard.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
 
@@ -395,7 +391,7 @@ public sealed partial class RedisStateStore : IStateStore, IStateStoreCapabiliti
         try
         {
             var db = await _connection.DatabaseAsync(cancellationToken).ConfigureAwait(false);
-            // StackExchange.Redis 1.x does not time out asynchronous commands, so the store bounds the wait itself.
+            // The store bounds the wait itself, also on a multiplexer it was given (whose timeouts it does not set).
             // A write is awaited to its outcome or the timeout, never abandoned on cancellation: once sent it cannot
             // be called back, and cancelling the wait would only hide whether it was applied.
             var pending = action(db);
@@ -407,7 +403,7 @@ public sealed partial class RedisStateStore : IStateStore, IStateStoreCapabiliti
         }
         catch (RedisConnectionException ex)
         {
-            await _connection.FailedAsync(operation, ex).ConfigureAwait(false);
+            _connection.Failed(operation, ex);
 
             // "No connection is available" means the command was never sent; any other connection failure may
             // have come after the server received it.
@@ -416,7 +412,7 @@ public sealed partial class RedisStateStore : IStateStore, IStateStoreCapabiliti
         }
         catch (TimeoutException ex)
         {
-            await _connection.FailedAsync(operation, ex).ConfigureAwait(false);
+            _connection.Failed(operation, ex);
             throw new StateStoreUnavailableException(Name, operation, key, $"Redis did not answer within {_options.OperationTimeout.TotalMilliseconds:0} ms.", ex, writeMayHaveApplied: write);
         }
         catch (RedisServerException ex) when (ex.Message.Contains("WRONGTYPE", StringComparison.Ordinal))
@@ -429,7 +425,7 @@ public sealed partial class RedisStateStore : IStateStore, IStateStoreCapabiliti
         }
         catch (RedisException ex)
         {
-            await _connection.FailedAsync(operation, ex).ConfigureAwait(false);
+            _connection.Failed(operation, ex);
             throw new StateStoreUnavailableException(Name, operation, key, $"Redis failed: {ex.Message}", ex, writeMayHaveApplied: write);
         }
         catch (ObjectDisposedException ex) when (ex.ObjectName != nameof(RedisConnection))

@@ -21,16 +21,8 @@ public sealed class RedisStateStoreOptions : StateStoreOptions
     public string RedisKeyPrefix { get; set; } = "statekit";
 
     /// <summary>
-    /// Gets or sets how long a multiplexer owned by the store may stay disconnected before the store replaces it
-    /// with a new one (StackExchange.Redis 1.x multiplexers sometimes never reconnect after a server restart).
-    /// Default 15 s. Multiplexers given to the store are never replaced or disposed.
-    /// </summary>
-    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
-    public TimeSpan RebuildAfter { get; set; } = TimeSpan.FromSeconds(15);
-
-    /// <summary>
-    /// Gets or sets how long the store waits for Redis to answer one operation (default 5 s). A write that runs out
-    /// of time may still be applied later: it raises <see cref="StateStoreUnavailableException"/> with
+    /// Gets or sets how long the store waits for Redis to answer one operation (default 5 s); it is also the
+    /// asynchronous timeout of a multiplexer the store creates. A write that runs out of time may still be applied later: it raises <see cref="StateStoreUnavailableException"/> with
     /// <see cref="StateStoreUnavailableException.WriteMayHaveApplied"/> set.
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00.001", "1.00:00:00")]

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using System.Reflection;
 using NUnit.Framework;
 using StackExchange.Redis;
 using StateKit.Redis;
@@ -11,6 +12,23 @@ namespace StateKit.Tests.Redis;
 public sealed class RedisStateStoreTests
 {
     private readonly string _redisPrefix = "sktest-" + Guid.NewGuid().ToString("N")[..10];
+
+    [Test]
+    public void ClientVersion_IsTheOneThisRunWasBuiltFor()
+    {
+        // tests/run.sh runs the Redis tests twice: on the client StateKit.Redis is built on, then with
+        // RedisClientVersion=3.4.35. This pins that the second run really loads the newer client.
+        var loaded = typeof(ConnectionMultiplexer).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()!.InformationalVersion;
+        var built = typeof(RedisStateStore).Assembly.GetReferencedAssemblies().Single(a => a.Name == "StackExchange.Redis");
+        TestContext.Out.WriteLine($"StackExchange.Redis {loaded} loaded; StateKit.Redis references assembly version {built.Version}.");
+        Assert.That(loaded, Does.StartWith(ExpectedClientVersion));
+    }
+
+    /// <summary>Gets the StackExchange.Redis version this test build runs on: RedisClientVersion, or the floor StateKit.Redis is built on.</summary>
+    internal static string ExpectedClientVersion =>
+        typeof(RedisStateStoreTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "RedisClientVersion").Value is { Length: > 0 } requested
+            ? requested + "+"
+            : "2.7.27+";
 
     [Test]
     public async Task WriteThatTimesOut_IsReportedAsIndeterminate_AndMayStillApply()
@@ -36,12 +54,11 @@ public sealed class RedisStateStoreTests
     }
 
     [Test]
-    public async Task UnreachableServer_ThrowsUnavailableWithoutThePassword_AndRebuildsTheMultiplexer()
+    public async Task UnreachableServer_FailsFastAsNotAppliedWithoutThePassword_AndLogsTheOutageOnce()
     {
         const string password = "s3cret-Pa55word";
         var options = NewOptions();
         options.Configuration = $"127.0.0.1:1,password={password},connectTimeout=200";
-        options.RebuildAfter = TimeSpan.FromMilliseconds(100);
         var logger = new CapturingLogger<RedisStateStore>();
         await using var store = new RedisStateStore(options, logger: logger);
         for (var i = 0; i < 3; i++)
@@ -49,13 +66,11 @@ public sealed class RedisStateStoreTests
             var ex = await Assert.ThrowsAsync<StateStoreUnavailableException>(async () => await store.SetAsync("k", "v"u8.ToArray()));
             Assert.That(ex!.ToString(), Does.Not.Contain(password));
             Assert.That(ex.Message, Does.Contain("redis").And.Contain("'k'"));
-            Assert.That(ex.WriteMayHaveApplied, Is.False, "no connection: the command was never sent");
+            Assert.That(ex.WriteMayHaveApplied, Is.False, "no connection: the command was never sent (fail-fast backlog, not queued for later)");
             await Task.Delay(150);
         }
 
-        Assert.That(store.Rebuilds, Is.GreaterThan(0), "an owned multiplexer that stays disconnected is replaced");
         Assert.That(logger.Events(200), Has.Count.EqualTo(1), "the lost connection is logged once, not once per failed call");
-        Assert.That(logger.Events(201), Has.Count.EqualTo(store.Rebuilds), "every replacement of the multiplexer is logged");
         Assert.That(logger.Entries.Select(e => e.Message + e.Exception), Has.None.Contains(password));
         var health = await new RedisStateStoreHealthCheck(store).CheckHealthAsync(new HealthCheckContext());
         Assert.That(health.Status, Is.EqualTo(HealthStatus.Unhealthy));
@@ -103,6 +118,28 @@ public sealed class RedisStateStoreTests
     }
 
     [Test]
+    public async Task UseRedis_SharedMultiplexerFromTheContainer_IsUsedAndOutlivesTheContainer()
+    {
+        using var multiplexer = await ConnectionMultiplexer.ConnectAsync(TestServers.Redis);
+        var services = new ServiceCollection();
+        services.AddSingleton<IConnectionMultiplexer>(multiplexer);
+        services.AddStateKit().UseRedis(sp => sp.GetRequiredService<IConnectionMultiplexer>(), o => o.RedisKeyPrefix = _redisPrefix);
+        await using (var provider = services.BuildServiceProvider())
+        {
+            var store = provider.GetRequiredService<IStateStore>();
+            Assert.That(await store.SetAsync("via-container", "v"u8.ToArray()), Is.EqualTo(1));
+        }
+
+        // The container disposes what it created, not the multiplexer it was handed: the app still owns it.
+        Assert.That(multiplexer.IsConnected, Is.True);
+        var direct = new ServiceCollection();
+        direct.AddStateKit().UseRedis(multiplexer, o => o.RedisKeyPrefix = _redisPrefix);
+        await using var second = direct.BuildServiceProvider();
+        Assert.That((await second.GetRequiredService<IStateStore>().GetAsync("via-container"))!.Version, Is.EqualTo(1));
+        Assert.That(multiplexer.GetDatabase().Ping(), Is.GreaterThan(TimeSpan.Zero));
+    }
+
+    [Test]
     public async Task UseRedis_AndConfiguration_ResolveHealthyStores()
     {
         var services = new ServiceCollection();
@@ -137,7 +174,6 @@ public sealed class RedisStateStoreTests
         var options = NewOptions();
         options.Configuration = TestServers.Redis + ",connectTimeout=500";
         options.OperationTimeout = TimeSpan.FromSeconds(1);
-        options.RebuildAfter = TimeSpan.FromSeconds(2);
         await using var store = new RedisStateStore(options);
         await store.SetAsync("warm-up", "v"u8.ToArray());
         var load = new ServerLoad(store, writers: 8);
@@ -165,7 +201,7 @@ public sealed class RedisStateStoreTests
             await load.StopAsync();
         }
 
-        TestContext.Out.WriteLine($"{load.Acknowledged.Count} acknowledged writes, {load.Failures.Count} failures ({load.Failures.Count(f => f is StateStoreUnavailableException { WriteMayHaveApplied: true })} indeterminate), {store.Rebuilds} multiplexer rebuilds.");
+        TestContext.Out.WriteLine($"{load.Acknowledged.Count} acknowledged writes, {load.Failures.Count} failures ({load.Failures.Count(f => f is StateStoreUnavailableException { WriteMayHaveApplied: true })} indeterminate).");
         Assert.That(duringOutage, Is.GreaterThan(0), "callers see the outage as failures");
         Assert.That(load.Failures.All(f => f is StateStoreUnavailableException), Is.True, string.Join("\n", load.Failures.Select(f => f.Message).Distinct()));
         Assert.That(load.SucceededAfterMark, Is.GreaterThanOrEqualTo(200), "the same store works again after Redis is back");
