@@ -34,6 +34,7 @@ internal sealed partial class SqlStateEngine
                 {
                     var delay = Backoff(attempt);
                     SqlLog.Retrying(_logger, ex, _guard.StoreName, operation, attempt, _dialect.MaxAttempts, delay.TotalMilliseconds);
+                    _guard.RecordRetry(operation);
                     await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
                     continue;
                 }

@@ -37,6 +37,13 @@ public sealed class StateStoreGuard
     /// <summary>Gets the store name used in errors.</summary>
     public string StoreName { get; }
 
+    /// <summary>
+    /// Counts one retried attempt in <see cref="StateKitTelemetry.Retries"/> (an adapter calls it each time it retries a
+    /// transient failure, so retries show in the app's metrics).
+    /// </summary>
+    /// <param name="operation">The operation being retried, such as <c>Set</c>.</param>
+    public void RecordRetry(string operation) => StateKit.Internal.StateKitMetrics.RecordRetry(StoreName, operation);
+
     /// <summary>Gets the store options.</summary>
     public StateStoreOptions Options { get; }
 

@@ -38,7 +38,7 @@ public static class SessionStateKitBuilderExtensions
         {
             var sessionOptions = sp.GetRequiredService<SessionOptionsFor<TSession>>().Value;
             sp.GetRequiredService<SessionNames>().Claim(sessionOptions.Name ?? SessionManagerBase<TSession>.DefaultName(typeof(TSession)), typeof(TSession));
-            return SessionManager<TSession>.Create(
+            var manager = SessionManager<TSession>.Create(
                 sp.GetRequiredService<IStateStore>(),
                 sp.GetRequiredService<StateValueCodec>(),
                 sp.GetRequiredService<IStateProvider>(),
@@ -46,6 +46,8 @@ public static class SessionStateKitBuilderExtensions
                 sp.GetRequiredService<TimeProvider>(),
                 defaultState,
                 sp.GetService<ILogger<ISessionManager<TSession>>>());
+            sp.GetRequiredService<StateKitMetrics>().TrackSessions(manager.Name, manager.GetStats);
+            return manager;
         });
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, SessionCleanupService<TSession>>());
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IStateCheckpointParticipant, SessionCheckpointParticipant<TSession>>());

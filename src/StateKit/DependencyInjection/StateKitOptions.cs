@@ -19,6 +19,13 @@ public sealed class StateKitOptions : StateStoreOptions
     [Required]
     public StateEnvelopeOptions Envelope { get; } = new();
 
+    /// <summary>
+    /// Gets or sets whether store operations are measured and traced (<see cref="StateKitTelemetry"/>): the outermost layer of
+    /// the store pipeline then times every operation and opens a span for it, when something listens.
+    /// </summary>
+    /// <value>The default value is <see langword="true"/>; with no listener the layer costs one check per call.</value>
+    public bool Telemetry { get; set; } = true;
+
     /// <summary>Gets or sets how often the hosted service purges expired entries; <see cref="TimeSpan.Zero"/> turns it off.</summary>
     /// <value>The default value is one minute.</value>
     public TimeSpan PurgeInterval { get; set; } = StateKitDefaults.PurgeInterval;

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
@@ -68,6 +69,7 @@ public static class StateKitServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IStateStoreFactory, MemoryStateStoreFactory>());
         services.TryAddSingleton<IStateStore>(StateStoreSelector.Create);
+        services.TryAddSingleton(sp => new StateKitMetrics(sp.GetService<IMeterFactory>()));
         services.TryAddSingleton<IStateSerializer>(_ => new JsonStateSerializer());
         services.TryAddSingleton(sp => new StateValueCodec(sp.GetRequiredService<IStateSerializer>(), sp.GetRequiredService<IOptions<StateKitOptions>>().Value.Envelope));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, StateKitPurgeService>());

@@ -20,7 +20,8 @@ internal static class StateStoreSelector
         var options = services.GetRequiredService<IOptions<StateKitOptions>>().Value;
         var factory = Find(services, options.Store.Type, out var problem) ?? throw new InvalidOperationException(problem);
         var store = factory.Create(services, options);
-        return services.GetRequiredService<IOptions<StateStorePipelineOptions>>().Value.Wrap(store, services);
+        var wrapped = services.GetRequiredService<IOptions<StateStorePipelineOptions>>().Value.Wrap(store, services);
+        return options.Telemetry ? new InstrumentedStateStore(wrapped, services.GetRequiredService<StateKitMetrics>()) : wrapped;
     }
 
     public static IStateStoreFactory? Find(IServiceProvider services, string? storeType, out string? problem)

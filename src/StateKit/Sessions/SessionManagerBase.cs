@@ -59,7 +59,7 @@ internal abstract class SessionManagerBase<TSession> : ISessionManager<TSession>
 
     protected ILogger Logger { get; }
 
-    protected string Name { get; }
+    internal string Name { get; }
 
     protected SessionKeys Keys { get; }
 

@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using NUnit.Framework;
+using StateKit.Tests.Pipeline;
 using StateKit.File;
 using StateKit.Serialization;
 
@@ -14,10 +15,10 @@ public sealed class AddStateKitTests
     public async Task AddStateKit_NothingChosen_RegistersWorkingMemoryStore()
     {
         await using var provider = new ServiceCollection().AddStateKit().Services.BuildServiceProvider();
-        var store = provider.GetRequiredService<IStateStore>();
+        var store = provider.GetRequiredService<IStateStore>().Unwrapped();
         Assert.That(store, Is.InstanceOf<MemoryStateStore>());
         await store.SetAsync("k", new byte[] { 1 });
-        Assert.That(await provider.GetRequiredService<IStateStore>().ExistsAsync("k"), Is.True, "the store is a singleton");
+        Assert.That(await provider.GetRequiredService<IStateStore>().Unwrapped().ExistsAsync("k"), Is.True, "the store is a singleton");
         Assert.That(provider.GetRequiredService<StateValueCodec>().Serializer, Is.InstanceOf<JsonStateSerializer>());
     }
 
@@ -36,7 +37,7 @@ public sealed class AddStateKitTests
     public async Task AddStateKit_Configure_AppliesOptionsToStore()
     {
         await using var provider = new ServiceCollection().AddStateKit(o => o.MaxValueBytes = 10).Services.BuildServiceProvider();
-        var store = provider.GetRequiredService<IStateStore>();
+        var store = provider.GetRequiredService<IStateStore>().Unwrapped();
         await Assert.ThrowsAsync<StateValueTooLargeException>(async () => await store.SetAsync("k", new byte[11]));
     }
 
@@ -48,7 +49,7 @@ public sealed class AddStateKitTests
         {
             await using (var provider = new ServiceCollection().AddStateKit(o => o.KeyPrefix = "app").UseFileSystem(root).Services.BuildServiceProvider())
             {
-                var store = provider.GetRequiredService<IStateStore>();
+                var store = provider.GetRequiredService<IStateStore>().Unwrapped();
                 Assert.That(store, Is.InstanceOf<FileStateStore>());
                 await store.SetAsync("k", new byte[] { 7 });
             }
@@ -82,7 +83,7 @@ public sealed class AddStateKitTests
             Assert.That(options.MaxValueBytes, Is.EqualTo(1000));
             Assert.That(options.DefaultTimeToLive, Is.EqualTo(TimeSpan.FromMinutes(30)));
             Assert.That(options.Envelope.Compression, Is.EqualTo(StateCompression.GZip));
-            var store = provider.GetRequiredService<IStateStore>();
+            var store = provider.GetRequiredService<IStateStore>().Unwrapped();
             Assert.That(store, Is.InstanceOf<FileStateStore>());
             Assert.That(((FileStateStore)store).DirectoryPath, Does.StartWith(root));
             await store.SetAsync("k", new byte[] { 1 });
@@ -115,7 +116,7 @@ public sealed class AddStateKitTests
     public void AddStateKit_InvalidOptionsWithoutHost_FailsOnFirstResolve()
     {
         using var provider = new ServiceCollection().AddStateKit(o => o.Store.Type = "cassandra").Services.BuildServiceProvider();
-        var ex = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IStateStore>());
+        var ex = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IStateStore>().Unwrapped());
         Assert.That(ex!.Message, Does.Contain("'cassandra' is unknown"));
     }
 
@@ -123,7 +124,7 @@ public sealed class AddStateKitTests
     public void AddStateKit_TypeNoPackageDeclares_SaysWhichPackagesDeclareTheKnownTypes()
     {
         using var provider = new ServiceCollection().AddStateKit(o => o.Store.Type = "nope").Services.BuildServiceProvider();
-        var ex = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IStateStore>());
+        var ex = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IStateStore>().Unwrapped());
         Assert.That(ex!.Message, Does.Contain("'nope' is unknown").And.Contain("no referenced package declares it").And.Contain("redis: StateKit.Redis"));
     }
 
@@ -133,7 +134,7 @@ public sealed class AddStateKitTests
     public void AddStateKit_SatelliteTypeFromConfigurationAlone_IsFoundAndValidated(string type)
     {
         using var provider = new ServiceCollection().AddStateKit(o => o.Store.Type = type).Services.BuildServiceProvider();
-        var ex = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IStateStore>());
+        var ex = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IStateStore>().Unwrapped());
         Assert.That(ex!.Message, Does.Contain("StateKit:Store:ConnectionString").And.Contain(type));
     }
 
@@ -143,7 +144,7 @@ public sealed class AddStateKitTests
         var custom = new MemoryStateStore();
         await using (var provider = new ServiceCollection().AddStateKit().UseStore(_ => custom).Services.BuildServiceProvider())
         {
-            Assert.That(provider.GetRequiredService<IStateStore>(), Is.SameAs(custom));
+            Assert.That(provider.GetRequiredService<IStateStore>().Unwrapped(), Is.SameAs(custom));
         }
     }
 
@@ -151,7 +152,7 @@ public sealed class AddStateKitTests
     public async Task UseMemory_AfterUseFileSystem_LastChoiceWins()
     {
         await using var provider = new ServiceCollection().AddStateKit().UseFileSystem("/nonexistent-statekit").UseMemory().Services.BuildServiceProvider();
-        Assert.That(provider.GetRequiredService<IStateStore>(), Is.InstanceOf<MemoryStateStore>());
+        Assert.That(provider.GetRequiredService<IStateStore>().Unwrapped(), Is.InstanceOf<MemoryStateStore>());
     }
 
     [Test]
@@ -163,7 +164,7 @@ public sealed class AddStateKitTests
         builder.Services.AddStateKit(o => o.PurgeInterval = TimeSpan.FromMilliseconds(20));
         using var host = builder.Build();
         await host.StartAsync();
-        var store = (MemoryStateStore)host.Services.GetRequiredService<IStateStore>();
+        var store = (MemoryStateStore)host.Services.GetRequiredService<IStateStore>().Unwrapped();
         await store.SetAsync("k", new byte[] { 1 }, new StateWriteOptions(TimeToLive: TimeSpan.FromMinutes(1)));
         time.Advance(TimeSpan.FromMinutes(2));
         using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(30));

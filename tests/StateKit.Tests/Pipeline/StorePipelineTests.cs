@@ -30,7 +30,7 @@ public sealed class StorePipelineTests
             .UseSqlite(Path.Combine(_directory, "state.db"))
             .Decorate((store, _) => new NamedStore(store, "second"));
         await using var provider = services.BuildServiceProvider();
-        var store = provider.GetRequiredService<IStateStore>();
+        var store = provider.GetRequiredService<IStateStore>().Unwrapped();
 
         var outer = (NamedStore)store;
         Assert.That(outer.Label, Is.EqualTo("second"), "the last decorator added is the outermost");
@@ -52,7 +52,7 @@ public sealed class StorePipelineTests
             o.Store.Path = Path.Combine(_directory, "config.db");
         }).Decorate<CountingStore>();
         await using var provider = services.BuildServiceProvider();
-        var store = provider.GetRequiredService<IStateStore>();
+        var store = provider.GetRequiredService<IStateStore>().Unwrapped();
 
         Assert.That(store, Is.InstanceOf<CountingStore>());
         Assert.That(store.GetService<SqliteStateStore>(), Is.Not.Null);
@@ -71,7 +71,7 @@ public sealed class StorePipelineTests
             .Decorate((_, _) => throw new InvalidOperationException("decorator failed"));
         await using var provider = services.BuildServiceProvider();
 
-        var ex = Assert.Throws<InvalidOperationException>(() => provider.GetRequiredService<IStateStore>());
+        var ex = Assert.Throws<InvalidOperationException>(() => provider.GetRequiredService<IStateStore>().Unwrapped());
         Assert.That(ex!.Message, Is.EqualTo("decorator failed"));
         await Assert.ThrowsAsync<ObjectDisposedException>(async () => await custom.GetAsync("k"));
     }
@@ -82,7 +82,7 @@ public sealed class StorePipelineTests
         var services = new ServiceCollection();
         services.AddStateKit().Decorate((_, _) => null!);
         await using var provider = services.BuildServiceProvider();
-        var ex = Assert.Throws<InvalidOperationException>(() => provider.GetRequiredService<IStateStore>());
+        var ex = Assert.Throws<InvalidOperationException>(() => provider.GetRequiredService<IStateStore>().Unwrapped());
         Assert.That(ex!.Message, Does.Contain("returned null"));
     }
 
@@ -93,7 +93,7 @@ public sealed class StorePipelineTests
         services.AddStateKit().UseRedis(TestServers.Redis, o => o.RedisKeyPrefix = "sktest-" + Guid.NewGuid().ToString("N")[..8])
             .Decorate<PassThroughStore>().Decorate<PassThroughStore>();
         await using var provider = services.BuildServiceProvider();
-        var store = provider.GetRequiredService<IStateStore>();
+        var store = provider.GetRequiredService<IStateStore>().Unwrapped();
         Assert.That(store, Is.InstanceOf<PassThroughStore>());
 
         var redis = await new RedisStateStoreHealthCheck(store).CheckHealthAsync(new HealthCheckContext());
@@ -139,7 +139,7 @@ public sealed class StorePipelineTests
         }).UseSqlite(path, o => o.KeyPrefix = "mine");
         await using (var provider = services.BuildServiceProvider())
         {
-            var store = provider.GetRequiredService<IStateStore>();
+            var store = provider.GetRequiredService<IStateStore>().Unwrapped();
             await store.SetAsync("k", new byte[10]);
             await Assert.ThrowsAsync<StateValueTooLargeException>(async () => await store.SetAsync("big", new byte[11]), "MaxValueBytes was left unset on the SQLite options, so the core's applies");
         }
@@ -211,7 +211,7 @@ public sealed class StorePipelineTests
         services.AddStateKit().UseRedis(_ => multiplexer, o => o.RedisKeyPrefix = "sktest-" + Guid.NewGuid().ToString("N")[..8]).Decorate<PassThroughStore>();
         await using (var provider = services.BuildServiceProvider())
         {
-            var store = provider.GetRequiredService<IStateStore>();
+            var store = provider.GetRequiredService<IStateStore>().Unwrapped();
             await store.SetAsync("k", new byte[] { 1 });
             Assert.That(store.GetService<RedisStateStore>(), Is.Not.Null);
         }

@@ -3,7 +3,9 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Npgsql;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using NUnit.Framework;
+using StateKit.Tests.Pipeline;
 using StateKit.Postgres;
 using StateKit.Testing;
 
@@ -111,8 +113,13 @@ public sealed class PostgresStateStoreTests
             MaxRetryDelay = TimeSpan.FromMilliseconds(10),
         };
         var logger = new CapturingLogger<PostgresStateStore>();
+        using var retries = new MetricCollector<long>(null, StateKitTelemetry.MeterName, StateKitTelemetry.Retries);
         await using var store = new PostgresStateStore(options, logger: logger);
         var ex = await Assert.ThrowsAsync<StateStoreUnavailableException>(async () => await store.SetAsync("k", "v"u8.ToArray()));
+        Assert.That(
+            retries.GetMeasurementSnapshot().Select(m => (m.Value, m.Tags["db.system.name"], m.Tags["db.operation.name"])),
+            Is.EqualTo(new[] { (1L, (object?)"postgresql", (object?)"Set") }),
+            "the one retry is counted in statekit.store.retries");
         Assert.That(ex!.ToString(), Does.Not.Contain(password));
         Assert.That(logger.Events(100).Select(e => e.Message), Has.One.Contains("retries Set").And.One.Contains("attempt 1 of 2"));
         Assert.That(logger.Events(101).Select(e => e.Message), Has.One.Contains("gave up on Set after 2 attempts"));
@@ -140,7 +147,7 @@ public sealed class PostgresStateStoreTests
         services.AddStateKit().UsePostgres(TestServers.Postgres, o => o.Schema = schema);
         await using (var provider = services.BuildServiceProvider())
         {
-            var store = provider.GetRequiredService<IStateStore>();
+            var store = provider.GetRequiredService<IStateStore>().Unwrapped();
             Assert.That(store, Is.InstanceOf<PostgresStateStore>());
             var health = await new PostgresStateStoreHealthCheck(store).CheckHealthAsync(new HealthCheckContext());
             Assert.That(health.Status, Is.EqualTo(HealthStatus.Healthy), health.Description);
@@ -154,7 +161,7 @@ public sealed class PostgresStateStoreTests
         var configured = new ServiceCollection();
         configured.AddStateKit(configuration.GetSection("StateKit")).Services.Configure<PostgresStateStoreOptions>(o => o.Schema = schema);
         await using var fromConfiguration = configured.BuildServiceProvider();
-        var second = fromConfiguration.GetRequiredService<IStateStore>();
+        var second = fromConfiguration.GetRequiredService<IStateStore>().Unwrapped();
         Assert.That(second, Is.InstanceOf<PostgresStateStore>());
         Assert.That(await second.SetAsync("k", "v"u8.ToArray()), Is.EqualTo(1));
     }

@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using System.Reflection;
 using NUnit.Framework;
+using StateKit.Tests.Pipeline;
 using StackExchange.Redis;
 using StateKit.Redis;
 
@@ -126,7 +127,7 @@ public sealed class RedisStateStoreTests
         services.AddStateKit().UseRedis(sp => sp.GetRequiredService<IConnectionMultiplexer>(), o => o.RedisKeyPrefix = _redisPrefix);
         await using (var provider = services.BuildServiceProvider())
         {
-            var store = provider.GetRequiredService<IStateStore>();
+            var store = provider.GetRequiredService<IStateStore>().Unwrapped();
             Assert.That(await store.SetAsync("via-container", "v"u8.ToArray()), Is.EqualTo(1));
         }
 
@@ -135,7 +136,7 @@ public sealed class RedisStateStoreTests
         var direct = new ServiceCollection();
         direct.AddStateKit().UseRedis(multiplexer, o => o.RedisKeyPrefix = _redisPrefix);
         await using var second = direct.BuildServiceProvider();
-        Assert.That((await second.GetRequiredService<IStateStore>().GetAsync("via-container"))!.Version, Is.EqualTo(1));
+        Assert.That((await second.GetRequiredService<IStateStore>().Unwrapped().GetAsync("via-container"))!.Version, Is.EqualTo(1));
         Assert.That(multiplexer.GetDatabase().Ping(), Is.GreaterThan(TimeSpan.Zero));
     }
 
@@ -146,7 +147,7 @@ public sealed class RedisStateStoreTests
         services.AddStateKit().UseRedis(TestServers.Redis, o => o.RedisKeyPrefix = _redisPrefix);
         await using (var provider = services.BuildServiceProvider())
         {
-            var store = provider.GetRequiredService<IStateStore>();
+            var store = provider.GetRequiredService<IStateStore>().Unwrapped();
             Assert.That(store, Is.InstanceOf<RedisStateStore>());
             var health = await new RedisStateStoreHealthCheck(store).CheckHealthAsync(new HealthCheckContext());
             Assert.That(health.Status, Is.EqualTo(HealthStatus.Healthy), health.Description);
@@ -161,7 +162,7 @@ public sealed class RedisStateStoreTests
         var configured = new ServiceCollection();
         configured.AddStateKit(configuration.GetSection("StateKit")).Services.Configure<RedisStateStoreOptions>(o => o.RedisKeyPrefix = _redisPrefix);
         await using var fromConfiguration = configured.BuildServiceProvider();
-        var second = fromConfiguration.GetRequiredService<IStateStore>();
+        var second = fromConfiguration.GetRequiredService<IStateStore>().Unwrapped();
         Assert.That(second, Is.InstanceOf<RedisStateStore>());
         Assert.That(await second.ExistsAsync("shared"), Is.True);
     }

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using NUnit.Framework;
+using StateKit.Tests.Pipeline;
 using StateKit.Sqlite;
 using StateKit.Tests.File;
 
@@ -93,7 +94,7 @@ public sealed class SqliteStateStoreTests
         services.AddStateKit().UseSqlite(DatabasePath);
         await using (var provider = services.BuildServiceProvider())
         {
-            var store = provider.GetRequiredService<IStateStore>();
+            var store = provider.GetRequiredService<IStateStore>().Unwrapped();
             Assert.That(store, Is.InstanceOf<SqliteStateStore>());
             await store.SetAsync("from-builder", "1"u8.ToArray());
             var health = await new SqliteStateStoreHealthCheck(store).CheckHealthAsync(new HealthCheckContext());
@@ -108,7 +109,7 @@ public sealed class SqliteStateStoreTests
         var configured = new ServiceCollection();
         configured.AddStateKit(configuration.GetSection("StateKit"));
         await using var fromConfiguration = configured.BuildServiceProvider();
-        var second = fromConfiguration.GetRequiredService<IStateStore>();
+        var second = fromConfiguration.GetRequiredService<IStateStore>().Unwrapped();
         Assert.That(second, Is.InstanceOf<SqliteStateStore>());
         Assert.That(await second.ExistsAsync("from-builder"), Is.True, "both point at the same database file");
     }

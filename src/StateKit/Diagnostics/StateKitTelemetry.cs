@@ -1,0 +1,54 @@
+namespace StateKit;
+
+/// <summary>
+/// The names of StateKit's metrics and traces: one <see cref="System.Diagnostics.Metrics.Meter"/> and one
+/// <see cref="System.Diagnostics.ActivitySource"/>, both named <see cref="MeterName"/>. StateKit depends on no telemetry
+/// package; with OpenTelemetry, <c>.AddMeter(StateKitTelemetry.MeterName)</c> and
+/// <c>.AddSource(StateKitTelemetry.ActivitySourceName)</c> export them.
+/// </summary>
+/// <remarks>
+/// Store operations are measured by the outermost layer of the store pipeline (on unless
+/// <see cref="StateKitOptions.Telemetry"/> is off), so they include every decorator. Attributes follow OpenTelemetry's
+/// database conventions: <c>db.system.name</c> (the store: <c>memory</c>, <c>file</c>, <c>sqlite</c>,
+/// <c>postgresql</c>, <c>redis</c> or a third-party store's name), <c>db.operation.name</c> (<c>Get</c>, <c>SetMany</c>,
+/// <c>ListAppend</c>, …), <c>error.type</c> on failure, plus <see cref="OutcomeTag"/>. Keys and values are never recorded.
+/// </remarks>
+public static class StateKitTelemetry
+{
+    /// <summary>The meter's name: <c>StateKit</c>.</summary>
+    public const string MeterName = "StateKit";
+
+    /// <summary>The activity source's name: <c>StateKit</c>. Every store operation is a client span named <c>{operation} {store}</c>.</summary>
+    public const string ActivitySourceName = "StateKit";
+
+    /// <summary>Histogram of store operation durations in seconds, tagged by store, operation and outcome.</summary>
+    public const string OperationDuration = "statekit.store.operation.duration";
+
+    /// <summary>Counter of retried store attempts (transient SQL failures), tagged by store and operation.</summary>
+    public const string Retries = "statekit.store.retries";
+
+    /// <summary>Up-down counter of the live sessions this instance knows, tagged by session name (<c>statekit.session.name</c>).</summary>
+    public const string SessionsActive = "statekit.sessions.active";
+
+    /// <summary>Counter of sessions created by this instance, tagged by session name.</summary>
+    public const string SessionsCreated = "statekit.sessions.created";
+
+    /// <summary>Counter of sessions this instance found expired, tagged by session name.</summary>
+    public const string SessionsExpired = "statekit.sessions.expired";
+
+    /// <summary>Counter of sessions this instance evicted to stay within the session limit, tagged by session name.</summary>
+    public const string SessionsEvicted = "statekit.sessions.evicted";
+
+    /// <summary>Counter of sessions this instance deleted, tagged by session name.</summary>
+    public const string SessionsDeleted = "statekit.sessions.deleted";
+
+    /// <summary>
+    /// The outcome attribute of <see cref="OperationDuration"/> and of spans: <c>ok</c>, <c>conflict</c> (a version check
+    /// failed), <c>unavailable</c> (the backend could not be reached or did not answer), <c>corrupt</c> (stored data is
+    /// damaged), <c>invalid</c> (a bad key, value or argument), <c>cancelled</c> or <c>error</c> (anything else).
+    /// </summary>
+    public const string OutcomeTag = "statekit.outcome";
+
+    /// <summary>The session name attribute of the session instruments.</summary>
+    public const string SessionNameTag = "statekit.session.name";
+}
