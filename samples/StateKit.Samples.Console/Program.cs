@@ -1,12 +1,23 @@
 // StateKit console sample: a chat session that survives a restart of the program.
 // Run it twice; the second run finds the session, its state and its conversation again.
 //
-//   dotnet run --project samples/StateKit.Samples.Console [state-directory]
+//   dotnet run --project samples/StateKit.Samples.Console [state-directory] [--telemetry]
+//
+// With --telemetry, StateKit's metrics and spans are exported by OpenTelemetry's console exporter.
 using Microsoft.Extensions.DependencyInjection;
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
 using StateKit;
 
+var telemetry = args.Contains("--telemetry");
+args = args.Where(a => a != "--telemetry").ToArray();
 var directory = args.Length > 0 ? args[0] : Path.Combine(Environment.CurrentDirectory, "statekit-data");
 Directory.CreateDirectory(directory);
+
+// StateKit's meter and activity source are both named "StateKit" (StateKitTelemetry); any OpenTelemetry exporter takes them.
+using var tracing = telemetry ? Sdk.CreateTracerProviderBuilder().AddSource(StateKitTelemetry.ActivitySourceName).AddConsoleExporter().Build() : null;
+using var metrics = telemetry ? Sdk.CreateMeterProviderBuilder().AddMeter(StateKitTelemetry.MeterName).AddConsoleExporter().Build() : null;
 
 var services = new ServiceCollection();
 services.AddStateKit(o => o.KeyPrefix = "sample")
@@ -45,6 +56,9 @@ foreach (var message in await state.GetRangeAsync<Message>(session.Scope, "chat"
 {
     Console.WriteLine($"  {message.Role}: {message.Text}");
 }
+
+// Export the metrics now, while the session counters can still be read (the container disposes StateKit's meter).
+metrics?.ForceFlush();
 
 /// <summary>The sample's session state.</summary>
 /// <param name="Turns">How many turns the session has had.</param>
