@@ -9,6 +9,8 @@ namespace StateKit.Benchmarks;
 /// The state envelope (JSON payload, 8-byte header with CRC-32C, optional Brotli) vs plain
 /// <see cref="JsonSerializer"/> with the same web options, for a 1 KB and a 64 KB chat state.
 /// "Compressed" compresses at any size (threshold 0); by default StateKit compresses only from 8 KB.
+/// "MessagePack" is the same envelope around <see cref="MessagePackStateSerializer"/> (untrusted-data mode, the default).
+/// The payload sizes are printed by <see cref="SetUp"/> into the run's log.
 /// </summary>
 [MemoryDiagnoser]
 [GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByCategory)]
@@ -22,6 +24,8 @@ public class SerializationBenchmarks
     private byte[] _json = [];
     private byte[] _envelope = [];
     private byte[] _compressedEnvelope = [];
+    private readonly StateValueCodec _messagePack = new(new MessagePackStateSerializer(), new StateEnvelopeOptions { Compression = StateCompression.None });
+    private byte[] _messagePackEnvelope = [];
 
     /// <summary>Gets or sets the JSON size of the state in bytes.</summary>
     [Params(1024, 64 * 1024)]
@@ -34,6 +38,8 @@ public class SerializationBenchmarks
         _json = JsonSerializer.SerializeToUtf8Bytes(_state, Web);
         _envelope = _plain.Encode(_state);
         _compressedEnvelope = _compressed.Encode(_state);
+        _messagePackEnvelope = _messagePack.Encode(_state);
+        Console.WriteLine($"// sizes for a {StateSize}-byte state: JSON envelope {_envelope.Length} B, Brotli JSON envelope {_compressedEnvelope.Length} B, MessagePack envelope {_messagePackEnvelope.Length} B");
     }
 
     [BenchmarkCategory("Serialize"), Benchmark(Baseline = true)]
@@ -45,6 +51,9 @@ public class SerializationBenchmarks
     [BenchmarkCategory("Serialize"), Benchmark]
     public byte[] EnvelopeCompressed_Serialize() => _compressed.Encode(_state);
 
+    [BenchmarkCategory("Serialize"), Benchmark]
+    public byte[] MessagePack_Serialize() => _messagePack.Encode(_state);
+
     [BenchmarkCategory("Deserialize"), Benchmark(Baseline = true)]
     public ChatState? Json_Deserialize() => JsonSerializer.Deserialize<ChatState>(_json, Web);
 
@@ -53,4 +62,7 @@ public class SerializationBenchmarks
 
     [BenchmarkCategory("Deserialize"), Benchmark]
     public ChatState? EnvelopeCompressed_Deserialize() => _compressed.Decode<ChatState>(_compressedEnvelope);
+
+    [BenchmarkCategory("Deserialize"), Benchmark]
+    public ChatState? MessagePack_Deserialize() => _messagePack.Decode<ChatState>(_messagePackEnvelope);
 }
