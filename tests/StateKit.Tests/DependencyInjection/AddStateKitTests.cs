@@ -98,7 +98,7 @@ public sealed class AddStateKitTests
     [Test]
     public async Task AddStateKit_InvalidOptions_FailsAtStartListingEveryProblem()
     {
-        var builder = Host.CreateApplicationBuilder();
+        var builder = TestHost.CreateBuilder();
         builder.Services.AddStateKit(o =>
         {
             o.KeyPrefix = "../bad";
@@ -159,7 +159,7 @@ public sealed class AddStateKitTests
     public async Task Host_WithStateKit_PurgeServiceRemovesExpiredEntries()
     {
         var time = new StateKit.Testing.ManualTimeProvider();
-        var builder = Host.CreateApplicationBuilder();
+        var builder = TestHost.CreateBuilder();
         builder.Services.AddSingleton<TimeProvider>(time);
         builder.Services.AddStateKit(o => o.PurgeInterval = TimeSpan.FromMilliseconds(20));
         using var host = builder.Build();

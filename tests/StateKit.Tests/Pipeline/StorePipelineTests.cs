@@ -153,7 +153,7 @@ public sealed class StorePipelineTests
     [Test]
     public async Task SatelliteOptions_Invalid_FailTheStartNamingTheSetting()
     {
-        var builder = Host.CreateApplicationBuilder();
+        var builder = TestHost.CreateBuilder();
         builder.Services.AddStateKit().UseRedis(TestServers.Redis, o =>
         {
             o.Database = -5;
@@ -168,7 +168,7 @@ public sealed class StorePipelineTests
     [Test]
     public async Task FileStoreOptions_Invalid_FailTheStartNamingTheSetting()
     {
-        var builder = Host.CreateApplicationBuilder();
+        var builder = TestHost.CreateBuilder();
         builder.Services.AddStateKit().UseFileSystem(_directory, o => o.LockTimeout = TimeSpan.FromSeconds(-1));
         using var host = builder.Build();
         var ex = await Assert.ThrowsAsync<OptionsValidationException>(async () => await host.StartAsync());
@@ -179,7 +179,7 @@ public sealed class StorePipelineTests
     [TestCase("postgres")]
     public async Task SatelliteOptions_InvalidTablePrefix_FailsTheStart(string type)
     {
-        var builder = Host.CreateApplicationBuilder();
+        var builder = TestHost.CreateBuilder();
         var kit = builder.Services.AddStateKit();
         if (type == "sqlite")
         {
@@ -199,7 +199,7 @@ public sealed class StorePipelineTests
     public async Task UseRedis_WithTheApplicationsMultiplexer_IsValidatedAndLeavesItOpen()
     {
         using var multiplexer = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(TestServers.Redis);
-        var builder = Host.CreateApplicationBuilder();
+        var builder = TestHost.CreateBuilder();
         builder.Services.AddStateKit().UseRedis(_ => multiplexer, o => o.ScanPageSize = 0);
         using (var host = builder.Build())
         {
