@@ -45,10 +45,19 @@ public sealed class MessagePackStateSerializer : IStateSerializer
     public MessagePackSerializerOptions Options { get; }
 
     /// <inheritdoc />
+    /// <exception cref="NotSupportedException">MessagePack cannot serialize <typeparamref name="T"/> (for example a
+    /// non-public type without a formatter), as System.Text.Json reports a type it cannot handle.</exception>
     public void Serialize<T>(IBufferWriter<byte> destination, T value)
     {
         ArgumentNullException.ThrowIfNull(destination);
-        MessagePackSerializer.Serialize(destination, value, Options);
+        try
+        {
+            MessagePackSerializer.Serialize(destination, value, Options);
+        }
+        catch (MessagePackSerializationException ex)
+        {
+            throw new NotSupportedException($"MessagePack cannot serialize {typeof(T).FullName}: {ex.GetBaseException().Message}", ex);
+        }
     }
 
     /// <inheritdoc />

@@ -85,6 +85,23 @@ public sealed class MessagePackStateSerializerTests
         Assert.That(ex!.ToString(), Does.Contain("depth"));
     }
 
+    [Test]
+    public async Task Serialize_TypeMessagePackCannotHandle_IsNotSupportedNamingItAndWritesNothing()
+    {
+        var services = new ServiceCollection();
+        services.AddStateKit().UseMessagePack();
+        await using var provider = services.BuildServiceProvider();
+        var state = provider.GetRequiredService<IStateProvider>();
+
+        var ex = await Assert.ThrowsAsync<NotSupportedException>(async () => await state.SetAsync(StateScope.Global, "hidden", new Hidden(1)));
+        Assert.That(ex!.Message, Does.Contain(typeof(Hidden).FullName!).And.Contain("public"));
+        Assert.That(await state.GetAsync<Point>(StateScope.Global, "hidden"), Is.Null, "nothing was written");
+    }
+
+    /// <summary>A type contractless MessagePack refuses: it is not public.</summary>
+    /// <param name="Value">A value.</param>
+    internal sealed record Hidden(int Value);
+
     /// <summary>A contractless record.</summary>
     /// <param name="Turns">Turns.</param>
     /// <param name="Last">Last turn.</param>
