@@ -12,7 +12,21 @@ internal static class TestStores
     public static readonly string[] Kinds = ["memory", "file", "sqlite", "postgres", "redis"];
 
     /// <summary>Creates an empty store of <paramref name="kind"/>; <paramref name="cleanup"/> removes its data afterwards.</summary>
-    public static IStateStore Create(string kind, TimeProvider time, out Func<Task> cleanup, Action<StateStoreOptions>? configure = null)
+    public static IStateStore Create(string kind, TimeProvider time, out Func<Task> cleanup, Action<StateStoreOptions>? configure = null) =>
+        Factory(kind, time, out cleanup, configure)();
+
+    /// <summary>
+    /// Two store instances of <paramref name="kind"/> on the same backend and namespace, as two app instances would have
+    /// (for the memory store, which has no shared backend, one store wrapped twice).
+    /// </summary>
+    public static (IStateStore First, IStateStore Second) CreateTwins(string kind, TimeProvider time, out Func<Task> cleanup)
+    {
+        var create = Factory(kind, time, out cleanup, null);
+        var first = create();
+        return (first, kind == "memory" ? new Provider.NonDisposingStore(first) : create());
+    }
+
+    private static Func<IStateStore> Factory(string kind, TimeProvider time, out Func<Task> cleanup, Action<StateStoreOptions>? configure)
     {
         T With<T>(T options)
             where T : StateStoreOptions
@@ -26,7 +40,7 @@ internal static class TestStores
         {
             case "memory":
                 cleanup = () => Task.CompletedTask;
-                return new MemoryStateStore(With(new StateStoreOptions { KeyPrefix = prefix }), time);
+                return () => new MemoryStateStore(With(new StateStoreOptions { KeyPrefix = prefix }), time);
             case "file":
             {
                 var root = Directory.CreateTempSubdirectory("statekit-provider-").FullName;
@@ -35,7 +49,7 @@ internal static class TestStores
                     Directory.Delete(root, recursive: true);
                     return Task.CompletedTask;
                 };
-                return new FileStateStore(With(new FileStateStoreOptions { RootPath = root, KeyPrefix = prefix }), time);
+                return () => new FileStateStore(With(new FileStateStoreOptions { RootPath = root, KeyPrefix = prefix }), time);
             }
 
             case "sqlite":
@@ -47,7 +61,7 @@ internal static class TestStores
                     Directory.Delete(root, recursive: true);
                     return Task.CompletedTask;
                 };
-                return new SqliteStateStore(With(new SqliteStateStoreOptions { ConnectionString = Path.Combine(root, "state.db"), KeyPrefix = prefix }), time);
+                return () => new SqliteStateStore(With(new SqliteStateStoreOptions { ConnectionString = Path.Combine(root, "state.db"), KeyPrefix = prefix }), time);
             }
 
             case "postgres":
@@ -60,12 +74,12 @@ internal static class TestStores
                     await using var cmd = dataSource.CreateCommand($"DROP SCHEMA IF EXISTS \"{schema}\" CASCADE");
                     await cmd.ExecuteNonQueryAsync();
                 };
-                return new PostgresStateStore(With(new PostgresStateStoreOptions { ConnectionString = connectionString, Schema = schema, KeyPrefix = prefix }), time);
+                return () => new PostgresStateStore(With(new PostgresStateStoreOptions { ConnectionString = connectionString, Schema = schema, KeyPrefix = prefix }), time);
             }
 
             case "redis":
                 cleanup = () => Task.CompletedTask;
-                return new RedisStateStore(With(new RedisStateStoreOptions { Configuration = TestServers.Redis, RedisKeyPrefix = "sktest-provider", KeyPrefix = prefix }), time);
+                return () => new RedisStateStore(With(new RedisStateStoreOptions { Configuration = TestServers.Redis, RedisKeyPrefix = "sktest-provider", KeyPrefix = prefix }), time);
             default:
                 throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown store kind");
         }

@@ -1,0 +1,37 @@
+using StateKit.Internal;
+
+namespace StateKit.Agents.Internal;
+
+/// <summary>Where StateKit.Agents keeps things in the store.</summary>
+internal static class AgentKeys
+{
+    /// <summary>A conversation's message list: in its scope, so a conversation in a session's scope ends with the session.</summary>
+    public static string Conversation(StateScope scope, string id) => ScopeKeys.List(scope, "agents/chat/" + Segment(id));
+
+    /// <summary>A conversation's compacted prefix (the reducer's summary of the messages trimmed from the list).</summary>
+    public static string ConversationPrefix(StateScope scope, string id) => ScopeKeys.Value(scope, "agents/chat-prefix/" + Segment(id));
+
+    /// <summary>A saved agent session.</summary>
+    public static string Session(string sessionId, IReadOnlyDictionary<string, string> partitions)
+    {
+        var key = "agents/sessions/" + Segment(sessionId);
+        foreach (var (name, value) in partitions.OrderBy(p => p.Key, StringComparer.Ordinal))
+        {
+            key += "/" + Segment(name) + "=" + Segment(value);
+        }
+
+        return key;
+    }
+
+    /// <summary>A workflow checkpoint's value.</summary>
+    public static string Checkpoint(string sessionId, string checkpointId) => "agents/workflows/" + Segment(sessionId) + "/c/" + Segment(checkpointId);
+
+    /// <summary>A workflow session's checkpoint index (a list, oldest first).</summary>
+    public static string CheckpointIndex(string sessionId) => "agents/workflows/" + Segment(sessionId) + "/index";
+
+    /// <summary>
+    /// One key segment from any text: escaped so that it holds no '/', '\' or control character, and prefixed so that
+    /// it is never '.' or '..'. Keys that end up too long are refused by the store with <see cref="InvalidStateKeyException"/>.
+    /// </summary>
+    private static string Segment(string text) => "~" + Uri.EscapeDataString(text);
+}
