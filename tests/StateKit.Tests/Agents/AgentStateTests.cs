@@ -4,6 +4,7 @@ using Microsoft.Agents.AI.Workflows;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
 using NUnit.Framework;
+using StateKit.AgentChild;
 using StateKit.Agents;
 
 namespace StateKit.Tests.Agents;

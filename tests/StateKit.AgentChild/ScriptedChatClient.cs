@@ -1,16 +1,18 @@
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.AI;
 
-namespace StateKit.Tests.Agents;
+namespace StateKit.AgentChild;
 
 /// <summary>
 /// A deterministic <see cref="IChatClient"/>: asked about the weather it calls the <c>get_weather</c> tool, given a
 /// tool result it reports it, otherwise it answers with how many messages it was given. Records every request.
 /// </summary>
-internal sealed class ScriptedChatClient : IChatClient
+public sealed class ScriptedChatClient : IChatClient
 {
+    /// <summary>Gets every request it was sent, in order.</summary>
     public List<List<ChatMessage>> Requests { get; } = [];
 
+    /// <inheritdoc />
     public Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
         var list = messages.ToList();
@@ -30,6 +32,7 @@ internal sealed class ScriptedChatClient : IChatClient
         return Task.FromResult(new ChatResponse(new ChatMessage(ChatRole.Assistant, $"I have seen {list.Count} messages; you said: {last.Text}")));
     }
 
+    /// <inheritdoc />
     public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         foreach (var update in (await GetResponseAsync(messages, options, cancellationToken)).ToChatResponseUpdates())
@@ -38,8 +41,10 @@ internal sealed class ScriptedChatClient : IChatClient
         }
     }
 
+    /// <inheritdoc />
     public object? GetService(Type serviceType, object? serviceKey = null) => serviceType.IsInstanceOfType(this) ? this : null;
 
+    /// <inheritdoc />
     public void Dispose()
     {
     }
