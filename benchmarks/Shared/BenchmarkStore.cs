@@ -10,7 +10,7 @@ namespace StateKit.Benchmarks;
 /// <param name="RemoveData">Deletes what the run wrote (call after disposing the store).</param>
 internal sealed record BenchmarkStore(IStateStore Store, string Location, Func<Task> RemoveData)
 {
-    /// <summary>Creates a store of <paramref name="kind"/>: memory, sqlite, postgres or redis. Servers come from STATEKIT_POSTGRES / STATEKIT_REDIS.</summary>
+    /// <summary>Creates a store of <paramref name="kind"/>: memory, file, sqlite, postgres or redis. Servers come from STATEKIT_POSTGRES / STATEKIT_REDIS.</summary>
     public static BenchmarkStore Create(string kind)
     {
         var run = Guid.NewGuid().ToString("N")[..8];
@@ -18,6 +18,13 @@ internal sealed record BenchmarkStore(IStateStore Store, string Location, Func<T
         {
             case "memory":
                 return new(new MemoryStateStore(), "memory", () => Task.CompletedTask);
+            case "file":
+                var root = Directory.CreateTempSubdirectory("statekit-bench-").FullName;
+                return new(new StateKit.File.FileStateStore(new StateKit.File.FileStateStoreOptions { RootPath = root, KeyPrefix = "bench" }), root, () =>
+                {
+                    Directory.Delete(root, recursive: true);
+                    return Task.CompletedTask;
+                });
             case "sqlite":
                 var path = Path.Combine(Path.GetTempPath(), $"statekit-bench-{run}.db");
                 return new(new SqliteStateStore(new SqliteStateStoreOptions { ConnectionString = path, KeyPrefix = "bench" }), path, () =>
@@ -45,7 +52,7 @@ internal sealed record BenchmarkStore(IStateStore Store, string Location, Func<T
                 var prefix = $"statekit-bench-{run}";
                 return new(new RedisStateStore(new RedisStateStoreOptions { Configuration = configuration, RedisKeyPrefix = prefix, KeyPrefix = "bench" }), configuration, () => DeleteRedisKeysAsync(configuration, prefix + "*"));
             default:
-                throw new ArgumentOutOfRangeException(nameof(kind), kind, "Expected memory, sqlite, postgres or redis.");
+                throw new ArgumentOutOfRangeException(nameof(kind), kind, "Expected memory, file, sqlite, postgres or redis.");
         }
     }
 

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.Agents.AI;
 using Microsoft.Agents.AI.Workflows;
 using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using NUnit.Framework;
 using StateKit.AgentChild;
@@ -226,6 +227,23 @@ public sealed class AgentStateTests(string kind) : StoreFixture(kind)
         var conversation = ChatConversation.New(StateScope.Global);
         await history.AddMessagesAsync(conversation, Enumerable.Range(0, 9).Select(i => new ChatMessage(ChatRole.User, i.ToString(System.Globalization.CultureInfo.InvariantCulture))));
         Assert.That((await history.GetMessagesAsync(conversation)).Select(m => m.Text), Is.EqualTo(new[] { "4", "5", "6", "7", "8" }));
+    }
+
+    [Test]
+    public void AddAgents_BindsStateKitAgentsFromConfiguration_AndValidatesIt()
+    {
+        var configuration = new Microsoft.Extensions.Configuration.ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["StateKit:Agents:HistoryMaxMessages"] = "3",
+            ["StateKit:Agents:SessionConflict"] = "Overwrite",
+        }).Build();
+        var provider = Container(b => b.AddAgents().Services.AddSingleton<Microsoft.Extensions.Configuration.IConfiguration>(configuration));
+        var options = provider.GetRequiredService<Microsoft.Extensions.Options.IOptions<StateKitAgentOptions>>().Value;
+        Assert.That((options.HistoryMaxMessages, options.SessionConflict), Is.EqualTo((3, AgentSessionConflict.Overwrite)));
+
+        var invalid = Container(b => b.AddAgents(o => o.HistoryMaxMessages = -1));
+        var ex = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() => invalid.GetRequiredService<StateKitChatHistoryProvider>());
+        Assert.That(ex!.Message, Does.Contain("HistoryMaxMessages"));
     }
 
     private static string Json(ChatMessage message) => JsonSerializer.Serialize(message, AIJsonUtilities.DefaultOptions);
