@@ -15,6 +15,18 @@ namespace StateKit.Tests.Agents;
 public sealed class AgentStateTests(string kind) : StoreFixture(kind)
 {
     private readonly string _kind = kind;
+    private readonly List<Func<Task>> _teardown = [];
+
+    [TearDown]
+    public async Task DisposeTwinsAsync()
+    {
+        foreach (var dispose in _teardown)
+        {
+            await dispose();
+        }
+
+        _teardown.Clear();
+    }
 
     [Test]
     public async Task ChatHistory_EveryContentKind_RoundTrips()
@@ -52,38 +64,29 @@ public sealed class AgentStateTests(string kind) : StoreFixture(kind)
     [Test]
     public async Task ChatHistory_TwoInstancesWritingOneConversation_KeepEveryMessageExactlyOnceInOrder()
     {
-        var (first, second) = TestStores.CreateTwins(_kind, Time, out var cleanup);
-        try
+        var (first, second) = Twins();
+        var conversation = ChatConversation.New(StateScope.Shared("team"));
+        var writers = new[] { ("A", new StateKitChatHistoryProvider(first)), ("B", new StateKitChatHistoryProvider(second)) };
+        await Task.WhenAll(writers.Select(w => Task.Run(async () =>
         {
-            var conversation = ChatConversation.New(StateScope.Shared("team"));
-            var writers = new[] { ("A", new StateKitChatHistoryProvider(first)), ("B", new StateKitChatHistoryProvider(second)) };
-            await Task.WhenAll(writers.Select(w => Task.Run(async () =>
+            for (var turn = 0; turn < 40; turn++)
             {
-                for (var turn = 0; turn < 40; turn++)
-                {
-                    await w.Item2.AddMessagesAsync(conversation, [new ChatMessage(ChatRole.User, $"{w.Item1}-{turn}"), new ChatMessage(ChatRole.Assistant, $"{w.Item1}-{turn}-reply")]);
-                }
-            })));
-
-            var texts = (await writers[0].Item2.GetMessagesAsync(conversation)).Select(m => m.Text).ToList();
-            Assert.That(texts, Has.Count.EqualTo(160));
-            Assert.That(texts, Is.Unique, "no message twice");
-            foreach (var writer in new[] { "A", "B" })
-            {
-                var own = texts.Where(t => t.StartsWith(writer + "-", StringComparison.Ordinal) && !t.EndsWith("-reply", StringComparison.Ordinal)).ToList();
-                Assert.That(own, Is.EqualTo(Enumerable.Range(0, 40).Select(i => $"{writer}-{i}")), $"{writer}'s turns in order");
+                await w.Item2.AddMessagesAsync(conversation, [new ChatMessage(ChatRole.User, $"{w.Item1}-{turn}"), new ChatMessage(ChatRole.Assistant, $"{w.Item1}-{turn}-reply")]);
             }
+        })));
 
-            for (var i = 0; i < texts.Count; i += 2)
-            {
-                Assert.That(texts[i + 1], Is.EqualTo(texts[i] + "-reply"), "a run's request and response stay together");
-            }
+        var texts = (await writers[0].Item2.GetMessagesAsync(conversation)).Select(m => m.Text).ToList();
+        Assert.That(texts, Has.Count.EqualTo(160));
+        Assert.That(texts, Is.Unique, "no message twice");
+        foreach (var writer in new[] { "A", "B" })
+        {
+            var own = texts.Where(t => t.StartsWith(writer + "-", StringComparison.Ordinal) && !t.EndsWith("-reply", StringComparison.Ordinal)).ToList();
+            Assert.That(own, Is.EqualTo(Enumerable.Range(0, 40).Select(i => $"{writer}-{i}")), $"{writer}'s turns in order");
         }
-        finally
+
+        for (var i = 0; i < texts.Count; i += 2)
         {
-            await first.DisposeAsync();
-            await second.DisposeAsync();
-            await cleanup();
+            Assert.That(texts[i + 1], Is.EqualTo(texts[i] + "-reply"), "a run's request and response stay together");
         }
     }
 
@@ -132,41 +135,32 @@ public sealed class AgentStateTests(string kind) : StoreFixture(kind)
     [Test]
     public async Task AgentRun_HistoryWithToolCalls_IsStored_AndAnotherInstanceContinuesTheConversation()
     {
-        var (first, second) = TestStores.CreateTwins(_kind, Time, out var cleanup);
-        try
-        {
-            var weather = AIFunctionFactory.Create((string city) => $"sunny in {city}", "get_weather");
-            var client = new ScriptedChatClient();
-            var history = new StateKitChatHistoryProvider(first);
-            var agent = new ChatClientAgent(client, new ChatClientAgentOptions { ChatHistoryProvider = history, ChatOptions = new ChatOptions { Tools = [weather] } });
-            var session = await agent.CreateSessionAsync();
+        var (first, second) = Twins();
+        var weather = AIFunctionFactory.Create((string city) => $"sunny in {city}", "get_weather");
+        var client = new ScriptedChatClient();
+        var history = new StateKitChatHistoryProvider(first);
+        var agent = new ChatClientAgent(client, new ChatClientAgentOptions { ChatHistoryProvider = history, ChatOptions = new ChatOptions { Tools = [weather] } });
+        var session = await agent.CreateSessionAsync();
 
-            var answer = await agent.RunAsync("What is the weather?", session);
-            Assert.That(answer.Text, Is.EqualTo("The weather is sunny in Oslo."));
-            var sessionStore = new StateKitAgentSessionStore(first);
-            await sessionStore.SaveSessionAsync(agent, new AgentSessionStoreKey("user-1", new Dictionary<string, string>()), session);
+        var answer = await agent.RunAsync("What is the weather?", session);
+        Assert.That(answer.Text, Is.EqualTo("The weather is sunny in Oslo."));
+        var sessionStore = new StateKitAgentSessionStore(first);
+        await sessionStore.SaveSessionAsync(agent, new AgentSessionStoreKey("user-1", new Dictionary<string, string>()), session);
 
-            // Another instance: its own store object, agent and provider; the session comes back from the session store.
-            var client2 = new ScriptedChatClient();
-            var history2 = new StateKitChatHistoryProvider(second);
-            var agent2 = new ChatClientAgent(client2, new ChatClientAgentOptions { ChatHistoryProvider = history2, ChatOptions = new ChatOptions { Tools = [weather] } });
-            var restored = await new StateKitAgentSessionStore(second).GetSessionAsync(agent2, new AgentSessionStoreKey("user-1", new Dictionary<string, string>()));
-            Assert.That(restored, Is.Not.Null);
-            var next = await agent2.RunAsync("Thanks!", restored!);
+        // Another instance: its own store object, agent and provider; the session comes back from the session store.
+        var client2 = new ScriptedChatClient();
+        var history2 = new StateKitChatHistoryProvider(second);
+        var agent2 = new ChatClientAgent(client2, new ChatClientAgentOptions { ChatHistoryProvider = history2, ChatOptions = new ChatOptions { Tools = [weather] } });
+        var restored = await new StateKitAgentSessionStore(second).GetSessionAsync(agent2, new AgentSessionStoreKey("user-1", new Dictionary<string, string>()));
+        Assert.That(restored, Is.Not.Null);
+        var next = await agent2.RunAsync("Thanks!", restored!);
 
-            var seen = client2.Requests.Single();
-            Assert.That(seen.Select(m => m.Role.Value), Is.EqualTo(new[] { "user", "assistant", "tool", "assistant", "user" }), "the whole earlier run, tool call and result included");
-            Assert.That(seen[1].Contents.OfType<FunctionCallContent>().Single().Name, Is.EqualTo("get_weather"));
-            Assert.That(seen[2].Contents.OfType<FunctionResultContent>().Single().Result!.ToString(), Is.EqualTo("sunny in Oslo"));
-            Assert.That(next.Text, Is.EqualTo("I have seen 5 messages; you said: Thanks!"));
-            Assert.That(await history2.CountAsync(history2.GetConversation(restored!)), Is.EqualTo(6));
-        }
-        finally
-        {
-            await first.DisposeAsync();
-            await second.DisposeAsync();
-            await cleanup();
-        }
+        var seen = client2.Requests.Single();
+        Assert.That(seen.Select(m => m.Role.Value), Is.EqualTo(new[] { "user", "assistant", "tool", "assistant", "user" }), "the whole earlier run, tool call and result included");
+        Assert.That(seen[1].Contents.OfType<FunctionCallContent>().Single().Name, Is.EqualTo("get_weather"));
+        Assert.That(seen[2].Contents.OfType<FunctionResultContent>().Single().Result!.ToString(), Is.EqualTo("sunny in Oslo"));
+        Assert.That(next.Text, Is.EqualTo("I have seen 5 messages; you said: Thanks!"));
+        Assert.That(await history2.CountAsync(history2.GetConversation(restored!)), Is.EqualTo(6));
     }
 
     [Test]
@@ -244,6 +238,19 @@ public sealed class AgentStateTests(string kind) : StoreFixture(kind)
         var invalid = Container(b => b.AddAgents(o => o.HistoryMaxMessages = -1));
         var ex = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() => invalid.GetRequiredService<StateKitChatHistoryProvider>());
         Assert.That(ex!.Message, Does.Contain("HistoryMaxMessages"));
+    }
+
+    /// <summary>Two store instances on this fixture's backend (as two app instances), disposed after the test.</summary>
+    private (IStateStore First, IStateStore Second) Twins()
+    {
+        var twins = TestStores.CreateTwins(_kind, Time, out var cleanup);
+        _teardown.Add(async () =>
+        {
+            await twins.First.DisposeAsync();
+            await twins.Second.DisposeAsync();
+            await cleanup();
+        });
+        return twins;
     }
 
     private static string Json(ChatMessage message) => JsonSerializer.Serialize(message, AIJsonUtilities.DefaultOptions);
