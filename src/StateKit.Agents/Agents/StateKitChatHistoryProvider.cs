@@ -3,6 +3,7 @@ using System.Text.Json.Serialization.Metadata;
 using Microsoft.Agents.AI;
 using Microsoft.Extensions.AI;
 using StateKit.Agents.Internal;
+using StateKit.Internal;
 using StateKit.Serialization;
 
 namespace StateKit.Agents;
@@ -150,6 +151,12 @@ public sealed class StateKitChatHistoryProvider : ChatHistoryProvider
         }
 
         var length = await _store.ListAppendAsync(key, items, cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (length == items.Count)
+        {
+            // A new list: named in its scope's index, so that clearing the scope (a session ending) removes it.
+            await ScopeKeys.AddToIndexAsync(_store, conversation.Scope, AgentKeys.ConversationIndexEntry(conversation.Id), cancellationToken).ConfigureAwait(false);
+        }
+
         if (_options.HistoryRetainMessages > 0 && length > _options.HistoryRetainMessages)
         {
             // Negative indices keep the newest messages even when another instance appended meanwhile.
@@ -265,6 +272,11 @@ public sealed class StateKitChatHistoryProvider : ChatHistoryProvider
 
             var prefixKey = AgentKeys.ConversationPrefix(conversation.Scope, conversation.Id);
             await _store.SetAsync(prefixKey, _codec.Encode(newPrefix), prefixVersion == 0 ? StateWriteOptions.IfNotExists : StateWriteOptions.IfVersion(prefixVersion), cancellationToken).ConfigureAwait(false);
+            if (prefixVersion == 0)
+            {
+                await ScopeKeys.AddToIndexAsync(_store, conversation.Scope, AgentKeys.ConversationPrefixIndexEntry(conversation.Id), cancellationToken).ConfigureAwait(false);
+            }
+
             if (stored.Count - kept > 0)
             {
                 // Messages appended by others since the read are at the end and stay; only the summarized head goes.

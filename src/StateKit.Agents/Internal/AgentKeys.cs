@@ -6,10 +6,16 @@ namespace StateKit.Agents.Internal;
 internal static class AgentKeys
 {
     /// <summary>A conversation's message list: in its scope, so a conversation in a session's scope ends with the session.</summary>
-    public static string Conversation(StateScope scope, string id) => ScopeKeys.List(scope, "agents/chat/" + Segment(id));
+    public static string Conversation(StateScope scope, string id) => ScopeKeys.List(scope, ConversationList(id));
 
     /// <summary>A conversation's compacted prefix (the reducer's summary of the messages trimmed from the list).</summary>
-    public static string ConversationPrefix(StateScope scope, string id) => ScopeKeys.Value(scope, "agents/chat-prefix/" + Segment(id));
+    public static string ConversationPrefix(StateScope scope, string id) => ScopeKeys.Value(scope, ConversationPrefixValue(id));
+
+    /// <summary>The conversation's list as its scope's index names it (<c>l:…</c>).</summary>
+    public static string ConversationIndexEntry(string id) => ScopeKeys.IndexedList + ConversationList(id);
+
+    /// <summary>The conversation's prefix value as its scope's index names it (<c>v:…</c>).</summary>
+    public static string ConversationPrefixIndexEntry(string id) => ScopeKeys.IndexedValue + ConversationPrefixValue(id);
 
     /// <summary>A saved agent session.</summary>
     public static string Session(string sessionId, IReadOnlyDictionary<string, string> partitions)
@@ -28,6 +34,10 @@ internal static class AgentKeys
 
     /// <summary>A workflow session's checkpoint index (a list, oldest first).</summary>
     public static string CheckpointIndex(string sessionId) => "agents/workflows/" + Segment(sessionId) + "/index";
+
+    private static string ConversationList(string id) => "agents/chat/" + Segment(id);
+
+    private static string ConversationPrefixValue(string id) => "agents/chat-prefix/" + Segment(id);
 
     /// <summary>
     /// One key segment from any text: escaped so that it holds no '/', '\' or control character, and prefixed so that

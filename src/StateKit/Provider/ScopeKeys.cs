@@ -46,4 +46,11 @@ internal static class ScopeKeys
 
     /// <summary>The key of the scope's index list.</summary>
     public static string Index(StateScope scope) => scope.StorePrefix + "index";
+
+    /// <summary>
+    /// Records in the scope's index that the scope holds <paramref name="entry"/> (<c>v:key</c>, <c>l:key</c> or <c>c:id</c>),
+    /// so that clearing the scope (a session ending) removes it. The index never expires: it must outlive what it names.
+    /// </summary>
+    public static async ValueTask AddToIndexAsync(IStateStore store, StateScope scope, string entry, CancellationToken cancellationToken) =>
+        await store.ListAppendAsync(Index(scope), [System.Text.Encoding.UTF8.GetBytes(entry)], Timeout.InfiniteTimeSpan, cancellationToken).ConfigureAwait(false);
 }

@@ -9,8 +9,8 @@ internal sealed partial class StateProvider
     /// The index never expires (not even under the store's default time to live): it must outlive every value it names,
     /// and values written later live longer than it would. It goes when the scope is cleared.
     /// </remarks>
-    private async ValueTask IndexAsync(StateScope scope, string entry, CancellationToken cancellationToken) =>
-        await _store.ListAppendAsync(ScopeKeys.Index(scope), [System.Text.Encoding.UTF8.GetBytes(entry)], Timeout.InfiniteTimeSpan, cancellationToken).ConfigureAwait(false);
+    private ValueTask IndexAsync(StateScope scope, string entry, CancellationToken cancellationToken) =>
+        ScopeKeys.AddToIndexAsync(_store, scope, entry, cancellationToken);
 
     /// <summary>Reads the scope's index: every value key, list key and checkpoint id it has created (some may be gone since).</summary>
     private async ValueTask<(List<string> Values, List<string> Lists, List<string> Checkpoints)> ReadIndexAsync(StateScope scope, CancellationToken cancellationToken)

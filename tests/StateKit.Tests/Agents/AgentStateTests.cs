@@ -133,6 +133,41 @@ public sealed class AgentStateTests(string kind) : StoreFixture(kind)
     }
 
     [Test]
+    public async Task ChatHistory_ReducerBeforeRetrieval_ShapesWhatTheAgentSeesAndKeepsEveryStoredMessage()
+    {
+        var conversation = ChatConversation.New(StateScope.Global);
+        var client = new ScriptedChatClient();
+        var history = new StateKitChatHistoryProvider(Store, new StateKitAgentOptions { ChatReducer = new SummarizeAllButLast(1) });
+        var agent = new ChatClientAgent(client, new ChatClientAgentOptions { ChatHistoryProvider = history });
+        var session = await agent.CreateSessionAsync();
+        history.SetConversation(session, conversation);
+
+        await agent.RunAsync("one", session);
+        await agent.RunAsync("two", session);
+
+        var seen = client.Requests[1];
+        Assert.That(seen, Has.Count.EqualTo(3), "the summary, the last stored message, the new request");
+        Assert.That(seen[0].Text, Is.EqualTo("summary of one"), "the agent saw the reduced history");
+        Assert.That((seen[1].Text, seen[2].Text), Is.EqualTo(("I have seen 1 messages; you said: one", "two")));
+        Assert.That(await history.CountAsync(conversation), Is.EqualTo(4), "the store keeps every message");
+    }
+
+    [Test]
+    public async Task Conversation_InAStateKitSessionsScope_EndsWithTheSession()
+    {
+        var provider = Container(b => b.AddSessions<ChatTurns>().AddAgents());
+        var sessions = provider.GetRequiredService<ISessionManager<ChatTurns>>();
+        var history = provider.GetRequiredService<StateKitChatHistoryProvider>();
+        var session = await sessions.CreateAsync();
+        var conversation = new ChatConversation(session.Scope, "chat");
+        await history.AddMessagesAsync(conversation, [new ChatMessage(ChatRole.User, "hi"), new ChatMessage(ChatRole.Assistant, "hello")]);
+        Assert.That(await history.CountAsync(conversation), Is.EqualTo(2));
+
+        Assert.That(await sessions.DeleteAsync(session.Id), Is.True);
+        Assert.That(await history.CountAsync(conversation), Is.EqualTo(0), "the conversation went with the session");
+    }
+
+    [Test]
     public async Task AgentRun_HistoryWithToolCalls_IsStored_AndAnotherInstanceContinuesTheConversation()
     {
         var (first, second) = Twins();
@@ -254,6 +289,10 @@ public sealed class AgentStateTests(string kind) : StoreFixture(kind)
     }
 
     private static string Json(ChatMessage message) => JsonSerializer.Serialize(message, AIJsonUtilities.DefaultOptions);
+
+    /// <summary>A StateKit session's state in these tests.</summary>
+    /// <param name="Turns">The turns.</param>
+    public sealed record ChatTurns(int Turns = 0);
 
     /// <summary>Replaces all but the last <c>keep</c> messages by one summary message.</summary>
     private sealed class SummarizeAllButLast(int keep) : IChatReducer
