@@ -99,8 +99,13 @@ public sealed class StateKitChatHistoryProvider : ChatHistoryProvider
         var offset = 0;
         while (newestFirst.Count < maxMessages)
         {
-            var page = (int)Math.Min(PageSize, (long)maxMessages - newestFirst.Count);
-            var items = await _store.ListRangeAsync(key, -(offset + page), -(offset + 1), cancellationToken).ConfigureAwait(false);
+            // Without a budget the window is one request (the whole list, or its last maxMessages); with one, pages of 64.
+            var page = budget == int.MaxValue
+                ? (maxMessages == int.MaxValue ? int.MaxValue : maxMessages - newestFirst.Count)
+                : (int)Math.Min(PageSize, (long)maxMessages - newestFirst.Count);
+            var items = page == int.MaxValue
+                ? await _store.ListRangeAsync(key, 0, -1, cancellationToken).ConfigureAwait(false)
+                : await _store.ListRangeAsync(key, -((long)offset + page), -(offset + 1), cancellationToken).ConfigureAwait(false);
             for (var i = items.Count - 1; i >= 0; i--)
             {
                 var message = Decode<ChatMessage>(items[i].Span, key);
@@ -114,7 +119,7 @@ public sealed class StateKitChatHistoryProvider : ChatHistoryProvider
             }
 
             offset += items.Count;
-            if (items.Count < page)
+            if (page == int.MaxValue || items.Count < page)
             {
                 reachedStart = true;
                 break;

@@ -110,6 +110,10 @@ public sealed class AgentStateTests(string kind) : StoreFixture(kind)
         // Each message costs 7 (six characters + 1): a budget of 50 fits the newest 7, never part of one.
         var budgeted = await new StateKitChatHistoryProvider(Store, new StateKitAgentOptions { HistoryBudget = 50 }).GetMessagesAsync(conversation);
         Assert.That(budgeted.Select(m => m.Text), Is.EqualTo(Enumerable.Range(193, 7).Select(i => $"m{i:D5}")));
+
+        // A budget that spans more than one page of the backwards read (pages of 64): 100 messages, in order, none twice.
+        var wide = await new StateKitChatHistoryProvider(Store, new StateKitAgentOptions { HistoryBudget = 700 }).GetMessagesAsync(conversation);
+        Assert.That(wide.Select(m => m.Text), Is.EqualTo(Enumerable.Range(100, 100).Select(i => $"m{i:D5}")));
     }
 
     [Test]
