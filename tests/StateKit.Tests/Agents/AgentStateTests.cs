@@ -229,6 +229,24 @@ public sealed class AgentStateTests(string kind) : StoreFixture(kind)
     }
 
     [Test]
+    public async Task Identifiers_AnyTextIsEscapedIntoKeys_AndATooLongOneIsRefusedClearly()
+    {
+        var agent = new ChatClientAgent(new ScriptedChatClient(), new ChatClientAgentOptions { ChatHistoryProvider = new StateKitChatHistoryProvider(Store) });
+        var sessions = new StateKitAgentSessionStore(Store);
+        var odd = new AgentSessionStoreKey("../a\\b/c\u0001 é", new Dictionary<string, string> { ["x/y"] = ".." });
+        await sessions.SaveSessionAsync(agent, odd, await agent.CreateSessionAsync());
+        Assert.That(await sessions.GetSessionAsync(agent, odd), Is.Not.Null, "slashes, backslashes, dots and control characters are escaped");
+        Assert.That(await sessions.GetSessionAsync(agent, new AgentSessionStoreKey("../a\\b/c\u0001 é", new Dictionary<string, string>())), Is.Null);
+
+        var checkpoints = new StateKitCheckpointStore(Store);
+        var created = await checkpoints.CreateCheckpointAsync("run/../1", JsonSerializer.SerializeToElement(1));
+        Assert.That(await checkpoints.RetrieveIndexAsync("run/../1"), Is.EqualTo(new[] { created }));
+
+        var tooLong = new AgentSessionStoreKey(new string('s', 5_000), new Dictionary<string, string>());
+        await Assert.ThrowsAsync<InvalidStateKeyException>(async () => await sessions.SaveSessionAsync(agent, tooLong, await agent.CreateSessionAsync()));
+    }
+
+    [Test]
     public async Task Checkpoints_IndexInOrderWithParents_RetentionRemovesTheOldest()
     {
         var store = new StateKitCheckpointStore(Store, new StateKitAgentOptions { MaxCheckpointsPerSession = 3 });
