@@ -10,6 +10,12 @@ namespace StateKit.Internal;
 /// </summary>
 internal sealed class InstrumentedStateStore : DelegatingStateStore
 {
+    private static readonly string[] Operations =
+    [
+        "Get", "GetMany", "Set", "SetMany", "SetAtVersion", "Delete", "Exists", "Touch", "ListKeys", "PurgeExpired",
+        "ListAppend", "ListRange", "ListLength", "ListTrim", "ListDelete", "ListTouch",
+    ];
+
     private readonly StateKitMetrics _metrics;
     private readonly string _system;
     private readonly Dictionary<string, string> _spanNames = new(StringComparer.Ordinal);
@@ -27,12 +33,6 @@ internal sealed class InstrumentedStateStore : DelegatingStateStore
 
     /// <summary>Gets the store this layer measures (tests look through it).</summary>
     internal IStateStore Inner => InnerStore;
-
-    private static string[] Operations =>
-    [
-        "Get", "GetMany", "Set", "SetMany", "SetAtVersion", "Delete", "Exists", "Touch", "ListKeys", "PurgeExpired",
-        "ListAppend", "ListRange", "ListLength", "ListTrim", "ListDelete", "ListTouch",
-    ];
 
     private bool Listening => _metrics.OperationDuration.Enabled || StateKitMetrics.ActivitySource.HasListeners();
 
