@@ -1,3 +1,4 @@
+using StateKit.Adapters;
 using StateKit.Internal;
 
 namespace StateKit.Agents.Internal;
@@ -39,9 +40,5 @@ internal static class AgentKeys
 
     private static string ConversationPrefixValue(string id) => "agents/chat-prefix/" + Segment(id);
 
-    /// <summary>
-    /// One key segment from any text: escaped so that it holds no '/', '\' or control character, and prefixed so that
-    /// it is never '.' or '..'. Keys that end up too long are refused by the store with <see cref="InvalidStateKeyException"/>.
-    /// </summary>
-    private static string Segment(string text) => "~" + Uri.EscapeDataString(text);
+    private static string Segment(string text) => StateKeys.Segment(text);
 }

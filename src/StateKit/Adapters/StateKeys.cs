@@ -14,6 +14,19 @@ namespace StateKit.Adapters;
 /// </remarks>
 public static class StateKeys
 {
+    /// <summary>
+    /// Escapes any text (an id from outside: a user, a session or a cache key) into one key segment: it holds no
+    /// <c>/</c>, <c>\</c> or control character and is never <c>.</c> or <c>..</c>, and two different texts (of valid Unicode) never give the
+    /// same segment. The segment is longer than the text (percent-escapes), so the key may still be too long for a store.
+    /// </summary>
+    /// <param name="text">The text.</param>
+    /// <returns>The segment: <c>~</c> and the text percent-escaped as a URI data string.</returns>
+    public static string Segment(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        return "~" + Uri.EscapeDataString(text);
+    }
+
     /// <summary>Checks a key against the rules.</summary>
     /// <param name="key">The key to check.</param>
     /// <param name="maxLength">The longest accepted key.</param>

@@ -21,11 +21,17 @@ internal sealed class GlobalSessionManager<TSession>(IStateStore store, StateVal
     public override async ValueTask<Session<TSession>?> GetAsync(string sessionId, CancellationToken cancellationToken = default) =>
         await GlobalAsync(cancellationToken).ConfigureAwait(false);
 
-    public override async ValueTask<Session<TSession>> UpdateAsync(string sessionId, Func<TSession, TSession> mutate, CancellationToken cancellationToken = default)
+    public override ValueTask<Session<TSession>> UpdateAsync(string sessionId, Func<TSession, TSession> mutate, CancellationToken cancellationToken = default) =>
+        UpdateAsync(mutate, null, cancellationToken);
+
+    public override ValueTask<Session<TSession>> UpdateAtVersionAsync(string sessionId, long expectedVersion, Func<TSession, TSession> mutate, CancellationToken cancellationToken = default) =>
+        UpdateAsync(mutate, (long?)expectedVersion, cancellationToken);
+
+    private async ValueTask<Session<TSession>> UpdateAsync(Func<TSession, TSession> mutate, long? expectedVersion, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(mutate);
         await GlobalAsync(cancellationToken).ConfigureAwait(false);
-        return await UpdateRecordAsync(GlobalId, mutate, (_, _) => null, cancellationToken).ConfigureAwait(false);
+        return await UpdateRecordAsync(GlobalId, mutate, (_, _) => null, expectedVersion, cancellationToken).ConfigureAwait(false);
     }
 
     public override ValueTask<bool> DeleteAsync(string sessionId, CancellationToken cancellationToken = default) =>

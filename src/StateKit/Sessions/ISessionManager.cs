@@ -17,6 +17,13 @@ public interface ISessionManager<TSession>
     /// <returns>The new session.</returns>
     ValueTask<Session<TSession>> CreateAsync(TSession? initialState = default, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Creates the state a new session starts with (the <c>defaultState</c> given to <c>AddSessions</c>, or the
+    /// parameterless constructor), storing nothing: for callers that create a session only once it has something to keep.
+    /// </summary>
+    /// <returns>A new default state.</returns>
+    TSession CreateDefaultState();
+
     /// <summary>Reads a live session (and extends it when enough of the idle timeout has passed).</summary>
     /// <param name="sessionId">The id.</param>
     /// <param name="cancellationToken">The token.</param>
@@ -36,6 +43,20 @@ public interface ISessionManager<TSession>
     /// <returns>The updated session.</returns>
     /// <exception cref="SessionNotFoundException">There is no live session with this id.</exception>
     ValueTask<Session<TSession>> UpdateAsync(string sessionId, Func<TSession, TSession> mutate, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Applies <paramref name="mutate"/> once to the state at <paramref name="expectedVersion"/> and stores the result; when
+    /// the session has moved on (another request changed it), nothing is written and a conflict is raised. For callers
+    /// that read a version earlier (an HTTP request, an If-Match header) and must not overwrite a change they have not seen.
+    /// </summary>
+    /// <param name="sessionId">The id.</param>
+    /// <param name="mutate">Computes the new state.</param>
+    /// <param name="expectedVersion">The version the caller read (<see cref="Session{TSession}.Version"/>).</param>
+    /// <param name="cancellationToken">The token.</param>
+    /// <returns>The updated session.</returns>
+    /// <exception cref="SessionNotFoundException">There is no live session with this id.</exception>
+    /// <exception cref="StateConflictException">The session is not at <paramref name="expectedVersion"/>; <see cref="StateConflictException.CurrentVersion"/> says where it is.</exception>
+    ValueTask<Session<TSession>> UpdateAtVersionAsync(string sessionId, long expectedVersion, Func<TSession, TSession> mutate, CancellationToken cancellationToken = default);
 
     /// <summary>Deletes a session with its session-scoped provider state and lists.</summary>
     /// <param name="sessionId">The id.</param>

@@ -105,7 +105,13 @@ internal sealed class SessionManager<TSession> : SessionManagerBase<TSession>
         return ToSession(sessionId, record, entry.Version, expiresAt, isNew: false);
     }
 
-    public override async ValueTask<Session<TSession>> UpdateAsync(string sessionId, Func<TSession, TSession> mutate, CancellationToken cancellationToken = default)
+    public override ValueTask<Session<TSession>> UpdateAsync(string sessionId, Func<TSession, TSession> mutate, CancellationToken cancellationToken = default) =>
+        UpdateAsync(sessionId, mutate, null, cancellationToken);
+
+    public override ValueTask<Session<TSession>> UpdateAtVersionAsync(string sessionId, long expectedVersion, Func<TSession, TSession> mutate, CancellationToken cancellationToken = default) =>
+        UpdateAsync(sessionId, mutate, (long?)expectedVersion, cancellationToken);
+
+    private async ValueTask<Session<TSession>> UpdateAsync(string sessionId, Func<TSession, TSession> mutate, long? expectedVersion, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(mutate);
         if (!IsValidId(sessionId))
@@ -113,7 +119,7 @@ internal sealed class SessionManager<TSession> : SessionManagerBase<TSession>
             throw new InvalidSessionIdException(sessionId);
         }
 
-        return await UpdateRecordAsync(sessionId, mutate, (record, now) => TimeToLive(record.CreatedAt, now), cancellationToken).ConfigureAwait(false);
+        return await UpdateRecordAsync(sessionId, mutate, (record, now) => TimeToLive(record.CreatedAt, now), expectedVersion, cancellationToken).ConfigureAwait(false);
     }
 
     public override async ValueTask<bool> DeleteAsync(string sessionId, CancellationToken cancellationToken = default)

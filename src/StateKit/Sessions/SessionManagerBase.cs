@@ -91,6 +91,8 @@ internal abstract class SessionManagerBase<TSession> : ISessionManager<TSession>
 
     public abstract ValueTask<Session<TSession>> UpdateAsync(string sessionId, Func<TSession, TSession> mutate, CancellationToken cancellationToken = default);
 
+    public abstract ValueTask<Session<TSession>> UpdateAtVersionAsync(string sessionId, long expectedVersion, Func<TSession, TSession> mutate, CancellationToken cancellationToken = default);
+
     public abstract ValueTask<bool> DeleteAsync(string sessionId, CancellationToken cancellationToken = default);
 
     public abstract ValueTask<Session<TSession>> RegenerateIdAsync(string sessionId, CancellationToken cancellationToken = default);
@@ -170,6 +172,8 @@ internal abstract class SessionManagerBase<TSession> : ISessionManager<TSession>
     {
     }
 
+    public TSession CreateDefaultState() => _defaultState();
+
     protected TSession DefaultState() => _defaultState();
 
     protected Session<TSession>? Invalid(string? sessionId) =>
@@ -191,26 +195,39 @@ internal abstract class SessionManagerBase<TSession> : ISessionManager<TSession>
     /// Applies <paramref name="mutate"/> to a stored record at the version read (re-reading on a conflict), with the time
     /// to live <paramref name="timeToLive"/> gives for the record at that moment (<see langword="null"/>: no expiry).
     /// </summary>
-    protected async ValueTask<Session<TSession>> UpdateRecordAsync(string id, Func<TSession, TSession> mutate, Func<SessionRecord, DateTimeOffset, TimeSpan?> timeToLive, CancellationToken cancellationToken) =>
-        await ConflictRetry.RunAsync(Options.MaxUpdateAttempts, Store.Name, "Update", Keys.Record(id), async () =>
-        {
-            var entry = await Store.GetAsync(Keys.Record(id), cancellationToken).ConfigureAwait(false) ?? throw new SessionNotFoundException(id);
-            var record = Decode(entry);
-            var next = record with { State = mutate(record.State) };
-            var bytes = Encoded(next).Bytes;
-            var now = Now;
-            var ttl = timeToLive(record, now);
-            if (ttl <= TimeSpan.Zero)
-            {
-                throw new SessionNotFoundException(id);
-            }
+    /// <remarks>
+    /// With <paramref name="expectedVersion"/>, one attempt only: a record at another version is a
+    /// <see cref="StateConflictException"/> (as is a write that loses a race after the read).
+    /// </remarks>
+    protected async ValueTask<Session<TSession>> UpdateRecordAsync(string id, Func<TSession, TSession> mutate, Func<SessionRecord, DateTimeOffset, TimeSpan?> timeToLive, long? expectedVersion, CancellationToken cancellationToken) =>
+        expectedVersion is { } expected
+            ? await UpdateRecordOnceAsync(id, mutate, timeToLive, expected, cancellationToken).ConfigureAwait(false)
+            : await ConflictRetry.RunAsync(Options.MaxUpdateAttempts, Store.Name, "Update", Keys.Record(id), () => UpdateRecordOnceAsync(id, mutate, timeToLive, null, cancellationToken), cancellationToken).ConfigureAwait(false);
 
-            var version = await Store.SetAsync(Keys.Record(id), bytes, new StateWriteOptions(entry.Version, ttl ?? Timeout.InfiniteTimeSpan), cancellationToken).ConfigureAwait(false);
-            var expiresAt = now + ttl;
-            Written(id, record.ScopeId, expiresAt);
-            Raise(SessionEventKind.Updated, id);
-            return ToSession(id, next, version, expiresAt, isNew: false);
-        }, cancellationToken).ConfigureAwait(false);
+    private async ValueTask<Session<TSession>> UpdateRecordOnceAsync(string id, Func<TSession, TSession> mutate, Func<SessionRecord, DateTimeOffset, TimeSpan?> timeToLive, long? expectedVersion, CancellationToken cancellationToken)
+    {
+        var entry = await Store.GetAsync(Keys.Record(id), cancellationToken).ConfigureAwait(false) ?? throw new SessionNotFoundException(id);
+        if (expectedVersion is { } expected && entry.Version != expected)
+        {
+            throw new StateConflictException(Store.Name, "Update", Keys.Record(id), expected, entry.Version);
+        }
+
+        var record = Decode(entry);
+        var next = record with { State = mutate(record.State) };
+        var bytes = Encoded(next).Bytes;
+        var now = Now;
+        var ttl = timeToLive(record, now);
+        if (ttl <= TimeSpan.Zero)
+        {
+            throw new SessionNotFoundException(id);
+        }
+
+        var version = await Store.SetAsync(Keys.Record(id), bytes, new StateWriteOptions(entry.Version, ttl ?? Timeout.InfiniteTimeSpan), cancellationToken).ConfigureAwait(false);
+        var expiresAt = now + ttl;
+        Written(id, record.ScopeId, expiresAt);
+        Raise(SessionEventKind.Updated, id);
+        return ToSession(id, next, version, expiresAt, isNew: false);
+    }
 
     /// <summary>Deletes a stored record and its scope.</summary>
     protected async ValueTask<bool> DeleteRecordAsync(string id, CancellationToken cancellationToken)

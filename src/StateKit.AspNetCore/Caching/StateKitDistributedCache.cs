@@ -1,0 +1,141 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Extensions.Caching.Distributed;
+using StateKit.Adapters;
+
+namespace StateKit.AspNetCore.Internal;
+
+/// <summary>
+/// <see cref="IDistributedCache"/> on an <see cref="IStateStore"/>, with the expiration rules of
+/// <c>MemoryDistributedCache</c>: a relative expiration wins over an absolute one; a sliding entry lives while it is read
+/// or refreshed within its window, never past its absolute expiration; an entry set with an absolute expiration already
+/// past is not stored (and replaces, so removes, an older value). Each entry is stored with the store's time to live, so
+/// an expired entry is never returned, on any store. Value layout: format byte, absolute expiration and sliding window
+/// (Unix milliseconds and milliseconds, 0 = none), then the value.
+/// </summary>
+internal sealed class StateKitDistributedCache : IDistributedCache
+{
+    private const byte Format = 1;
+    private const int HeaderLength = 17;
+    private const int MaxSegmentLength = 256;
+
+    private readonly IStateStore _store;
+    private readonly TimeProvider _time;
+    private readonly string _prefix;
+
+    public StateKitDistributedCache(IStateStore store, TimeProvider time, StateKitDistributedCacheOptions options)
+    {
+        _store = store;
+        _time = time;
+        _prefix = options.KeyPrefix;
+    }
+
+    public byte[]? Get(string key) => GetAsync(key).GetAwaiter().GetResult();
+
+    public async Task<byte[]?> GetAsync(string key, CancellationToken token = default)
+    {
+        var storeKey = StoreKey(key);
+        if (await _store.GetAsync(storeKey, token).ConfigureAwait(false) is not { } entry)
+        {
+            return null;
+        }
+
+        var (absolute, sliding) = ReadHeader(entry, storeKey);
+        if (!await SlideAsync(storeKey, absolute, sliding, token).ConfigureAwait(false))
+        {
+            return null;
+        }
+
+        return entry.Value.Span[HeaderLength..].ToArray();
+    }
+
+    public void Set(string key, byte[] value, DistributedCacheEntryOptions options) => SetAsync(key, value, options).GetAwaiter().GetResult();
+
+    public async Task SetAsync(string key, byte[] value, DistributedCacheEntryOptions options, CancellationToken token = default)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        ArgumentNullException.ThrowIfNull(options);
+        var storeKey = StoreKey(key);
+        var now = _time.GetUtcNow();
+        DateTimeOffset? absolute = options.AbsoluteExpirationRelativeToNow is { } relative ? now + relative : options.AbsoluteExpiration;
+        var sliding = options.SlidingExpiration;
+        var ttl = TimeToLive(now, absolute, sliding);
+        if (ttl is { } t && t <= TimeSpan.Zero)
+        {
+            await _store.DeleteAsync(storeKey, cancellationToken: token).ConfigureAwait(false);
+            return;
+        }
+
+        var buffer = new byte[HeaderLength + value.Length];
+        buffer[0] = Format;
+        BinaryPrimitives.WriteInt64LittleEndian(buffer.AsSpan(1), absolute?.ToUnixTimeMilliseconds() ?? 0);
+        BinaryPrimitives.WriteInt64LittleEndian(buffer.AsSpan(9), sliding is { } s ? (long)Math.Ceiling(s.TotalMilliseconds) : 0);
+        value.CopyTo(buffer, HeaderLength);
+        await _store.SetAsync(storeKey, buffer, new StateWriteOptions(null, ttl ?? Timeout.InfiniteTimeSpan), token).ConfigureAwait(false);
+    }
+
+    public void Refresh(string key) => RefreshAsync(key).GetAwaiter().GetResult();
+
+    public async Task RefreshAsync(string key, CancellationToken token = default)
+    {
+        var storeKey = StoreKey(key);
+        if (await _store.GetAsync(storeKey, token).ConfigureAwait(false) is { } entry)
+        {
+            var (absolute, sliding) = ReadHeader(entry, storeKey);
+            await SlideAsync(storeKey, absolute, sliding, token).ConfigureAwait(false);
+        }
+    }
+
+    public void Remove(string key) => RemoveAsync(key).GetAwaiter().GetResult();
+
+    public async Task RemoveAsync(string key, CancellationToken token = default) =>
+        await _store.DeleteAsync(StoreKey(key), cancellationToken: token).ConfigureAwait(false);
+
+    private static TimeSpan? TimeToLive(DateTimeOffset now, DateTimeOffset? absolute, TimeSpan? sliding) =>
+        (absolute, sliding) switch
+        {
+            ({ } a, { } s) => a - now < s ? a - now : s,
+            ({ } a, null) => a - now,
+            (null, { } s) => s,
+            _ => null,
+        };
+
+    private (DateTimeOffset? Absolute, TimeSpan? Sliding) ReadHeader(StateEntry entry, string storeKey)
+    {
+        var span = entry.Value.Span;
+        if (span.Length < HeaderLength || span[0] != Format)
+        {
+            throw new StateCorruptedException(_store.Name, "cache read", storeKey, "the entry is not a StateKit distributed-cache entry");
+        }
+
+        var absolute = BinaryPrimitives.ReadInt64LittleEndian(span[1..]);
+        var sliding = BinaryPrimitives.ReadInt64LittleEndian(span[9..]);
+        return (absolute == 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds(absolute), sliding == 0 ? null : TimeSpan.FromMilliseconds(sliding));
+    }
+
+    /// <summary>Restarts a sliding entry's window (capped by its absolute expiration); false when the entry is gone.</summary>
+    private async ValueTask<bool> SlideAsync(string storeKey, DateTimeOffset? absolute, TimeSpan? sliding, CancellationToken token)
+    {
+        if (sliding is null)
+        {
+            return true;
+        }
+
+        var ttl = TimeToLive(_time.GetUtcNow(), absolute, sliding)!.Value;
+        return ttl > TimeSpan.Zero && await _store.TouchAsync(storeKey, ttl, token).ConfigureAwait(false);
+    }
+
+    private string StoreKey(string key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        var segment = StateKeys.Segment(key);
+        if (segment.Length > MaxSegmentLength)
+        {
+            // A long cache key (any length is allowed by IDistributedCache) becomes its SHA-256, so it fits every store.
+            segment = "#" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)));
+        }
+
+        return _prefix + segment;
+    }
+}

@@ -1,0 +1,75 @@
+using Microsoft.AspNetCore.Http;
+
+namespace StateKit.AspNetCore;
+
+/// <summary>
+/// How <see cref="SessionContext{TSession}"/> finds a request's session id and hands it back: a cookie and/or a header.
+/// Bound from the configuration section <c>StateKit:Sessions:Http</c> when the host has an <c>IConfiguration</c>.
+/// </summary>
+public sealed class HttpSessionOptions
+{
+    /// <summary>The configuration section the options are bound from.</summary>
+    public const string SectionName = "StateKit:Sessions:Http";
+
+    /// <summary>Gets or sets a value indicating whether the id is read from and written to a cookie (default <see langword="true"/>).</summary>
+    public bool UseCookie { get; set; } = true;
+
+    /// <summary>Gets or sets the cookie name (default <c>statekit.session</c>).</summary>
+    public string CookieName { get; set; } = "statekit.session";
+
+    /// <summary>Gets or sets the cookie path (default <c>/</c>).</summary>
+    public string CookiePath { get; set; } = "/";
+
+    /// <summary>Gets or sets the cookie domain; <see langword="null"/> (the default) = the request's host only.</summary>
+    public string? CookieDomain { get; set; }
+
+    /// <summary>Gets or sets the cookie's SameSite mode (default <see cref="SameSiteMode.Lax"/>).</summary>
+    public SameSiteMode CookieSameSite { get; set; } = SameSiteMode.Lax;
+
+    /// <summary>
+    /// Gets or sets when the cookie is marked Secure (default <see cref="CookieSecurePolicy.SameAsRequest"/>: when the
+    /// request is HTTPS). The cookie is always HttpOnly.
+    /// </summary>
+    public CookieSecurePolicy CookieSecurePolicy { get; set; } = CookieSecurePolicy.SameAsRequest;
+
+    /// <summary>
+    /// Gets or sets the cookie's Max-Age; <see langword="null"/> (the default) makes it a browser-session cookie. The
+    /// session itself still ends by its own idle and absolute timeouts.
+    /// </summary>
+    public TimeSpan? CookieMaxAge { get; set; }
+
+    /// <summary>
+    /// Gets or sets a value indicating whether the cookie value is the id protected with ASP.NET Core Data Protection
+    /// (default <see langword="false"/>), as ASP.NET Core's own session cookie is. A cookie that does not unprotect is an
+    /// invalid id. Every instance must share the Data Protection key ring (as for ASP.NET Core's session).
+    /// </summary>
+    public bool ProtectCookie { get; set; }
+
+    /// <summary>Gets or sets a value indicating whether the id is read from a request header (default <see langword="true"/>); the header wins over the cookie.</summary>
+    public bool UseHeader { get; set; } = true;
+
+    /// <summary>Gets or sets the header name (default <c>X-Session-Id</c>).</summary>
+    public string HeaderName { get; set; } = "X-Session-Id";
+
+    /// <summary>
+    /// Gets or sets a value indicating whether a response carries the id in the header <see cref="HeaderName"/> whenever
+    /// the request has a stored session (default <see langword="true"/>, with <see cref="UseHeader"/>).
+    /// </summary>
+    public bool EchoHeader { get; set; } = true;
+
+    /// <summary>Gets or sets what happens when another request changed the session between this request's read and its save (default: re-apply).</summary>
+    public HttpSessionConflictBehavior Conflict { get; set; } = HttpSessionConflictBehavior.Retry;
+}
+
+/// <summary>What a request's save does when another request changed the session after this one read it.</summary>
+public enum HttpSessionConflictBehavior
+{
+    /// <summary>Re-read the session and re-apply this request's <see cref="SessionContext{TSession}.Update"/> mutators to it (they may run more than once).</summary>
+    Retry,
+
+    /// <summary>
+    /// Save nothing and fail: a minimal-API endpoint answers 409 (ProblemDetails with the current version), and
+    /// <see cref="SessionContext{TSession}.CommitAsync"/> throws <see cref="StateConflictException"/>.
+    /// </summary>
+    Fail,
+}
