@@ -17,7 +17,9 @@ public static class StateKitProblems
 
     /// <summary>
     /// Maps <paramref name="exception"/> to ProblemDetails, and sets the response's status and headers (ETag of the
-    /// current version on a conflict, Retry-After when unavailable) unless the response has started.
+    /// current version on a conflict, Retry-After when unavailable) unless the response has started. A conflict's
+    /// version is also in the body (<c>currentVersion</c>): ASP.NET Core's exception handler removes ETag headers from
+    /// the answers it writes.
     /// </summary>
     /// <param name="context">The request.</param>
     /// <param name="exception">The exception.</param>

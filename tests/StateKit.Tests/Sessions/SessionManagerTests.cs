@@ -22,6 +22,24 @@ public sealed class SessionManagerTests(string kind) : StoreFixture(kind)
     }
 
     [Test]
+    public async Task UpdateAtVersion_WritesOnlyAtTheVersionRead_AndCreateDefaultStateStoresNothing()
+    {
+        var (sessions, _) = Build();
+        Assert.That(sessions.CreateDefaultState().Turns, Is.Zero);
+        Assert.That(await sessions.ListActiveAsync().CountAsync(), Is.Zero, "a default state is not a session");
+        var session = await sessions.CreateAsync();
+        var moved = await sessions.UpdateAsync(session.Id, s => new ChatSession { Turns = s.Turns + 10 });
+
+        var conflict = await Assert.ThrowsAsync<StateConflictException>(async () => await sessions.UpdateAtVersionAsync(session.Id, session.Version, s => new ChatSession { Turns = s.Turns + 1 }));
+        Assert.That((conflict!.ExpectedVersion, conflict.CurrentVersion), Is.EqualTo((session.Version, moved.Version)));
+        Assert.That((await sessions.GetAsync(session.Id))!.State.Turns, Is.EqualTo(10), "nothing written on a conflict");
+
+        var updated = await sessions.UpdateAtVersionAsync(session.Id, moved.Version, s => new ChatSession { Turns = s.Turns + 1 });
+        Assert.That((updated.State.Turns, updated.Version), Is.EqualTo((11, moved.Version + 1)));
+        await Assert.ThrowsAsync<SessionNotFoundException>(async () => await sessions.UpdateAtVersionAsync("AAAAAAAAAAAAAAAAAAAAAA", 1, s => s));
+    }
+
+    [Test]
     public async Task CreateGetUpdateDelete_RoundTripWithUrlSafeRandomIds()
     {
         var (sessions, _) = Build();
