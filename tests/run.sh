@@ -3,9 +3,9 @@
 #   Tests: N passed, M failed
 # from the real result files, and exit non-zero on any failure.
 #
-# Works on a fresh Debian machine with the .NET SDK and PostgreSQL's binaries: it installs redis-server
-# with apt-get when missing (as root), starts Redis and a throw-away PostgreSQL cluster on 127.0.0.1 on
-# free ports, runs every test against them and always stops them, even when a test fails or the script
+# Works on a fresh Debian machine with the .NET SDK and PostgreSQL's binaries: it installs redis-server,
+# chromium and chromium-driver (for the browser test) with apt-get when missing (as root), starts Redis and
+# a throw-away PostgreSQL cluster on 127.0.0.1 on free ports, runs every test against them and always stops them, even when a test fails or the script
 # is interrupted. Users with their own servers export STATEKIT_POSTGRES / STATEKIT_REDIS instead.
 set -euo pipefail
 

@@ -76,9 +76,26 @@ start_redis() {
   echo "==> Redis started on 127.0.0.1:$port"
 }
 
+# Chromium and ChromeDriver for the browser tests (Debian's packages), installed like redis-server when missing.
+ensure_chromium() {
+  if [[ -n "${STATEKIT_CHROMEDRIVER:-}" ]]; then echo "==> Chromium: using STATEKIT_CHROMEDRIVER from the environment"; return 0; fi
+  if ! command -v chromedriver >/dev/null 2>&1 || ! command -v chromium >/dev/null 2>&1; then
+    if [[ "$(id -u)" == "0" ]] && command -v apt-get >/dev/null 2>&1; then
+      echo "==> installing chromium and chromium-driver"
+      DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null || echo "apt-get update reported errors; trying the install anyway" >&2
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+    else
+      echo "chromium and chromium-driver are not installed (and this script can only install them as root with apt-get)" >&2; return 1
+    fi
+  fi
+  export STATEKIT_CHROMEDRIVER="$(command -v chromedriver)" STATEKIT_CHROMIUM="$(command -v chromium)"
+  echo "==> Chromium: $("$STATEKIT_CHROMIUM" --version 2>/dev/null | head -n 1)"
+}
+
 start_servers() {
   start_postgres
   start_redis
+  ensure_chromium
 }
 
 stop_servers() {

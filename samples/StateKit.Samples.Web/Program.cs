@@ -1,48 +1,100 @@
-// StateKit web sample: a chat API whose sessions live in SQLite, with StateKit's metrics and spans exported by
-// OpenTelemetry's console exporter.
+// StateKit web sample: a minimal-API chat back end with a small chat page (wwwroot/index.html). The session comes from a
+// cookie (or an X-Session-Id header), its typed state counts turns and remembers who signed in, the conversation is a
+// list in the session's scope, and checkpoints save and restore the whole session. The store is chosen in
+// appsettings.json (SQLite by default, so it runs with no server):
 //
-//   dotnet run --project samples/StateKit.Samples.Web -- --urls http://127.0.0.1:5080
-//   curl -X POST http://127.0.0.1:5080/chat -H 'content-type: application/json' -d '{"text":"hi"}'
-//   curl -X POST http://127.0.0.1:5080/chat -H 'X-Session-Id: <id from the first answer>' -H 'content-type: application/json' -d '{"text":"again"}'
+//   dotnet run --project samples/StateKit.Samples.Web                          # then open http://localhost:5080
+//   dotnet run --project samples/StateKit.Samples.Web -- --StateKit:Store:Type=redis --StateKit:Store:ConnectionString=127.0.0.1:6379
+//   dotnet run --project samples/StateKit.Samples.Web -- --Telemetry:Console=true   # StateKit's metrics and spans on the console
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
 using StateKit;
+using StateKit.AspNetCore;
+using StateKit.Samples.Web;
 
-var builder = WebApplication.CreateBuilder(args);
-var database = builder.Configuration["StateKit:Database"] ?? Path.Combine(builder.Environment.ContentRootPath, "chat.db");
-builder.Services.AddStateKit(o => o.KeyPrefix = "web-sample")
-       .UseSqlite(database)
-       .AddSessions<ChatSession>(o => o.IdleTimeout = TimeSpan.FromMinutes(30));
-builder.Services.AddOpenTelemetry()
-       .WithMetrics(m => m.AddMeter(StateKitTelemetry.MeterName).AddConsoleExporter())
-       // The request spans come from ASP.NET Core's instrumentation; StateKit's store spans are their children (with the
-       // default parent-based sampler, a store span is recorded when its request is).
-       .WithTracing(t => t.AddAspNetCoreInstrumentation().AddSource(StateKitTelemetry.ActivitySourceName).AddConsoleExporter());
+// appsettings.json and the page are read from beside the app, wherever it is started from; chat.db is made in the
+// current directory.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+builder.Services.AddStateKit(builder.Configuration.GetSection("StateKit"))   // store, key prefix: appsettings.json
+       .AddSessions<ChatSession>(o => o.IdleTimeout = TimeSpan.FromMinutes(30))
+       .AddHttpSessions<ChatSession>()                                        // cookie/header options: StateKit:Sessions:Http
+       .AddHealthCheck();
+builder.Services.AddStateKitProblemDetails();
+if (builder.Configuration.GetValue<bool>("Telemetry:Console"))
+{
+    // The request spans come from ASP.NET Core's instrumentation; StateKit's store spans are their children.
+    builder.Services.AddOpenTelemetry()
+           .WithMetrics(m => m.AddMeter(StateKitTelemetry.MeterName).AddConsoleExporter())
+           .WithTracing(t => t.AddAspNetCoreInstrumentation().AddSource(StateKitTelemetry.ActivitySourceName).AddConsoleExporter());
+}
 
 var app = builder.Build();
+app.UseExceptionHandler();
+app.UseDefaultFiles();
+app.UseStaticFiles();
+app.MapStateKitHealth("/health");
 
-// One chat turn: the session comes from the X-Session-Id header (a new one when absent or expired), its turn count is
-// updated with optimistic retries, and the message joins the session's history list.
-app.MapPost("/chat", async (HttpRequest request, ChatRequest body, ISessionManager<ChatSession> sessions, IStateProvider state) =>
+// The page's first call: who is signed in and the conversation so far. Reading stores nothing: a visitor who never
+// writes gets no session and no cookie.
+app.MapGet("/api/session", async (SessionContext<ChatSession> session, IStateProvider state) =>
 {
-    var session = await sessions.GetOrCreateAsync(request.Headers["X-Session-Id"].FirstOrDefault());
-    session = await sessions.UpdateAsync(session.Id, s => s with { Turns = s.Turns + 1 });
-    await state.AppendAsync(session.Scope, "chat", [new Message("user", body.Text), new Message("assistant", $"Turn {session.State.Turns}: noted.")]);
-    var history = await state.GetRangeAsync<Message>(session.Scope, "chat", -4, -1);
-    return Results.Ok(new { sessionId = session.Id, turns = session.State.Turns, history });
+    var history = session.Scope is { } scope ? await state.GetRangeAsync<ChatMessage>(scope, Chat.History) : [];
+    return new SessionView(session.Id, session.State.User, history.Count / 2, history);
+});
+
+// One chat turn: the first one stores the session (and sets the cookie); both messages join the session's history list
+// in one atomic append, so concurrent turns on one session, on any instance, lose nothing and need no retry.
+app.MapPost("/api/chat", async (ChatRequest request, SessionContext<ChatSession> session, IStateProvider state) =>
+{
+    if (string.IsNullOrWhiteSpace(request.Text) || request.Text.Length > Chat.MaxTextLength)
+    {
+        return Results.ValidationProblem(new Dictionary<string, string[]> { ["text"] = [$"Say something (1 to {Chat.MaxTextLength} characters)."] });
+    }
+
+    var saved = await session.CommitAsync();
+    var reply = new ChatMessage("assistant", Chat.Reply(request.Text, saved.State));
+    var length = await state.AppendAsync(saved.Scope, Chat.History, [new ChatMessage("user", request.Text), reply]);
+    return Results.Ok(new ChatAnswer(saved.Id, (int)(length / 2), reply.Text, length));
+});
+
+// Sign-in: the name joins the session and the session gets a new id (the old cookie stops working).
+app.MapPost("/api/signin", async (SignInRequest request, SessionContext<ChatSession> session) =>
+{
+    if (string.IsNullOrWhiteSpace(request.Name) || request.Name.Length > 40)
+    {
+        return Results.ValidationProblem(new Dictionary<string, string[]> { ["name"] = ["A name of 1 to 40 characters."] });
+    }
+
+    session.Update(s => s with { User = request.Name.Trim() });
+    await session.RegenerateIdAsync();
+    return Results.Ok(new { user = session.State.User });
+});
+
+// Sign-out ends the session: its state, its history and its cookie.
+app.MapPost("/api/signout", async (SessionContext<ChatSession> session) =>
+{
+    await session.AbandonAsync();
+    return Results.NoContent();
+});
+
+// Checkpoints of the whole session (state and history); a restore is all-or-nothing.
+app.MapPost("/api/checkpoints", async (SessionContext<ChatSession> session, IStateProvider state) =>
+{
+    var saved = await session.CommitAsync();
+    var checkpoint = await state.CreateCheckpointAsync(saved.Scope, "chat");
+    return Results.Ok(new { id = checkpoint.Id, createdAt = checkpoint.CreatedAt });
+});
+app.MapGet("/api/checkpoints", async (SessionContext<ChatSession> session, IStateProvider state) =>
+    session.Scope is { } scope ? (await state.ListCheckpointsAsync(scope)).Select(c => new { id = c.Id, createdAt = c.CreatedAt }) : []);
+app.MapPost("/api/checkpoints/{id}/restore", async (string id, SessionContext<ChatSession> session, IStateProvider state) =>
+{
+    if (session.Scope is not { } scope)
+    {
+        return Results.NotFound();
+    }
+
+    await state.RestoreCheckpointAsync(scope, id);
+    return Results.NoContent();
 });
 
 app.Run();
-
-/// <summary>The sample's session state.</summary>
-/// <param name="Turns">How many turns the session has had.</param>
-internal sealed record ChatSession(int Turns = 0);
-
-/// <summary>A chat request body.</summary>
-/// <param name="Text">The user's message.</param>
-internal sealed record ChatRequest(string Text);
-
-/// <summary>One chat message.</summary>
-/// <param name="Role">user or assistant.</param>
-/// <param name="Text">The text.</param>
-internal sealed record Message(string Role, string Text);

@@ -14,6 +14,12 @@ internal static class TestServers
     /// <summary>Gets the StackExchange.Redis configuration of the test Redis server.</summary>
     public static string Redis => Require("STATEKIT_REDIS", "Redis");
 
+    /// <summary>Gets the path of ChromeDriver (Debian's chromium-driver), for the browser tests.</summary>
+    public static string ChromeDriver => Require("STATEKIT_CHROMEDRIVER", "ChromeDriver (apt-get install chromium chromium-driver)");
+
+    /// <summary>Gets the path of Chromium, for the browser tests.</summary>
+    public static string Chromium => Require("STATEKIT_CHROMIUM", "Chromium (apt-get install chromium chromium-driver)");
+
     /// <summary>Gets a shell command exported by <c>tests/run.sh</c> (server stop and start), for crash tests.</summary>
     /// <param name="variable">The variable, such as <c>STATEKIT_REDIS_STOP</c>.</param>
     /// <returns>The command.</returns>

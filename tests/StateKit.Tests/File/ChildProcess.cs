@@ -11,7 +11,7 @@ internal static class ChildProcess
     public static Process Start(params string[] args) => StartApp("StateKit.CrashWriter", args);
 
     /// <summary>Starts an app built next to the tests with the same <c>dotnet</c> host that runs them.</summary>
-    /// <param name="app">The app's assembly name.</param>
+    /// <param name="app">The app's assembly name, or the full path of its .dll.</param>
     /// <param name="args">Its arguments.</param>
     /// <param name="environment">Extra environment variables.</param>
     /// <returns>The process, its output redirected.</returns>
@@ -24,7 +24,7 @@ internal static class ChildProcess
         }
 
         var info = new ProcessStartInfo(host) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, app + ".dll"));
+        info.ArgumentList.Add(Path.IsPathRooted(app) ? app : Path.Combine(AppContext.BaseDirectory, app + ".dll"));
         foreach (var arg in args)
         {
             info.ArgumentList.Add(arg);

@@ -263,7 +263,7 @@ public sealed class HttpSessionTests(string kind) : StoreFixture(kind)
     [Test]
     public async Task MissingRegistration_IsAClearError()
     {
-        var builder = WebApplication.CreateBuilder();
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = Path.GetTempPath() });
         builder.Services.AddStateKit().UseStore(_ => new Provider.NonDisposingStore(Store)).AddSessions<Counter>();
         await using var app = builder.Build();
         var context = new DefaultHttpContext { RequestServices = app.Services };

@@ -17,6 +17,8 @@ internal sealed class WebTestApp : IAsyncDisposable
         Client = new HttpClient(new CookieHandler(cookies) { InnerHandler = app.GetTestServer().CreateHandler() }) { BaseAddress = baseAddress };
     }
 
+    private static readonly Lazy<string> EmptyContentRoot = new(() => Directory.CreateTempSubdirectory("statekit-web-root-").FullName);
+
     public WebApplication App { get; }
 
     public CookieContainer Cookies { get; }
@@ -28,7 +30,8 @@ internal sealed class WebTestApp : IAsyncDisposable
 
     public static async Task<WebTestApp> StartAsync(IStateStore store, Action<WebApplicationBuilder> configure, Action<WebApplication> map, string baseAddress = "http://localhost/")
     {
-        var builder = WebApplication.CreateBuilder();
+        // An empty content root: no appsettings.json (the web sample's is copied next to these tests).
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = EmptyContentRoot.Value });
         builder.Logging.ClearProviders();
         builder.WebHost.UseTestServer();
         builder.Services.AddStateKit(o => o.Telemetry = false).UseStore(_ => new Provider.NonDisposingStore(store));

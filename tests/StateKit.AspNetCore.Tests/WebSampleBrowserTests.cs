@@ -1,0 +1,120 @@
+using System.Net.Http.Json;
+using NUnit.Framework;
+using OpenQA.Selenium;
+using OpenQA.Selenium.Chrome;
+
+namespace StateKit.Tests.AspNetCore;
+
+/// <summary>
+/// The web sample's chat page in a real headless Chromium (Debian's chromium and chromium-driver, driven by Selenium):
+/// history survives a reload, checkpoints restore, sign-in changes the cookie and kills the old one, and the cookie has
+/// the documented flags. A missing browser fails this test in CI.
+/// </summary>
+public sealed class WebSampleBrowserTests
+{
+    private string _data = null!;
+
+    [SetUp]
+    public void CreateDataDirectory() => _data = Directory.CreateTempSubdirectory("statekit-browser-").FullName;
+
+    [TearDown]
+    public void DeleteDataDirectory()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(_data, recursive: true);
+    }
+
+    [Test]
+    public async Task ChatPage_KeepsHistoryAcrossReloads_RestoresCheckpoints_AndSignInRotatesTheCookie()
+    {
+        var driverPath = TestServers.ChromeDriver;
+        var chromium = TestServers.Chromium;
+        await using var sample = await WebSampleProcess.StartAsync($"--StateKit:Store:ConnectionString={Path.Combine(_data, "chat.db")}");
+        using var driver = StartBrowser(driverPath, chromium);
+
+        driver.Navigate().GoToUrl(sample.BaseAddress);
+        await Ready(driver);
+        Assert.That(driver.Manage().Cookies.GetCookieNamed("chat.session"), Is.Null, "opening the page stores no session");
+
+        await Say(driver, "hello", expectedItems: 2);
+        await Say(driver, "how are you?", expectedItems: 4);
+        Assert.That(History(driver), Is.EqualTo(new[] { "hello", "Echo: hello", "how are you?", "Echo: how are you?" }));
+
+        var cookie = driver.Manage().Cookies.GetCookieNamed("chat.session");
+        Assert.That(cookie, Is.Not.Null);
+        Assert.That((cookie!.IsHttpOnly, cookie.Secure, cookie.SameSite, cookie.Path), Is.EqualTo((true, false, "Lax", "/")), "HttpOnly, SameSite=Lax, not Secure over http, path /");
+        Assert.That(cookie.Expiry, Is.Null, "a browser-session cookie by default");
+        Assert.That(((IJavaScriptExecutor)driver).ExecuteScript("return document.cookie") as string, Does.Not.Contain("chat.session"), "scripts cannot read it");
+
+        driver.Navigate().Refresh();
+        await Ready(driver);
+        Assert.That(History(driver), Has.Count.EqualTo(4), "the history survives a reload");
+
+        driver.FindElement(By.Id("checkpoint")).Click();
+        await Until(() => driver.FindElement(By.Id("restore")).Enabled, "the checkpoint is saved");
+        await Say(driver, "forget this", expectedItems: 6);
+        driver.FindElement(By.Id("restore")).Click();
+        await Until(() => History(driver).Count == 4, "the restore brings back the checkpoint's history");
+
+        driver.FindElement(By.Id("name")).SendKeys("Ada");
+        driver.FindElement(By.Id("signin")).Click();
+        await Until(() => driver.FindElement(By.Id("status")).Text.StartsWith("Signed in as Ada", StringComparison.Ordinal), "signed in");
+        var rotated = driver.Manage().Cookies.GetCookieNamed("chat.session");
+        Assert.That(rotated!.Value, Is.Not.EqualTo(cookie.Value), "sign-in gives the session a new id");
+        Assert.That(History(driver), Has.Count.EqualTo(4), "and keeps its state");
+
+        using var attacker = new HttpClient { BaseAddress = sample.BaseAddress };
+        using var replay = new HttpRequestMessage(HttpMethod.Get, "/api/session") { Headers = { { "Cookie", "chat.session=" + cookie.Value } } };
+        using var replayed = await attacker.SendAsync(replay);
+        var seen = await replayed.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
+        Assert.That(seen.GetProperty("history").GetArrayLength(), Is.Zero, "the pre-sign-in cookie no longer works");
+
+        await Say(driver, "signed in now", expectedItems: 6);
+        Assert.That(History(driver)[^1], Is.EqualTo("Echo for Ada: signed in now"));
+
+        driver.FindElement(By.Id("signout")).Click();
+        await Until(() => History(driver).Count == 0 && driver.FindElement(By.Id("status")).Text.StartsWith("Not signed in", StringComparison.Ordinal), "signed out");
+        Assert.That(driver.Manage().Cookies.GetCookieNamed("chat.session"), Is.Null, "sign-out deletes the cookie");
+    }
+
+    private ChromeDriver StartBrowser(string driverPath, string chromium)
+    {
+        Environment.SetEnvironmentVariable("SE_OFFLINE", "true"); // Selenium Manager must not look for downloads
+        var service = ChromeDriverService.CreateDefaultService(Path.GetDirectoryName(driverPath)!, Path.GetFileName(driverPath));
+        service.SuppressInitialDiagnosticInformation = true;
+        var options = new ChromeOptions { BinaryLocation = chromium };
+        options.AddArguments(
+            "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync", "--user-data-dir=" + Path.Combine(_data, "profile"));
+        return new ChromeDriver(service, options, TimeSpan.FromSeconds(60));
+    }
+
+    private static async Task Ready(IWebDriver driver) =>
+        await Until(() => driver.FindElement(By.Id("status")).GetAttribute("data-ready") == "true", "the page loaded its session");
+
+    private static async Task Say(IWebDriver driver, string text, int expectedItems)
+    {
+        driver.FindElement(By.Id("message")).SendKeys(text);
+        driver.FindElement(By.Id("send")).Click();
+        await Until(() => History(driver).Count == expectedItems, $"'{text}' and its answer are shown");
+    }
+
+    // One script call, so a list the page is re-rendering is never read half old, half new (no stale elements).
+    private static List<string> History(IWebDriver driver) =>
+        ((IEnumerable<object>)((IJavaScriptExecutor)driver).ExecuteScript("return [...document.querySelectorAll('#history li')].map(li => li.textContent);")!)
+            .Select(o => (string)o).ToList();
+
+    private static async Task Until(Func<bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                Assert.Fail($"timed out waiting until {what}");
+            }
+
+            await Task.Delay(50);
+        }
+    }
+}
