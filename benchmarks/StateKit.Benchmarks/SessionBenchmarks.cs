@@ -97,7 +97,7 @@ public class SessionBenchmarks
     public async Task<int> StateKit_Session()
     {
         var session = await _sessions.GetOrCreateAsync(_sessionId);
-        await _sessions.UpdateAsync(session.Id, s => s.NextTurn());
+        await _sessions.UpdateAsync(session, s => s.NextTurn()); // at the version read: no second read
         return (await _sessions.GetAsync(session.Id))!.State.Turns;
     }
 

@@ -37,7 +37,7 @@ Console.WriteLine(session.IsNew
     : $"Welcome back: this session has had {session.State.Turns} turns, the last at {session.State.LastTurnUtc:u}.");
 
 // 2. Typed session state, updated with optimistic retries (safe when several processes share the directory).
-session = await sessions.UpdateAsync(session.Id, s => s with { Turns = s.Turns + 1, LastTurnUtc = DateTimeOffset.UtcNow });
+session = await sessions.UpdateAsync(session, s => s with { Turns = s.Turns + 1, LastTurnUtc = DateTimeOffset.UtcNow });
 
 // 3. The conversation: a typed list in the session's scope (deleted with the session).
 await state.AppendAsync(session.Scope, "chat", [new Message("user", $"Hello, this is turn {session.State.Turns}."), new Message("assistant", "Hi! Noted.")]);

@@ -24,6 +24,15 @@ internal sealed class GlobalSessionManager<TSession>(IStateStore store, StateVal
     public override ValueTask<Session<TSession>> UpdateAsync(string sessionId, Func<TSession, TSession> mutate, CancellationToken cancellationToken = default) =>
         UpdateAsync(mutate, null, cancellationToken);
 
+    public override async ValueTask<Session<TSession>> UpdateAsync(Session<TSession> session, Func<TSession, TSession> mutate, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        ArgumentNullException.ThrowIfNull(mutate);
+        return session.Id == GlobalId && session.Version > 0
+            ? await UpdateReadRecordAsync(session, mutate, (_, _) => null, cancellationToken).ConfigureAwait(false)
+            : await UpdateAsync(mutate, null, cancellationToken).ConfigureAwait(false);
+    }
+
     public override ValueTask<Session<TSession>> UpdateAtVersionAsync(string sessionId, long expectedVersion, Func<TSession, TSession> mutate, CancellationToken cancellationToken = default) =>
         UpdateAsync(mutate, (long?)expectedVersion, cancellationToken);
 

@@ -45,6 +45,19 @@ public interface ISessionManager<TSession>
     ValueTask<Session<TSession>> UpdateAsync(string sessionId, Func<TSession, TSession> mutate, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Applies <paramref name="mutate"/> to a session the caller has just read and stores the result at its version,
+    /// without reading it again: one write when nobody changed it meanwhile. When somebody did, the session is re-read
+    /// and <paramref name="mutate"/> re-applied, as <see cref="UpdateAsync(string, Func{TSession, TSession}, CancellationToken)"/> does.
+    /// </summary>
+    /// <param name="session">The session as read (from <see cref="GetAsync"/>, <see cref="GetOrCreateAsync"/> or an earlier update).</param>
+    /// <param name="mutate">Computes the new state; may run more than once. It is given <paramref name="session"/>'s state first, so a mutator that changes its argument in place changes that object too.</param>
+    /// <param name="cancellationToken">The token.</param>
+    /// <returns>The updated session.</returns>
+    /// <exception cref="SessionNotFoundException">The session ended (expired or deleted).</exception>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The overloads differ in their first parameter's type (an id or a session read).")]
+    ValueTask<Session<TSession>> UpdateAsync(Session<TSession> session, Func<TSession, TSession> mutate, CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// Applies <paramref name="mutate"/> once to the state at <paramref name="expectedVersion"/> and stores the result; when
     /// the session has moved on (another request changed it), nothing is written and a conflict is raised. For callers
     /// that read a version earlier (an HTTP request, an If-Match header) and must not overwrite a change they have not seen.

@@ -108,6 +108,18 @@ internal sealed class SessionManager<TSession> : SessionManagerBase<TSession>
     public override ValueTask<Session<TSession>> UpdateAsync(string sessionId, Func<TSession, TSession> mutate, CancellationToken cancellationToken = default) =>
         UpdateAsync(sessionId, mutate, null, cancellationToken);
 
+    public override async ValueTask<Session<TSession>> UpdateAsync(Session<TSession> session, Func<TSession, TSession> mutate, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        ArgumentNullException.ThrowIfNull(mutate);
+        if (!IsValidId(session.Id))
+        {
+            throw new InvalidSessionIdException(session.Id);
+        }
+
+        return await UpdateReadRecordAsync(session, mutate, (record, now) => TimeToLive(record.CreatedAt, now), cancellationToken).ConfigureAwait(false);
+    }
+
     public override ValueTask<Session<TSession>> UpdateAtVersionAsync(string sessionId, long expectedVersion, Func<TSession, TSession> mutate, CancellationToken cancellationToken = default) =>
         UpdateAsync(sessionId, mutate, (long?)expectedVersion, cancellationToken);
 

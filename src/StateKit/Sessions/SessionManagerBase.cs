@@ -91,6 +91,8 @@ internal abstract class SessionManagerBase<TSession> : ISessionManager<TSession>
 
     public abstract ValueTask<Session<TSession>> UpdateAsync(string sessionId, Func<TSession, TSession> mutate, CancellationToken cancellationToken = default);
 
+    public abstract ValueTask<Session<TSession>> UpdateAsync(Session<TSession> session, Func<TSession, TSession> mutate, CancellationToken cancellationToken = default);
+
     public abstract ValueTask<Session<TSession>> UpdateAtVersionAsync(string sessionId, long expectedVersion, Func<TSession, TSession> mutate, CancellationToken cancellationToken = default);
 
     public abstract ValueTask<bool> DeleteAsync(string sessionId, CancellationToken cancellationToken = default);
@@ -212,7 +214,28 @@ internal abstract class SessionManagerBase<TSession> : ISessionManager<TSession>
             throw new StateConflictException(Store.Name, "Update", Keys.Record(id), expected, entry.Version);
         }
 
-        var record = Decode(entry);
+        return await WriteRecordAsync(id, Decode(entry), entry.Version, mutate, timeToLive, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Applies <paramref name="mutate"/> to a session the caller read, writing at its version without reading it again;
+    /// only when that write conflicts (the session moved on) is it re-read and re-applied, as <see cref="UpdateRecordAsync"/> does.
+    /// </summary>
+    protected async ValueTask<Session<TSession>> UpdateReadRecordAsync(Session<TSession> session, Func<TSession, TSession> mutate, Func<SessionRecord, DateTimeOffset, TimeSpan?> timeToLive, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var record = new SessionRecord(session.State, session.CreatedAt, session.Scope.OwnerId);
+            return await WriteRecordAsync(session.Id, record, session.Version, mutate, timeToLive, cancellationToken).ConfigureAwait(false);
+        }
+        catch (StateConflictException)
+        {
+            return await UpdateRecordAsync(session.Id, mutate, timeToLive, null, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async ValueTask<Session<TSession>> WriteRecordAsync(string id, SessionRecord record, long version, Func<TSession, TSession> mutate, Func<SessionRecord, DateTimeOffset, TimeSpan?> timeToLive, CancellationToken cancellationToken)
+    {
         var next = record with { State = mutate(record.State) };
         var bytes = Encoded(next).Bytes;
         var now = Now;
@@ -222,11 +245,11 @@ internal abstract class SessionManagerBase<TSession> : ISessionManager<TSession>
             throw new SessionNotFoundException(id);
         }
 
-        var version = await Store.SetAsync(Keys.Record(id), bytes, new StateWriteOptions(entry.Version, ttl ?? Timeout.InfiniteTimeSpan), cancellationToken).ConfigureAwait(false);
+        var written = await Store.SetAsync(Keys.Record(id), bytes, new StateWriteOptions(version, ttl ?? Timeout.InfiniteTimeSpan), cancellationToken).ConfigureAwait(false);
         var expiresAt = now + ttl;
         Written(id, record.ScopeId, expiresAt);
         Raise(SessionEventKind.Updated, id);
-        return ToSession(id, next, version, expiresAt, isNew: false);
+        return ToSession(id, next, written, expiresAt, isNew: false);
     }
 
     /// <summary>Deletes a stored record and its scope.</summary>

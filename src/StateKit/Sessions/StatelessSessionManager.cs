@@ -29,6 +29,12 @@ internal sealed class StatelessSessionManager<TSession>(IStateStore store, State
         return ValueTask.FromResult(new Session<TSession>(sessionId, Encoded(mutate(DefaultState())).State, 0, Now, null, StateScope.Session(sessionId), IsNew: false));
     }
 
+    public override ValueTask<Session<TSession>> UpdateAsync(Session<TSession> session, Func<TSession, TSession> mutate, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        return UpdateAsync(session.Id, mutate, cancellationToken);
+    }
+
     public override ValueTask<Session<TSession>> UpdateAtVersionAsync(string sessionId, long expectedVersion, Func<TSession, TSession> mutate, CancellationToken cancellationToken = default) =>
         UpdateAsync(sessionId, mutate, cancellationToken); // nothing is stored, so nothing can have moved on
 

@@ -22,6 +22,42 @@ public sealed class SessionManagerTests(string kind) : StoreFixture(kind)
     }
 
     [Test]
+    public async Task UpdateOfASessionRead_WritesWithoutReadingAgain_AndReappliesAfterAConflict()
+    {
+        var counting = new ReadCountingStore(Store);
+        var (sessions, _) = Build(store: counting);
+        var session = await sessions.CreateAsync(new ChatSession { Turns = 1 });
+        var read = (await sessions.GetAsync(session.Id))!;
+        var readsBefore = counting.Reads;
+        var updated = await sessions.UpdateAsync(read, s => new ChatSession { Turns = s.Turns + 1, User = s.User });
+        Assert.That(counting.Reads, Is.EqualTo(readsBefore), "no read: the version read is all compare-and-set needs");
+        Assert.That((updated.State.Turns, updated.Version), Is.EqualTo((2, read.Version + 1)));
+
+        // A stale session (another writer moved it on): re-read and re-applied, nothing lost.
+        var stale = updated;
+        await sessions.UpdateAsync(stale.Id, s => new ChatSession { Turns = s.Turns + 10 });
+        var merged = await sessions.UpdateAsync(stale, s => new ChatSession { Turns = s.Turns + 1 });
+        Assert.That(merged.State.Turns, Is.EqualTo(13), "the other writer's +10 and this +1");
+        Assert.That((await sessions.GetAsync(stale.Id))!.State.Turns, Is.EqualTo(13));
+
+        await sessions.DeleteAsync(stale.Id);
+        await Assert.ThrowsAsync<SessionNotFoundException>(async () => await sessions.UpdateAsync(merged, s => s));
+    }
+
+    private sealed class ReadCountingStore(IStateStore inner) : Provider.DelegatingStore(inner)
+    {
+        private int _reads;
+
+        public int Reads => Volatile.Read(ref _reads);
+
+        public override ValueTask<StateEntry?> GetAsync(string key, CancellationToken cancellationToken = default)
+        {
+            Interlocked.Increment(ref _reads);
+            return base.GetAsync(key, cancellationToken);
+        }
+    }
+
+    [Test]
     public async Task UpdateAtVersion_WritesOnlyAtTheVersionRead_AndCreateDefaultStateStoresNothing()
     {
         var (sessions, _) = Build();
