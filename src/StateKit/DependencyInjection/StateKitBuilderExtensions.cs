@@ -94,6 +94,40 @@ public static class StateKitBuilderExtensions
     }
 
     /// <summary>
+    /// Puts an in-process tier (<see cref="L1StateStore"/>) in front of the chosen store: repeated reads are answered from
+    /// memory, changes reported by the store's change feed remove entries at once, and every entry is held at most
+    /// <see cref="L1StateStoreOptions.Lifetime"/>. Options are bound from <c>StateKit:L1</c> when the container has an
+    /// <see cref="Microsoft.Extensions.Configuration.IConfiguration"/>, then from <paramref name="configure"/>, and validated at start-up.
+    /// </summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="configure">Bounds and lifetime.</param>
+    /// <returns>The builder.</returns>
+    public static StateKitBuilder UseL1(this StateKitBuilder builder, Action<L1StateStoreOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var options = builder.Services.AddOptions<L1StateStoreOptions>()
+            .Configure<IServiceProvider>((o, sp) =>
+            {
+                if (sp.GetService<Microsoft.Extensions.Configuration.IConfiguration>() is { } configuration)
+                {
+                    Microsoft.Extensions.Configuration.ConfigurationBinder.Bind(configuration.GetSection(StateKitOptions.SectionName + ":L1"), o);
+                }
+            })
+            .ValidateDataAnnotations()
+            .Validate(o => o.Lifetime > TimeSpan.Zero, "L1 Lifetime must be positive.")
+            .ValidateOnStart();
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        return builder.Decorate((store, services) => new L1StateStore(
+            store,
+            services.GetRequiredService<Microsoft.Extensions.Options.IOptions<L1StateStoreOptions>>().Value,
+            services.GetService<TimeProvider>()));
+    }
+
+    /// <summary>
     /// Wraps the chosen store in a <typeparamref name="TDecorator"/>, created with its constructor's services from the
     /// container and the store as its <see cref="IStateStore"/> argument. Same order rules as
     /// <see cref="Decorate(StateKitBuilder, Func{IStateStore, IServiceProvider, IStateStore})"/>.

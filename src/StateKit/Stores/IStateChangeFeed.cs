@@ -31,7 +31,7 @@ public interface IStateChangeFeed
 /// <summary>What happened to a key (see <see cref="IStateChangeFeed"/>).</summary>
 public enum StateStoreChangeKind
 {
-    /// <summary>An entry was written; <see cref="StateStoreChange.Version"/> is its new version.</summary>
+    /// <summary>An entry was written, or its expiry changed (a touch); <see cref="StateStoreChange.Version"/> is its version after.</summary>
     Set,
 
     /// <summary>An entry was deleted; <see cref="StateStoreChange.Version"/> is the version it had, or 0 when unknown.</summary>

@@ -53,6 +53,7 @@ public sealed partial class MemoryStateStore
             }
 
             TrackExpiry(key, isList: true, expiresAt);
+            _feed.Publish(key, StateStoreChangeKind.ListAppend, count);
             return new(count);
         }
     }
@@ -118,6 +119,7 @@ public sealed partial class MemoryStateStore
                         RemoveList(key, list);
                     }
 
+                    _feed.Publish(key, StateStoreChangeKind.ListChange, count);
                     return new(count);
                 }
             }
@@ -137,6 +139,11 @@ public sealed partial class MemoryStateStore
             {
                 var live = IsLive(list);
                 RemoveList(key, list);
+                if (live)
+                {
+                    _feed.Publish(key, StateStoreChangeKind.ListChange, 0);
+                }
+
                 return new(live);
             }
         }
@@ -161,6 +168,7 @@ public sealed partial class MemoryStateStore
                 }
 
                 list.ExpiresAt = expiresAt = ToTicks(_guard.ExpiryFrom(timeToLive));
+                _feed.Publish(key, StateStoreChangeKind.ListChange, list.Items.Count);
             }
 
             TrackExpiry(key, isList: true, expiresAt);

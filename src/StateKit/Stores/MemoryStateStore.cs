@@ -13,13 +13,14 @@ namespace StateKit;
 /// conditional writes never lose an update and a batch is atomic. Expiry is lazy (an expired entry is invisible at once) and purged from a heap
 /// ordered by expiry, so a purge costs the number of due entries, not the number of entries.
 /// </remarks>
-public sealed partial class MemoryStateStore : IStateStore, IStateStoreCapabilities, IVersionPreservingStateStore
+public sealed partial class MemoryStateStore : IStateStore, IStateStoreCapabilities, IVersionPreservingStateStore, IStateChangeFeed
 {
     private const int OpportunisticPurgeBatch = 32;
     private readonly ConcurrentDictionary<string, Item> _entries = new(StringComparer.Ordinal);
     private readonly ExpiryQueue _expiry = new();
     private readonly StateStoreGuard _guard;
     private readonly object[] _stripes = Enumerable.Range(0, 64).Select(_ => new object()).ToArray();
+    private readonly InProcessChangeFeed _feed = new();
     private int _compactionCheckAt = 1024;
 
     /// <summary>Initializes a new instance of the <see cref="MemoryStateStore"/> class.</summary>
@@ -87,7 +88,9 @@ public sealed partial class MemoryStateStore : IStateStore, IStateStoreCapabilit
     {
         _guard.Enter(cancellationToken);
         _guard.ValidateWrite(key, value, options, "Set");
-        return new(Write(key, value.ToArray(), options, "Set"));
+        var version = Write(key, value.ToArray(), options, "Set");
+        _feed.Publish(key, StateStoreChangeKind.Set, version);
+        return new(version);
     }
 
     /// <inheritdoc />
@@ -137,6 +140,7 @@ public sealed partial class MemoryStateStore : IStateStore, IStateStoreCapabilit
         for (var i = 0; i < writes.Count; i++)
         {
             TrackExpiry(writes[i].Key, isList: false, items[i].ExpiresAt);
+            _feed.Publish(writes[i].Key, StateStoreChangeKind.Set, versions[i]);
         }
 
         return new(versions);
@@ -156,7 +160,13 @@ public sealed partial class MemoryStateStore : IStateStore, IStateStoreCapabilit
                 throw new StateConflictException(Name, "Delete", key, expected, live ? current!.Version : 0);
             }
 
-            return new(_entries.TryRemove(key, out _) && live);
+            var deleted = _entries.TryRemove(key, out _) && live;
+            if (deleted)
+            {
+                _feed.Publish(key, StateStoreChangeKind.Delete, current!.Version);
+            }
+
+            return new(deleted);
         }
     }
 
@@ -184,6 +194,7 @@ public sealed partial class MemoryStateStore : IStateStore, IStateStoreCapabilit
 
             expiresAt = ToTicks(_guard.ExpiryFrom(timeToLive));
             _entries[key] = new Item(current.Value, current.Version, expiresAt);
+            _feed.Publish(key, StateStoreChangeKind.Set, current.Version);
         }
 
         TrackExpiry(key, isList: false, expiresAt);
@@ -231,7 +242,16 @@ public sealed partial class MemoryStateStore : IStateStore, IStateStoreCapabilit
         }
 
         TrackExpiry(key, isList: false, ticks);
+        _feed.Publish(key, StateStoreChangeKind.Set, version);
         return new(true);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>In process only: the memory store has no other process to tell. Notices are queued per subscription, never delivered under the store's locks.</remarks>
+    public ValueTask<IAsyncDisposable> SubscribeAsync(string prefix, Func<StateStoreChange, CancellationToken, ValueTask> onChange, CancellationToken cancellationToken = default)
+    {
+        _guard.ValidatePrefix(prefix, "Subscribe");
+        return _feed.SubscribeAsync(prefix, onChange, cancellationToken);
     }
 
     /// <inheritdoc />
@@ -335,7 +355,13 @@ public sealed partial class MemoryStateStore : IStateStore, IStateStoreCapabilit
             return false;
         }
 
-        return _entries.TryRemove(new KeyValuePair<string, Item>(key, item));
+        if (!_entries.TryRemove(new KeyValuePair<string, Item>(key, item)))
+        {
+            return false;
+        }
+
+        _feed.Publish(key, StateStoreChangeKind.Expire, item.Version);
+        return true;
     }
 
     /// <summary>A check came due for an entry whose expiry has since moved: check again at its current expiry.</summary>

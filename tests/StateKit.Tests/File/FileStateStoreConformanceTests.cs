@@ -5,12 +5,13 @@ using StateKit.Tests.Testing;
 
 namespace StateKit.Tests.File;
 
-/// <summary>The conformance suite, bare and through a pass-through decorator, against <see cref="FileStateStore"/>; all stores of a fixture share one root directory.</summary>
+/// <summary>The conformance suite, bare, through a pass-through decorator and behind the L1 tier, against <see cref="FileStateStore"/>; all stores of a fixture share one root directory.</summary>
 [TestFixture(StorePipeline.Bare)]
 [TestFixture(StorePipeline.PassThrough)]
+[TestFixture(StorePipeline.L1)]
 public sealed class FileStateStoreConformanceTests(StorePipeline pipeline) : StateStoreConformanceTests<FileStateStore>
 {
-    protected override IStateStore Decorate(FileStateStore store) => pipeline.Wrap(store);
+    protected override IStateStore Decorate(FileStateStore store) => pipeline.Wrap(store, Time);
 
     private string _root = string.Empty;
 

@@ -6,12 +6,13 @@ using StateKit.Tests.Testing;
 
 namespace StateKit.Tests.Postgres;
 
-/// <summary>The conformance suite, bare and through a pass-through decorator, against <see cref="PostgresStateStore"/> on the test server; each run uses its own schema.</summary>
+/// <summary>The conformance suite, bare, through a pass-through decorator and behind the L1 tier, against <see cref="PostgresStateStore"/> on the test server; each run uses its own schema.</summary>
 [TestFixture(StorePipeline.Bare)]
 [TestFixture(StorePipeline.PassThrough)]
+[TestFixture(StorePipeline.L1)]
 public sealed class PostgresStateStoreConformanceTests(StorePipeline pipeline) : StateStoreConformanceTests<PostgresStateStore>
 {
-    protected override IStateStore Decorate(PostgresStateStore store) => pipeline.Wrap(store);
+    protected override IStateStore Decorate(PostgresStateStore store) => pipeline.Wrap(store, Time);
 
     private readonly string _schema = "sk_conf_" + Guid.NewGuid().ToString("N")[..10];
 

@@ -5,12 +5,13 @@ using StateKit.Tests.Testing;
 
 namespace StateKit.Tests.Redis;
 
-/// <summary>The conformance suite, bare and through a pass-through decorator, against <see cref="RedisStateStore"/> on the test server; each run uses its own Redis key prefix.</summary>
+/// <summary>The conformance suite, bare, through a pass-through decorator and behind the L1 tier, against <see cref="RedisStateStore"/> on the test server; each run uses its own Redis key prefix.</summary>
 [TestFixture(StorePipeline.Bare)]
 [TestFixture(StorePipeline.PassThrough)]
+[TestFixture(StorePipeline.L1)]
 public sealed class RedisStateStoreConformanceTests(StorePipeline pipeline) : StateStoreConformanceTests<RedisStateStore>
 {
-    protected override IStateStore Decorate(RedisStateStore store) => pipeline.Wrap(store);
+    protected override IStateStore Decorate(RedisStateStore store) => pipeline.Wrap(store, Time);
 
     private readonly string _redisPrefix = "sktest-" + Guid.NewGuid().ToString("N")[..10];
 

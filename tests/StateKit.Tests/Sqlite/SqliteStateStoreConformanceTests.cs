@@ -5,12 +5,13 @@ using StateKit.Tests.Testing;
 
 namespace StateKit.Tests.Sqlite;
 
-/// <summary>The conformance suite, bare and through a pass-through decorator, against <see cref="SqliteStateStore"/>; all stores of a fixture share one database file.</summary>
+/// <summary>The conformance suite, bare, through a pass-through decorator and behind the L1 tier, against <see cref="SqliteStateStore"/>; all stores of a fixture share one database file.</summary>
 [TestFixture(StorePipeline.Bare)]
 [TestFixture(StorePipeline.PassThrough)]
+[TestFixture(StorePipeline.L1)]
 public sealed class SqliteStateStoreConformanceTests(StorePipeline pipeline) : StateStoreConformanceTests<SqliteStateStore>
 {
-    protected override IStateStore Decorate(SqliteStateStore store) => pipeline.Wrap(store);
+    protected override IStateStore Decorate(SqliteStateStore store) => pipeline.Wrap(store, Time);
 
     private string _directory = string.Empty;
 

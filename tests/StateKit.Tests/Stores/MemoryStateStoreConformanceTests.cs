@@ -4,12 +4,12 @@ using StateKit.Tests.Testing;
 
 namespace StateKit.Tests.Stores;
 
-/// <summary>The conformance suite, bare and through a pass-through decorator, against <see cref="MemoryStateStore"/>.</summary>
+/// <summary>The conformance suite, bare and through a pass-through decorator (behind the L1 tier: L1StateStoreConformanceTests), against <see cref="MemoryStateStore"/>.</summary>
 [TestFixture(StorePipeline.Bare)]
 [TestFixture(StorePipeline.PassThrough)]
 public sealed class MemoryStateStoreConformanceTests(StorePipeline pipeline) : StateStoreConformanceTests<MemoryStateStore>
 {
-    protected override IStateStore Decorate(MemoryStateStore store) => pipeline.Wrap(store);
+    protected override IStateStore Decorate(MemoryStateStore store) => pipeline.Wrap(store, Time);
 
     private readonly Dictionary<string, MemoryStateStore> _stores = new(StringComparer.Ordinal);
 

@@ -1,0 +1,386 @@
+using System.Collections.Concurrent;
+
+namespace StateKit;
+
+/// <summary>
+/// An in-process tier in front of any store (a decorator): repeated reads of an entry are answered from memory, bounded
+/// by count and bytes, each entry for at most <see cref="L1StateStoreOptions.Lifetime"/>, and removed as soon as the
+/// store's change feed (<see cref="IStateChangeFeed"/>, when the store has one) reports a change to it — made by this
+/// instance or another one. Writes, deletes and touches always go to the store and remove the entry here, so
+/// conditional writes still decide at the store: a write at a stale version fails there. Lists are not held.
+/// </summary>
+/// <remarks>
+/// <para>
+/// An entry is held only when no change to its key was seen while it was being read, so a read racing a write or a
+/// notice never puts the older value back. When the feed may have missed notices (<see cref="StateStoreChangeKind.Resync"/>,
+/// a lost connection) everything held is dropped. Entries are never answered past their own expiry.
+/// </para>
+/// <para>
+/// The entries returned are shared: <see cref="StateEntry.Value"/> is read-only memory, so a caller cannot change what
+/// another caller reads. Over its bounds the tier drops arbitrary entries (random replacement), which costs nothing per read.
+/// </para>
+/// </remarks>
+public sealed class L1StateStore : DelegatingStateStore
+{
+    private const int Stripes = 256;
+    private readonly ConcurrentDictionary<string, Held> _held = new(StringComparer.Ordinal);
+    private readonly long[] _generations = new long[Stripes];
+    private readonly L1StateStoreOptions _options;
+    private readonly TimeProvider _time;
+    private readonly IStateChangeFeed? _feed;
+    private readonly SemaphoreSlim _subscribing = new(1, 1);
+    private readonly object _evicting = new();
+    private IAsyncDisposable? _subscription;
+    private volatile bool _subscribed;
+    private volatile bool _disposed;
+    private long _bytes;
+
+    /// <summary>Initializes a new instance of the <see cref="L1StateStore"/> class.</summary>
+    /// <param name="innerStore">The store of record.</param>
+    /// <param name="options">The bounds and lifetime; defaults when <see langword="null"/>.</param>
+    /// <param name="timeProvider">The clock (use the store's, so expiry agrees); <see cref="TimeProvider.System"/> when <see langword="null"/>.</param>
+    public L1StateStore(IStateStore innerStore, L1StateStoreOptions? options = null, TimeProvider? timeProvider = null)
+        : base(innerStore)
+    {
+        _options = options ?? new L1StateStoreOptions();
+        if (_options.MaxEntries < 1 || _options.MaxBytes < 1024 || _options.Lifetime <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), "L1 bounds and lifetime must be positive (MaxEntries ≥ 1, MaxBytes ≥ 1024).");
+        }
+
+        _time = timeProvider ?? TimeProvider.System;
+        _feed = innerStore.GetService<IStateChangeFeed>();
+    }
+
+    /// <summary>Gets how many entries the tier holds now.</summary>
+    public int Count => _held.Count;
+
+    /// <summary>Gets how many value bytes the tier holds now.</summary>
+    public long Bytes => Interlocked.Read(ref _bytes);
+
+    /// <inheritdoc />
+    public override async ValueTask<StateEntry?> GetAsync(string key, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var now = _time.GetUtcNow();
+        if (TryGetHeld(key, now) is { } held)
+        {
+            return held;
+        }
+
+        var canHold = await CanHoldAsync(cancellationToken).ConfigureAwait(false);
+        var generation = key is null ? 0 : Generation(key);
+        var entry = await base.GetAsync(key!, cancellationToken).ConfigureAwait(false);
+        if (canHold && entry is not null && !_disposed)
+        {
+            Hold(entry, generation, now);
+        }
+
+        return entry;
+    }
+
+    /// <inheritdoc />
+    public override async ValueTask<IReadOnlyDictionary<string, StateEntry>> GetManyAsync(IReadOnlyCollection<string> keys, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        cancellationToken.ThrowIfCancellationRequested();
+        var now = _time.GetUtcNow();
+        var result = new Dictionary<string, StateEntry>(keys.Count, StringComparer.Ordinal);
+        var missing = new List<string>(keys.Count);
+        foreach (var key in keys)
+        {
+            if (key is not null && TryGetHeld(key, now) is { } held)
+            {
+                result[key] = held;
+            }
+            else
+            {
+                missing.Add(key!);
+            }
+        }
+
+        if (missing.Count == 0)
+        {
+            return result;
+        }
+
+        var canHold = await CanHoldAsync(cancellationToken).ConfigureAwait(false);
+        var generations = missing.Select(k => k is null ? 0 : Generation(k)).ToArray();
+        var read = await base.GetManyAsync(missing, cancellationToken).ConfigureAwait(false);
+        for (var i = 0; i < missing.Count; i++)
+        {
+            if (missing[i] is { } key && read.TryGetValue(key, out var entry))
+            {
+                result[key] = entry;
+                if (canHold)
+                {
+                    Hold(entry, generations[i], now);
+                }
+            }
+        }
+
+        return result;
+    }
+
+    /// <inheritdoc />
+    public override async ValueTask<bool> ExistsAsync(string key, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return TryGetHeld(key, _time.GetUtcNow()) is not null || await base.ExistsAsync(key, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public override async ValueTask<long> SetAsync(string key, ReadOnlyMemory<byte> value, StateWriteOptions options = default, CancellationToken cancellationToken = default)
+    {
+        Forget(key);
+        try
+        {
+            return await base.SetAsync(key, value, options, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Forget(key);
+        }
+    }
+
+    /// <inheritdoc />
+    public override async ValueTask<IReadOnlyList<long>> SetManyAsync(IReadOnlyList<StateWrite> writes, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(writes);
+        ForgetAll(writes);
+        try
+        {
+            return await base.SetManyAsync(writes, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            ForgetAll(writes);
+        }
+    }
+
+    /// <inheritdoc />
+    public override async ValueTask<bool> SetAtVersionAsync(string key, ReadOnlyMemory<byte> value, long version, DateTimeOffset? expiresAt, CancellationToken cancellationToken = default)
+    {
+        Forget(key);
+        try
+        {
+            return await base.SetAtVersionAsync(key, value, version, expiresAt, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Forget(key);
+        }
+    }
+
+    /// <inheritdoc />
+    public override async ValueTask<bool> DeleteAsync(string key, long? expectedVersion = null, CancellationToken cancellationToken = default)
+    {
+        Forget(key);
+        try
+        {
+            return await base.DeleteAsync(key, expectedVersion, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Forget(key);
+        }
+    }
+
+    /// <inheritdoc />
+    public override async ValueTask<bool> TouchAsync(string key, TimeSpan timeToLive, CancellationToken cancellationToken = default)
+    {
+        Forget(key);
+        try
+        {
+            return await base.TouchAsync(key, timeToLive, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Forget(key);
+        }
+    }
+
+    /// <inheritdoc />
+    protected override async ValueTask DisposeAsyncCore()
+    {
+        _disposed = true;
+        _held.Clear();
+        if (_subscription is { } subscription)
+        {
+            await subscription.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _subscribing.Dispose();
+        await base.DisposeAsyncCore().ConfigureAwait(false);
+    }
+
+    private static int StripeOf(string key) => (key.GetHashCode() & int.MaxValue) % Stripes;
+
+    private long Generation(string key) => Volatile.Read(ref _generations[StripeOf(key)]);
+
+    private StateEntry? TryGetHeld(string key, DateTimeOffset now)
+    {
+        if (key is null || _disposed || !_held.TryGetValue(key, out var held))
+        {
+            return null;
+        }
+
+        if (held.Until > now && (held.Entry.ExpiresAt is not { } expires || expires > now))
+        {
+            return held.Entry;
+        }
+
+        Remove(key, held);
+        return null;
+    }
+
+    /// <summary>
+    /// Whether entries may be held: with a change feed only once subscribed (so no notice is missed between a read and
+    /// the subscription); without one, always (the lifetime bounds staleness).
+    /// </summary>
+    private async ValueTask<bool> CanHoldAsync(CancellationToken cancellationToken)
+    {
+        if (_feed is null || _subscribed)
+        {
+            return true;
+        }
+
+        await _subscribing.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (!_subscribed)
+            {
+                _subscription = await _feed.SubscribeAsync(string.Empty, OnChangeAsync, cancellationToken).ConfigureAwait(false);
+                _subscribed = true;
+            }
+
+            return true;
+        }
+        catch (StateStoreException)
+        {
+            return false; // the feed is unreachable: read through, hold nothing, try again next time
+        }
+        finally
+        {
+            _subscribing.Release();
+        }
+    }
+
+    private ValueTask OnChangeAsync(StateStoreChange change, CancellationToken cancellationToken)
+    {
+        if (change.Kind == StateStoreChangeKind.Resync)
+        {
+            for (var i = 0; i < Stripes; i++)
+            {
+                Interlocked.Increment(ref _generations[i]);
+            }
+
+            foreach (var pair in _held)
+            {
+                Remove(pair.Key, pair.Value);
+            }
+        }
+        else
+        {
+            Forget(change.Key);
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    private void Hold(StateEntry entry, long generation, DateTimeOffset now)
+    {
+        var size = entry.Value.Length + entry.Key.Length * 2 + 64;
+        if (size > _options.MaxBytes / 10)
+        {
+            return;
+        }
+
+        var held = new Held(entry, now + _options.Lifetime, size);
+        if (Generation(entry.Key) != generation)
+        {
+            return; // the key changed while it was read: do not put the older value back
+        }
+
+        _held.AddOrUpdate(
+            entry.Key,
+            _ =>
+            {
+                Interlocked.Add(ref _bytes, held.Size);
+                return held;
+            },
+            (_, old) =>
+            {
+                Interlocked.Add(ref _bytes, held.Size - old.Size);
+                return held;
+            });
+        if (Generation(entry.Key) != generation)
+        {
+            Remove(entry.Key, held); // a change arrived while it was being added
+        }
+
+        if (_held.Count > _options.MaxEntries || Interlocked.Read(ref _bytes) > _options.MaxBytes)
+        {
+            Evict();
+        }
+    }
+
+    private void Evict()
+    {
+        if (!Monitor.TryEnter(_evicting))
+        {
+            return; // another thread is evicting
+        }
+
+        try
+        {
+            var entries = _options.MaxEntries - Math.Max(1, _options.MaxEntries / 10);
+            var bytes = _options.MaxBytes - (_options.MaxBytes / 10);
+            foreach (var pair in _held)
+            {
+                if (_held.Count <= entries && Interlocked.Read(ref _bytes) <= bytes)
+                {
+                    break;
+                }
+
+                Remove(pair.Key, pair.Value);
+            }
+        }
+        finally
+        {
+            Monitor.Exit(_evicting);
+        }
+    }
+
+    private void Forget(string key)
+    {
+        if (key is null)
+        {
+            return;
+        }
+
+        Interlocked.Increment(ref _generations[StripeOf(key)]);
+        if (_held.TryRemove(key, out var held))
+        {
+            Interlocked.Add(ref _bytes, -held.Size);
+        }
+    }
+
+    private void ForgetAll(IReadOnlyList<StateWrite> writes)
+    {
+        foreach (var write in writes)
+        {
+            Forget(write.Key);
+        }
+    }
+
+    private void Remove(string key, Held held)
+    {
+        if (_held.TryRemove(new KeyValuePair<string, Held>(key, held)))
+        {
+            Interlocked.Add(ref _bytes, -held.Size);
+        }
+    }
+
+    private sealed record Held(StateEntry Entry, DateTimeOffset Until, int Size);
+}
