@@ -65,6 +65,7 @@ internal sealed class PostgresDialect : SqlDialect, IAsyncDisposable
             s + SqlIdentifiers.Quote(_prefix + "_lists"),
             s + SqlIdentifiers.Quote(_prefix + "_list_items"),
             s + SqlIdentifiers.Quote(_prefix + "_schema"));
+        Channel = "statekit_" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(Tables.Entries)))[..16];
         MaxAttempts = options.MaxAttempts;
         RetryDelay = options.RetryDelay;
         MaxRetryDelay = options.MaxRetryDelay;
@@ -76,7 +77,10 @@ internal sealed class PostgresDialect : SqlDialect, IAsyncDisposable
 
     public override string ForUpdate => " FOR UPDATE";
 
-    public override int SchemaVersion => 1;
+    public override int SchemaVersion => 2;
+
+    /// <summary>The LISTEN/NOTIFY channel of these tables: a short hash of their names (a channel name is at most 63 bytes).</summary>
+    public string Channel { get; }
 
     /// <inheritdoc />
     /// <remarks>A B-tree index row holds at most about 2,700 bytes; (ns, key, seq) of the list items must fit in one.</remarks>
@@ -124,8 +128,46 @@ internal sealed class PostgresDialect : SqlDialect, IAsyncDisposable
             $"CREATE INDEX IF NOT EXISTS {SqlIdentifiers.Quote(_prefix + "_lists_expiry")} ON {Tables.Lists} (ns, expires_at) WHERE expires_at IS NOT NULL",
             $"CREATE TABLE IF NOT EXISTS {Tables.Items} (ns text COLLATE \"C\" NOT NULL, key text COLLATE \"C\" NOT NULL, seq bigint NOT NULL, value bytea NOT NULL, PRIMARY KEY (ns, key, seq))",
         ],
+
+        // Version 2: every change of an entry or a list is announced on the tables' channel, in the writing transaction
+        // (so a notice is sent exactly when the change commits, whoever made it). Payload: kind|version|ns|key; a payload
+        // over NOTIFY's 8,000-byte limit is replaced by a resync notice for the namespace.
+        1 =>
+        [
+            $"""
+            CREATE OR REPLACE FUNCTION {Function("notify_entries")}() RETURNS trigger LANGUAGE plpgsql AS $f$
+            DECLARE payload text;
+            BEGIN
+              IF TG_OP = 'DELETE' THEN payload := 'd|' || OLD.version || '|' || OLD.ns || '|' || OLD.key;
+              ELSE payload := 's|' || NEW.version || '|' || NEW.ns || '|' || NEW.key;
+              END IF;
+              IF octet_length(payload) > 7900 THEN payload := 'r|0|' || COALESCE(NEW.ns, OLD.ns) || '|'; END IF;
+              PERFORM pg_notify('{Channel}', payload);
+              RETURN NULL;
+            END $f$
+            """,
+            $"DROP TRIGGER IF EXISTS {SqlIdentifiers.Quote(_prefix + "_entries_notify")} ON {Tables.Entries}",
+            $"CREATE TRIGGER {SqlIdentifiers.Quote(_prefix + "_entries_notify")} AFTER INSERT OR UPDATE OR DELETE ON {Tables.Entries} FOR EACH ROW EXECUTE FUNCTION {Function("notify_entries")}()",
+            $"""
+            CREATE OR REPLACE FUNCTION {Function("notify_lists")}() RETURNS trigger LANGUAGE plpgsql AS $f$
+            DECLARE payload text;
+            BEGIN
+              IF TG_OP = 'DELETE' THEN payload := 'l|0|' || OLD.ns || '|' || OLD.key;
+              ELSIF TG_OP = 'INSERT' OR NEW.tail > OLD.tail THEN payload := 'a|' || (NEW.tail - NEW.head) || '|' || NEW.ns || '|' || NEW.key;
+              ELSE payload := 'l|' || (NEW.tail - NEW.head) || '|' || NEW.ns || '|' || NEW.key;
+              END IF;
+              IF octet_length(payload) > 7900 THEN payload := 'r|0|' || COALESCE(NEW.ns, OLD.ns) || '|'; END IF;
+              PERFORM pg_notify('{Channel}', payload);
+              RETURN NULL;
+            END $f$
+            """,
+            $"DROP TRIGGER IF EXISTS {SqlIdentifiers.Quote(_prefix + "_lists_notify")} ON {Tables.Lists}",
+            $"CREATE TRIGGER {SqlIdentifiers.Quote(_prefix + "_lists_notify")} AFTER INSERT OR UPDATE OR DELETE ON {Tables.Lists} FOR EACH ROW EXECUTE FUNCTION {Function("notify_lists")}()",
+        ],
         _ => throw new InvalidOperationException($"No migration from schema version {fromVersion}."),
     };
+
+    private string Function(string name) => SqlIdentifiers.Quote(_schemaName) + "." + SqlIdentifiers.Quote(_prefix + "_" + name);
 
     public override async ValueTask LockSchemaAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken)
     {
@@ -255,8 +297,16 @@ internal sealed class PostgresDialect : SqlDialect, IAsyncDisposable
         return new SqlBatchResult(versions, -1);
     }
 
+    /// <summary>Gets or sets the store's change feed, once a subscriber asked for it; disposed with the dialect.</summary>
+    public PostgresChangeFeed? Changes { get; set; }
+
     public async ValueTask DisposeAsync()
     {
+        if (Changes is { } changes)
+        {
+            await changes.DisposeAsync().ConfigureAwait(false);
+        }
+
         if (_ownsDataSource)
         {
             await _dataSource.DisposeAsync().ConfigureAwait(false);

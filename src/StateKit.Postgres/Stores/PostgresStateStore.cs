@@ -21,6 +21,8 @@ public sealed partial class PostgresStateStore : IStateStore
 {
     private readonly PostgresDialect _dialect;
     private readonly SqlStateEngine _engine;
+    private readonly string _ns;
+    private readonly ILogger? _logger;
 
     /// <summary>Initializes a new instance of the <see cref="PostgresStateStore"/> class that owns its connection pool.</summary>
     /// <param name="options">The options; <see cref="PostgresStateStoreOptions.ConnectionString"/> is required.</param>
@@ -68,6 +70,8 @@ public sealed partial class PostgresStateStore : IStateStore
         }
 
         _engine = new SqlStateEngine(_dialect, guard, logger);
+        _ns = guard.Options.KeyPrefix;
+        _logger = logger;
     }
 
     /// <inheritdoc />

@@ -30,6 +30,15 @@ internal sealed class InProcessChangeFeed : IStateChangeFeed
         }
     }
 
+    /// <summary>Tells every subscription that notices may have been missed (a lost connection to the source of notices).</summary>
+    public void Resync()
+    {
+        foreach (var subscription in _subscriptions)
+        {
+            subscription.MarkMissed();
+        }
+    }
+
     public ValueTask<IAsyncDisposable> SubscribeAsync(string prefix, Func<StateStoreChange, CancellationToken, ValueTask> onChange, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(prefix);
@@ -70,6 +79,12 @@ internal sealed class InProcessChangeFeed : IStateChangeFeed
             }
         }
 
+        public void MarkMissed()
+        {
+            Volatile.Write(ref _missed, 1);
+            _queue.Writer.TryWrite(new StateStoreChange(prefix, StateStoreChangeKind.Resync, 0)); // wakes the reader
+        }
+
         public async ValueTask DisposeAsync()
         {
             feed.Remove(this);
@@ -93,6 +108,11 @@ internal sealed class InProcessChangeFeed : IStateChangeFeed
             {
                 while (_queue.Reader.TryRead(out var change))
                 {
+                    if (change.Kind == StateStoreChangeKind.Resync)
+                    {
+                        Volatile.Write(ref _missed, 0);
+                    }
+
                     await DeliverAsync(change, token).ConfigureAwait(false);
                 }
 

@@ -1,0 +1,30 @@
+using StateKit.Postgres.Internal;
+
+namespace StateKit.Postgres;
+
+/// <content>The change feed: LISTEN/NOTIFY.</content>
+public sealed partial class PostgresStateStore : IStateChangeFeed
+{
+    private readonly object _changesLock = new();
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// Across processes and instances: the tables' triggers NOTIFY every committed change (entries and lists, by any
+    /// writer on schema version 2), and one connection per store LISTENs. A delete, including one by
+    /// <see cref="PurgeExpiredAsync"/>, is reported as <see cref="StateStoreChangeKind.Delete"/>. A lost connection is
+    /// reported as <see cref="StateStoreChangeKind.Resync"/> and reconnected.
+    /// </remarks>
+    /// <exception cref="StateStoreUnavailableException">PostgreSQL could not be reached to start listening.</exception>
+    public ValueTask<IAsyncDisposable> SubscribeAsync(string prefix, Func<StateStoreChange, CancellationToken, ValueTask> onChange, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(prefix);
+        ArgumentNullException.ThrowIfNull(onChange);
+        PostgresChangeFeed changes;
+        lock (_changesLock)
+        {
+            changes = _dialect.Changes ??= new PostgresChangeFeed(_dialect.DataSource, _dialect.Channel, _ns, async ct => await PingAsync(ct).ConfigureAwait(false), _logger);
+        }
+
+        return changes.SubscribeAsync(prefix, onChange, cancellationToken);
+    }
+}

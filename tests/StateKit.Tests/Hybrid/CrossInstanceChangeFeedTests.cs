@@ -1,0 +1,184 @@
+using Npgsql;
+using NUnit.Framework;
+using StateKit.Testing;
+
+namespace StateKit.Tests.Hybrid;
+
+/// <summary>
+/// Change feeds across instances (two store objects on one backend, as two app instances have) and the L1 tier on
+/// them: a write on one is seen by the other once its notice arrives, never stale after it; a lost feed connection
+/// drops everything the tier holds.
+/// </summary>
+public abstract class CrossInstanceChangeFeedTests(string kind)
+{
+    private readonly ManualTimeProvider _time = new(DateTimeOffset.UtcNow);
+    private IStateStore _first = null!;
+    private IStateStore _second = null!;
+    private Func<Task> _cleanup = () => Task.CompletedTask;
+
+    [SetUp]
+    public void CreateTwins() => (_first, _second) = TestStores.CreateTwins(kind, _time, out _cleanup);
+
+    [TearDown]
+    public async Task DisposeTwinsAsync()
+    {
+        await _first.DisposeAsync();
+        await _second.DisposeAsync();
+        await _cleanup();
+    }
+
+    [Test]
+    public async Task AWriteOnOneInstance_IsReportedToTheOther_WithItsVersionAndKind()
+    {
+        var seen = new List<StateStoreChange>();
+        await using var subscription = await _second.GetService<IStateChangeFeed>()!.SubscribeAsync("chat/", (change, _) =>
+        {
+            lock (seen)
+            {
+                seen.Add(change);
+            }
+
+            return ValueTask.CompletedTask;
+        });
+        var v1 = await _first.SetAsync("chat/a", new byte[] { 1 });
+        var v2 = await _first.SetAsync("chat/a", new byte[] { 2 }, new StateWriteOptions(v1));
+        await _first.SetAsync("other/b", new byte[] { 1 });
+        await _first.ListAppendAsync("chat/list", [new byte[] { 1 }, new byte[] { 2 }, new byte[] { 3 }]);
+        await _first.DeleteAsync("chat/a");
+        await Until(() => Count(seen) >= 4, "four notices");
+        lock (seen)
+        {
+            Assert.That(seen, Is.EqualTo(new[]
+            {
+                new StateStoreChange("chat/a", StateStoreChangeKind.Set, v1),
+                new StateStoreChange("chat/a", StateStoreChangeKind.Set, v2),
+                new StateStoreChange("chat/list", StateStoreChangeKind.ListAppend, 3),
+                new StateStoreChange("chat/a", StateStoreChangeKind.Delete, v2),
+            }));
+        }
+    }
+
+    [Test]
+    public async Task L1OnTwoInstances_NeverAnswersStaleOnceTheNoticeArrived()
+    {
+        var notices = new NoticeCounter(_second);
+        await using var writer = new L1StateStore(new Provider.NonDisposingStore(_first), null, _time);
+        await using var reader = new L1StateStore(notices, null, _time);
+        await reader.GetAsync("warm-up");
+        var latest = new Dictionary<string, long>();
+        var random = new Random(11);
+        var writes = 0L;
+        var operations = kind == "memory" ? 3000 : 600;
+        for (var i = 0; i < operations; i++)
+        {
+            var key = "k" + random.Next(10);
+            if (random.Next(3) == 0)
+            {
+                latest[key] = await writer.SetAsync(key, BitConverter.GetBytes(i));
+                writes++;
+                continue;
+            }
+
+            await reader.GetAsync(key); // may be older before the notice
+            await Until(() => notices.Delivered >= writes, "the notices of every write so far");
+            Assert.That((await reader.GetAsync(key))?.Version ?? 0, Is.EqualTo(latest.GetValueOrDefault(key)), $"operation {i}: current after the notice");
+        }
+    }
+
+    /// <summary>Gets the first instance.</summary>
+    protected IStateStore First => _first;
+
+    /// <summary>Gets the second instance.</summary>
+    protected IStateStore Second => _second;
+
+    /// <summary>Gets the clock.</summary>
+    protected ManualTimeProvider Time => _time;
+
+    private static int Count(List<StateStoreChange> seen)
+    {
+        lock (seen)
+        {
+            return seen.Count;
+        }
+    }
+
+    protected static Task Until(Func<bool> condition, string what) => Until(() => Task.FromResult(condition()), what);
+
+    protected static async Task Until(Func<Task<bool>> condition, string what)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (!await condition())
+        {
+            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), $"timed out waiting for {what}");
+            await Task.Delay(2);
+        }
+    }
+
+    /// <summary>Passes the feed's notices on and counts them.</summary>
+    protected sealed class NoticeCounter(IStateStore inner) : DelegatingStateStore(inner), IStateChangeFeed
+    {
+        private long _delivered;
+        private long _resyncs;
+
+        public long Delivered => Interlocked.Read(ref _delivered);
+
+        public long Resyncs => Interlocked.Read(ref _resyncs);
+
+        public async ValueTask<IAsyncDisposable> SubscribeAsync(string prefix, Func<StateStoreChange, CancellationToken, ValueTask> onChange, CancellationToken cancellationToken = default) =>
+            await InnerStore.GetService<IStateChangeFeed>()!.SubscribeAsync(prefix, async (change, token) =>
+            {
+                await onChange(change, token);
+                Interlocked.Increment(ref change.Kind == StateStoreChangeKind.Resync ? ref _resyncs : ref _delivered);
+            }, cancellationToken);
+
+        public override object? GetService(Type serviceType, object? serviceKey = null) =>
+            serviceType == typeof(IStateChangeFeed) ? this : base.GetService(serviceType, serviceKey);
+
+        protected override ValueTask DisposeAsyncCore() => ValueTask.CompletedTask; // the fixture disposes the store
+    }
+}
+
+/// <summary>The cross-instance feed tests on the memory store (two wrappers of one store).</summary>
+public sealed class MemoryCrossInstanceChangeFeedTests() : CrossInstanceChangeFeedTests("memory");
+
+/// <summary>The cross-instance feed tests on PostgreSQL (LISTEN/NOTIFY), and a lost LISTEN connection.</summary>
+public sealed class PostgresCrossInstanceChangeFeedTests() : CrossInstanceChangeFeedTests("postgres")
+{
+    [Test]
+    public async Task ALostFeedConnection_DropsEverythingHeld_AndTheFeedRecovers()
+    {
+        var notices = new NoticeCounter(Second);
+        await using var reader = new L1StateStore(notices, null, Time);
+        for (var i = 0; i < 20; i++)
+        {
+            await First.SetAsync("k" + i, new byte[] { 1 });
+        }
+
+        await Until(() => notices.Delivered >= 0, "subscribed");
+        for (var i = 0; i < 20; i++)
+        {
+            await reader.GetAsync("k" + i);
+        }
+
+        Assert.That(reader.Count, Is.EqualTo(20));
+        await using (var admin = NpgsqlDataSource.Create(TestServers.Postgres))
+        await using (var kill = admin.CreateCommand("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN \"statekit_%' AND pid <> pg_backend_pid()"))
+        {
+            await kill.ExecuteNonQueryAsync();
+        }
+
+        await Until(() => reader.Count == 0 && notices.Resyncs > 0, "a resync after the lost connection");
+        var delivered = notices.Delivered;
+        var version = 0L;
+        await Until(
+            async () =>
+            {
+                version = await First.SetAsync("k0", new byte[] { 2 });
+                await Task.Delay(50);
+                return notices.Delivered > delivered;
+            },
+            "notices again after the reconnect");
+        Assert.That((await reader.GetAsync("k0"))!.Version, Is.EqualTo(version));
+    }
+
+}
