@@ -8,6 +8,9 @@ namespace StateKit.Redis.Internal;
 /// An entry is a hash: <c>v</c> value, <c>n</c> version, <c>x</c> logical expiry (Unix ms, absent = none);
 /// a list is a Redis list plus a meta string holding its logical expiry. Redis' own key expiry (PEXPIRE) removes
 /// the keys; the logical expiry, checked against the caller's clock, hides them the moment they are due.
+/// Every script that changes something PUBLISHes a notice on the store's change channel (its last ARGV, or ARGV[7] for
+/// ListAppend) in the same atomic run: <c>kind|version|redis key</c> with kind s (set or touch), d (delete), a (list
+/// append, version = length) or l (other list change, version = length).
 /// </summary>
 internal static class RedisScripts
 {
@@ -36,7 +39,7 @@ internal static class RedisScripts
         """;
 
     /// <summary>KEYS[1..n] entries; ARGV[1]=now, then per write: value, expected (-1 = none), expiry (-1 = none), ttl ms,
-    /// keep (1 = a live entry keeps its expiry; expiry and ttl are then those of a new entry).
+    /// keep (1 = a live entry keeps its expiry; expiry and ttl are then those of a new entry); last, the change channel.
     /// Returns {1, v1..vn}, {0, index, current version} on the first conflict or {2, index} for a conditional write over
     /// a key of another type (nothing written in either case).</summary>
     /// <remarks>
@@ -81,22 +84,24 @@ internal static class RedisScripts
           else
             apply(KEYS[i], ARGV[b], versions[i], ARGV[b + 2], ARGV[b + 3], expiring[i])
           end
+          redis.call('PUBLISH', ARGV[#ARGV], 's|' .. versions[i] .. '|' .. KEYS[i])
         end
         table.insert(versions, 1, 1)
         return versions
         """);
 
-    /// <summary>KEYS[1] entry; ARGV[1]=now, [2]=value, [3]=version, [4]=expiry (-1 = none), [5]=ttl ms. Returns 1 when
+    /// <summary>KEYS[1] entry; ARGV[1]=now, [2]=value, [3]=version, [4]=expiry (-1 = none), [5]=ttl ms, [6]=channel. Returns 1 when
     /// written, 0 when a live entry holds this version or a higher one, -2 for a key of another type.</summary>
     public static readonly Script SetAtVersion = new(LiveVersion + "\n" + """
         local ver, had_expiry = live_version(KEYS[1], tonumber(ARGV[1]))
         if ver < 0 then return -2 end
         if ver >= tonumber(ARGV[3]) then return 0 end
         apply(KEYS[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], had_expiry)
+        redis.call('PUBLISH', ARGV[6], 's|' .. ARGV[3] .. '|' .. KEYS[1])
         return 1
         """);
 
-    /// <summary>KEYS[1] entry; ARGV[1]=now, ARGV[2]=expected (-1 = none). Returns {1 deleted / 0 missing / -1 conflict / -2 damaged, current version}.</summary>
+    /// <summary>KEYS[1] entry; ARGV[1]=now, ARGV[2]=expected (-1 = none), ARGV[3]=channel. Returns {1 deleted / 0 missing / -1 conflict / -2 damaged, current version}.</summary>
     public static readonly Script Delete = new(LiveVersion + "\n" + """
         local ver = live_version(KEYS[1], tonumber(ARGV[1]))
         local expected = tonumber(ARGV[2])
@@ -107,11 +112,14 @@ internal static class RedisScripts
         end
         if expected >= 0 and expected ~= ver then return {-1, ver} end
         redis.call('DEL', KEYS[1])
-        if ver > 0 then return {1, ver} end
+        if ver > 0 then
+          redis.call('PUBLISH', ARGV[3], 'd|' .. ver .. '|' .. KEYS[1])
+          return {1, ver}
+        end
         return {0, 0}
         """);
 
-    /// <summary>KEYS[1] entry; ARGV[1]=now, ARGV[2]=expiry (-1 = none), ARGV[3]=ttl ms. Returns 1 when a live entry was touched.</summary>
+    /// <summary>KEYS[1] entry; ARGV[1]=now, ARGV[2]=expiry (-1 = none), ARGV[3]=ttl ms, ARGV[4]=channel. Returns 1 when a live entry was touched.</summary>
     public static readonly Script Touch = new(LiveVersion + "\n" + """
         local ver = live_version(KEYS[1], tonumber(ARGV[1]))
         if ver < 0 then return -2 end
@@ -123,6 +131,7 @@ internal static class RedisScripts
           redis.call('HDEL', KEYS[1], 'x')
           redis.call('PERSIST', KEYS[1])
         end
+        redis.call('PUBLISH', ARGV[4], 's|' .. ver .. '|' .. KEYS[1])
         return 1
         """);
 
@@ -144,15 +153,16 @@ internal static class RedisScripts
         end
         """;
 
-    /// <summary>ARGV[1]=now, [2]=new-list expiry, [3]=its ttl, [4]=1 sets [5]/[6] on a live list (0 keeps its expiry), [5]=expiry, [6]=ttl, [7..]=items. Returns the new length.</summary>
+    /// <summary>ARGV[1]=now, [2]=new-list expiry, [3]=its ttl, [4]=1 sets [5]/[6] on a live list (0 keeps its expiry), [5]=expiry, [6]=ttl, [7]=channel, [8..]=items. Returns the new length.</summary>
     public static readonly Script ListAppend = new(ListLive + "\n" + """
         local fresh = not list_live(tonumber(ARGV[1]))
         if fresh then redis.call('DEL', KEYS[1], KEYS[2]) end
         local n = 0
-        for i = 7, #ARGV, 1000 do
+        for i = 8, #ARGV, 1000 do
           n = redis.call('RPUSH', KEYS[1], unpack(ARGV, i, math.min(i + 999, #ARGV)))
         end
         if fresh then set_expiry(ARGV[2], ARGV[3]) elseif ARGV[4] == '1' then set_expiry(ARGV[5], ARGV[6]) end
+        redis.call('PUBLISH', ARGV[7], 'a|' .. n .. '|' .. KEYS[1])
         return n
         """);
 
@@ -162,27 +172,32 @@ internal static class RedisScripts
         return redis.call('LLEN', KEYS[1])
         """);
 
-    /// <summary>ARGV[1]=now, [2]=start, [3]=stop. Returns the new length; an emptied list is removed.</summary>
+    /// <summary>ARGV[1]=now, [2]=start, [3]=stop, [4]=channel. Returns the new length; an emptied list is removed.</summary>
     public static readonly Script ListTrim = new(ListLive + "\n" + """
         if not list_live(tonumber(ARGV[1])) then return 0 end
         redis.call('LTRIM', KEYS[1], ARGV[2], ARGV[3])
         local n = redis.call('LLEN', KEYS[1])
         if n == 0 then redis.call('DEL', KEYS[2]) end
+        redis.call('PUBLISH', ARGV[4], 'l|' .. n .. '|' .. KEYS[1])
         return n
         """);
 
-    /// <summary>ARGV[1]=now. Removes the list; returns 1 when it was live.</summary>
+    /// <summary>ARGV[1]=now, [2]=channel. Removes the list; returns 1 when it was live.</summary>
     public static readonly Script ListDelete = new(ListLive + "\n" + """
         local live = list_live(tonumber(ARGV[1]))
         redis.call('DEL', KEYS[1], KEYS[2])
-        if live then return 1 end
+        if live then
+          redis.call('PUBLISH', ARGV[2], 'l|0|' .. KEYS[1])
+          return 1
+        end
         return 0
         """);
 
-    /// <summary>ARGV[1]=now, [2]=expiry (-1 = none), [3]=ttl. Returns 1 when a live list was touched.</summary>
+    /// <summary>ARGV[1]=now, [2]=expiry (-1 = none), [3]=ttl, [4]=channel. Returns 1 when a live list was touched.</summary>
     public static readonly Script ListTouch = new(ListLive + "\n" + """
         if not list_live(tonumber(ARGV[1])) then return 0 end
         set_expiry(ARGV[2], ARGV[3])
+        redis.call('PUBLISH', ARGV[4], 'l|' .. redis.call('LLEN', KEYS[1]) .. '|' .. KEYS[1])
         return 1
         """);
 

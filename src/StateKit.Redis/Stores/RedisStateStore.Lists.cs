@@ -22,16 +22,17 @@ public sealed partial class RedisStateStore
 
         var now = Now;
         var (newExpiry, newTtl) = Expiry(_guard.ResolveExpiry(timeToLive), now);
-        var args = new RedisValue[6 + items.Count];
+        var args = new RedisValue[7 + items.Count];
         args[0] = now;
         args[1] = newExpiry;
         args[2] = newTtl;
         args[3] = StateStoreGuard.KeepsExpiry(timeToLive) ? 0 : 1;
         args[4] = newExpiry;
         args[5] = newTtl;
+        args[6] = _changeChannel;
         for (var i = 0; i < items.Count; i++)
         {
-            args[6 + i] = WholeArray.Of(items[i]);
+            args[7 + i] = WholeArray.Of(items[i]);
         }
 
         return (long)(await EvalAsync("ListAppend", key, write: true, RedisScripts.ListAppend, ListKeys(key), args, cancellationToken).ConfigureAwait(false))!;
@@ -82,7 +83,7 @@ public sealed partial class RedisStateStore
     {
         _guard.Enter(cancellationToken);
         _guard.ValidateKey(key, "ListTrim");
-        return (long)(await EvalAsync("ListTrim", key, write: true, RedisScripts.ListTrim, ListKeys(key), [Now, start, stop], cancellationToken).ConfigureAwait(false))!;
+        return (long)(await EvalAsync("ListTrim", key, write: true, RedisScripts.ListTrim, ListKeys(key), [Now, start, stop, _changeChannel], cancellationToken).ConfigureAwait(false))!;
     }
 
     /// <inheritdoc />
@@ -90,7 +91,7 @@ public sealed partial class RedisStateStore
     {
         _guard.Enter(cancellationToken);
         _guard.ValidateKey(key, "ListDelete");
-        return (long)(await EvalAsync("ListDelete", key, write: true, RedisScripts.ListDelete, ListKeys(key), [Now], cancellationToken).ConfigureAwait(false))! == 1;
+        return (long)(await EvalAsync("ListDelete", key, write: true, RedisScripts.ListDelete, ListKeys(key), [Now, _changeChannel], cancellationToken).ConfigureAwait(false))! == 1;
     }
 
     /// <inheritdoc />

@@ -29,6 +29,7 @@ public sealed partial class RedisStateStore : IStateStore, IStateStoreCapabiliti
     private readonly string _entryPrefix;
     private readonly string _listPrefix;
     private readonly string _metaPrefix;
+    private readonly string _changeChannel;
 
     /// <summary>Initializes a new instance of the <see cref="RedisStateStore"/> class that owns its connection.</summary>
     /// <param name="options">The options; <see cref="RedisStateStoreOptions.Configuration"/> is required.</param>
@@ -86,6 +87,7 @@ public sealed partial class RedisStateStore : IStateStore, IStateStoreCapabiliti
         _entryPrefix = _base + "e:";
         _listPrefix = _base + "l:";
         _metaPrefix = _base + "m:";
+        _changeChannel = _base + "changes";
     }
 
     /// <inheritdoc />
@@ -149,7 +151,7 @@ public sealed partial class RedisStateStore : IStateStore, IStateStoreCapabiliti
         var at = _guard.ValidateVersionedWrite(key, value, version, expiresAt, "SetAtVersion");
         var now = Now;
         var (expiry, ttl) = Expiry(at, now);
-        var result = (long)(await EvalAsync("SetAtVersion", key, write: true, RedisScripts.SetAtVersion, [_entryPrefix + key], [now, WholeArray.Of(value), version, expiry, ttl], cancellationToken).ConfigureAwait(false))!;
+        var result = (long)(await EvalAsync("SetAtVersion", key, write: true, RedisScripts.SetAtVersion, [_entryPrefix + key], [now, WholeArray.Of(value), version, expiry, ttl, _changeChannel], cancellationToken).ConfigureAwait(false))!;
         return result == -2 ? throw WrongType("SetAtVersion", key) : result == 1;
     }
 
@@ -159,7 +161,7 @@ public sealed partial class RedisStateStore : IStateStore, IStateStoreCapabiliti
         _guard.Enter(cancellationToken);
         _guard.ValidateKey(key, "Delete");
         _guard.ValidateDeleteVersion(expectedVersion);
-        var result = (RedisResult[])(await EvalAsync("Delete", key, write: true, RedisScripts.Delete, [_entryPrefix + key], [Now, expectedVersion ?? -1], cancellationToken).ConfigureAwait(false))!;
+        var result = (RedisResult[])(await EvalAsync("Delete", key, write: true, RedisScripts.Delete, [_entryPrefix + key], [Now, expectedVersion ?? -1, _changeChannel], cancellationToken).ConfigureAwait(false))!;
         var outcome = (long)result[0];
         return outcome switch
         {
@@ -244,7 +246,14 @@ public sealed partial class RedisStateStore : IStateStore, IStateStoreCapabiliti
 
     /// <summary>Closes the multiplexer when the store created it.</summary>
     /// <returns>A task.</returns>
-    public ValueTask DisposeAsync() => _guard.MarkDisposed() ? _connection.DisposeAsync() : ValueTask.CompletedTask;
+    public async ValueTask DisposeAsync()
+    {
+        if (_guard.MarkDisposed())
+        {
+            await StopFeedAsync().ConfigureAwait(false);
+            await _connection.DisposeAsync().ConfigureAwait(false);
+        }
+    }
 
     private static readonly RedisValue[] EntryFields = ["v", "n", "x"];
     private static readonly RedisValue[] ExistsFields = ["n", "x"];
@@ -277,7 +286,7 @@ public sealed partial class RedisStateStore : IStateStore, IStateStoreCapabiliti
     }
 
     /// <summary>Something other than StateKit wrote a key of another type into this store's namespace.</summary>
-    /// <summary>Runs a touch script (entry or list): ARGV now, expiry, ttl.</summary>
+    /// <summary>Runs a touch script (entry or list): ARGV now, expiry, ttl, change channel.</summary>
     private async ValueTask<long> ExpireAsync(string operation, RedisScripts.Script script, string key, RedisKey[] keys, TimeSpan timeToLive, CancellationToken cancellationToken)
     {
         _guard.Enter(cancellationToken);
@@ -285,7 +294,7 @@ public sealed partial class RedisStateStore : IStateStore, IStateStoreCapabiliti
         StateStoreGuard.ValidateTimeToLive(timeToLive);
         var now = Now;
         var (expiry, ttl) = Expiry(_guard.ExpiryFrom(timeToLive), now);
-        return (long)(await EvalAsync(operation, key, write: true, script, keys, [now, expiry, ttl], cancellationToken).ConfigureAwait(false))!;
+        return (long)(await EvalAsync(operation, key, write: true, script, keys, [now, expiry, ttl, _changeChannel], cancellationToken).ConfigureAwait(false))!;
     }
 
     private StateCorruptedException WrongType(string operation, string? key, Exception? inner = null) =>
@@ -326,8 +335,9 @@ public sealed partial class RedisStateStore : IStateStore, IStateStoreCapabiliti
     {
         var now = Now;
         var keys = new RedisKey[writes.Count];
-        var args = new RedisValue[1 + (writes.Count * 5)];
+        var args = new RedisValue[2 + (writes.Count * 5)];
         args[0] = now;
+        args[^1] = _changeChannel;
         for (var i = 0; i < writes.Count; i++)
         {
             var write = writes[i];

@@ -85,6 +85,40 @@ public abstract class CrossInstanceChangeFeedTests(string kind)
         }
     }
 
+    /// <summary>
+    /// Holds 20 entries in an L1 tier on the second instance, runs <paramref name="killFeedConnection"/>, and checks that
+    /// the tier was emptied by a resync and that notices flow again after the feed reconnects.
+    /// </summary>
+    protected async Task LostConnectionScenarioAsync(Func<Task> killFeedConnection)
+    {
+        var notices = new NoticeCounter(_second);
+        await using var reader = new L1StateStore(notices, null, _time);
+        for (var i = 0; i < 20; i++)
+        {
+            await _first.SetAsync("k" + i, new byte[] { 1 });
+        }
+
+        for (var i = 0; i < 20; i++)
+        {
+            await reader.GetAsync("k" + i);
+        }
+
+        Assert.That(reader.Count, Is.EqualTo(20));
+        await killFeedConnection();
+        await Until(() => reader.Count == 0 && notices.Resyncs > 0, "a resync after the lost connection");
+        var delivered = notices.Delivered;
+        var version = 0L;
+        await Until(
+            async () =>
+            {
+                version = await _first.SetAsync("k0", new byte[] { 2 });
+                await Task.Delay(50);
+                return notices.Delivered > delivered;
+            },
+            "notices again after the reconnect");
+        Assert.That((await reader.GetAsync("k0"))!.Version, Is.EqualTo(version));
+    }
+
     /// <summary>Gets the first instance.</summary>
     protected IStateStore First => _first;
 
@@ -145,40 +179,22 @@ public sealed class MemoryCrossInstanceChangeFeedTests() : CrossInstanceChangeFe
 public sealed class PostgresCrossInstanceChangeFeedTests() : CrossInstanceChangeFeedTests("postgres")
 {
     [Test]
-    public async Task ALostFeedConnection_DropsEverythingHeld_AndTheFeedRecovers()
+    public Task ALostFeedConnection_DropsEverythingHeld_AndTheFeedRecovers() => LostConnectionScenarioAsync(async () =>
     {
-        var notices = new NoticeCounter(Second);
-        await using var reader = new L1StateStore(notices, null, Time);
-        for (var i = 0; i < 20; i++)
-        {
-            await First.SetAsync("k" + i, new byte[] { 1 });
-        }
+        await using var admin = NpgsqlDataSource.Create(TestServers.Postgres);
+        await using var kill = admin.CreateCommand("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN \"statekit_%' AND pid <> pg_backend_pid()");
+        await kill.ExecuteNonQueryAsync();
+    });
+}
 
-        await Until(() => notices.Delivered >= 0, "subscribed");
-        for (var i = 0; i < 20; i++)
-        {
-            await reader.GetAsync("k" + i);
-        }
-
-        Assert.That(reader.Count, Is.EqualTo(20));
-        await using (var admin = NpgsqlDataSource.Create(TestServers.Postgres))
-        await using (var kill = admin.CreateCommand("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN \"statekit_%' AND pid <> pg_backend_pid()"))
-        {
-            await kill.ExecuteNonQueryAsync();
-        }
-
-        await Until(() => reader.Count == 0 && notices.Resyncs > 0, "a resync after the lost connection");
-        var delivered = notices.Delivered;
-        var version = 0L;
-        await Until(
-            async () =>
-            {
-                version = await First.SetAsync("k0", new byte[] { 2 });
-                await Task.Delay(50);
-                return notices.Delivered > delivered;
-            },
-            "notices again after the reconnect");
-        Assert.That((await reader.GetAsync("k0"))!.Version, Is.EqualTo(version));
-    }
-
+/// <summary>The cross-instance feed tests on Redis (pub/sub from the write scripts), and a killed subscriber connection.</summary>
+public sealed class RedisCrossInstanceChangeFeedTests() : CrossInstanceChangeFeedTests("redis")
+{
+    [Test]
+    public Task ALostFeedConnection_DropsEverythingHeld_AndTheFeedRecovers() => LostConnectionScenarioAsync(async () =>
+    {
+        await using var admin = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(TestServers.Redis + ",allowAdmin=true");
+        var server = admin.GetServer(admin.GetEndPoints()[0]);
+        await server.ExecuteAsync("CLIENT", "KILL", "TYPE", "pubsub");
+    });
 }

@@ -1,0 +1,126 @@
+using StackExchange.Redis;
+using StateKit.Internal;
+
+namespace StateKit.Redis;
+
+/// <content>The change feed: Redis pub/sub on the store's own channel.</content>
+public sealed partial class RedisStateStore : IStateChangeFeed
+{
+    private readonly InProcessChangeFeed _fanout = new();
+    private readonly SemaphoreSlim _feedStarting = new(1, 1);
+    private ChannelMessageQueue? _feedQueue;
+    private IConnectionMultiplexer? _feedMultiplexer;
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// Across processes and instances: every writing script PUBLISHes its change on the store's channel
+    /// (<c>{RedisKeyPrefix}:{key prefix}:changes</c>) in the same atomic run as the change, so a notice exists exactly
+    /// when the change happened; no keyspace notifications are needed. Pub/sub is at most once while a connection is
+    /// down: a failed or restored connection is reported as <see cref="StateStoreChangeKind.Resync"/>. Expiry and
+    /// <see cref="PurgeExpiredAsync"/> are not reported (an expired entry is never returned anyway).
+    /// </remarks>
+    /// <exception cref="StateStoreUnavailableException">Redis could not be reached to subscribe.</exception>
+    public async ValueTask<IAsyncDisposable> SubscribeAsync(string prefix, Func<StateStoreChange, CancellationToken, ValueTask> onChange, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(prefix);
+        ArgumentNullException.ThrowIfNull(onChange);
+        _guard.Enter(cancellationToken);
+        await StartFeedAsync(cancellationToken).ConfigureAwait(false);
+        return await _fanout.SubscribeAsync(prefix, onChange, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async ValueTask StartFeedAsync(CancellationToken cancellationToken)
+    {
+        if (_feedQueue is not null)
+        {
+            return;
+        }
+
+        await _feedStarting.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_feedQueue is not null)
+            {
+                return;
+            }
+
+            var multiplexer = (await _connection.DatabaseAsync(cancellationToken).ConfigureAwait(false)).Multiplexer;
+            ChannelMessageQueue queue;
+            try
+            {
+                queue = await multiplexer.GetSubscriber().SubscribeAsync(RedisChannel.Literal(_changeChannel)).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is RedisException or TimeoutException)
+            {
+                throw new StateStoreUnavailableException(Name, "Subscribe", null, "could not subscribe to the change channel: " + ex.Message, ex);
+            }
+
+            queue.OnMessage(message => OnNotice(message.Message));
+            multiplexer.ConnectionFailed += OnConnectionChanged;
+            multiplexer.ConnectionRestored += OnConnectionChanged;
+            _feedMultiplexer = multiplexer;
+            _feedQueue = queue;
+        }
+        finally
+        {
+            _feedStarting.Release();
+        }
+    }
+
+    private void OnConnectionChanged(object? sender, ConnectionFailedEventArgs e) => _fanout.Resync();
+
+    /// <summary>Parses <c>kind|version|redis key</c> and passes on the notices of this store's keys.</summary>
+    private void OnNotice(RedisValue message)
+    {
+        var payload = (string?)message;
+        if (payload is null || payload.Length < 4 || payload[1] != '|')
+        {
+            return;
+        }
+
+        var bar = payload.IndexOf('|', 2);
+        if (bar < 0 || !long.TryParse(payload.AsSpan(2, bar - 2), out var version))
+        {
+            return;
+        }
+
+        var redisKey = payload.AsSpan(bar + 1);
+        var entry = redisKey.StartsWith(_entryPrefix, StringComparison.Ordinal);
+        if (!entry && !redisKey.StartsWith(_listPrefix, StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        var key = redisKey[(entry ? _entryPrefix.Length : _listPrefix.Length)..].ToString();
+        switch (payload[0])
+        {
+            case 's': _fanout.Publish(key, StateStoreChangeKind.Set, version); break;
+            case 'd': _fanout.Publish(key, StateStoreChangeKind.Delete, version); break;
+            case 'a': _fanout.Publish(key, StateStoreChangeKind.ListAppend, version); break;
+            case 'l': _fanout.Publish(key, StateStoreChangeKind.ListChange, version); break;
+        }
+    }
+
+    private async ValueTask StopFeedAsync()
+    {
+        if (_feedQueue is { } queue)
+        {
+            try
+            {
+                await queue.UnsubscribeAsync().ConfigureAwait(false);
+            }
+            catch (RedisException)
+            {
+                // the connection is gone: nothing to unsubscribe from
+            }
+        }
+
+        if (_feedMultiplexer is { } multiplexer)
+        {
+            multiplexer.ConnectionFailed -= OnConnectionChanged;
+            multiplexer.ConnectionRestored -= OnConnectionChanged;
+        }
+
+        _feedStarting.Dispose();
+    }
+}
