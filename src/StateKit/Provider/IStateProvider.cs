@@ -23,6 +23,21 @@ public interface IStateProvider
     /// <returns>The values found, by key.</returns>
     ValueTask<IReadOnlyDictionary<string, StateValue<T>>> GetManyAsync<T>(StateScope scope, IReadOnlyCollection<string> keys, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Reads a value, or creates it with <paramref name="factory"/> when it does not exist. Under concurrency the factory
+    /// runs once per key in this instance: concurrent callers wait for that one run and then read what it stored. The value
+    /// is created only where none exists (expected version 0), so when another instance created it first, its value is
+    /// returned and this factory's result is dropped.
+    /// </summary>
+    /// <typeparam name="T">The value type.</typeparam>
+    /// <param name="scope">The scope.</param>
+    /// <param name="key">The key.</param>
+    /// <param name="factory">Creates the value; runs at most once per key at a time in this instance. An exception it throws reaches every caller waiting for it, and nothing is stored.</param>
+    /// <param name="timeToLive">The new value's time to live; <see langword="null"/> = the store's default.</param>
+    /// <param name="cancellationToken">The token; cancelling one waiting caller does not cancel the run others wait for.</param>
+    /// <returns>The value, its version and expiry, as read from the store after the creation: each caller gets its own copy.</returns>
+    ValueTask<StateValue<T>> GetOrCreateAsync<T>(StateScope scope, string key, Func<CancellationToken, ValueTask<T>> factory, TimeSpan? timeToLive = null, CancellationToken cancellationToken = default);
+
     /// <summary>Writes a value, optionally at an expected version with a conflict strategy.</summary>
     /// <typeparam name="T">The value type.</typeparam>
     /// <param name="scope">The scope.</param>
