@@ -8,7 +8,8 @@ namespace StateKit.Benchmarks;
 /// <param name="Store">The store.</param>
 /// <param name="Location">The SQLite file, the Npgsql connection string or the Redis configuration it uses.</param>
 /// <param name="RemoveData">Deletes what the run wrote (call after disposing the store).</param>
-internal sealed record BenchmarkStore(IStateStore Store, string Location, Func<Task> RemoveData)
+/// <param name="Twin">Creates a second store object on the same data, as another app instance has; <see langword="null"/> for the memory store.</param>
+internal sealed record BenchmarkStore(IStateStore Store, string Location, Func<Task> RemoveData, Func<IStateStore>? Twin = null)
 {
     /// <summary>Creates a store of <paramref name="kind"/>: memory, file, sqlite, postgres or redis. Servers come from STATEKIT_POSTGRES / STATEKIT_REDIS.</summary>
     public static BenchmarkStore Create(string kind)
@@ -40,17 +41,19 @@ internal sealed record BenchmarkStore(IStateStore Store, string Location, Func<T
             case "postgres":
                 var connectionString = Setting("STATEKIT_POSTGRES");
                 var schema = $"statekit_bench_{run}";
-                return new(new PostgresStateStore(new PostgresStateStoreOptions { ConnectionString = connectionString, Schema = schema, KeyPrefix = "bench" }), connectionString, async () =>
+                PostgresStateStore Postgres() => new(new PostgresStateStoreOptions { ConnectionString = connectionString, Schema = schema, KeyPrefix = "bench" });
+                return new(Postgres(), connectionString, async () =>
                 {
                     await using var connection = new Npgsql.NpgsqlConnection(connectionString);
                     await connection.OpenAsync();
                     await using var drop = new Npgsql.NpgsqlCommand($"DROP SCHEMA IF EXISTS {schema} CASCADE", connection);
                     await drop.ExecuteNonQueryAsync();
-                });
+                }, Postgres);
             case "redis":
                 var configuration = Setting("STATEKIT_REDIS");
                 var prefix = $"statekit-bench-{run}";
-                return new(new RedisStateStore(new RedisStateStoreOptions { Configuration = configuration, RedisKeyPrefix = prefix, KeyPrefix = "bench" }), configuration, () => DeleteRedisKeysAsync(configuration, prefix + "*"));
+                RedisStateStore Redis() => new(new RedisStateStoreOptions { Configuration = configuration, RedisKeyPrefix = prefix, KeyPrefix = "bench" });
+                return new(Redis(), configuration, () => DeleteRedisKeysAsync(configuration, prefix + "*"), Redis);
             default:
                 throw new ArgumentOutOfRangeException(nameof(kind), kind, "Expected memory, file, sqlite, postgres or redis.");
         }

@@ -2,9 +2,10 @@ using System.Globalization;
 using StateKit.LoadTest;
 
 // StateKit load test. Prints markdown tables; exits non-zero when a client saw an error or an update was lost.
-//   dotnet run -c Release --project benchmarks/StateKit.LoadTest -- [--quick] [--stores memory,redis,postgres] [--seconds 15]
+//   dotnet run -c Release --project benchmarks/StateKit.LoadTest -- [--quick] [--stores memory,redis,postgres] [--seconds 15] [--invalidation-only]
 // Redis and PostgreSQL come from STATEKIT_REDIS / STATEKIT_POSTGRES (benchmarks/run.sh starts both).
 var quick = args.Contains("--quick");
+var invalidationOnly = args.Contains("--invalidation-only");
 var stores = Option("--stores", "memory,redis,postgres").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 var seconds = int.Parse(Option("--seconds", quick ? "5" : "15"), CultureInfo.InvariantCulture);
 var sessions = int.Parse(Option("--sessions", quick ? "10000" : "100000"), CultureInfo.InvariantCulture);
@@ -14,6 +15,12 @@ Console.WriteLine($"# StateKit load test ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC
 Console.WriteLine();
 Console.WriteLine($"{Environment.ProcessorCount} cores, .NET {Environment.Version}, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}; ~1 KB chat-session state.");
 Console.WriteLine();
+
+if (invalidationOnly)
+{
+    await InvalidationDelaysAsync();
+    return 0;
+}
 
 var failed = false;
 Console.WriteLine($"## {sessions:N0} live sessions");
@@ -41,11 +48,27 @@ foreach (var store in stores)
     }
 }
 
+await InvalidationDelaysAsync();
 Console.WriteLine();
 Console.WriteLine("## Session cleanup (memory store)");
 Console.WriteLine();
 await CleanupMeasurement.RunAsync(quick ? 10_000 : 100_000);
 return failed ? 1 : 0;
+
+async Task InvalidationDelaysAsync()
+{
+    Console.WriteLine();
+    Console.WriteLine("## Invalidation delay: a write on instance A → its notice on instance B (change feed)");
+    Console.WriteLine();
+    Console.WriteLine("| store | writes | p50 | p99 | p99.9 |");
+    Console.WriteLine("|---|---:|---:|---:|---:|");
+    foreach (var store in stores.Where(s => s is "redis" or "postgres"))
+    {
+        Console.WriteLine(await InvalidationDelay.RunAsync(store, quick ? 1_000 : 5_000));
+    }
+
+    Console.WriteLine();
+}
 
 string Option(string name, string fallback)
 {
