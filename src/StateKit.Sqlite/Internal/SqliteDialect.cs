@@ -45,6 +45,7 @@ internal sealed class SqliteDialect : SqlDialect, IAsyncDisposable
             SqlIdentifiers.Quote(p + "_list_items"),
             SqlIdentifiers.Quote(p + "_schema"));
         SchemaTableName = p + "_schema";
+        ChangesTable = SqlIdentifiers.Quote(p + "_changes");
         IndexPrefix = p;
     }
 
@@ -54,7 +55,10 @@ internal sealed class SqliteDialect : SqlDialect, IAsyncDisposable
 
     public override string ForUpdate => string.Empty;
 
-    public override int SchemaVersion => 1;
+    public override int SchemaVersion => 2;
+
+    /// <summary>The change log table (schema version 2): one row per committed change, written by triggers.</summary>
+    public string ChangesTable { get; }
 
     public override int MaxAttempts => 3;
 
@@ -172,8 +176,25 @@ internal sealed class SqliteDialect : SqlDialect, IAsyncDisposable
             $"CREATE INDEX IF NOT EXISTS {SqlIdentifiers.Quote(IndexPrefix + "_lists_expiry")} ON {Tables.Lists} (ns, expires_at) WHERE expires_at IS NOT NULL",
             $"CREATE TABLE IF NOT EXISTS {Tables.Items} (ns TEXT NOT NULL, key TEXT NOT NULL, seq INTEGER NOT NULL, value BLOB NOT NULL, PRIMARY KEY (ns, key, seq))",
         ],
+
+        // Version 2: a change log, written by triggers in the writing transaction, that other processes poll (the
+        // store's change feed). kind: s set/touch, d delete, a list append, l other list change; version: the entry's
+        // version, or the list's length after. Rows older than ten minutes are pruned by the watchers.
+        1 =>
+        [
+            $"CREATE TABLE IF NOT EXISTS {ChangesTable} (seq INTEGER PRIMARY KEY AUTOINCREMENT, ns TEXT NOT NULL, key TEXT NOT NULL, kind TEXT NOT NULL, version INTEGER NOT NULL, at INTEGER NOT NULL DEFAULT (CAST(strftime('%s', 'now') AS INTEGER)))",
+            Trigger("entries_insert", "INSERT", Tables.Entries, "NEW.ns, NEW.key, 's', NEW.version"),
+            Trigger("entries_update", "UPDATE", Tables.Entries, "NEW.ns, NEW.key, 's', NEW.version"),
+            Trigger("entries_delete", "DELETE", Tables.Entries, "OLD.ns, OLD.key, 'd', OLD.version"),
+            Trigger("lists_insert", "INSERT", Tables.Lists, "NEW.ns, NEW.key, 'a', NEW.tail - NEW.head"),
+            Trigger("lists_update", "UPDATE", Tables.Lists, "NEW.ns, NEW.key, CASE WHEN NEW.tail > OLD.tail THEN 'a' ELSE 'l' END, NEW.tail - NEW.head"),
+            Trigger("lists_delete", "DELETE", Tables.Lists, "OLD.ns, OLD.key, 'l', 0"),
+        ],
         _ => throw new InvalidOperationException($"No migration from schema version {fromVersion}."),
     };
+
+    private string Trigger(string name, string operation, string table, string values) =>
+        $"CREATE TRIGGER IF NOT EXISTS {SqlIdentifiers.Quote(IndexPrefix + "_" + name)} AFTER {operation} ON {table} BEGIN INSERT INTO {ChangesTable} (ns, key, kind, version) VALUES ({values}); END";
 
     public override ValueTask LockSchemaAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken) =>
         ValueTask.CompletedTask; // BEGIN IMMEDIATE already serializes set-up between processes.
@@ -196,8 +217,16 @@ internal sealed class SqliteDialect : SqlDialect, IAsyncDisposable
         _ => SqlFailure.Unknown,
     };
 
+    /// <summary>Gets or sets the store's change feed, once a subscriber asked for it; disposed with the dialect.</summary>
+    public SqliteChangeFeed? Changes { get; set; }
+
     public async ValueTask DisposeAsync()
     {
+        if (Changes is { } changes)
+        {
+            await changes.DisposeAsync().ConfigureAwait(false);
+        }
+
         _disposed = true;
         while (_idle.TryTake(out var connection))
         {

@@ -17,6 +17,9 @@ public sealed partial class SqliteStateStore : IStateStore
 {
     private readonly SqliteDialect _dialect;
     private readonly SqlStateEngine _engine;
+    private readonly string _ns;
+    private readonly TimeSpan _pollInterval;
+    private readonly ILogger? _logger;
 
     /// <summary>Initializes a new instance of the <see cref="SqliteStateStore"/> class. Nothing is opened until first use.</summary>
     /// <param name="options">The options; <see cref="SqliteStateStoreOptions.ConnectionString"/> is required.</param>
@@ -30,9 +33,13 @@ public sealed partial class SqliteStateStore : IStateStore
         SqlIdentifiers.Validate(options.TablePrefix, nameof(options) + "." + nameof(options.TablePrefix));
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxPoolSize, 1, nameof(options) + "." + nameof(options.MaxPoolSize));
         ArgumentOutOfRangeException.ThrowIfLessThan(options.BusyTimeout, TimeSpan.Zero, nameof(options) + "." + nameof(options.BusyTimeout));
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(options.ChangePollInterval, TimeSpan.Zero, nameof(options) + "." + nameof(options.ChangePollInterval));
         var guard = new StateStoreGuard(Name, options, timeProvider);
         _dialect = new SqliteDialect(options);
         _engine = new SqlStateEngine(_dialect, guard, logger);
+        _ns = guard.Options.KeyPrefix;
+        _pollInterval = options.ChangePollInterval;
+        _logger = logger;
     }
 
     /// <inheritdoc />

@@ -25,4 +25,11 @@ public sealed class SqliteStateStoreOptions : StateStoreOptions
     /// <summary>Gets or sets how many connections (each with its prepared statements) the store keeps open (default 16).</summary>
     [Range(1, 1024)]
     public int MaxPoolSize { get; set; } = 16;
+
+    /// <summary>
+    /// Gets or sets how often the change feed reads the change log for changes made by other processes on the same file
+    /// (default 100 ms): the longest a notice waits, beyond the time of the read itself. Only a store with a subscriber polls.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.001", "01:00:00")]
+    public TimeSpan ChangePollInterval { get; set; } = TimeSpan.FromMilliseconds(100);
 }

@@ -28,6 +28,37 @@ public sealed class SqliteStateStoreTests
     }
 
     [Test]
+    public async Task Open_VersionOneDatabase_IsUpgradedToTheChangeLog_AndItsChangesAreReported()
+    {
+        await using (var store = new SqliteStateStore(new SqliteStateStoreOptions { ConnectionString = DatabasePath }))
+        {
+            await store.SetAsync("k", "v"u8.ToArray());
+        }
+
+        // Back to what StateKit 0.1.0 wrote: no change log, no triggers, schema version 1.
+        await using (var connection = new SqliteConnection($"Data Source={DatabasePath};Pooling=False"))
+        {
+            await connection.OpenAsync();
+            await using var cmd = connection.CreateCommand();
+            cmd.CommandText = "SELECT group_concat('DROP TRIGGER ' || name, ';') FROM sqlite_master WHERE type = 'trigger'";
+            var drops = (string)(await cmd.ExecuteScalarAsync())!;
+            cmd.CommandText = drops + "; DROP TABLE statekit_changes; UPDATE statekit_schema SET version = 1";
+            await cmd.ExecuteNonQueryAsync();
+        }
+
+        await using var upgraded = new SqliteStateStore(new SqliteStateStoreOptions { ConnectionString = DatabasePath, ChangePollInterval = TimeSpan.FromMilliseconds(10) });
+        var seen = new TaskCompletionSource<StateStoreChange>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var subscription = await upgraded.SubscribeAsync(string.Empty, (change, _) =>
+        {
+            seen.TrySetResult(change);
+            return ValueTask.CompletedTask;
+        });
+        Assert.That((await upgraded.GetAsync("k"))!.Value.ToArray(), Is.EqualTo("v"u8.ToArray()), "the data survives the upgrade");
+        var version = await upgraded.SetAsync("k", "w"u8.ToArray());
+        Assert.That(await seen.Task.WaitAsync(TimeSpan.FromSeconds(10)), Is.EqualTo(new StateStoreChange("k", StateStoreChangeKind.Set, version)));
+    }
+
+    [Test]
     public async Task Open_DatabaseFromNewerStateKit_IsRefusedWithSchemaVersionError()
     {
         await using (var store = new SqliteStateStore(new SqliteStateStoreOptions { ConnectionString = DatabasePath }))
@@ -46,7 +77,7 @@ public sealed class SqliteStateStoreTests
         await using var newer = new SqliteStateStore(new SqliteStateStoreOptions { ConnectionString = DatabasePath });
         var ex = await Assert.ThrowsAsync<StateSchemaVersionException>(async () => await newer.GetAsync("k"));
         Assert.That(ex!.FoundVersion, Is.EqualTo(99));
-        Assert.That(ex.SupportedVersion, Is.EqualTo(1));
+        Assert.That(ex.SupportedVersion, Is.EqualTo(2));
         Assert.That(ex.Message, Does.Contain("newer"));
     }
 
