@@ -27,6 +27,11 @@ internal sealed partial class StateProvider : IStateProvider
     private readonly ConcurrentDictionary<StateScope, AutoCheckpoint> _auto = new();
     private IStateCheckpointParticipant[]? _participants;
 
+    // The typed fast path: decoded values of immutable types, by the entry instance the L1 tier holds (an entry the tier
+    // drops or replaces is a new instance, so a changed value is always decoded again).
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<StateEntry, object> _decoded = new();
+    private readonly bool _sharesDecoded;
+
     public StateProvider(IStateStore store, StateValueCodec codec, IOptions<StateProviderOptions> options, TimeProvider timeProvider, IServiceProvider services)
     {
         _store = store;
@@ -37,6 +42,7 @@ internal sealed partial class StateProvider : IStateProvider
         _auditSinks = services.GetServices<IStateAuditSink>().ToArray();
         _authorizers = services.GetServices<IStateAuthorizer>().ToArray();
         _principal = services.GetService<IStatePrincipalAccessor>();
+        _sharesDecoded = store.GetService<L1StateStore>() is not null;
     }
 
     public async ValueTask<StateValue<T>?> GetAsync<T>(StateScope scope, string key, CancellationToken cancellationToken = default)
@@ -204,8 +210,22 @@ internal sealed partial class StateProvider : IStateProvider
 
     private static string ValueKey(StateScope scope, string key) => ScopeKeys.ValuePrefix(scope) + key;
 
-    private StateValue<T> ToValue<T>(string key, StateEntry entry) =>
-        new(key, _codec.Decode<T>(entry.Value.Span, entry.Key)!, entry.Version, entry.ExpiresAt);
+    private StateValue<T> ToValue<T>(string key, StateEntry entry)
+    {
+        var shared = _sharesDecoded && (ImmutableType<T>.Known || _options.ImmutableTypes.Contains(typeof(T)));
+        if (shared && _decoded.TryGetValue(entry, out var held) && held is StateValue<T> known && known.Key == key)
+        {
+            return known; // the L1 tier answered with the entry decoded before: no decode
+        }
+
+        var value = new StateValue<T>(key, _codec.Decode<T>(entry.Value.Span, entry.Key)!, entry.Version, entry.ExpiresAt);
+        if (shared)
+        {
+            _decoded.AddOrUpdate(entry, value);
+        }
+
+        return value;
+    }
 
     private async ValueTask<StateValue<T>> UpdateCoreAsync<T>(StateScope scope, string key, Func<T?, T> update, TimeSpan? timeToLive, CancellationToken cancellationToken)
     {

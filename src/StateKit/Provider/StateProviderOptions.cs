@@ -9,6 +9,12 @@ public sealed class StateProviderOptions
     [Range(1, 10_000)]
     public int MaxUpdateAttempts { get; set; } = 100;
 
+    /// <summary>
+    /// Gets the state types declared immutable besides those marked <see cref="ImmutableStateAttribute"/>: with an L1 tier,
+    /// their decoded instances are shared between reads of an unchanged value (see the attribute).
+    /// </summary>
+    public ISet<Type> ImmutableTypes { get; } = new HashSet<Type>();
+
     /// <summary>Gets or sets how many versions of a key the history keeps, per tier; 0 keeps none. Persistent keeps the most by default.</summary>
     public Dictionary<StateTier, int> HistoryLimits { get; } = new()
     {
