@@ -59,15 +59,15 @@ public sealed class L1StateStore : DelegatingStateStore
     public long Bytes => Interlocked.Read(ref _bytes);
 
     /// <inheritdoc />
-    public override async ValueTask<StateEntry?> GetAsync(string key, CancellationToken cancellationToken = default)
+    public override ValueTask<StateEntry?> GetAsync(string key, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
         var now = _time.GetUtcNow();
-        if (TryGetHeld(key, now) is { } held)
-        {
-            return held;
-        }
+        return TryGetHeld(key, now) is { } held ? new(held) : ReadAsync(key, now, cancellationToken); // a hit completes synchronously
+    }
 
+    private async ValueTask<StateEntry?> ReadAsync(string key, DateTimeOffset now, CancellationToken cancellationToken)
+    {
         var canHold = await CanHoldAsync(cancellationToken).ConfigureAwait(false);
         var generation = key is null ? 0 : Generation(key);
         var entry = await base.GetAsync(key!, cancellationToken).ConfigureAwait(false);
