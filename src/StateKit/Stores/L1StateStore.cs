@@ -30,6 +30,7 @@ public sealed class L1StateStore : DelegatingStateStore
     private readonly IStateChangeFeed? _feed;
     private readonly SemaphoreSlim _subscribing = new(1, 1);
     private readonly object _evicting = new();
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<StateEntry, object> _stale = new();
     private IAsyncDisposable? _subscription;
     private volatile bool _subscribed;
     private volatile bool _disposed;
@@ -43,9 +44,9 @@ public sealed class L1StateStore : DelegatingStateStore
         : base(innerStore)
     {
         _options = options ?? new L1StateStoreOptions();
-        if (_options.MaxEntries < 1 || _options.MaxBytes < 1024 || _options.Lifetime <= TimeSpan.Zero)
+        if (_options.MaxEntries < 1 || _options.MaxBytes < 1024 || _options.Lifetime <= TimeSpan.Zero || _options.FailSafeMaxStaleness <= TimeSpan.Zero)
         {
-            throw new ArgumentOutOfRangeException(nameof(options), "L1 bounds and lifetime must be positive (MaxEntries ≥ 1, MaxBytes ≥ 1024).");
+            throw new ArgumentOutOfRangeException(nameof(options), "L1 bounds, lifetime and fail-safe staleness must be positive (MaxEntries ≥ 1, MaxBytes ≥ 1024).");
         }
 
         _time = timeProvider ?? TimeProvider.System;
@@ -57,6 +58,14 @@ public sealed class L1StateStore : DelegatingStateStore
 
     /// <summary>Gets how many value bytes the tier holds now.</summary>
     public long Bytes => Interlocked.Read(ref _bytes);
+
+    /// <summary>
+    /// Tells whether <paramref name="entry"/> was answered by the fail-safe (<see cref="L1StateStoreOptions.FailSafeMaxStaleness"/>):
+    /// the store was unavailable and this is the last value the tier read, possibly outdated.
+    /// </summary>
+    /// <param name="entry">An entry this tier returned.</param>
+    /// <returns>Whether it is a stale fallback.</returns>
+    public bool IsStale(StateEntry entry) => entry is not null && _stale.TryGetValue(entry, out _);
 
     /// <inheritdoc />
     public override ValueTask<StateEntry?> GetAsync(string key, CancellationToken cancellationToken = default)
@@ -70,7 +79,16 @@ public sealed class L1StateStore : DelegatingStateStore
     {
         var canHold = await CanHoldAsync(cancellationToken).ConfigureAwait(false);
         var generation = key is null ? 0 : Generation(key);
-        var entry = await base.GetAsync(key!, cancellationToken).ConfigureAwait(false);
+        StateEntry? entry;
+        try
+        {
+            entry = await base.GetAsync(key!, cancellationToken).ConfigureAwait(false);
+        }
+        catch (StateStoreUnavailableException) when (FailSafe(key, now) is { } stale)
+        {
+            return stale;
+        }
+
         if (canHold && entry is not null && !_disposed)
         {
             Hold(entry, generation, now);
@@ -225,13 +243,32 @@ public sealed class L1StateStore : DelegatingStateStore
             return null;
         }
 
-        if (held.Until > now && (held.Entry.ExpiresAt is not { } expires || expires > now))
+        var live = held.Entry.ExpiresAt is not { } expires || expires > now;
+        if (held.Until > now && live)
         {
             return held.Entry;
         }
 
-        Remove(key, held);
+        if (!live || _options.FailSafeMaxStaleness is not { } staleness || now - held.ReadAt > staleness)
+        {
+            Remove(key, held); // kept past its lifetime only as the fail-safe's fallback, and only as long as that
+        }
+
         return null;
+    }
+
+    /// <summary>The fail-safe's answer for <paramref name="key"/>: a copy of the last value read, marked stale; <see langword="null"/> when there is none fit to serve.</summary>
+    private StateEntry? FailSafe(string? key, DateTimeOffset now)
+    {
+        if (key is null || _disposed || _options.FailSafeMaxStaleness is not { } staleness || !_held.TryGetValue(key, out var held)
+            || now - held.ReadAt > staleness || (held.Entry.ExpiresAt is { } expires && expires <= now))
+        {
+            return null;
+        }
+
+        var stale = new StateEntry(held.Entry.Key, held.Entry.Value, held.Entry.Version, held.Entry.ExpiresAt);
+        _stale.AddOrUpdate(stale, held);
+        return stale;
     }
 
     /// <summary>
@@ -277,7 +314,15 @@ public sealed class L1StateStore : DelegatingStateStore
 
             foreach (var pair in _held)
             {
-                Remove(pair.Key, pair.Value);
+                if (_options.FailSafeMaxStaleness is null)
+                {
+                    Remove(pair.Key, pair.Value);
+                }
+                else
+                {
+                    // not answered any more, but kept as the fail-safe's fallback (the feed is likely down with the store)
+                    _held.TryUpdate(pair.Key, pair.Value with { Until = DateTimeOffset.MinValue }, pair.Value);
+                }
             }
         }
         else
@@ -296,7 +341,7 @@ public sealed class L1StateStore : DelegatingStateStore
             return;
         }
 
-        var held = new Held(entry, now + _options.Lifetime, size);
+        var held = new Held(entry, now, now + _options.Lifetime, size);
         if (Generation(entry.Key) != generation)
         {
             return; // the key changed while it was read: do not put the older value back
@@ -382,5 +427,5 @@ public sealed class L1StateStore : DelegatingStateStore
         }
     }
 
-    private sealed record Held(StateEntry Entry, DateTimeOffset Until, int Size);
+    private sealed record Held(StateEntry Entry, DateTimeOffset ReadAt, DateTimeOffset Until, int Size);
 }

@@ -20,4 +20,17 @@ public sealed class L1StateStoreOptions
     /// writer that does not publish, this lifetime is the longest an instance can answer a value that changed elsewhere.
     /// </summary>
     public TimeSpan Lifetime { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Gets or sets the fail-safe: when the store is unavailable (<see cref="StateStoreUnavailableException"/>), a single read (<see cref="L1StateStore.GetAsync"/>)
+    /// may answer the last value the tier read, up to this long after that read, marked stale
+    /// (<see cref="L1StateStore.IsStale"/>); later, or with no such value, the read fails as the store did. Writes never
+    /// pretend: they always fail when the store does. <see langword="null"/> (the default) turns the fail-safe off.
+    /// </summary>
+    /// <remarks>
+    /// With the fail-safe on, entries past their <see cref="Lifetime"/> and entries of a feed that lost its connection
+    /// (a resync) are kept, but only for this fallback: a normal read goes to the store. A change reported for a key
+    /// removes it even from the fallback.
+    /// </remarks>
+    public TimeSpan? FailSafeMaxStaleness { get; set; }
 }
