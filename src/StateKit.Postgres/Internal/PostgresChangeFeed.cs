@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 using StateKit.Internal;
 
@@ -11,86 +10,31 @@ namespace StateKit.Postgres.Internal;
 /// the subscriptions. A lost connection is reported to every subscription as <see cref="StateStoreChangeKind.Resync"/>
 /// and reconnected with backoff.
 /// </summary>
-internal sealed class PostgresChangeFeed : IAsyncDisposable
+internal sealed class PostgresChangeFeed(NpgsqlDataSource dataSource, string channel, string ns, Func<CancellationToken, ValueTask> ensureSchema, ILogger? logger)
+    : ServerChangeFeed(ensureSchema, logger)
 {
-    private readonly NpgsqlDataSource _dataSource;
-    private readonly string _channel;
-    private readonly string _namespace;
-    private readonly Func<CancellationToken, ValueTask> _ensureSchema;
-    private readonly ILogger _logger;
-    private readonly InProcessChangeFeed _fanout;
-    private readonly SemaphoreSlim _starting = new(1, 1);
-    private readonly CancellationTokenSource _stop = new();
-    private Task? _loop;
-
-    public PostgresChangeFeed(NpgsqlDataSource dataSource, string channel, string ns, Func<CancellationToken, ValueTask> ensureSchema, ILogger? logger)
+    protected override async ValueTask<Func<CancellationToken, Task>> StartWatchingAsync(CancellationToken cancellationToken)
     {
-        _dataSource = dataSource;
-        _channel = channel;
-        _namespace = ns;
-        _ensureSchema = ensureSchema;
-        _logger = logger ?? NullLogger.Instance;
-        _fanout = new InProcessChangeFeed(_logger);
-    }
-
-    public async ValueTask<IAsyncDisposable> SubscribeAsync(string prefix, Func<StateStoreChange, CancellationToken, ValueTask> onChange, CancellationToken cancellationToken)
-    {
-        await StartAsync(cancellationToken).ConfigureAwait(false);
-        return await _fanout.SubscribeAsync(prefix, onChange, cancellationToken).ConfigureAwait(false);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _stop.CancelAsync().ConfigureAwait(false);
-        if (_loop is { } loop)
-        {
-            await loop.ConfigureAwait(false);
-        }
-
-        _stop.Dispose();
-        _starting.Dispose();
-    }
-
-    /// <summary>Starts listening (once): the first connection and LISTEN happen here, so a subscriber knows it is listening when this returns.</summary>
-    private async ValueTask StartAsync(CancellationToken cancellationToken)
-    {
-        if (_loop is not null)
-        {
-            return;
-        }
-
-        await _starting.WaitAsync(cancellationToken).ConfigureAwait(false);
+        NpgsqlConnection connection;
         try
         {
-            if (_loop is null)
-            {
-                await _ensureSchema(cancellationToken).ConfigureAwait(false); // the triggers exist from here on
-                NpgsqlConnection connection;
-                try
-                {
-                    connection = await ListenAsync(cancellationToken).ConfigureAwait(false);
-                }
-                catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
-                {
-                    throw new StateStoreUnavailableException("postgres", "Subscribe", null, "could not LISTEN for changes: " + ex.Message, ex);
-                }
-
-                _loop = Task.Run(() => RunAsync(connection));
-            }
+            connection = await ListenAsync(cancellationToken).ConfigureAwait(false);
         }
-        finally
+        catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
         {
-            _starting.Release();
+            throw new StateStoreUnavailableException("postgres", "Subscribe", null, "could not LISTEN for changes: " + ex.Message, ex);
         }
+
+        return token => RunAsync(connection, token);
     }
 
     private async Task<NpgsqlConnection> ListenAsync(CancellationToken cancellationToken)
     {
-        var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             connection.Notification += (_, e) => OnNotification(e.Payload);
-            await using var listen = new NpgsqlCommand($"LISTEN \"{_channel}\"", connection);
+            await using var listen = new NpgsqlCommand($"LISTEN \"{channel}\"", connection);
             await listen.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             return connection;
         }
@@ -101,9 +45,8 @@ internal sealed class PostgresChangeFeed : IAsyncDisposable
         }
     }
 
-    private async Task RunAsync(NpgsqlConnection connection)
+    private async Task RunAsync(NpgsqlConnection connection, CancellationToken token)
     {
-        var token = _stop.Token;
         var delay = TimeSpan.FromMilliseconds(100);
         while (!token.IsCancellationRequested)
         {
@@ -120,18 +63,18 @@ internal sealed class PostgresChangeFeed : IAsyncDisposable
             }
             catch (Exception ex)
             {
-                _logger.LogWarning(ex, "The PostgreSQL change feed lost its connection; subscribers resync and it reconnects.");
+                Logger.LogWarning(ex, "The PostgreSQL change feed lost its connection; subscribers resync and it reconnects.");
             }
 
             await connection.DisposeAsync().ConfigureAwait(false);
-            _fanout.Resync();
+            Fanout.Resync();
             while (!token.IsCancellationRequested)
             {
                 try
                 {
                     await Task.Delay(delay, token).ConfigureAwait(false);
                     connection = await ListenAsync(token).ConfigureAwait(false);
-                    _fanout.Resync(); // notices sent while reconnecting are lost
+                    Fanout.Resync(); // notices sent while reconnecting are lost
                     delay = TimeSpan.FromMilliseconds(100);
                     break;
                 }
@@ -142,7 +85,7 @@ internal sealed class PostgresChangeFeed : IAsyncDisposable
                 catch (Exception ex)
                 {
                     delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(10).Ticks));
-                    _logger.LogDebug(ex, "The PostgreSQL change feed could not reconnect yet.");
+                    Logger.LogDebug(ex, "The PostgreSQL change feed could not reconnect yet.");
                 }
             }
         }
@@ -161,19 +104,9 @@ internal sealed class PostgresChangeFeed : IAsyncDisposable
         }
 
         var rest = payload.AsSpan(second + 1);
-        if (!rest.StartsWith(_namespace, StringComparison.Ordinal) || rest.Length <= _namespace.Length || rest[_namespace.Length] != '|')
+        if (rest.StartsWith(ns, StringComparison.Ordinal) && rest.Length > ns.Length && rest[ns.Length] == '|')
         {
-            return;
-        }
-
-        var key = rest[(_namespace.Length + 1)..].ToString();
-        switch (payload[0])
-        {
-            case 's': _fanout.Publish(key, StateStoreChangeKind.Set, version); break;
-            case 'd': _fanout.Publish(key, StateStoreChangeKind.Delete, version); break;
-            case 'a': _fanout.Publish(key, StateStoreChangeKind.ListAppend, version); break;
-            case 'l': _fanout.Publish(key, StateStoreChangeKind.ListChange, version); break;
-            case 'r': _fanout.Resync(); break;
+            Fanout.Publish(payload[0], rest[(ns.Length + 1)..].ToString(), version);
         }
     }
 }

@@ -91,14 +91,7 @@ public sealed partial class RedisStateStore : IStateChangeFeed
             return;
         }
 
-        var key = redisKey[(entry ? _entryPrefix.Length : _listPrefix.Length)..].ToString();
-        switch (payload[0])
-        {
-            case 's': _fanout.Publish(key, StateStoreChangeKind.Set, version); break;
-            case 'd': _fanout.Publish(key, StateStoreChangeKind.Delete, version); break;
-            case 'a': _fanout.Publish(key, StateStoreChangeKind.ListAppend, version); break;
-            case 'l': _fanout.Publish(key, StateStoreChangeKind.ListChange, version); break;
-        }
+        _fanout.Publish(payload[0], redisKey[(entry ? _entryPrefix.Length : _listPrefix.Length)..].ToString(), version);
     }
 
     private async ValueTask StopFeedAsync()

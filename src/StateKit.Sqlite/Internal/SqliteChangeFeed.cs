@@ -1,6 +1,5 @@
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 using StateKit.Internal;
 
 namespace StateKit.Sqlite.Internal;
@@ -10,76 +9,22 @@ namespace StateKit.Sqlite.Internal;
 /// store polls the log for rows after the last one it saw (any process on the same file writes them). When rows it had
 /// not read yet were pruned, or the log was recreated, the subscriptions get <see cref="StateStoreChangeKind.Resync"/>.
 /// </summary>
-internal sealed class SqliteChangeFeed : IAsyncDisposable
+internal sealed class SqliteChangeFeed(SqliteDialect dialect, string ns, TimeSpan interval, Func<CancellationToken, ValueTask> ensureSchema, ILogger? logger)
+    : ServerChangeFeed(ensureSchema, logger)
 {
     private const int Page = 1000;
     private static readonly TimeSpan Retention = TimeSpan.FromMinutes(10);
-    private readonly SqliteDialect _dialect;
-    private readonly string _namespace;
-    private readonly TimeSpan _interval;
-    private readonly Func<CancellationToken, ValueTask> _ensureSchema;
-    private readonly ILogger _logger;
-    private readonly InProcessChangeFeed _fanout;
-    private readonly SemaphoreSlim _starting = new(1, 1);
-    private readonly CancellationTokenSource _stop = new();
-    private Task? _loop;
     private long _last;
     private DateTime _prunedAt;
 
-    public SqliteChangeFeed(SqliteDialect dialect, string ns, TimeSpan interval, Func<CancellationToken, ValueTask> ensureSchema, ILogger? logger)
+    protected override async ValueTask<Func<CancellationToken, Task>> StartWatchingAsync(CancellationToken cancellationToken)
     {
-        _dialect = dialect;
-        _namespace = ns;
-        _interval = interval;
-        _ensureSchema = ensureSchema;
-        _logger = logger ?? NullLogger.Instance;
-        _fanout = new InProcessChangeFeed(_logger);
+        _last = await QueryAsync($"SELECT COALESCE(MAX(seq), 0) FROM {dialect.ChangesTable}", cancellationToken).ConfigureAwait(false);
+        return RunAsync;
     }
 
-    public async ValueTask<IAsyncDisposable> SubscribeAsync(string prefix, Func<StateStoreChange, CancellationToken, ValueTask> onChange, CancellationToken cancellationToken)
+    private async Task RunAsync(CancellationToken token)
     {
-        await StartAsync(cancellationToken).ConfigureAwait(false);
-        return await _fanout.SubscribeAsync(prefix, onChange, cancellationToken).ConfigureAwait(false);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _stop.CancelAsync().ConfigureAwait(false);
-        if (_loop is { } loop)
-        {
-            await loop.ConfigureAwait(false);
-        }
-
-        _stop.Dispose();
-        _starting.Dispose();
-    }
-
-    private async ValueTask StartAsync(CancellationToken cancellationToken)
-    {
-        if (_loop is not null)
-        {
-            return;
-        }
-
-        await _starting.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            if (_loop is null)
-            {
-                await _ensureSchema(cancellationToken).ConfigureAwait(false);
-                _last = await QueryAsync($"SELECT COALESCE(MAX(seq), 0) FROM {_dialect.ChangesTable}", cancellationToken).ConfigureAwait(false);
-                _loop = Task.Run(RunAsync);
-            }
-        }
-        finally
-        {
-            _starting.Release();
-        }
-    }
-
-    private async Task RunAsync()
-    {
-        var token = _stop.Token;
         while (!token.IsCancellationRequested)
         {
             try
@@ -90,7 +35,7 @@ internal sealed class SqliteChangeFeed : IAsyncDisposable
                 }
 
                 await PruneAsync(token).ConfigureAwait(false);
-                await Task.Delay(_interval, token).ConfigureAwait(false);
+                await Task.Delay(interval, token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (token.IsCancellationRequested)
             {
@@ -98,11 +43,11 @@ internal sealed class SqliteChangeFeed : IAsyncDisposable
             }
             catch (Exception ex)
             {
-                _logger.LogWarning(ex, "The SQLite change feed could not read the change log; subscribers resync.");
-                _fanout.Resync();
+                Logger.LogWarning(ex, "The SQLite change feed could not read the change log; subscribers resync.");
+                Fanout.Resync();
                 try
                 {
-                    await Task.Delay(_interval, token).ConfigureAwait(false);
+                    await Task.Delay(interval, token).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException)
                 {
@@ -115,13 +60,13 @@ internal sealed class SqliteChangeFeed : IAsyncDisposable
     /// <summary>Reads one page of the log after the last row seen; true when the page was full.</summary>
     private async ValueTask<bool> PollAsync(CancellationToken cancellationToken)
     {
-        var connection = (SqliteConnection)await _dialect.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var connection = (SqliteConnection)await dialect.OpenAsync(cancellationToken).ConfigureAwait(false);
         var broken = true;
         var rows = 0;
         try
         {
             await using var read = connection.CreateCommand();
-            read.CommandText = $"SELECT seq, ns, key, kind, version FROM {_dialect.ChangesTable} WHERE seq > $last ORDER BY seq LIMIT {Page}";
+            read.CommandText = $"SELECT seq, ns, key, kind, version FROM {dialect.ChangesTable} WHERE seq > $last ORDER BY seq LIMIT {Page}";
             read.Parameters.AddWithValue("$last", _last);
             await using (var reader = await read.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
             {
@@ -130,14 +75,14 @@ internal sealed class SqliteChangeFeed : IAsyncDisposable
                     var seq = reader.GetInt64(0);
                     if (rows == 0 && seq > _last + 1)
                     {
-                        _fanout.Resync(); // rows this watcher had not read were pruned
+                        Fanout.Resync(); // rows this watcher had not read were pruned
                     }
 
                     rows++;
                     _last = seq;
-                    if (reader.GetString(1) == _namespace)
+                    if (reader.GetString(1) == ns)
                     {
-                        Publish(reader.GetString(2), reader.GetString(3), reader.GetInt64(4));
+                        Fanout.Publish(reader.GetString(3)[0], reader.GetString(2), reader.GetInt64(4));
                     }
                 }
             }
@@ -145,12 +90,12 @@ internal sealed class SqliteChangeFeed : IAsyncDisposable
             if (rows == 0)
             {
                 await using var max = connection.CreateCommand();
-                max.CommandText = $"SELECT COALESCE(MAX(seq), 0) FROM {_dialect.ChangesTable}";
+                max.CommandText = $"SELECT COALESCE(MAX(seq), 0) FROM {dialect.ChangesTable}";
                 var newest = (long)(await max.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
                 if (newest < _last)
                 {
                     _last = newest; // the log was recreated (the file replaced): everything may have changed
-                    _fanout.Resync();
+                    Fanout.Resync();
                 }
             }
 
@@ -158,7 +103,7 @@ internal sealed class SqliteChangeFeed : IAsyncDisposable
         }
         finally
         {
-            await _dialect.ReleaseAsync(connection, broken).ConfigureAwait(false);
+            await dialect.ReleaseAsync(connection, broken).ConfigureAwait(false);
         }
 
         return rows == Page;
@@ -173,13 +118,13 @@ internal sealed class SqliteChangeFeed : IAsyncDisposable
 
         _prunedAt = DateTime.UtcNow;
         await QueryAsync(
-            $"DELETE FROM {_dialect.ChangesTable} WHERE at < CAST(strftime('%s', 'now') AS INTEGER) - {(long)Retention.TotalSeconds}; SELECT changes()",
+            $"DELETE FROM {dialect.ChangesTable} WHERE at < CAST(strftime('%s', 'now') AS INTEGER) - {(long)Retention.TotalSeconds}; SELECT changes()",
             cancellationToken).ConfigureAwait(false);
     }
 
     private async ValueTask<long> QueryAsync(string sql, CancellationToken cancellationToken)
     {
-        var connection = (SqliteConnection)await _dialect.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var connection = (SqliteConnection)await dialect.OpenAsync(cancellationToken).ConfigureAwait(false);
         var broken = true;
         try
         {
@@ -191,18 +136,7 @@ internal sealed class SqliteChangeFeed : IAsyncDisposable
         }
         finally
         {
-            await _dialect.ReleaseAsync(connection, broken).ConfigureAwait(false);
-        }
-    }
-
-    private void Publish(string key, string kind, long version)
-    {
-        switch (kind)
-        {
-            case "s": _fanout.Publish(key, StateStoreChangeKind.Set, version); break;
-            case "d": _fanout.Publish(key, StateStoreChangeKind.Delete, version); break;
-            case "a": _fanout.Publish(key, StateStoreChangeKind.ListAppend, version); break;
-            case "l": _fanout.Publish(key, StateStoreChangeKind.ListChange, version); break;
+            await dialect.ReleaseAsync(connection, broken).ConfigureAwait(false);
         }
     }
 }

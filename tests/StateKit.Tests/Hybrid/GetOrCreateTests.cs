@@ -50,7 +50,7 @@ public sealed class GetOrCreateTests(string kind) : StoreFixture(kind)
     [Test]
     public async Task AFailingFactory_FailsEveryWaitingCaller_StoresNothing_AndTheNextCallRunsAgain()
     {
-        var reads = new ReadCounter(Store);
+        var reads = new Provider.ReadCountingStore(Store);
         var state = Container(store: reads).GetRequiredService<IStateProvider>();
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var calls = 0;
@@ -64,7 +64,7 @@ public sealed class GetOrCreateTests(string kind) : StoreFixture(kind)
         var callers = Enumerable.Range(0, 10).Select(_ => Task.Run(async () => await state.GetOrCreateAsync(StateScope.Global, "k", Failing))).ToArray();
 
         // Every caller has read (found nothing) and joined the run: 10 first reads and the runner's second one.
-        while (reads.Count < 11)
+        while (reads.Reads < 11)
         {
             await Task.Delay(5);
         }
@@ -80,19 +80,6 @@ public sealed class GetOrCreateTests(string kind) : StoreFixture(kind)
         Assert.That(await state.GetAsync<int>(StateScope.Global, "k"), Is.Null);
         var value = await state.GetOrCreateAsync(StateScope.Global, "k", _ => ValueTask.FromResult(42));
         Assert.That(value.Value, Is.EqualTo(42));
-    }
-
-    private sealed class ReadCounter(IStateStore inner) : Provider.DelegatingStore(inner)
-    {
-        private int _count;
-
-        public int Count => Volatile.Read(ref _count);
-
-        public override ValueTask<StateEntry?> GetAsync(string key, CancellationToken cancellationToken = default)
-        {
-            Interlocked.Increment(ref _count);
-            return base.GetAsync(key, cancellationToken);
-        }
     }
 
     [Test]

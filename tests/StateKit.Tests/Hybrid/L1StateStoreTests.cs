@@ -14,7 +14,7 @@ public sealed class L1StateStoreTests
     public async Task RepeatedReads_AreAnsweredInProcess_AndAWriteIsReadBackAtOnce()
     {
         var memory = new MemoryStateStore(null, _time);
-        var counting = new CountingStore(memory);
+        var counting = new ReadCountingStore(memory);
         await using var l1 = new L1StateStore(counting, null, _time);
         var v1 = await l1.SetAsync("k", new byte[] { 1 });
         for (var i = 0; i < 10; i++)
@@ -203,17 +203,6 @@ public sealed class L1StateStoreTests
             new StateStoreChange("a/list", StateStoreChangeKind.ListAppend, 2),
             new StateStoreChange("a/list", StateStoreChangeKind.ListChange, 0),
         }));
-    }
-
-    private sealed class CountingStore(IStateStore inner) : DelegatingStore(inner)
-    {
-        public int Reads { get; private set; }
-
-        public override ValueTask<StateEntry?> GetAsync(string key, CancellationToken cancellationToken = default)
-        {
-            Reads++;
-            return base.GetAsync(key, cancellationToken);
-        }
     }
 
     /// <summary>Passes the feed's notices to the tier and counts them, so a test knows when they have all arrived.</summary>

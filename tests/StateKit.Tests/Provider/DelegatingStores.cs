@@ -57,3 +57,17 @@ internal sealed class FailingStore(IStateStore inner) : DelegatingStore(inner)
         }
     }
 }
+
+/// <summary>Counts the single-entry reads that reach the store below it.</summary>
+internal sealed class ReadCountingStore(IStateStore inner) : DelegatingStore(inner)
+{
+    private int _reads;
+
+    public int Reads => Volatile.Read(ref _reads);
+
+    public override ValueTask<StateEntry?> GetAsync(string key, CancellationToken cancellationToken = default)
+    {
+        Interlocked.Increment(ref _reads);
+        return base.GetAsync(key, cancellationToken);
+    }
+}

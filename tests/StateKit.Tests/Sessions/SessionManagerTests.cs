@@ -24,7 +24,7 @@ public sealed class SessionManagerTests(string kind) : StoreFixture(kind)
     [Test]
     public async Task UpdateOfASessionRead_WritesWithoutReadingAgain_AndReappliesAfterAConflict()
     {
-        var counting = new ReadCountingStore(Store);
+        var counting = new Provider.ReadCountingStore(Store);
         var (sessions, _) = Build(store: counting);
         var session = await sessions.CreateAsync(new ChatSession { Turns = 1 });
         var read = (await sessions.GetAsync(session.Id))!;
@@ -42,19 +42,6 @@ public sealed class SessionManagerTests(string kind) : StoreFixture(kind)
 
         await sessions.DeleteAsync(stale.Id);
         await Assert.ThrowsAsync<SessionNotFoundException>(async () => await sessions.UpdateAsync(merged, s => s));
-    }
-
-    private sealed class ReadCountingStore(IStateStore inner) : Provider.DelegatingStore(inner)
-    {
-        private int _reads;
-
-        public int Reads => Volatile.Read(ref _reads);
-
-        public override ValueTask<StateEntry?> GetAsync(string key, CancellationToken cancellationToken = default)
-        {
-            Interlocked.Increment(ref _reads);
-            return base.GetAsync(key, cancellationToken);
-        }
     }
 
     [Test]
