@@ -21,6 +21,17 @@ public sealed partial class FileStateStore
     /// <inheritdoc />
     public async ValueTask<long> ListAppendAsync(string key, IReadOnlyList<ReadOnlyMemory<byte>> items, TimeSpan? timeToLive = null, CancellationToken cancellationToken = default)
     {
+        var result = await AppendListAsync(key, items, timeToLive, cancellationToken).ConfigureAwait(false);
+        if (items.Count > 0)
+        {
+            _changes.Append('a', result, key);
+        }
+
+        return result;
+    }
+
+    private async ValueTask<long> AppendListAsync(string key, IReadOnlyList<ReadOnlyMemory<byte>> items, TimeSpan? timeToLive, CancellationToken cancellationToken)
+    {
         _guard.Enter(cancellationToken);
         _guard.ValidateAppend(key, items, timeToLive, "ListAppend");
         if (items.Count == 0)
@@ -107,6 +118,14 @@ public sealed partial class FileStateStore
     /// <inheritdoc />
     public async ValueTask<long> ListTrimAsync(string key, long start, long stop, CancellationToken cancellationToken = default)
     {
+        var result = await TrimListAsync(key, start, stop, cancellationToken).ConfigureAwait(false);
+        _changes.Append('l', result, key);
+
+        return result;
+    }
+
+    private async ValueTask<long> TrimListAsync(string key, long start, long stop, CancellationToken cancellationToken)
+    {
         _guard.Enter(cancellationToken);
         _guard.ValidateKey(key, "ListTrim");
         var path = ListPath(key);
@@ -144,6 +163,17 @@ public sealed partial class FileStateStore
     /// <inheritdoc />
     public async ValueTask<bool> ListDeleteAsync(string key, CancellationToken cancellationToken = default)
     {
+        var result = await DeleteListAsync(key, cancellationToken).ConfigureAwait(false);
+        if (result)
+        {
+            _changes.Append('l', 0, key);
+        }
+
+        return result;
+    }
+
+    private async ValueTask<bool> DeleteListAsync(string key, CancellationToken cancellationToken)
+    {
         _guard.Enter(cancellationToken);
         _guard.ValidateKey(key, "ListDelete");
         var path = ListPath(key);
@@ -168,6 +198,17 @@ public sealed partial class FileStateStore
 
     /// <inheritdoc />
     public async ValueTask<bool> ListTouchAsync(string key, TimeSpan timeToLive, CancellationToken cancellationToken = default)
+    {
+        var result = await TouchListAsync(key, timeToLive, cancellationToken).ConfigureAwait(false);
+        if (result)
+        {
+            _changes.Append('l', await ListLengthAsync(key, cancellationToken).ConfigureAwait(false), key);
+        }
+
+        return result;
+    }
+
+    private async ValueTask<bool> TouchListAsync(string key, TimeSpan timeToLive, CancellationToken cancellationToken)
     {
         _guard.Enter(cancellationToken);
         _guard.ValidateKey(key, "ListTouch");

@@ -21,13 +21,17 @@ namespace StateKit.File;
 /// fixed number). Key-to-name mapping never leaves the directory and never maps two keys to one file.
 /// </para>
 /// </remarks>
-public sealed partial class FileStateStore : IStateStore, IStateStoreCapabilities, IVersionPreservingStateStore
+public sealed partial class FileStateStore : IStateStore, IStateStoreCapabilities, IVersionPreservingStateStore, IStateChangeFeed
 {
     private readonly StateStoreGuard _guard;
     private readonly StripeLocks _locks;
     private readonly ILogger _logger;
     private readonly string _entriesDirectory;
     private readonly string _listsDirectory;
+    private readonly FileChangeLog _changes;
+    private readonly TimeSpan _changePollInterval;
+    private readonly object _feedLock = new();
+    private FileChangeFeed? _feed;
 
     /// <summary>Initializes a new instance of the <see cref="FileStateStore"/> class and creates its directories.</summary>
     /// <param name="options">The options; <see cref="FileStateStoreOptions.RootPath"/> is required.</param>
@@ -42,6 +46,11 @@ public sealed partial class FileStateStore : IStateStore, IStateStoreCapabilitie
         if (options.LockTimeout <= TimeSpan.Zero)
         {
             throw new ArgumentOutOfRangeException(nameof(options), options.LockTimeout, "FileStateStoreOptions.LockTimeout must be positive.");
+        }
+
+        if (options.ChangePollInterval <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.ChangePollInterval, "FileStateStoreOptions.ChangePollInterval must be positive.");
         }
 
         _guard = new StateStoreGuard(Name, options, timeProvider);
@@ -68,6 +77,8 @@ public sealed partial class FileStateStore : IStateStore, IStateStoreCapabilitie
         }
 
         _locks = new StripeLocks(locksDirectory, options.LockTimeout);
+        _changes = new FileChangeLog(Path.Combine(DirectoryPath, "changes.log"), _logger);
+        _changePollInterval = options.ChangePollInterval;
         RemoveAbandonedTempFiles(locksDirectory);
     }
 
@@ -155,6 +166,7 @@ public sealed partial class FileStateStore : IStateStore, IStateStoreCapabilitie
                 try
                 {
                     ReplaceFile(EntryPath(write.Key), content, _entriesDirectory, operation, write.Key);
+                    _changes.Append('s', versions[i], write.Key);
                 }
                 catch (StateStoreUnavailableException ex) when (i > 0 && !ex.WriteMayHaveApplied)
                 {
@@ -187,6 +199,7 @@ public sealed partial class FileStateStore : IStateStore, IStateStoreCapabilitie
             }
 
             ReplaceFile(path, EntryFile.Encode(key, value.Span, version, ToTicks(at)), _entriesDirectory, "SetAtVersion", key);
+            _changes.Append('s', version, key);
             return true;
         }
     }
@@ -213,6 +226,11 @@ public sealed partial class FileStateStore : IStateStore, IStateStoreCapabilitie
             }
 
             DeleteDurably(path, _entriesDirectory, "Delete", key);
+            if (liveVersion > 0)
+            {
+                _changes.Append('d', liveVersion, key);
+            }
+
             return liveVersion > 0;
         }
     }
@@ -243,6 +261,7 @@ public sealed partial class FileStateStore : IStateStore, IStateStoreCapabilitie
             var entry = current!.Value;
             var content = EntryFile.Encode(key, entry.Value.Span, entry.Version, ToTicks(_guard.ExpiryFrom(timeToLive)));
             ReplaceFile(path, content, _entriesDirectory, "Touch", key);
+            _changes.Append('s', entry.Version, key);
             return true;
         }
     }
@@ -314,7 +333,29 @@ public sealed partial class FileStateStore : IStateStore, IStateStoreCapabilitie
         }
 
         _locks.Dispose();
-        return ValueTask.CompletedTask;
+        return _feed?.DisposeAsync() ?? ValueTask.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// Across processes on the same directory: every change of an entry or a list appends a line to the store's change
+    /// log (after the change is durable, while the entry's lock is held, so notices of one entry are in order), and the
+    /// store polls the log every <see cref="FileStateStoreOptions.ChangePollInterval"/> while it has subscribers. A process
+    /// that dies between a change and its line loses that notice (the change itself is durable). Expiry and
+    /// <see cref="PurgeExpiredAsync"/> are not reported. When the log grows past 8 MB it is moved aside and watchers resync.
+    /// </remarks>
+    public ValueTask<IAsyncDisposable> SubscribeAsync(string prefix, Func<StateStoreChange, CancellationToken, ValueTask> onChange, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(prefix);
+        ArgumentNullException.ThrowIfNull(onChange);
+        _guard.Enter(cancellationToken);
+        FileChangeFeed feed;
+        lock (_feedLock)
+        {
+            feed = _feed ??= new FileChangeFeed(_changes, _changePollInterval, _logger);
+        }
+
+        return feed.SubscribeAsync(prefix, onChange, cancellationToken);
     }
 
     private long NowTicks => _guard.TimeProvider.GetUtcNow().UtcTicks;

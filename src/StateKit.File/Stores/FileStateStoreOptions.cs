@@ -14,4 +14,11 @@ public sealed class FileStateStoreOptions : StateStoreOptions
     /// <value>The default value is 30 seconds.</value>
     [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
     public TimeSpan LockTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Gets or sets how often the change feed reads the change log for changes made by other processes on the same
+    /// directory (default 100 ms). Only a store with a subscriber polls.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.001", "01:00:00")]
+    public TimeSpan ChangePollInterval { get; set; } = TimeSpan.FromMilliseconds(100);
 }

@@ -68,7 +68,7 @@ public abstract class CrossInstanceChangeFeedTests(string kind)
         var latest = new Dictionary<string, long>();
         var random = new Random(11);
         var writes = 0L;
-        var operations = kind switch { "memory" => 3000, "sqlite" => 200, _ => 600 }; // SQLite's notices wait for a poll
+        var operations = kind switch { "memory" => 3000, "sqlite" or "file" => 200, _ => 600 }; // polled feeds wait for a poll
         for (var i = 0; i < operations; i++)
         {
             var key = "k" + random.Next(10);
@@ -174,6 +174,9 @@ public abstract class CrossInstanceChangeFeedTests(string kind)
 
 /// <summary>The cross-instance feed tests on the memory store (two wrappers of one store).</summary>
 public sealed class MemoryCrossInstanceChangeFeedTests() : CrossInstanceChangeFeedTests("memory");
+
+/// <summary>The cross-instance feed tests on the file store: two store objects on one directory, as two processes have (the change log, polled).</summary>
+public sealed class FileCrossInstanceChangeFeedTests() : CrossInstanceChangeFeedTests("file");
 
 /// <summary>The cross-instance feed tests on SQLite: two store objects on one file, as two processes have (the change log, polled).</summary>
 public sealed class SqliteCrossInstanceChangeFeedTests() : CrossInstanceChangeFeedTests("sqlite");
