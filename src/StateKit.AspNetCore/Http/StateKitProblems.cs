@@ -80,8 +80,7 @@ public static class StateKitProblems
             Status = status,
             Title = title,
             Detail = detail,
-            Type = $"https://httpstatuses.io/{status}",
-            Instance = context.Request.Path,
+            Instance = context.Request.Path, // Type: ASP.NET Core's default for the status (an RFC 9110 section)
         };
     }
 }

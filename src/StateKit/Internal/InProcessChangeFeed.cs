@@ -13,6 +13,7 @@ internal sealed class InProcessChangeFeed : IStateChangeFeed
 {
     private const int QueueCapacity = 16_384;
     private readonly ILogger _logger;
+    private readonly object _changing = new();
     private volatile Subscription[] _subscriptions = [];
 
     public InProcessChangeFeed(ILogger? logger = null)
@@ -61,7 +62,7 @@ internal sealed class InProcessChangeFeed : IStateChangeFeed
         ArgumentNullException.ThrowIfNull(onChange);
         cancellationToken.ThrowIfCancellationRequested();
         var subscription = new Subscription(this, prefix, onChange);
-        lock (this)
+        lock (_changing)
         {
             _subscriptions = [.. _subscriptions, subscription];
         }
@@ -72,7 +73,7 @@ internal sealed class InProcessChangeFeed : IStateChangeFeed
 
     private void Remove(Subscription subscription)
     {
-        lock (this)
+        lock (_changing)
         {
             _subscriptions = _subscriptions.Where(s => s != subscription).ToArray();
         }
