@@ -19,6 +19,10 @@ internal abstract class SessionManagerBase<TSession> : ISessionManager<TSession>
     private const int IdLength = 22;
     private readonly Func<TSession> _defaultState;
     private readonly long[] _counts = new long[Enum.GetValues<SessionEventKind>().Length];
+    private readonly SessionRemoteEvents? _remote;
+    private EventHandler<SessionEvent>? _changed;
+    private int _remoteStarted;
+    private IAsyncDisposable? _remoteSubscription; // lives as long as the manager (the store's disposal ends it)
 
     protected SessionManagerBase(IStateStore store, StateValueCodec codec, IStateProvider provider, SessionOptions options, TimeProvider time, Func<TSession>? defaultState, ILogger? logger)
     {
@@ -40,11 +44,29 @@ internal abstract class SessionManagerBase<TSession> : ISessionManager<TSession>
         Logger = logger ?? NullLogger.Instance;
         Name = name;
         Keys = new SessionKeys(name);
+        if (options.CrossInstanceEvents)
+        {
+            _remote = new SessionRemoteEvents(store, Keys.RecordPrefix, RaiseRemote);
+            store = _remote;
+            Store = store;
+        }
         Scopes = new SessionScopes(store, provider, Keys);
         _defaultState = defaultState ?? CreateDefault;
     }
 
-    public event EventHandler<SessionEvent>? SessionChanged;
+    public event EventHandler<SessionEvent>? SessionChanged
+    {
+        add
+        {
+            _changed += value;
+            if (_remote is not null && Interlocked.Exchange(ref _remoteStarted, 1) == 0)
+            {
+                _ = ListenToOtherInstancesAsync();
+            }
+        }
+
+        remove => _changed -= value;
+    }
 
     /// <summary>Gets the name of this manager's part in a checkpoint of a session scope.</summary>
     public string PartName => "session:" + Name;
@@ -281,7 +303,38 @@ internal abstract class SessionManagerBase<TSession> : ISessionManager<TSession>
             Interlocked.Increment(ref _counts[(int)kind]);
         }
 
-        SessionChanged?.Invoke(this, new SessionEvent(kind, id, Now));
+        _changed?.Invoke(this, new SessionEvent(kind, id, Now));
+    }
+
+    private void RaiseRemote(SessionEventKind kind, string id) =>
+        _changed?.Invoke(this, new SessionEvent(kind, id, Now) { FromOtherInstance = true });
+
+    /// <summary>Subscribes to the store's change feed for other instances' changes (<see cref="SessionOptions.CrossInstanceEvents"/>).</summary>
+    private async Task ListenToOtherInstancesAsync()
+    {
+        if (Store.GetService<IStateChangeFeed>() is not { } feed)
+        {
+            Logger.LogWarning("SessionOptions.CrossInstanceEvents is on, but the '{Store}' store has no change feed: only this instance's changes are reported.", Store.Name);
+            return;
+        }
+
+        try
+        {
+            _remoteSubscription = await feed.SubscribeAsync(Keys.RecordPrefix, (change, _) =>
+            {
+                if (_remote!.Classify(change) is { } kind)
+                {
+                    RaiseRemote(kind, change.Key[Keys.RecordPrefix.Length..]);
+                }
+
+                return ValueTask.CompletedTask;
+            }).ConfigureAwait(false);
+        }
+        catch (StateStoreException ex)
+        {
+            Interlocked.Exchange(ref _remoteStarted, 0); // try again with the next subscriber
+            Logger.LogWarning(ex, "Could not subscribe to other instances' session changes; trying again with the next subscriber.");
+        }
     }
 
     private long Count(SessionEventKind kind) => Interlocked.Read(ref _counts[(int)kind]);

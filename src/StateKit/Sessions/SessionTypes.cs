@@ -79,6 +79,15 @@ public sealed class SessionOptions
     /// </summary>
     public TimeSpan OrphanSweepInterval { get; set; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>
+    /// Gets or sets a value indicating whether <c>SessionChanged</c> also reports changes other instances make (created,
+    /// updated, deleted), through the store's change feed (default <see langword="false"/>). Those events have
+    /// <see cref="SessionEvent.FromOtherInstance"/> set and do not count in this instance's statistics. Delivery is at least
+    /// once; an idle refresh by another instance may be reported as an update to an instance that had not seen the session.
+    /// A store without a change feed reports nothing from elsewhere.
+    /// </summary>
+    public bool CrossInstanceEvents { get; set; }
+
     /// <summary>Gets or sets how many times an update re-reads and re-applies after a conflict (default 100).</summary>
     [Range(1, 10_000)]
     public int MaxUpdateAttempts { get; set; } = 100;
@@ -118,7 +127,11 @@ public enum SessionEventKind
 /// <param name="Kind">What happened.</param>
 /// <param name="SessionId">The session id.</param>
 /// <param name="Time">When.</param>
-public sealed record SessionEvent(SessionEventKind Kind, string SessionId, DateTimeOffset Time);
+public sealed record SessionEvent(SessionEventKind Kind, string SessionId, DateTimeOffset Time)
+{
+    /// <summary>Gets a value indicating whether another instance made this change (see <see cref="SessionOptions.CrossInstanceEvents"/>).</summary>
+    public bool FromOtherInstance { get; init; }
+}
 
 /// <summary>Session counters since the manager started (this instance).</summary>
 /// <param name="Active">Live sessions this instance knows.</param>

@@ -1,0 +1,175 @@
+using System.Collections.Concurrent;
+
+namespace StateKit.Internal;
+
+/// <summary>
+/// For <see cref="SessionOptions.CrossInstanceEvents"/>: wraps the store a session manager writes its records to and
+/// notes the versions it writes and the records it deletes, so that the change feed's notices of this instance's own
+/// changes are told apart from other instances' changes.
+/// </summary>
+/// <remarks>
+/// A notice can arrive before the write that caused it returns (the memory store publishes during the write), so a
+/// conditional write notes the version it will produce before it runs (pending). If the write then fails (another
+/// instance wrote that version first), a notice it held back is reported after all, through <paramref name="report"/>.
+/// </remarks>
+internal sealed class SessionRemoteEvents(IStateStore store, string recordPrefix, Action<SessionEventKind, string> report) : DelegatingStateStore(store)
+{
+    private const int MaxRemembered = 100_000;
+    private const long DeletedHere = -1;
+    private readonly ConcurrentDictionary<(string Key, long Version), byte> _own = new();
+    private readonly ConcurrentDictionary<string, long> _seen = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Pending> _pending = new(StringComparer.Ordinal);
+
+    public override async ValueTask<long> SetAsync(string key, ReadOnlyMemory<byte> value, StateWriteOptions options = default, CancellationToken cancellationToken = default)
+    {
+        var pending = Expect(key, options.ExpectedVersion);
+        try
+        {
+            var version = await base.SetAsync(key, value, options, cancellationToken).ConfigureAwait(false);
+            Written(key, version, pending);
+            return version;
+        }
+        catch
+        {
+            Abandon(key, pending);
+            throw;
+        }
+        finally
+        {
+            _pending.TryRemove(new KeyValuePair<string, Pending>(key, pending!));
+        }
+    }
+
+    public override async ValueTask<IReadOnlyList<long>> SetManyAsync(IReadOnlyList<StateWrite> writes, CancellationToken cancellationToken = default)
+    {
+        var pending = writes.Select(w => Expect(w.Key, w.Options.ExpectedVersion)).ToArray();
+        try
+        {
+            var versions = await base.SetManyAsync(writes, cancellationToken).ConfigureAwait(false);
+            for (var i = 0; i < writes.Count; i++)
+            {
+                Written(writes[i].Key, versions[i], pending[i]);
+            }
+
+            return versions;
+        }
+        catch
+        {
+            for (var i = 0; i < writes.Count; i++)
+            {
+                Abandon(writes[i].Key, pending[i]);
+            }
+
+            throw;
+        }
+        finally
+        {
+            for (var i = 0; i < writes.Count; i++)
+            {
+                _pending.TryRemove(new KeyValuePair<string, Pending>(writes[i].Key, pending[i]!));
+            }
+        }
+    }
+
+    public override async ValueTask<bool> DeleteAsync(string key, long? expectedVersion = null, CancellationToken cancellationToken = default)
+    {
+        Remember(key, DeletedHere);
+        return await base.DeleteAsync(key, expectedVersion, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Turns a notice into the event another instance's change means, or <see langword="null"/> for this instance's own changes and refreshes.</summary>
+    public SessionEventKind? Classify(StateStoreChange change)
+    {
+        if (!change.Key.StartsWith(recordPrefix, StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        switch (change.Kind)
+        {
+            case StateStoreChangeKind.Set:
+                if (_pending.TryGetValue(change.Key, out var pending) && pending.Version == change.Version)
+                {
+                    pending.HeldBack = true; // most likely this instance's write, still running: decided when it ends
+                    return null;
+                }
+
+                if (_own.TryRemove((change.Key, change.Version), out _))
+                {
+                    return null; // written here
+                }
+
+                if (_seen.TryGetValue(change.Key, out var seen) && seen == change.Version)
+                {
+                    return null; // a refresh (touch) of the version already reported or written
+                }
+
+                _seen[change.Key] = change.Version;
+                return change.Version == 1 ? SessionEventKind.Created : SessionEventKind.Updated;
+            case StateStoreChangeKind.Delete:
+                _seen.TryRemove(change.Key, out _);
+                return _own.TryRemove((change.Key, DeletedHere), out _) ? null : SessionEventKind.Deleted;
+            default:
+                return null;
+        }
+    }
+
+    /// <summary>A write landed: its notice is this instance's own (unless it already came and was held back).</summary>
+    private void Written(string key, long version, Pending? pending)
+    {
+        Remember(key, version);
+        if (pending is { HeldBack: true } && pending.Version == version)
+        {
+            _own.TryRemove((key, version), out _); // its notice was already consumed while the write ran
+        }
+    }
+
+    private Pending? Expect(string key, long? expectedVersion)
+    {
+        if (expectedVersion is not { } expected || !key.StartsWith(recordPrefix, StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var pending = new Pending(expected + 1);
+        _pending[key] = pending;
+        return pending;
+    }
+
+    /// <summary>The write failed: a notice it held back for the version it expected was another instance's change.</summary>
+    private void Abandon(string key, Pending? pending)
+    {
+        if (pending is { HeldBack: true })
+        {
+            _seen[key] = pending.Version;
+            report(pending.Version == 1 ? SessionEventKind.Created : SessionEventKind.Updated, key[recordPrefix.Length..]);
+        }
+    }
+
+    private void Remember(string key, long version)
+    {
+        if (!key.StartsWith(recordPrefix, StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        if (_own.Count >= MaxRemembered || _seen.Count >= MaxRemembered)
+        {
+            _own.Clear(); // bounded memory; a forgotten own change may then be reported once (at least once)
+            _seen.Clear();
+        }
+
+        _own[(key, version)] = 0;
+        if (version != DeletedHere)
+        {
+            _seen[key] = version;
+        }
+    }
+
+    private sealed class Pending(long version)
+    {
+        public long Version { get; } = version;
+
+        public volatile bool HeldBack;
+    }
+}
