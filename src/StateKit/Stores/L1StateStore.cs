@@ -35,6 +35,7 @@ public sealed class L1StateStore : DelegatingStateStore
     private volatile bool _subscribed;
     private volatile bool _disposed;
     private long _bytes;
+    private long _retrySubscribeAt;
 
     /// <summary>Initializes a new instance of the <see cref="L1StateStore"/> class.</summary>
     /// <param name="innerStore">The store of record.</param>
@@ -282,6 +283,11 @@ public sealed class L1StateStore : DelegatingStateStore
             return true;
         }
 
+        if (Environment.TickCount64 < Volatile.Read(ref _retrySubscribeAt))
+        {
+            return false; // the feed failed a moment ago: read through without a subscribe attempt on every read
+        }
+
         await _subscribing.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -295,7 +301,8 @@ public sealed class L1StateStore : DelegatingStateStore
         }
         catch (StateStoreException)
         {
-            return false; // the feed is unreachable: read through, hold nothing, try again next time
+            Volatile.Write(ref _retrySubscribeAt, Environment.TickCount64 + 1000);
+            return false; // the feed is unreachable: read through, hold nothing, try again in a second
         }
         finally
         {
