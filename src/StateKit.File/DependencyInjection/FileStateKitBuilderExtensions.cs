@@ -18,7 +18,7 @@ public static class FileStateKitBuilderExtensions
         ArgumentException.ThrowIfNullOrWhiteSpace(rootPath);
         if (configure is not null)
         {
-            builder.Services.Configure(configure);
+            builder.Services.Configure(builder.Name, configure);
         }
 
         return builder.UseStore<FileStateStoreFactory>(FileStateStoreFactory.Type, o => o.Store.Path = rootPath);

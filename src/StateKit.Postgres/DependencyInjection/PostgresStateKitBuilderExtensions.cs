@@ -27,7 +27,7 @@ public static class PostgresStateKitBuilderExtensions
         ArgumentNullException.ThrowIfNull(dataSource);
         if (configure is not null)
         {
-            builder.Services.Configure(configure);
+            builder.Services.Configure(builder.Name, configure);
         }
 
         return builder.UseStore(new PostgresStateStoreFactory(dataSource));

@@ -27,7 +27,7 @@ public static class RedisStateKitBuilderExtensions
         ArgumentNullException.ThrowIfNull(multiplexer);
         if (configure is not null)
         {
-            builder.Services.Configure(configure);
+            builder.Services.Configure(builder.Name, configure);
         }
 
         return builder.UseStore(new RedisStateStoreFactory(multiplexer));

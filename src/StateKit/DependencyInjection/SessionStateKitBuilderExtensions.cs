@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -15,6 +16,12 @@ public static class SessionStateKitBuilderExtensions
     /// Registers <see cref="ISessionManager{TSession}"/> on the configured store, with a hosted service that cleans up
     /// expired sessions every <see cref="SessionOptions.CleanupInterval"/>.
     /// </summary>
+    /// <remarks>
+    /// The options are bound from configuration when there is some: <c>StateKit:Sessions</c> for every session type
+    /// (all but <see cref="SessionOptions.Name"/>), then <c>StateKit:Sessions:{TypeName}</c> (the type's short name, for
+    /// example <c>StateKit:Sessions:ChatSession:IdleTimeout</c>), then <paramref name="configure"/>; they are validated at
+    /// start-up. With tier routing (<c>RouteTier(StateTier.Session, …)</c>) the sessions live on the session tier's store.
+    /// </remarks>
     /// <typeparam name="TSession">The session state type.</typeparam>
     /// <param name="builder">The builder.</param>
     /// <param name="configure">Timeouts, isolation, limits.</param>
@@ -24,7 +31,15 @@ public static class SessionStateKitBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         var name = typeof(TSession).FullName ?? typeof(TSession).Name;
-        var options = builder.Services.AddOptions<SessionOptions>(name).ValidateDataAnnotations().Validate(
+        var marker = StateKitServiceCollectionExtensions.Marker(builder.Services);
+        var options = builder.Services.AddOptions<SessionOptions>(name).Configure<IServiceProvider>((o, sp) =>
+        {
+            // StateKit:Sessions applies to every session type (but never names it); StateKit:Sessions:{TypeName} to this one.
+            var ownName = o.Name;
+            marker.Section(sp, string.Empty, "Sessions")?.Bind(o);
+            o.Name = ownName;
+            marker.Section(sp, string.Empty, "Sessions:" + typeof(TSession).Name)?.Bind(o);
+        }).ValidateDataAnnotations().Validate(
             o => o.IdleTimeout > TimeSpan.Zero && (o.AbsoluteTimeout is null || o.AbsoluteTimeout > TimeSpan.Zero) && o.CleanupInterval > TimeSpan.Zero,
             "Session timeouts and the cleanup interval must be positive.").ValidateOnStart();
         if (configure is not null)

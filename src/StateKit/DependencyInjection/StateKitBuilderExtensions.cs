@@ -1,4 +1,6 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 using StateKit;
 using StateKit.Internal;
 
@@ -35,7 +37,7 @@ public static class StateKitBuilderExtensions
         builder.UseStoreType(storeType);
         if (configure is not null)
         {
-            builder.Services.Configure(configure);
+            builder.Services.Configure(builder.Name, configure);
         }
 
         return builder;
@@ -60,7 +62,7 @@ public static class StateKitBuilderExtensions
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
         if (configure is not null)
         {
-            builder.Services.Configure(configure);
+            builder.Services.Configure(builder.Name, configure);
         }
 
         return builder.UseStore<TFactory>(storeType, o => o.Store.ConnectionString = connectionString);
@@ -68,13 +70,13 @@ public static class StateKitBuilderExtensions
 
     /// <summary>Registers a factory instance and selects the backend type it serves (for a factory with its own settings).</summary>
     /// <param name="builder">The builder.</param>
-    /// <param name="factory">The factory; it wins over any earlier factory of the same type.</param>
+    /// <param name="factory">The factory; it creates this builder's store (the default or a named one) and no other.</param>
     /// <returns>The builder.</returns>
     public static StateKitBuilder UseStore(this StateKitBuilder builder, IStateStoreFactory factory)
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(factory);
-        builder.Services.AddSingleton(factory);
+        builder.Services.Configure<StateStorePipelineOptions>(builder.Name, o => o.Factory = factory);
         return builder.UseStoreType(factory.StoreType);
     }
 
@@ -89,15 +91,16 @@ public static class StateKitBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(decorator);
-        builder.Services.Configure<StateStorePipelineOptions>(o => o.Decorators.Add(decorator));
+        builder.Services.Configure<StateStorePipelineOptions>(builder.Name, o => o.Decorators.Add(decorator));
         return builder;
     }
 
     /// <summary>
     /// Puts an in-process tier (<see cref="L1StateStore"/>) in front of the chosen store: repeated reads are answered from
     /// memory, changes reported by the store's change feed remove entries at once, and every entry is held at most
-    /// <see cref="L1StateStoreOptions.Lifetime"/>. Options are bound from <c>StateKit:L1</c> when the container has an
-    /// <see cref="Microsoft.Extensions.Configuration.IConfiguration"/>, then from <paramref name="configure"/>, and validated at start-up.
+    /// <see cref="L1StateStoreOptions.Lifetime"/>. Options are bound from <c>StateKit:L1</c> (a named store's from
+    /// <c>StateKit:Stores:{name}:L1</c>) when there is configuration, then from <paramref name="configure"/>, and validated
+    /// at start-up.
     /// </summary>
     /// <param name="builder">The builder.</param>
     /// <param name="configure">Bounds and lifetime.</param>
@@ -105,14 +108,10 @@ public static class StateKitBuilderExtensions
     public static StateKitBuilder UseL1(this StateKitBuilder builder, Action<L1StateStoreOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        var options = builder.Services.AddOptions<L1StateStoreOptions>()
-            .Configure<IServiceProvider>((o, sp) =>
-            {
-                if (sp.GetService<Microsoft.Extensions.Configuration.IConfiguration>() is { } configuration)
-                {
-                    Microsoft.Extensions.Configuration.ConfigurationBinder.Bind(configuration.GetSection(StateKitOptions.SectionName + ":L1"), o);
-                }
-            })
+        var name = builder.Name;
+        var marker = StateKitServiceCollectionExtensions.Marker(builder.Services);
+        var options = builder.Services.AddOptions<L1StateStoreOptions>(name)
+            .Configure<IServiceProvider>((o, sp) => marker.Section(sp, name, "L1")?.Bind(o))
             .ValidateDataAnnotations()
             .Validate(o => o.Lifetime > TimeSpan.Zero, "L1 Lifetime must be positive.")
             .ValidateOnStart();
@@ -123,8 +122,102 @@ public static class StateKitBuilderExtensions
 
         return builder.Decorate((store, services) => new L1StateStore(
             store,
-            services.GetRequiredService<Microsoft.Extensions.Options.IOptions<L1StateStoreOptions>>().Value,
+            services.GetRequiredService<IOptionsMonitor<L1StateStoreOptions>>().Get(name),
             services.GetService<TimeProvider>()));
+    }
+
+    /// <summary>
+    /// Adds a named store with its own backend, settings and pipeline, next to the default one: for example
+    /// <c>AddStore("persistent", s =&gt; s.UsePostgres(connectionString))</c>. The store is registered as a keyed
+    /// <see cref="IStateStore"/> and with its own keyed <see cref="IStateProvider"/> under <paramref name="name"/>
+    /// (<c>[FromKeyedServices("persistent")]</c>), and <see cref="RouteTier"/> can send a tier's state to it.
+    /// </summary>
+    /// <remarks>
+    /// <para>
+    /// The store's settings are a <see cref="StateKitOptions"/> of its own (named options): bound from
+    /// <c>StateKit:Stores:{name}</c> (the same shape as <c>StateKit</c>: <c>Store:Type</c>, <c>Store:ConnectionString</c>,
+    /// <c>KeyPrefix</c>, limits, <c>L1</c>), then set by the calls in <paramref name="configure"/>. Nothing is inherited
+    /// from the default store's settings. A store named only in configuration (<c>StateKit:Stores:{name}</c>) is added
+    /// by <c>AddStateKit(configuration)</c>.
+    /// </para>
+    /// <para>Calling it again with the same name configures the same store further.</para>
+    /// </remarks>
+    /// <param name="builder">The builder <c>AddStateKit()</c> returned.</param>
+    /// <param name="name">The store's name: letters, digits, <c>-</c>, <c>_</c> and <c>.</c>, at most 64 characters.</param>
+    /// <param name="configure">Chooses the backend and decorators, as on the default builder (<c>UseRedis</c>, <c>UseL1</c>, …).</param>
+    /// <returns>The builder <c>AddStateKit()</c> returned, to go on with the default store.</returns>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is empty, too long or has other characters.</exception>
+    /// <exception cref="InvalidOperationException">The builder is itself a named store's.</exception>
+    public static StateKitBuilder AddStore(this StateKitBuilder builder, string name, Action<StateKitBuilder> configure)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(configure);
+        if (!IsStoreName(name))
+        {
+            throw new ArgumentException($"A store name has 1 to 64 letters, digits, '-', '_' or '.' (was '{name}').", nameof(name));
+        }
+
+        if (builder.IsNamed)
+        {
+            throw new InvalidOperationException($"AddStore(\"{name}\") is called on the builder AddStateKit() returns, not inside the store '{builder.Name}'.");
+        }
+
+        var marker = StateKitServiceCollectionExtensions.Marker(builder.Services);
+        var named = marker.Store(name, out var added);
+        if (added)
+        {
+            var services = builder.Services;
+            services.AddOptions<StateKitOptions>(name)
+                .Configure<IServiceProvider>((o, sp) =>
+                {
+                    o.StoreName = name;
+                    marker.Section(sp, name, string.Empty)?.Bind(o);
+                })
+                .ValidateDataAnnotations()
+                .ValidateOnStart();
+            services.AddKeyedSingleton<IStateStore>(name, (sp, _) => StateStoreSelector.Create(sp, name));
+            services.AddKeyedSingleton<IStateProvider>(name, (sp, _) => new StateProvider(
+                sp.GetRequiredKeyedService<IStateStore>(name),
+                sp.GetRequiredService<StateKit.Serialization.StateValueCodec>(),
+                sp.GetRequiredService<IOptions<StateProviderOptions>>(),
+                sp.GetRequiredService<TimeProvider>(),
+                sp));
+        }
+
+        configure(named);
+        return builder;
+    }
+
+    /// <summary>
+    /// Sends the state of a tier to a named store (<see cref="AddStore"/>): the provider's values, lists, history and
+    /// checkpoints of every scope of that tier, and for <see cref="StateTier.Session"/> the session records too. The same
+    /// as <c>StateKit:Tiers:{tier} = {storeName}</c> in configuration. Tiers not routed stay on the default store.
+    /// </summary>
+    /// <remarks>
+    /// The default <see cref="IStateStore"/> then routes each key by its tier; a batch whose keys belong to two stores is
+    /// refused with <see cref="NotSupportedException"/> (StateKit never applies half a batch), and listing keys without a
+    /// tier in the prefix lists every store. Routing a tier moves no data: state written before stays where it was.
+    /// </remarks>
+    /// <param name="builder">The builder <c>AddStateKit()</c> returned.</param>
+    /// <param name="tier">The tier.</param>
+    /// <param name="storeName">The name of a store added with <see cref="AddStore"/>; checked at start-up.</param>
+    /// <returns>The builder.</returns>
+    public static StateKitBuilder RouteTier(this StateKitBuilder builder, StateTier tier, string storeName)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentException.ThrowIfNullOrWhiteSpace(storeName);
+        if (!Enum.IsDefined(tier))
+        {
+            throw new ArgumentOutOfRangeException(nameof(tier), tier, "Unknown tier.");
+        }
+
+        if (builder.IsNamed)
+        {
+            throw new InvalidOperationException($"RouteTier is called on the builder AddStateKit() returns, not inside the store '{builder.Name}'.");
+        }
+
+        builder.Services.Configure<StateKitOptions>(o => o.Tiers[tier] = storeName);
+        return builder;
     }
 
     /// <summary>
@@ -147,15 +240,33 @@ public static class StateKitBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(factory);
-        builder.Services.AddSingleton<IStateStoreFactory>(new DelegateStateStoreFactory(factory));
-        return builder.UseStoreType(DelegateStateStoreFactory.Type);
+        return builder.UseStore(new DelegateStateStoreFactory(factory));
     }
 
     private static StateKitBuilder UseStoreType(this StateKitBuilder builder, string storeType)
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentException.ThrowIfNullOrEmpty(storeType);
-        builder.Services.PostConfigure<StateKitOptions>(o => o.Store.Type = storeType);
+        builder.Services.PostConfigure<StateKitOptions>(builder.Name, o => o.Store.Type = storeType);
         return builder;
+    }
+
+    /// <summary>Whether <paramref name="name"/> can name a store.</summary>
+    internal static bool IsStoreName(string? name)
+    {
+        if (string.IsNullOrEmpty(name) || name.Length > 64)
+        {
+            return false;
+        }
+
+        foreach (var c in name)
+        {
+            if (!char.IsAsciiLetterOrDigit(c) && c is not ('-' or '_' or '.'))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 }

@@ -15,6 +15,19 @@ public sealed class StateKitOptions : StateStoreOptions
     [Required]
     public StateKitStoreOptions Store { get; } = new();
 
+    /// <summary>
+    /// Gets which named store (<c>AddStore</c>, <c>StateKit:Stores:{name}</c>) holds each tier's state
+    /// (<c>StateKit:Tiers</c>, for example <c>"Tiers": { "Session": "sessions", "Persistent": "durable" }</c>); a tier
+    /// not listed stays on the default store. Read from the default store's options only. See <c>RouteTier</c>.
+    /// </summary>
+    public Dictionary<StateTier, string> Tiers { get; } = [];
+
+    /// <summary>Gets or sets the name of the store these options configure: empty for the default store.</summary>
+    internal string StoreName { get; set; } = string.Empty;
+
+    /// <summary>Gets the configuration path of these options, for messages: <c>StateKit</c> or <c>StateKit:Stores:{name}</c>.</summary>
+    internal string SectionPath => StoreName.Length == 0 ? SectionName : SectionName + ":Stores:" + StoreName;
+
     /// <summary>Gets the envelope settings of the value codec (<c>StateKit:Envelope</c>).</summary>
     [Required]
     public StateEnvelopeOptions Envelope { get; } = new();
@@ -32,7 +45,7 @@ public sealed class StateKitOptions : StateStoreOptions
 
     /// <summary>
     /// The adapter's options from DI (as set by <c>services.Configure&lt;TStoreOptions&gt;</c> or a <c>Use…(…, configure)</c>
-    /// call), with the shared settings they leave unset (key prefix, limits, default time to live) taken from these;
+    /// call; a named store's are the named options of its name), with the shared settings they leave unset (key prefix, limits, default time to live) taken from these;
     /// for <see cref="IStateStoreFactory"/> implementations. A setting the adapter's options set is never overwritten.
     /// </summary>
     /// <typeparam name="TStoreOptions">The adapter's options type.</typeparam>
@@ -42,7 +55,7 @@ public sealed class StateKitOptions : StateStoreOptions
         where TStoreOptions : StateStoreOptions, new()
     {
         ArgumentNullException.ThrowIfNull(services);
-        var storeOptions = services.GetService<IOptions<TStoreOptions>>()?.Value ?? new TStoreOptions();
+        var storeOptions = services.GetService<IOptionsMonitor<TStoreOptions>>()?.Get(StoreName) ?? new TStoreOptions();
         CopyUnsetTo(storeOptions);
         return storeOptions;
     }

@@ -42,8 +42,14 @@ public static class StateKitServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
         var builder = Register(services);
+        Marker(services).Configuration = configuration;
         services.AddOptions<StateKitOptions>().Bind(configuration);
         services.AddOptions<StateProviderOptions>().Bind(configuration.GetSection("Provider"));
+        foreach (var store in configuration.GetSection("Stores").GetChildren())
+        {
+            builder.AddStore(store.Key, _ => { });
+        }
+
         if (configure is not null)
         {
             services.Configure(configure);
@@ -52,23 +58,38 @@ public static class StateKitServiceCollectionExtensions
         return builder;
     }
 
-    private static StateKitBuilder Register(IServiceCollection services)
+    /// <summary>The marker <c>AddStateKit()</c> registered.</summary>
+    internal static StateKitMarker Marker(IServiceCollection services) =>
+        FindMarker(services) ?? throw new InvalidOperationException("Call services.AddStateKit() first.");
+
+    private static StateKitMarker? FindMarker(IServiceCollection services)
     {
         foreach (var descriptor in services)
         {
             if (descriptor.ServiceType == typeof(StateKitMarker) && descriptor.ImplementationInstance is StateKitMarker existing)
             {
-                return existing.Builder;
+                return existing;
             }
         }
 
-        var builder = new StateKitBuilder(services);
-        services.AddSingleton(new StateKitMarker(builder));
+        return null;
+    }
+
+    private static StateKitBuilder Register(IServiceCollection services)
+    {
+        if (FindMarker(services) is { } existing)
+        {
+            return existing.Builder;
+        }
+
+        var marker = new StateKitMarker(services);
+        var builder = marker.Builder;
+        services.AddSingleton(marker);
         services.AddOptions<StateKitOptions>().ValidateDataAnnotations().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<StateKitOptions>, StateKitOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IStateStoreFactory, MemoryStateStoreFactory>());
-        services.TryAddSingleton<IStateStore>(StateStoreSelector.Create);
+        services.TryAddSingleton<IStateStore>(sp => StateStoreSelector.Create(sp, string.Empty));
         services.TryAddSingleton(sp => new StateKitMetrics(sp.GetService<IMeterFactory>()));
         services.TryAddSingleton<IStateSerializer>(_ => new JsonStateSerializer());
         services.TryAddSingleton(sp => new StateValueCodec(sp.GetRequiredService<IStateSerializer>(), sp.GetRequiredService<IOptions<StateKitOptions>>().Value.Envelope));

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
 namespace StateKit.Internal;
@@ -8,11 +9,11 @@ internal sealed class StateKitOptionsValidator(IServiceProvider services) : IVal
     public ValidateOptionsResult Validate(string? name, StateKitOptions options)
     {
         var failures = new List<string>();
-        options.AddSharedProblems(failures, StateKitOptions.SectionName);
+        options.AddSharedProblems(failures, options.SectionPath);
 
         if (options.PurgeInterval < TimeSpan.Zero)
         {
-            failures.Add($"StateKit:PurgeInterval must be zero (off) or positive (was {options.PurgeInterval}).");
+            failures.Add($"{options.SectionPath}:PurgeInterval must be zero (off) or positive (was {options.PurgeInterval}).");
         }
 
         if (options.Envelope.CompressionThresholdBytes < 0)
@@ -30,7 +31,12 @@ internal sealed class StateKitOptionsValidator(IServiceProvider services) : IVal
             failures.Add($"StateKit:Envelope:Compression '{options.Envelope.Compression}' is unknown; use None, Brotli or GZip.");
         }
 
-        var factory = StateStoreSelector.Find(services, options.Store.Type, out var problem);
+        if (options.StoreName.Length == 0)
+        {
+            AddRoutingProblems(failures, options);
+        }
+
+        var factory = StateStoreSelector.Find(services, options, out var problem);
         if (factory is null)
         {
             failures.Add(problem!);
@@ -41,5 +47,22 @@ internal sealed class StateKitOptionsValidator(IServiceProvider services) : IVal
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private void AddRoutingProblems(List<string> failures, StateKitOptions options)
+    {
+        var names = services.GetService<StateKitMarker>()?.StoreNames ?? [];
+        foreach (var (tier, storeName) in options.Tiers)
+        {
+            if (!Enum.IsDefined(tier))
+            {
+                failures.Add($"StateKit:Tiers names an unknown tier '{tier}'; use Local, Shared, Session, Persistent or Global.");
+            }
+            else if (!names.Contains(storeName, StringComparer.Ordinal))
+            {
+                var known = names.Count == 0 ? "none is" : "the stores are " + string.Join(", ", names.Select(n => $"'{n}'"));
+                failures.Add($"StateKit:Tiers:{tier} names the store '{storeName}', which is not added: add it with AddStore(\"{storeName}\", …) or under StateKit:Stores:{storeName} ({known}).");
+            }
+        }
     }
 }

@@ -15,29 +15,42 @@ internal static class StateStoreSelector
 
     private static readonly Lazy<IReadOnlyList<IStateStoreFactory>> Declared = new(DiscoverDeclaredFactories);
 
-    public static IStateStore Create(IServiceProvider services)
+    /// <summary>Creates a store's pipeline: the default store (<paramref name="name"/> empty, tier routing included) or a named one.</summary>
+    public static IStateStore Create(IServiceProvider services, string name)
     {
-        var options = services.GetRequiredService<IOptions<StateKitOptions>>().Value;
-        var factory = Find(services, options.Store.Type, out var problem) ?? throw new InvalidOperationException(problem);
+        var options = Options(services, name);
+        var factory = Find(services, options, out var problem) ?? throw new InvalidOperationException(problem);
         var store = factory.Create(services, options);
-        var wrapped = services.GetRequiredService<IOptions<StateStorePipelineOptions>>().Value.Wrap(store, services);
-        return options.Telemetry ? new InstrumentedStateStore(wrapped, services.GetRequiredService<StateKitMetrics>()) : wrapped;
+        var wrapped = services.GetRequiredService<IOptionsMonitor<StateStorePipelineOptions>>().Get(name).Wrap(store, services);
+        var instrumented = options.Telemetry ? new InstrumentedStateStore(wrapped, services.GetRequiredService<StateKitMetrics>()) : wrapped;
+        return name.Length == 0 && options.Tiers.Count > 0 ? TierRoutingStateStore.Create(instrumented, options.Tiers, services) : instrumented;
     }
 
-    public static IStateStoreFactory? Find(IServiceProvider services, string? storeType, out string? problem)
+    /// <summary>A store's options: the default store's are <see cref="IOptions{TOptions}"/>, the ones the rest of StateKit reads.</summary>
+    public static StateKitOptions Options(IServiceProvider services, string name) =>
+        name.Length == 0
+            ? services.GetRequiredService<IOptions<StateKitOptions>>().Value
+            : services.GetRequiredService<IOptionsMonitor<StateKitOptions>>().Get(name);
+
+    /// <summary>The factory for the store type of <paramref name="options"/>: the one its <c>UseStore(factory)</c> gave, a registered one, or one a package declares.</summary>
+    public static IStateStoreFactory? Find(IServiceProvider services, StateKitOptions options, out string? problem)
     {
         problem = null;
+        var storeType = options.Store.Type;
+        var path = options.SectionPath + ":Store:Type";
         if (string.IsNullOrWhiteSpace(storeType))
         {
-            problem = $"StateKit:Store:Type is empty; {Choices}.";
+            problem = $"{path} is empty; {Choices}.";
             return null;
         }
 
-        var found = services.GetServices<IStateStoreFactory>().LastOrDefault(f => Serves(f, storeType))
+        var chosen = services.GetService<IOptionsMonitor<StateStorePipelineOptions>>()?.Get(options.StoreName).Factory;
+        var found = (chosen is not null && Serves(chosen, storeType) ? chosen : null)
+            ?? services.GetServices<IStateStoreFactory>().LastOrDefault(f => Serves(f, storeType))
             ?? Declared.Value.FirstOrDefault(f => Serves(f, storeType));
         if (found is null)
         {
-            problem = $"StateKit:Store:Type '{storeType}' is unknown: no registered factory serves it and no referenced package declares it; {Choices}.";
+            problem = $"{path} '{storeType}' is unknown: no registered factory serves it and no referenced package declares it; {Choices}.";
         }
 
         return found;

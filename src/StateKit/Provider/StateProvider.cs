@@ -29,7 +29,6 @@ internal sealed partial class StateProvider : IStateProvider
 
     // The typed fast path: decoded values of immutable types, by the entry instance the L1 tier holds (an entry the tier
     // drops or replaces is a new instance, so a changed value is always decoded again).
-    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<StateEntry, object> _decoded = new();
     private readonly bool _sharesDecoded;
 
     public StateProvider(IStateStore store, StateValueCodec codec, IOptions<StateProviderOptions> options, TimeProvider timeProvider, IServiceProvider services)
@@ -45,11 +44,32 @@ internal sealed partial class StateProvider : IStateProvider
         _sharesDecoded = store.GetService<L1StateStore>() is not null;
     }
 
-    public async ValueTask<StateValue<T>?> GetAsync<T>(StateScope scope, string key, CancellationToken cancellationToken = default)
+    public ValueTask<StateValue<T>?> GetAsync<T>(StateScope scope, string key, CancellationToken cancellationToken = default)
+    {
+        if (_authorizers.Length == 0)
+        {
+            // No authorizer to await: a store answer that completed synchronously (an L1 hit) makes no state machine.
+            _ = scope.StorePrefix;
+            cancellationToken.ThrowIfCancellationRequested();
+            var pending = _store.GetAsync(ScopeKeys.Value(scope, ValidKey(key)), cancellationToken);
+            if (pending.IsCompletedSuccessfully)
+            {
+                return new(pending.Result is { } entry ? ToValue<T>(key, entry) : null);
+            }
+
+            return AwaitValueAsync<T>(key, pending);
+        }
+
+        return GetAuthorizedAsync<T>(scope, key, cancellationToken);
+    }
+
+    private async ValueTask<StateValue<T>?> AwaitValueAsync<T>(string key, ValueTask<StateEntry?> pending) =>
+        await pending.ConfigureAwait(false) is { } entry ? ToValue<T>(key, entry) : null;
+
+    private async ValueTask<StateValue<T>?> GetAuthorizedAsync<T>(StateScope scope, string key, CancellationToken cancellationToken)
     {
         await AuthorizeAsync(StateAccess.Read, scope, ValidKey(key), cancellationToken).ConfigureAwait(false);
-        var entry = await _store.GetAsync(ScopeKeys.Value(scope, key), cancellationToken).ConfigureAwait(false);
-        return entry is null ? null : ToValue<T>(key, entry);
+        return await AwaitValueAsync<T>(key, _store.GetAsync(ScopeKeys.Value(scope, key), cancellationToken)).ConfigureAwait(false);
     }
 
     public async ValueTask<IReadOnlyDictionary<string, StateValue<T>>> GetManyAsync<T>(StateScope scope, IReadOnlyCollection<string> keys, CancellationToken cancellationToken = default)
@@ -213,7 +233,7 @@ internal sealed partial class StateProvider : IStateProvider
     private StateValue<T> ToValue<T>(string key, StateEntry entry)
     {
         var shared = _sharesDecoded && (ImmutableType<T>.Known || _options.ImmutableTypes.Contains(typeof(T)));
-        if (shared && _decoded.TryGetValue(entry, out var held) && held is StateValue<T> known && known.Key == key)
+        if (shared && entry.Decoded is StateValue<T> known && known.Key == key)
         {
             return known; // the L1 tier answered with the entry decoded before: no decode
         }
@@ -221,7 +241,7 @@ internal sealed partial class StateProvider : IStateProvider
         var value = new StateValue<T>(key, _codec.Decode<T>(entry.Value.Span, entry.Key)!, entry.Version, entry.ExpiresAt);
         if (shared)
         {
-            _decoded.AddOrUpdate(entry, value);
+            entry.Decoded = value; // a race only decodes twice: each reader gets a whole value
         }
 
         return value;

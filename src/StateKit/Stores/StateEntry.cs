@@ -29,4 +29,10 @@ public sealed class StateEntry
 
     /// <summary>Gets when the entry expires, or <see langword="null"/> when it never does.</summary>
     public DateTimeOffset? ExpiresAt { get; }
+
+    /// <summary>
+    /// The provider's decoded value of this entry (a <c>StateValue&lt;T&gt;</c> of an immutable type), kept on the entry an
+    /// L1 tier hands out again so a repeated read does no decode; see the provider's typed fast path.
+    /// </summary>
+    internal object? Decoded;
 }
