@@ -43,3 +43,24 @@ public sealed class ChatState
         return this;
     }
 }
+
+/// <summary>
+/// The same chat-session state as <see cref="ChatState"/>, immutable: a turn makes a new state that shares the unchanged
+/// messages. Marked <see cref="ImmutableStateAttribute"/>, so StateKit may hand the same decoded instance to every reader.
+/// </summary>
+/// <param name="UserId">The user.</param>
+/// <param name="Turns">The number of completed turns.</param>
+/// <param name="Messages">The recent messages.</param>
+[ImmutableState]
+public sealed record ImmutableChatState(string UserId, int Turns, System.Collections.Immutable.ImmutableArray<ChatMessage> Messages)
+{
+    /// <summary>The immutable copy of a mutable state.</summary>
+    /// <param name="state">The state.</param>
+    /// <returns>The copy.</returns>
+    public static ImmutableChatState From(ChatState state) => new(state.UserId, state.Turns, [.. state.Messages]);
+
+    /// <summary>One turn, as <see cref="ChatState.NextTurn"/> does it, into a new state.</summary>
+    /// <returns>The next state.</returns>
+    public ImmutableChatState NextTurn() =>
+        this with { Turns = Turns + 1, Messages = Messages.SetItem(Messages.Length - 1, Messages[^1] with { Text = $"Turn {Turns + 1}: " + Messages[^1].Text[^160..] }) };
+}

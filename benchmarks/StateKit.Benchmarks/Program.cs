@@ -12,6 +12,13 @@ if (args.Length > 0 && args[0] == "--paired")
     return;
 }
 
+// "--session-redis [rounds]" runs a session request on Redis for StateKit and ASP.NET Core's session, alternating.
+if (args.Length > 0 && args[0] == "--session-redis")
+{
+    await SessionRequestRunner.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 2000);
+    return;
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
 
 /// <summary>Entry point.</summary>

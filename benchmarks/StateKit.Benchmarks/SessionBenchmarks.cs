@@ -28,6 +28,8 @@ public class SessionBenchmarks
     private ServiceProvider _services = null!;
     private IStateProvider _provider = null!;
     private ISessionManager<ChatState> _sessions = null!;
+    private ISessionManager<ImmutableChatState> _immutableSessions = null!;
+    private string _immutableSessionId = string.Empty;
     private MemoryCache _cache = null!;
     private MemoryDistributedCache _distributed = null!;
     private string _sessionId = string.Empty;
@@ -39,10 +41,11 @@ public class SessionBenchmarks
     private async Task SetUpAsync()
     {
         var services = new ServiceCollection();
-        services.AddStateKit().AddSessions<ChatState>(o => o.IdleTimeout = IdleTimeout);
+        services.AddStateKit().AddSessions<ChatState>(o => o.IdleTimeout = IdleTimeout).AddSessions<ImmutableChatState>(o => o.IdleTimeout = IdleTimeout);
         _services = services.BuildServiceProvider();
         _provider = _services.GetRequiredService<IStateProvider>();
         _sessions = _services.GetRequiredService<ISessionManager<ChatState>>();
+        _immutableSessions = _services.GetRequiredService<ISessionManager<ImmutableChatState>>();
         _cache = new MemoryCache(new MemoryCacheOptions());
         _distributed = new MemoryDistributedCache(Options.Create(new MemoryDistributedCacheOptions()));
 
@@ -50,6 +53,7 @@ public class SessionBenchmarks
         await _provider.SetAsync(_scope, "chat", state);
         _cache.Set("chat", JsonSerializer.SerializeToUtf8Bytes(state, Web), Sliding);
         _sessionId = (await _sessions.CreateAsync(state)).Id;
+        _immutableSessionId = (await _immutableSessions.CreateAsync(ImmutableChatState.From(state))).Id;
         _cache.Set("session:" + _sessionId, JsonSerializer.SerializeToUtf8Bytes(state, Web), Sliding);
         var aspNet = OpenAspNetSession();
         await aspNet.LoadAsync();
@@ -99,6 +103,15 @@ public class SessionBenchmarks
         var session = await _sessions.GetOrCreateAsync(_sessionId);
         await _sessions.UpdateAsync(session, s => s.NextTurn()); // at the version read: no second read
         return (await _sessions.GetAsync(session.Id))!.State.Turns;
+    }
+
+    /// <summary>The same request with an immutable session type (<see cref="ImmutableStateAttribute"/>): reads of bytes decoded or written before do no decode.</summary>
+    [BenchmarkCategory("SessionRequest"), Benchmark]
+    public async Task<int> StateKit_ImmutableSession()
+    {
+        var session = await _immutableSessions.GetOrCreateAsync(_immutableSessionId);
+        await _immutableSessions.UpdateAsync(session, s => s.NextTurn());
+        return (await _immutableSessions.GetAsync(session.Id))!.State.Turns;
     }
 
     [BenchmarkCategory("SessionRequest"), Benchmark]

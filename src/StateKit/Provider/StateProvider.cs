@@ -30,6 +30,7 @@ internal sealed partial class StateProvider : IStateProvider
     // The typed fast path: decoded values of immutable types, by the entry instance the L1 tier holds (an entry the tier
     // drops or replaces is a new instance, so a changed value is always decoded again).
     private readonly bool _sharesDecoded;
+    private readonly ValueKeyCache _valueKeys = new();
 
     public StateProvider(IStateStore store, StateValueCodec codec, IOptions<StateProviderOptions> options, TimeProvider timeProvider, IServiceProvider services)
     {
@@ -51,7 +52,7 @@ internal sealed partial class StateProvider : IStateProvider
             // No authorizer to await: a store answer that completed synchronously (an L1 hit) makes no state machine.
             _ = scope.StorePrefix;
             cancellationToken.ThrowIfCancellationRequested();
-            var pending = _store.GetAsync(ScopeKeys.Value(scope, ValidKey(key)), cancellationToken);
+            var pending = _store.GetAsync(_valueKeys.Get(scope, ValidKey(key)), cancellationToken);
             if (pending.IsCompletedSuccessfully)
             {
                 return new(pending.Result is { } entry ? ToValue<T>(key, entry) : null);

@@ -60,6 +60,7 @@ internal sealed class SessionManager<TSession> : SessionManagerBase<TSession>
                 new StateWrite(Keys.Record(sessionId), bytes, new StateWriteOptions(0, ttl)),
             ], cancellationToken).ConfigureAwait(false);
             version = versions[1];
+            Wrote(sessionId, bytes, record);
         }
         catch
         {

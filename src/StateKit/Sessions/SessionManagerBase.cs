@@ -20,6 +20,7 @@ internal abstract class SessionManagerBase<TSession> : ISessionManager<TSession>
     private readonly Func<TSession> _defaultState;
     private readonly long[] _counts = new long[Enum.GetValues<SessionEventKind>().Length];
     private readonly SessionRemoteEvents? _remote;
+    private readonly DecodedCache<SessionRecord>? _decoded = ImmutableType<TSession>.Known ? new() : null;
     private EventHandler<SessionEvent>? _changed;
     private int _remoteStarted;
     private IAsyncDisposable? _remoteSubscription; // lives as long as the manager (the store's disposal ends it)
@@ -209,8 +210,24 @@ internal abstract class SessionManagerBase<TSession> : ISessionManager<TSession>
         return bytes.Length > Options.MaxStateBytes ? throw new SessionStateTooLargeException(bytes.Length, Options.MaxStateBytes) : (state, bytes);
     }
 
-    protected SessionRecord Decode(StateEntry entry) =>
-        Codec.Decode<SessionRecord>(entry.Value.Span, entry.Key) ?? throw new StateCorruptedException(Store.Name, "session read", entry.Key, "the session record is empty");
+    /// <summary>
+    /// Decodes a stored record; for an immutable session type (<see cref="ImmutableStateAttribute"/>) the record decoded
+    /// from the same bytes before is reused (the bytes are compared in full), so a read of an unchanged session does no decode.
+    /// </summary>
+    protected SessionRecord Decode(StateEntry entry)
+    {
+        if (_decoded is { } cache && cache.TryGet(entry.Key, entry.Value.Span, out var known))
+        {
+            return known;
+        }
+
+        var record = Codec.Decode<SessionRecord>(entry.Value.Span, entry.Key) ?? throw new StateCorruptedException(Store.Name, "session read", entry.Key, "the session record is empty");
+        _decoded?.Put(entry.Key, entry.Value, record);
+        return record;
+    }
+
+    /// <summary>Remembers the record just written as <paramref name="bytes"/> (an immutable session type only), so the next read of it does no decode.</summary>
+    protected void Wrote(string id, byte[] bytes, SessionRecord record) => _decoded?.Put(Keys.Record(id), bytes, record);
 
     protected Session<TSession> ToSession(string id, SessionRecord record, long version, DateTimeOffset? expiresAt, bool isNew) =>
         new(id, record.State, version, record.CreatedAt, expiresAt, StateScope.Session(record.ScopeId), isNew);
@@ -268,6 +285,7 @@ internal abstract class SessionManagerBase<TSession> : ISessionManager<TSession>
         }
 
         var written = await Store.SetAsync(Keys.Record(id), bytes, new StateWriteOptions(version, ttl ?? Timeout.InfiniteTimeSpan), cancellationToken).ConfigureAwait(false);
+        Wrote(id, bytes, next);
         var expiresAt = now + ttl;
         Written(id, record.ScopeId, expiresAt);
         Raise(SessionEventKind.Updated, id);

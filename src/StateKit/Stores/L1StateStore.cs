@@ -25,8 +25,14 @@ public sealed class L1StateStore : DelegatingStateStore
     private const int Stripes = 256;
     private readonly ConcurrentDictionary<string, Held> _held = new(StringComparer.Ordinal);
     private readonly long[] _generations = new long[Stripes];
+    private readonly ConcurrentDictionary<string, OwnWrite> _ownWrites = new(StringComparer.Ordinal);
     private readonly L1StateStoreOptions _options;
+    /// <summary>The resolution <see cref="Environment.TickCount64"/> may have (the coarse monotonic clock on Linux, the timer tick on Windows).</summary>
+    private const long TickResolutionMs = 20;
+
     private readonly TimeProvider _time;
+    private readonly bool _systemClock;
+    private readonly long _lifetimeTicks;
     private readonly IStateChangeFeed? _feed;
     private readonly SemaphoreSlim _subscribing = new(1, 1);
     private readonly object _evicting = new();
@@ -51,6 +57,8 @@ public sealed class L1StateStore : DelegatingStateStore
         }
 
         _time = timeProvider ?? TimeProvider.System;
+        _systemClock = ReferenceEquals(_time, TimeProvider.System);
+        _lifetimeTicks = (long)_options.Lifetime.TotalMilliseconds - TickResolutionMs;
         _feed = innerStore.GetService<IStateChangeFeed>();
     }
 
@@ -72,8 +80,14 @@ public sealed class L1StateStore : DelegatingStateStore
     public override ValueTask<StateEntry?> GetAsync(string key, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
+        if (_systemClock && key is not null && !_disposed && _held.TryGetValue(key, out var fresh)
+            && fresh.Entry.ExpiresAt is null && Environment.TickCount64 < fresh.UntilTick)
+        {
+            return new(fresh.Entry); // the common hit: an entry without expiry, inside its lifetime, no wall-clock read
+        }
+
         var now = _time.GetUtcNow();
-        return TryGetHeld(key, now) is { } held ? new(held) : ReadAsync(key, now, cancellationToken); // a hit completes synchronously
+        return TryGetHeld(key!, now) is { } held ? new(held) : ReadAsync(key!, now, cancellationToken); // a hit completes synchronously
     }
 
     private async ValueTask<StateEntry?> ReadAsync(string key, DateTimeOffset now, CancellationToken cancellationToken)
@@ -149,16 +163,59 @@ public sealed class L1StateStore : DelegatingStateStore
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// A conditional write with an explicit time to live (what sessions and compare-and-set updates make) is also held
+    /// once the store has it, so this instance's next read of the key needs no round trip: its version is known before
+    /// the write (expected + 1), the store's own notice of it is recognised by that version, and any other change noticed
+    /// while it is written keeps it out. Other writes only remove the key.
+    /// </remarks>
     public override async ValueTask<long> SetAsync(string key, ReadOnlyMemory<byte> value, StateWriteOptions options = default, CancellationToken cancellationToken = default)
     {
+        if (options.ExpectedVersion is not { } expected || expected < 0 || key is null || options.TimeToLive is not { } ttl
+            || ttl == StateTimeToLive.KeepCurrent || (ttl <= TimeSpan.Zero && ttl != Timeout.InfiniteTimeSpan)
+            || !await CanHoldAsync(cancellationToken).ConfigureAwait(false))
+        {
+            Forget(key!);
+            try
+            {
+                return await base.SetAsync(key!, value, options, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                Forget(key!);
+            }
+        }
+
+        var own = new OwnWrite(expected + 1);
         Forget(key);
+        _ownWrites[key] = own;
+        var generation = Generation(key);
         try
         {
-            return await base.SetAsync(key, value, options, cancellationToken).ConfigureAwait(false);
+            var now = _time.GetUtcNow();
+            var version = await base.SetAsync(key, value, options, cancellationToken).ConfigureAwait(false);
+            if (version == own.Version && !_disposed)
+            {
+                // The store's expiry is computed at its own later instant: the one held here never outlasts it.
+                DateTimeOffset? expiresAt = ttl == Timeout.InfiniteTimeSpan ? null : new DateTimeOffset(now.UtcTicks - (now.UtcTicks % TimeSpan.TicksPerMillisecond), TimeSpan.Zero) + ttl;
+                Hold(new StateEntry(key, value.ToArray(), version, expiresAt), generation, now);
+            }
+
+            if (!_held.TryGetValue(key, out var held) || held.Entry.Version != version)
+            {
+                Forget(key); // not held (a change came in between): nothing older may stay either
+            }
+
+            return version;
+        }
+        catch
+        {
+            Forget(key);
+            throw;
         }
         finally
         {
-            Forget(key);
+            _ownWrites.TryRemove(new KeyValuePair<string, OwnWrite>(key, own));
         }
     }
 
@@ -328,17 +385,25 @@ public sealed class L1StateStore : DelegatingStateStore
                 else
                 {
                     // not answered any more, but kept as the fail-safe's fallback (the feed is likely down with the store)
-                    _held.TryUpdate(pair.Key, pair.Value with { Until = DateTimeOffset.MinValue }, pair.Value);
+                    _held.TryUpdate(pair.Key, pair.Value with { Until = DateTimeOffset.MinValue, UntilTick = long.MinValue }, pair.Value);
                 }
             }
         }
-        else
+        else if (change.Kind != StateStoreChangeKind.Set || !IsKnown(change))
         {
             Forget(change.Key);
         }
 
         return ValueTask.CompletedTask;
     }
+
+    /// <summary>
+    /// Whether a set notice tells nothing new: the store's notice of this instance's own write in flight, or of a version
+    /// no newer than the one held (versions only grow while a key lives; a delete is noticed before a key starts again).
+    /// </summary>
+    private bool IsKnown(StateStoreChange change) =>
+        (_ownWrites.TryGetValue(change.Key, out var own) && own.Version == change.Version)
+        || (_held.TryGetValue(change.Key, out var held) && held.Entry.Version >= change.Version && held.UntilTick != long.MinValue);
 
     private void Hold(StateEntry entry, long generation, DateTimeOffset now)
     {
@@ -348,7 +413,7 @@ public sealed class L1StateStore : DelegatingStateStore
             return;
         }
 
-        var held = new Held(entry, now, now + _options.Lifetime, size);
+        var held = new Held(entry, now, now + _options.Lifetime, size, Environment.TickCount64 + _lifetimeTicks);
         if (Generation(entry.Key) != generation)
         {
             return; // the key changed while it was read: do not put the older value back
@@ -363,6 +428,11 @@ public sealed class L1StateStore : DelegatingStateStore
             },
             (_, old) =>
             {
+                if (old.Entry.Version > held.Entry.Version && old.UntilTick != long.MinValue)
+                {
+                    return old; // a read that began before this instance's own write ended: keep the newer entry
+                }
+
                 Interlocked.Add(ref _bytes, held.Size - old.Size);
                 return held;
             });
@@ -434,5 +504,9 @@ public sealed class L1StateStore : DelegatingStateStore
         }
     }
 
-    private sealed record Held(StateEntry Entry, DateTimeOffset ReadAt, DateTimeOffset Until, int Size);
+    /// <summary>An entry held: <c>UntilTick</c> is <c>Until</c> on <see cref="Environment.TickCount64"/>, shortened by its resolution so it never outlasts it.</summary>
+    /// <summary>A write of this instance in flight, and the version it makes (an object, so only its own writer removes it).</summary>
+    private sealed record OwnWrite(long Version);
+
+    private sealed record Held(StateEntry Entry, DateTimeOffset ReadAt, DateTimeOffset Until, int Size, long UntilTick);
 }

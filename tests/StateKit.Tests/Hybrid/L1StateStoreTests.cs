@@ -31,6 +31,72 @@ public sealed class L1StateStoreTests
     }
 
     [Test]
+    public async Task AConditionalWriteWithATimeToLive_IsHeld_SoItsNextReadNeedsNoStoreRead()
+    {
+        var memory = new MemoryStateStore(null, _time);
+        var counting = new ReadCountingStore(memory);
+        await using var l1 = new L1StateStore(counting, null, _time);
+        var v1 = await l1.SetAsync("k", new byte[] { 1 }, new StateWriteOptions(0, TimeSpan.FromMinutes(5)));
+        var read = await l1.GetAsync("k");
+        Assert.That(read!.Version, Is.EqualTo(v1));
+        Assert.That(read.Value.ToArray(), Is.EqualTo(new byte[] { 1 }));
+        Assert.That(read.ExpiresAt, Is.Not.Null.And.LessThanOrEqualTo((await memory.GetAsync("k"))!.ExpiresAt!.Value), "never held past the store's expiry");
+        await Task.Delay(50); // the write's own notice arrives: it is recognised and keeps the entry
+        Assert.That((await l1.GetAsync("k"))!.Version, Is.EqualTo(v1));
+        Assert.That(counting.Reads, Is.Zero, "the write was held");
+
+        var v2 = await l1.SetAsync("k", new byte[] { 2 }, new StateWriteOptions(v1, Timeout.InfiniteTimeSpan));
+        Assert.That((await l1.GetAsync("k"))!.ExpiresAt, Is.Null);
+        Assert.That((await l1.GetAsync("k"))!.Version, Is.EqualTo(v2));
+        Assert.That(counting.Reads, Is.Zero);
+
+        // Unconditional writes, or writes that keep the current expiry, are not held.
+        await l1.SetAsync("k", new byte[] { 3 });
+        await l1.GetAsync("k");
+        await l1.SetAsync("k", new byte[] { 4 }, new StateWriteOptions(v2 + 1, StateTimeToLive.KeepCurrent));
+        Assert.That((await l1.GetAsync("k"))!.Value.ToArray(), Is.EqualTo(new byte[] { 4 }));
+        Assert.That(counting.Reads, Is.EqualTo(2));
+
+        // A write that conflicts holds nothing and leaves nothing older behind.
+        await Assert.ThrowsAsync<StateConflictException>(async () => await l1.SetAsync("k", new byte[] { 5 }, new StateWriteOptions(1, TimeSpan.FromMinutes(5))));
+        Assert.That((await l1.GetAsync("k"))!.Value.ToArray(), Is.EqualTo(new byte[] { 4 }));
+        _time.Advance(TimeSpan.FromMinutes(10));
+        Assert.That((await l1.GetAsync("k"))!.Value.ToArray(), Is.EqualTo(new byte[] { 4 }), "no expiry on the last write");
+    }
+
+    [Test]
+    public async Task AHeldWrite_ExpiresWithItsTimeToLive()
+    {
+        var memory = new MemoryStateStore(null, _time);
+        await using var l1 = new L1StateStore(memory, null, _time);
+        await l1.SetAsync("k", new byte[] { 1 }, new StateWriteOptions(0, TimeSpan.FromSeconds(30)));
+        Assert.That(await l1.GetAsync("k"), Is.Not.Null);
+        _time.Advance(TimeSpan.FromSeconds(31));
+        Assert.That(await l1.GetAsync("k"), Is.Null);
+    }
+
+    [Test]
+    public async Task OnTheSystemClock_HitsNeedNoClockRead_ButLifetimeAndNoticesStillHold()
+    {
+        var memory = new MemoryStateStore();
+        var counting = new ReadCountingStore(new NonDisposingStore(memory));
+        await using var l1 = new L1StateStore(counting, new L1StateStoreOptions { Lifetime = TimeSpan.FromMilliseconds(200) });
+        await memory.SetAsync("k", new byte[] { 1 });
+        await l1.GetAsync("k");
+        await l1.GetAsync("k");
+        Assert.That(counting.Reads, Is.EqualTo(1));
+
+        var v2 = await memory.SetAsync("k", new byte[] { 2 }); // another writer: the notice drops the entry
+        await Task.Delay(100);
+        Assert.That((await l1.GetAsync("k"))!.Version, Is.EqualTo(v2));
+        Assert.That(counting.Reads, Is.EqualTo(2));
+
+        await Task.Delay(400); // past the lifetime: read again
+        await l1.GetAsync("k");
+        Assert.That(counting.Reads, Is.EqualTo(3));
+    }
+
+    [Test]
     public async Task AConditionalWriteAtAStaleVersion_StillFailsAtTheStore()
     {
         var memory = new MemoryStateStore(null, _time);

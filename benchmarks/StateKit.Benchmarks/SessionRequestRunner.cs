@@ -1,0 +1,149 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Microsoft.AspNetCore.Session;
+using Microsoft.Extensions.Caching.Distributed;
+using Microsoft.Extensions.Caching.StackExchangeRedis;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using StackExchange.Redis;
+
+namespace StateKit.Benchmarks;
+
+/// <summary>
+/// A session request (get-or-create → one update → read back) on Redis, run alternately for each contender in one loop
+/// (one request each per round) so they share the machine's noise: ASP.NET Core's <see cref="DistributedSession"/> over
+/// <see cref="RedisCache"/> (the baseline), StateKit on Redis, and StateKit on Redis with the L1 tier, each with the
+/// mutable chat state and with its immutable twin. Prints p50 and p99 per contender and the p50 ratio to the baseline.
+/// </summary>
+internal static class SessionRequestRunner
+{
+    private static readonly JsonSerializerOptions Web = new(JsonSerializerDefaults.Web);
+    private static readonly TimeSpan IdleTimeout = TimeSpan.FromMinutes(20);
+
+    public static async Task RunAsync(int rounds)
+    {
+        var redis = Environment.GetEnvironmentVariable("STATEKIT_REDIS") ?? throw new InvalidOperationException("Set STATEKIT_REDIS.");
+        var prefix = "bench-sr-" + Guid.NewGuid().ToString("N")[..8];
+        var state = ChatState.OfSize(1024);
+        using var cache = new RedisCache(new RedisCacheOptions { Configuration = redis, InstanceName = prefix + ":" });
+        await using var plain = await StateKitAsync(redis, prefix + "-plain", l1: false);
+        await using var tiered = await StateKitAsync(redis, prefix + "-l1", l1: true);
+
+        var aspNetKey = Guid.NewGuid().ToString("N");
+        var first = Open(cache, aspNetKey);
+        await first.LoadAsync();
+        first.Set("chat", JsonSerializer.SerializeToUtf8Bytes(state, Web));
+        await first.CommitAsync();
+
+        var contenders = new (string Name, Func<Task<int>> Request)[]
+        {
+            ("ASP.NET Core session over RedisCache", () => AspNetRequestAsync(cache, aspNetKey)),
+            ("StateKit on Redis", await plain.MutableAsync(state)),
+            ("StateKit on Redis, immutable state", await plain.ImmutableAsync(state)),
+            ("StateKit on Redis + L1", await tiered.MutableAsync(state)),
+            ("StateKit on Redis + L1, immutable state", await tiered.ImmutableAsync(state)),
+        };
+        var times = contenders.Select(_ => new double[rounds]).ToArray();
+        for (var i = 0; i < 50; i++)
+        {
+            foreach (var (_, request) in contenders)
+            {
+                await request();
+            }
+        }
+
+        for (var round = 0; round < rounds; round++)
+        {
+            for (var c = 0; c < contenders.Length; c++)
+            {
+                var start = Stopwatch.GetTimestamp();
+                await contenders[c].Request();
+                times[c][round] = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
+            }
+        }
+
+        Console.WriteLine($"Session request on Redis, 1 KB chat state, {rounds} rounds, contenders alternating:");
+        Console.WriteLine();
+        Console.WriteLine("| contender | p50 | p99 | p50 ÷ ASP.NET Core session |");
+        Console.WriteLine("|---|---:|---:|---:|");
+        double baseline = 0;
+        for (var c = 0; c < contenders.Length; c++)
+        {
+            Array.Sort(times[c]);
+            var p50 = times[c][rounds / 2];
+            baseline = c == 0 ? p50 : baseline;
+            Console.WriteLine($"| {contenders[c].Name} | {p50:0.0} µs | {times[c][(int)(rounds * 0.99)]:0.0} µs | {p50 / baseline:0.00} |");
+        }
+
+        await cache.RemoveAsync(aspNetKey);
+    }
+
+    private static async Task<int> AspNetRequestAsync(IDistributedCache cache, string key)
+    {
+        var session = Open(cache, key);
+        await session.LoadAsync();
+        var state = session.TryGetValue("chat", out var bytes) ? JsonSerializer.Deserialize<ChatState>(bytes, Web)! : ChatState.OfSize(1024);
+        session.Set("chat", JsonSerializer.SerializeToUtf8Bytes(state.NextTurn(), Web));
+        await session.CommitAsync();
+
+        var next = Open(cache, key);
+        await next.LoadAsync();
+        return next.TryGetValue("chat", out bytes) ? JsonSerializer.Deserialize<ChatState>(bytes, Web)!.Turns : -1;
+    }
+
+    private static DistributedSession Open(IDistributedCache cache, string key) =>
+        new(cache, key, IdleTimeout, TimeSpan.FromSeconds(5), () => true, NullLoggerFactory.Instance, isNewSessionKey: false);
+
+    private static async Task<App> StateKitAsync(string redis, string prefix, bool l1)
+    {
+        var services = new ServiceCollection();
+        var builder = services.AddStateKit(o => o.Telemetry = false).UseRedis(redis, o => o.RedisKeyPrefix = prefix);
+        if (l1)
+        {
+            builder.UseL1();
+        }
+
+        builder.AddSessions<ChatState>(o => o.IdleTimeout = IdleTimeout).AddSessions<ImmutableChatState>(o => o.IdleTimeout = IdleTimeout);
+        var provider = services.BuildServiceProvider();
+        await provider.GetRequiredService<IStateStore>().GetAsync("warm-up");
+        return new App(provider);
+    }
+
+    private sealed class App(ServiceProvider services) : IAsyncDisposable
+    {
+        public async Task<Func<Task<int>>> MutableAsync(ChatState state)
+        {
+            var sessions = services.GetRequiredService<ISessionManager<ChatState>>();
+            var id = (await sessions.CreateAsync(state.Copy())).Id;
+            return async () =>
+            {
+                var session = await sessions.GetOrCreateAsync(id);
+                await sessions.UpdateAsync(session, s => s.NextTurn());
+                return (await sessions.GetAsync(session.Id))!.State.Turns;
+            };
+        }
+
+        public async Task<Func<Task<int>>> ImmutableAsync(ChatState state)
+        {
+            var sessions = services.GetRequiredService<ISessionManager<ImmutableChatState>>();
+            var id = (await sessions.CreateAsync(ImmutableChatState.From(state))).Id;
+            return async () =>
+            {
+                var session = await sessions.GetOrCreateAsync(id);
+                await sessions.UpdateAsync(session, s => s.NextTurn());
+                return (await sessions.GetAsync(session.Id))!.State.Turns;
+            };
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            var store = services.GetRequiredService<IStateStore>();
+            await foreach (var key in store.ListKeysAsync())
+            {
+                await store.DeleteAsync(key);
+            }
+
+            await services.DisposeAsync();
+        }
+    }
+}
