@@ -44,4 +44,7 @@ public sealed partial class SqliteStateStore : IStateStore
 
     /// <inheritdoc />
     public string Name => "sqlite";
+
+    /// <summary>Gets the dialect: the database path and table names (tests that damage or age the change log).</summary>
+    internal SqliteDialect Dialect => _dialect;
 }

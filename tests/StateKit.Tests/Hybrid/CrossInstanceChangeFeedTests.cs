@@ -219,10 +219,33 @@ public abstract class CrossInstanceChangeFeedTests(string kind)
 public sealed class MemoryCrossInstanceChangeFeedTests() : CrossInstanceChangeFeedTests("memory");
 
 /// <summary>The cross-instance feed tests on the file store: two store objects on one directory, as two processes have (the change log, polled).</summary>
-public sealed class FileCrossInstanceChangeFeedTests() : CrossInstanceChangeFeedTests("file");
+public sealed class FileCrossInstanceChangeFeedTests() : CrossInstanceChangeFeedTests("file")
+{
+    [Test]
+    public Task AChangeLogMovedAside_DropsEverythingHeld_AndTheFeedRecovers() => LostConnectionScenarioAsync(async () =>
+    {
+        // What a writer does past the log's size limit: the watchers' offsets point past the end of the new, short log.
+        var log = Path.Combine(((StateKit.File.FileStateStore)First).DirectoryPath, "changes.log");
+        System.IO.File.Move(log, log + ".old", overwrite: true);
+        await First.SetAsync("after-the-move", new byte[] { 1 });
+    });
+}
 
 /// <summary>The cross-instance feed tests on SQLite: two store objects on one file, as two processes have (the change log, polled).</summary>
-public sealed class SqliteCrossInstanceChangeFeedTests() : CrossInstanceChangeFeedTests("sqlite");
+public sealed class SqliteCrossInstanceChangeFeedTests() : CrossInstanceChangeFeedTests("sqlite")
+{
+    [Test]
+    public Task PrunedUnreadNotices_DropEverythingHeld_AndTheFeedRecovers() => LostConnectionScenarioAsync(async () =>
+    {
+        // What pruning rows a slow watcher had not read looks like: the next row it reads is past a gap.
+        var dialect = ((StateKit.Sqlite.SqliteStateStore)First).Dialect;
+        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection("Data Source=" + dialect.Location);
+        await connection.OpenAsync();
+        await using var gap = connection.CreateCommand();
+        gap.CommandText = $"INSERT INTO {dialect.ChangesTable} (seq, ns, key, kind, version) VALUES ((SELECT MAX(seq) FROM {dialect.ChangesTable}) + 100, 'elsewhere', 'gap', 's', 1)";
+        await gap.ExecuteNonQueryAsync();
+    });
+}
 
 /// <summary>The cross-instance feed tests on PostgreSQL (LISTEN/NOTIFY), and a lost LISTEN connection.</summary>
 public sealed class PostgresCrossInstanceChangeFeedTests() : CrossInstanceChangeFeedTests("postgres")
