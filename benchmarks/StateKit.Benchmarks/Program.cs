@@ -19,6 +19,13 @@ if (args.Length > 0 && args[0] == "--session-redis")
     return;
 }
 
+// "--spill [sessions]" loads a memory store with a 1 MB budget ten times over and reads everything back.
+if (args.Length > 0 && args[0] == "--spill")
+{
+    await SpillRunner.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 10_000);
+    return;
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
 
 /// <summary>Entry point.</summary>

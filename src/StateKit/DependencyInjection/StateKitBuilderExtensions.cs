@@ -23,6 +23,28 @@ public static class StateKitBuilderExtensions
     /// <returns>The builder.</returns>
     public static StateKitBuilder UseMemory(this StateKitBuilder builder) => builder.UseStoreType(MemoryStateStoreFactory.Type);
 
+    /// <summary>
+    /// Uses the in-memory store with a byte budget: past <paramref name="maxResidentBytes"/>, the least recently used
+    /// entries move to files under <paramref name="spillDirectory"/> and come back on their next use, with their version
+    /// and expiry (<see cref="SpillingStateStore"/>). The same as <c>StateKit:MemoryBudget</c> in configuration.
+    /// </summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="maxResidentBytes">The bytes the resident entries may count (values, keys and 80 bytes each); at least 1024.</param>
+    /// <param name="spillDirectory">The directory for spill files (each process uses its own subdirectory, removed when it ends).</param>
+    /// <returns>The builder.</returns>
+    public static StateKitBuilder UseMemoryBudget(this StateKitBuilder builder, long maxResidentBytes, string spillDirectory)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxResidentBytes, 1024);
+        ArgumentException.ThrowIfNullOrWhiteSpace(spillDirectory);
+        builder.Services.Configure<StateKitOptions>(builder.Name, o =>
+        {
+            o.MemoryBudget.MaxResidentBytes = maxResidentBytes;
+            o.MemoryBudget.SpillDirectory = spillDirectory;
+        });
+        return builder.UseMemory();
+    }
+
     /// <summary>Registers a backend factory and selects it; satellites (<c>UseFileSystem</c>, …) call this.</summary>
     /// <typeparam name="TFactory">The factory type.</typeparam>
     /// <param name="builder">The builder.</param>

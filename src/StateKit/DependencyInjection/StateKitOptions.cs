@@ -15,6 +15,10 @@ public sealed class StateKitOptions : StateStoreOptions
     [Required]
     public StateKitStoreOptions Store { get; } = new();
 
+    /// <summary>Gets the memory store's budget (<c>StateKit:MemoryBudget</c>): past it, entries spill to disk (see <see cref="SpillingStateStore"/>).</summary>
+    [Required]
+    public MemoryBudgetOptions MemoryBudget { get; } = new();
+
     /// <summary>
     /// Gets which named store (<c>AddStore</c>, <c>StateKit:Stores:{name}</c>) holds each tier's state
     /// (<c>StateKit:Tiers</c>, for example <c>"Tiers": { "Session": "sessions", "Persistent": "durable" }</c>); a tier

@@ -42,6 +42,15 @@ public static class StateKitTelemetry
     /// <summary>Counter of sessions this instance deleted, tagged by session name.</summary>
     public const string SessionsDeleted = "statekit.sessions.deleted";
 
+    /// <summary>Counter of entries a memory budget (<see cref="SpillingStateStore"/>) moved to spill files.</summary>
+    public const string Spills = "statekit.memory.spills";
+
+    /// <summary>Counter of entries brought back from spill files.</summary>
+    public const string Restores = "statekit.memory.restores";
+
+    /// <summary>Gauge of the bytes the resident entries of a memory budget count toward it.</summary>
+    public const string ResidentBytes = "statekit.memory.resident_bytes";
+
     /// <summary>
     /// The outcome attribute of <see cref="OperationDuration"/> and of spans: <c>ok</c>, <c>conflict</c> (a version check
     /// failed), <c>unavailable</c> (the backend could not be reached or did not answer), <c>corrupt</c> (stored data is

@@ -19,4 +19,7 @@ internal static partial class Log
 
     [LoggerMessage(22, LogLevel.Information, "The session sweep for {SessionName} cleared {Count} scopes whose sessions had all ended while no instance tracked them.")]
     public static partial void OrphanScopesCleared(ILogger logger, string sessionName, int count);
+
+    [LoggerMessage(30, LogLevel.Warning, "StateKit could not write or remove a spill file in '{Directory}'; the entries stay in memory, over the budget, until a later spill succeeds.")]
+    public static partial void SpillFailed(ILogger logger, Exception exception, string directory);
 }

@@ -14,6 +14,11 @@ internal sealed class StateKitMetrics : IDisposable
     private static readonly string? Version = typeof(StateKitMetrics).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion;
     private static readonly Meter ProcessMeter = new(StateKitTelemetry.MeterName, Version);
     private static readonly Counter<long> RetryCounter = ProcessMeter.CreateCounter<long>(StateKitTelemetry.Retries, "{retry}", "Store attempts retried after a transient failure.");
+    private static readonly Counter<long> SpillCounter = ProcessMeter.CreateCounter<long>(StateKitTelemetry.Spills, "{entry}", "Entries a memory budget moved to spill files.");
+    private static readonly Counter<long> RestoreCounter = ProcessMeter.CreateCounter<long>(StateKitTelemetry.Restores, "{entry}", "Entries brought back from spill files.");
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<object, Func<long>> ResidentSources = new();
+    private static readonly ObservableGauge<long> ResidentGauge = ProcessMeter.CreateObservableGauge(
+        StateKitTelemetry.ResidentBytes, () => ResidentSources.Values.Select(f => new Measurement<long>(f())), "By", "Bytes the entries of a memory budget count toward it.");
 
     private readonly Meter _meter;
     private readonly bool _ownsMeter;
@@ -56,6 +61,25 @@ internal sealed class StateKitMetrics : IDisposable
     /// <param name="store">The store's <see cref="IStateStore.Name"/>.</param>
     /// <returns>The attribute value.</returns>
     public static string SystemName(string store) => store == "postgres" ? "postgresql" : store;
+
+    /// <summary>Counts one entry moved to a spill file.</summary>
+    public static void RecordSpill() => SpillCounter.Add(1);
+
+    /// <summary>Counts one entry brought back from a spill file.</summary>
+    public static void RecordRestore() => RestoreCounter.Add(1);
+
+    /// <summary>Reports a memory budget's resident bytes until <see cref="UntrackResident"/>.</summary>
+    /// <param name="owner">The store.</param>
+    /// <param name="bytes">Reads its resident bytes.</param>
+    public static void TrackResident(object owner, Func<long> bytes)
+    {
+        _ = ResidentGauge;
+        ResidentSources[owner] = bytes;
+    }
+
+    /// <summary>Stops reporting a store's resident bytes.</summary>
+    /// <param name="owner">The store.</param>
+    public static void UntrackResident(object owner) => ResidentSources.TryRemove(owner, out _);
 
     /// <summary>Reports a session manager's counters through the session instruments.</summary>
     /// <param name="name">The session name.</param>

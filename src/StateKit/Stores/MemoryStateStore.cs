@@ -46,6 +46,36 @@ public sealed partial class MemoryStateStore : IStateStore, IStateStoreCapabilit
 
     private long NowTicks => _guard.TimeProvider.GetUtcNow().UtcTicks;
 
+    /// <summary>
+    /// Removes the entry if it is still at <paramref name="version"/>, telling no subscriber: the entry moves to a spill
+    /// directory (<see cref="SpillingStateStore"/>); for its readers it has not changed.
+    /// </summary>
+    internal bool RemoveMoved(string key, long version)
+    {
+        lock (_stripes[StripeOf(key)])
+        {
+            return _entries.TryGetValue(key, out var current) && current.Version == version && _entries.TryRemove(new KeyValuePair<string, Item>(key, current));
+        }
+    }
+
+    /// <summary>Puts back an entry <see cref="RemoveMoved"/> took out, with its version and expiry, telling no subscriber; false when the key is live again.</summary>
+    internal bool RestoreMoved(string key, byte[] value, long version, DateTimeOffset? expiresAt)
+    {
+        var ticks = ToTicks(expiresAt);
+        lock (_stripes[StripeOf(key)])
+        {
+            if (TryGetLive(key, out _))
+            {
+                return false;
+            }
+
+            _entries[key] = new Item(value, version, ticks);
+        }
+
+        TrackExpiry(key, isList: false, ticks);
+        return true;
+    }
+
     /// <summary>Flips a byte of a stored value in place, as damaged memory would (tests of damage detection only).</summary>
     internal bool DamageValueForTest(string key)
     {
