@@ -59,6 +59,30 @@ public sealed class SpillingStateStoreTests
     }
 
     [Test]
+    public async Task AOneMegabyteBudget_Under100MegabytesOfSessions_ReadsEverythingBackIntact()
+    {
+        const long budget = 1024 * 1024;
+        await using var store = new SpillingStateStore(new MemoryStateStore(), new MemoryBudgetOptions { MaxResidentBytes = budget, SpillDirectory = _root });
+        const int sessions = 100_000;
+        var peak = 0L;
+        for (var i = 0; i < sessions; i++)
+        {
+            await store.SetAsync($"sessions/chat/{i:x8}", Value(i, 1024));
+            peak = Math.Max(peak, store.ResidentBytes);
+        }
+
+        for (var i = sessions - 1; i >= 0; i -= 7)
+        {
+            var entry = await store.GetAsync($"sessions/chat/{i:x8}");
+            Assert.That(entry?.Value.Span.SequenceEqual(Value(i, 1024)), Is.True, $"session {i}");
+            peak = Math.Max(peak, store.ResidentBytes);
+        }
+
+        Assert.That(peak, Is.LessThanOrEqualTo(budget));
+        Assert.That(store.SpilledCount, Is.GreaterThan(sessions - 2000));
+    }
+
+    [Test]
     public async Task RecentlyUsedEntries_StayInMemory()
     {
         await using var store = Create(16 * 1024);
