@@ -42,6 +42,15 @@ public static class StateKitTelemetry
     /// <summary>Counter of sessions this instance deleted, tagged by session name.</summary>
     public const string SessionsDeleted = "statekit.sessions.deleted";
 
+    /// <summary>Counter of a fallback chain's switches (<see cref="FallbackStateStore"/>), tagged <c>statekit.fallback.index</c> (0: back to the primary).</summary>
+    public const string FallbackSwitches = "statekit.fallback.switches";
+
+    /// <summary>Counter of keys replayed from a fallback onto the primary.</summary>
+    public const string FallbackReplayed = "statekit.fallback.replayed";
+
+    /// <summary>Counter of keys that changed on the primary and on the fallback during an outage.</summary>
+    public const string FallbackConflicts = "statekit.fallback.conflicts";
+
     /// <summary>Counter of entries a memory budget (<see cref="SpillingStateStore"/>) moved to spill files.</summary>
     public const string Spills = "statekit.memory.spills";
 

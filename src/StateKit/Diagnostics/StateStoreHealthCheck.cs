@@ -35,9 +35,19 @@ public sealed class StateStoreHealthCheck : IHealthCheck
             var read = await _store.GetAsync(key, cancellationToken).ConfigureAwait(false);
             await _store.DeleteAsync(key, cancellationToken: cancellationToken).ConfigureAwait(false);
             data["roundTripMs"] = watch.Elapsed.TotalMilliseconds;
-            return read is not null && read.Value.Span.SequenceEqual(probe)
-                ? HealthCheckResult.Healthy($"The '{_store.Name}' store wrote, read and deleted a probe entry.", data)
-                : HealthCheckResult.Unhealthy($"The '{_store.Name}' store did not return the probe entry it had just written.", data: data);
+            if (read is null || !read.Value.Span.SequenceEqual(probe))
+            {
+                return HealthCheckResult.Unhealthy($"The '{_store.Name}' store did not return the probe entry it had just written.", data: data);
+            }
+
+            if (_store.GetService<FallbackStateStore>() is { IsOnFallback: true } chain)
+            {
+                data["fallbackIndex"] = chain.ActiveIndex;
+                data["pendingReplay"] = chain.PendingReplay;
+                return HealthCheckResult.Degraded($"The '{_store.Name}' store is down: a fallback (#{chain.ActiveIndex}) serves, and {chain.PendingReplay} changed keys wait to be replayed.", data: data);
+            }
+
+            return HealthCheckResult.Healthy($"The '{_store.Name}' store wrote, read and deleted a probe entry.", data);
         }
         catch (Exception ex) when (ex is StateStoreException or IOException or TimeoutException)
         {

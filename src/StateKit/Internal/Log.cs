@@ -22,4 +22,13 @@ internal static partial class Log
 
     [LoggerMessage(30, LogLevel.Warning, "StateKit could not write or remove a spill file in '{Directory}'; the entries stay in memory, over the budget, until a later spill succeeds.")]
     public static partial void SpillFailed(ILogger logger, Exception exception, string directory);
+
+    [LoggerMessage(40, LogLevel.Warning, "The fallback chain switched from '{From}' (#{FromIndex}) to '{To}' (#{ToIndex}): {Reason}")]
+    public static partial void FallbackSwitched(ILogger logger, string from, int fromIndex, string to, int toIndex, string reason);
+
+    [LoggerMessage(41, LogLevel.Warning, "The fallback chain could not copy '{Key}' to the fallback '{Store}'; it retries in the background and does not serve that key from there until then.")]
+    public static partial void FallbackCopyFailed(ILogger logger, Exception exception, string store, string key);
+
+    [LoggerMessage(42, LogLevel.Warning, "Replay found a conflict on '{Key}': it changed on the primary ({PrimaryVersion}) and on the fallback ({FallbackVersion}) since version {BaseVersion}; resolved by {Resolution}.")]
+    public static partial void FallbackConflict(ILogger logger, string key, long baseVersion, long primaryVersion, long fallbackVersion, FallbackConflictPolicy resolution);
 }

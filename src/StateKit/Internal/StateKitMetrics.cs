@@ -16,6 +16,9 @@ internal sealed class StateKitMetrics : IDisposable
     private static readonly Counter<long> RetryCounter = ProcessMeter.CreateCounter<long>(StateKitTelemetry.Retries, "{retry}", "Store attempts retried after a transient failure.");
     private static readonly Counter<long> SpillCounter = ProcessMeter.CreateCounter<long>(StateKitTelemetry.Spills, "{entry}", "Entries a memory budget moved to spill files.");
     private static readonly Counter<long> RestoreCounter = ProcessMeter.CreateCounter<long>(StateKitTelemetry.Restores, "{entry}", "Entries brought back from spill files.");
+    private static readonly Counter<long> FallbackSwitchCounter = ProcessMeter.CreateCounter<long>(StateKitTelemetry.FallbackSwitches, "{switch}", "Switches of a fallback chain, tagged by the index it switched to (0: back to the primary).");
+    private static readonly Counter<long> FallbackReplayCounter = ProcessMeter.CreateCounter<long>(StateKitTelemetry.FallbackReplayed, "{key}", "Keys replayed from a fallback onto the primary.");
+    private static readonly Counter<long> FallbackConflictCounter = ProcessMeter.CreateCounter<long>(StateKitTelemetry.FallbackConflicts, "{key}", "Keys that changed on both sides of an outage.");
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<object, Func<long>> ResidentSources = new();
     private static readonly ObservableGauge<long> ResidentGauge = ProcessMeter.CreateObservableGauge(
         StateKitTelemetry.ResidentBytes, () => ResidentSources.Values.Select(f => new Measurement<long>(f())), "By", "Bytes the entries of a memory budget count toward it.");
@@ -61,6 +64,15 @@ internal sealed class StateKitMetrics : IDisposable
     /// <param name="store">The store's <see cref="IStateStore.Name"/>.</param>
     /// <returns>The attribute value.</returns>
     public static string SystemName(string store) => store == "postgres" ? "postgresql" : store;
+
+    /// <summary>Counts a fallback chain's switch.</summary>
+    public static void RecordFallbackSwitch(int to) => FallbackSwitchCounter.Add(1, new KeyValuePair<string, object?>("statekit.fallback.index", to));
+
+    /// <summary>Counts a key replayed onto the primary.</summary>
+    public static void RecordFallbackReplay() => FallbackReplayCounter.Add(1);
+
+    /// <summary>Counts a conflict found by replay.</summary>
+    public static void RecordFallbackConflict() => FallbackConflictCounter.Add(1);
 
     /// <summary>Counts one entry moved to a spill file.</summary>
     public static void RecordSpill() => SpillCounter.Add(1);

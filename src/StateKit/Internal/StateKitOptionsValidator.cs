@@ -52,6 +52,16 @@ internal sealed class StateKitOptionsValidator(IServiceProvider services) : IVal
     private void AddRoutingProblems(List<string> failures, StateKitOptions options)
     {
         var names = services.GetService<StateKitMarker>()?.StoreNames ?? [];
+        foreach (var storeName in options.Fallback.Stores.Where(n => !names.Contains(n, StringComparer.Ordinal)))
+        {
+            failures.Add($"StateKit:Fallback:Stores names the store '{storeName}', which is not added: add it with AddStore(\"{storeName}\", …) or under StateKit:Stores:{storeName}.");
+        }
+
+        if (options.Fallback.MaxProbeInterval < options.Fallback.ProbeInterval)
+        {
+            failures.Add("StateKit:Fallback:MaxProbeInterval must not be shorter than ProbeInterval.");
+        }
+
         foreach (var (tier, storeName) in options.Tiers)
         {
             if (!Enum.IsDefined(tier))

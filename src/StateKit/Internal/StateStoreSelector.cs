@@ -22,6 +22,16 @@ internal static class StateStoreSelector
         var factory = Find(services, options, out var problem) ?? throw new InvalidOperationException(problem);
         var store = factory.Create(services, options);
         var wrapped = services.GetRequiredService<IOptionsMonitor<StateStorePipelineOptions>>().Get(name).Wrap(store, services);
+        if (name.Length == 0 && options.Fallback.Stores.Count > 0)
+        {
+            wrapped = new FallbackStateStore(
+                [wrapped, .. options.Fallback.Stores.Select(n => services.GetRequiredKeyedService<IStateStore>(n))],
+                options.Fallback,
+                ownsFallbacks: false,
+                services.GetService<TimeProvider>(),
+                services.GetService<Microsoft.Extensions.Logging.ILogger<FallbackStateStore>>());
+        }
+
         var instrumented = options.Telemetry ? new InstrumentedStateStore(wrapped, services.GetRequiredService<StateKitMetrics>()) : wrapped;
         return name.Length == 0 && options.Tiers.Count > 0 ? TierRoutingStateStore.Create(instrumented, options.Tiers, services) : instrumented;
     }

@@ -35,10 +35,13 @@ public sealed class PostgresStateStoreConformanceTests(StorePipeline pipeline) :
         return new(new PostgresStateStore(postgresOptions, timeProvider));
     }
 
-    protected override async ValueTask<bool> DamageStoredValueAsync(string keyPrefix, string key)
+    protected override ValueTask<bool> DamageStoredValueAsync(string keyPrefix, string key) => DamageAsync(_schema, keyPrefix, key);
+
+    /// <summary>Flips a byte of a stored value in the store's table, as a damaged disk would.</summary>
+    internal static async ValueTask<bool> DamageAsync(string schema, string keyPrefix, string key)
     {
         await using var dataSource = NpgsqlDataSource.Create(TestServers.Postgres);
-        await using var cmd = dataSource.CreateCommand($"UPDATE \"{_schema}\".statekit_entries SET value = set_byte(value, length(value) / 2, get_byte(value, length(value) / 2) # 90) WHERE ns = @ns AND key = @key");
+        await using var cmd = dataSource.CreateCommand($"UPDATE \"{schema}\".statekit_entries SET value = set_byte(value, length(value) / 2, get_byte(value, length(value) / 2) # 90) WHERE ns = @ns AND key = @key");
         cmd.Parameters.AddWithValue("ns", keyPrefix);
         cmd.Parameters.AddWithValue("key", key);
         return await cmd.ExecuteNonQueryAsync() == 1;

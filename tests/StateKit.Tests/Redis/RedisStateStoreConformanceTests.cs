@@ -22,11 +22,14 @@ public sealed class RedisStateStoreConformanceTests(StorePipeline pipeline) : St
         return new(new RedisStateStore(redisOptions, timeProvider));
     }
 
-    protected override async ValueTask<bool> DamageStoredValueAsync(string keyPrefix, string key)
+    protected override ValueTask<bool> DamageStoredValueAsync(string keyPrefix, string key) => DamageAsync(_redisPrefix, keyPrefix, key);
+
+    /// <summary>Flips a byte of a stored value in Redis, as damaged memory would.</summary>
+    internal static async ValueTask<bool> DamageAsync(string redisPrefix, string keyPrefix, string key)
     {
         using var multiplexer = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(TestServers.Redis);
         var db = multiplexer.GetDatabase();
-        var redisKey = $"{_redisPrefix}:{keyPrefix.Length}:{keyPrefix}:e:{key}";
+        var redisKey = $"{redisPrefix}:{keyPrefix.Length}:{keyPrefix}:e:{key}";
         var value = (byte[]?)await db.HashGetAsync(redisKey, "v");
         if (value is not { Length: > 0 })
         {
