@@ -362,15 +362,16 @@ public sealed class FallbackStateStore : IStateStore, IStateStoreCapabilities, I
                     }
 
                     result = await write(_stores[index], cancellationToken).ConfigureAwait(false);
+                    if (index == 0)
+                    {
+                        // Reading what to copy fails when the primary went down just after the write: the write is then
+                        // made again on the fallback (the primary may have it too: replay reports that as a conflict).
+                        await MirrorAsync(keys, isList ? write : null, cancellationToken).ConfigureAwait(false);
+                    }
                 }
                 catch (StateStoreUnavailableException ex) when (!cancellationToken.IsCancellationRequested && Failed(index, ex))
                 {
                     continue;
-                }
-
-                if (index == 0)
-                {
-                    await MirrorAsync(keys, isList ? write : null, cancellationToken).ConfigureAwait(false);
                 }
 
                 return result;
@@ -460,15 +461,16 @@ public sealed class FallbackStateStore : IStateStore, IStateStoreCapabilities, I
     /// </summary>
     private async ValueTask MirrorAsync<T>(IReadOnlyList<string> keys, Func<IStateStore, CancellationToken, ValueTask<T>>? listWrite, CancellationToken cancellationToken)
     {
+        var entries = listWrite is null ? await _stores[0].GetManyAsync(keys.Distinct(StringComparer.Ordinal).ToArray(), cancellationToken).ConfigureAwait(false) : null;
         for (var f = 1; f < _stores.Length; f++)
         {
             foreach (var key in keys)
             {
                 try
                 {
-                    if (listWrite is null)
+                    if (entries is not null)
                     {
-                        await CopyAsync(_stores[0], _stores[f], key, isList: false, cancellationToken).ConfigureAwait(false);
+                        await CopyEntryAsync(_stores[f], key, entries.GetValueOrDefault(key), cancellationToken).ConfigureAwait(false);
                     }
                     else if (_backlog[f].ContainsKey(key))
                     {
@@ -476,7 +478,7 @@ public sealed class FallbackStateStore : IStateStore, IStateStoreCapabilities, I
                     }
                     else
                     {
-                        await listWrite(_stores[f], cancellationToken).ConfigureAwait(false);
+                        await listWrite!(_stores[f], cancellationToken).ConfigureAwait(false);
                     }
 
                     _backlog[f].TryRemove(key, out _);
@@ -505,7 +507,12 @@ public sealed class FallbackStateStore : IStateStore, IStateStoreCapabilities, I
             return;
         }
 
-        var entry = await from.GetAsync(key, cancellationToken).ConfigureAwait(false);
+        await CopyEntryAsync(to, key, await from.GetAsync(key, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Makes <paramref name="to"/> hold <paramref name="entry"/> for <paramref name="key"/> (version and expiry kept), or nothing.</summary>
+    private static async ValueTask CopyEntryAsync(IStateStore to, string key, StateEntry? entry, CancellationToken cancellationToken)
+    {
         if (entry is null)
         {
             await to.DeleteAsync(key, cancellationToken: cancellationToken).ConfigureAwait(false);
