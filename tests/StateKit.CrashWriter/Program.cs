@@ -8,6 +8,23 @@ using StateKit.Sqlite;
 //   write <target> <keys>          endless rounds of conditional writes of self-describing values + list appends
 //   increment <target> <count>     <count> conditional increments of one counter (for the multi-process tests)
 var mode = args[0];
+if (mode == "write-behind")
+{
+    // write-behind <journal directory> <postgres connection string> <schema> <keys>: acknowledged writes that are never
+    // flushed (the flush interval is ten minutes); each acknowledgement is printed, then the process waits to be killed.
+    var postgres = new StateKit.Postgres.PostgresStateStore(new StateKit.Postgres.PostgresStateStoreOptions { ConnectionString = args[2], Schema = args[3] });
+    var behind = new WriteBehindStateStore(postgres, new WriteBehindOptions { JournalDirectory = args[1], FlushInterval = TimeSpan.FromMinutes(10) });
+    var keyCount = int.Parse(args[4], System.Globalization.CultureInfo.InvariantCulture);
+    for (var n = 0; ; n++)
+    {
+        var key = "wb/" + (n % keyCount);
+        var current = await behind.GetAsync(key);
+        var version = (current?.Version ?? 0) + 1;
+        var written = await behind.SetAsync(key, System.Text.Encoding.UTF8.GetBytes($"{key}@{version}"), StateWriteOptions.IfVersion(current?.Version ?? 0));
+        Console.WriteLine($"ack {key} {written}");
+    }
+}
+
 await using IStateStore store = args[1].StartsWith("sqlite:", StringComparison.Ordinal)
     ? new SqliteStateStore(new SqliteStateStoreOptions { ConnectionString = args[1]["sqlite:".Length..] })
     : new FileStateStore(new FileStateStoreOptions { RootPath = args[1] });

@@ -51,6 +51,12 @@ public static class StateKitTelemetry
     /// <summary>Counter of keys that changed on the primary and on the fallback during an outage.</summary>
     public const string FallbackConflicts = "statekit.fallback.conflicts";
 
+    /// <summary>Histogram of the time from a write-behind acknowledgement to its flush (<see cref="WriteBehindStateStore"/>).</summary>
+    public const string WriteBehindFlushLag = "statekit.writebehind.flush_lag";
+
+    /// <summary>Counter of write-behind flushes that found the store ahead (another writer).</summary>
+    public const string WriteBehindConflicts = "statekit.writebehind.conflicts";
+
     /// <summary>Counter of entries a memory budget (<see cref="SpillingStateStore"/>) moved to spill files.</summary>
     public const string Spills = "statekit.memory.spills";
 

@@ -31,4 +31,10 @@ internal static partial class Log
 
     [LoggerMessage(42, LogLevel.Warning, "Replay found a conflict on '{Key}': it changed on the primary ({PrimaryVersion}) and on the fallback ({FallbackVersion}) since version {BaseVersion}; resolved by {Resolution}.")]
     public static partial void FallbackConflict(ILogger logger, string key, long baseVersion, long primaryVersion, long fallbackVersion, FallbackConflictPolicy resolution);
+
+    [LoggerMessage(50, LogLevel.Warning, "Write-behind could not flush every acknowledged write ({Pending} keys wait); they stay in the journal and are retried.")]
+    public static partial void WriteBehindFlushFailed(ILogger logger, Exception exception, int pending);
+
+    [LoggerMessage(51, LogLevel.Warning, "Write-behind found '{Key}' at version {StoreVersion} in the store when flushing version {Version}: another writer; the store's value stays.")]
+    public static partial void WriteBehindConflict(ILogger logger, string key, long version, long storeVersion);
 }

@@ -19,6 +19,8 @@ internal sealed class StateKitMetrics : IDisposable
     private static readonly Counter<long> FallbackSwitchCounter = ProcessMeter.CreateCounter<long>(StateKitTelemetry.FallbackSwitches, "{switch}", "Switches of a fallback chain, tagged by the index it switched to (0: back to the primary).");
     private static readonly Counter<long> FallbackReplayCounter = ProcessMeter.CreateCounter<long>(StateKitTelemetry.FallbackReplayed, "{key}", "Keys replayed from a fallback onto the primary.");
     private static readonly Counter<long> FallbackConflictCounter = ProcessMeter.CreateCounter<long>(StateKitTelemetry.FallbackConflicts, "{key}", "Keys that changed on both sides of an outage.");
+    private static readonly Histogram<double> FlushLag = ProcessMeter.CreateHistogram<double>(StateKitTelemetry.WriteBehindFlushLag, "s", "Time from a write-behind acknowledgement to its flush to the store.");
+    private static readonly Counter<long> WriteBehindConflictCounter = ProcessMeter.CreateCounter<long>(StateKitTelemetry.WriteBehindConflicts, "{key}", "Write-behind flushes that found the store ahead (another writer).");
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<object, Func<long>> ResidentSources = new();
     private static readonly ObservableGauge<long> ResidentGauge = ProcessMeter.CreateObservableGauge(
         StateKitTelemetry.ResidentBytes, () => ResidentSources.Values.Select(f => new Measurement<long>(f())), "By", "Bytes the entries of a memory budget count toward it.");
@@ -73,6 +75,12 @@ internal sealed class StateKitMetrics : IDisposable
 
     /// <summary>Counts a conflict found by replay.</summary>
     public static void RecordFallbackConflict() => FallbackConflictCounter.Add(1);
+
+    /// <summary>Records a write-behind flush's lag.</summary>
+    public static void RecordWriteBehindFlush(TimeSpan lag) => FlushLag.Record(lag.TotalSeconds);
+
+    /// <summary>Counts a write-behind conflict.</summary>
+    public static void RecordWriteBehindConflict() => WriteBehindConflictCounter.Add(1);
 
     /// <summary>Counts one entry moved to a spill file.</summary>
     public static void RecordSpill() => SpillCounter.Add(1);
