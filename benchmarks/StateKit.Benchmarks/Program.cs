@@ -26,6 +26,15 @@ if (args.Length > 0 && args[0] == "--spill")
     return;
 }
 
+// "--write-behind [seconds] [clients]" compares session updates on PostgreSQL, write-through and write-behind.
+if (args.Length > 0 && args[0] == "--write-behind")
+{
+    await WriteBehindRunner.RunAsync(
+        args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 10,
+        args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 16);
+    return;
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
 
 /// <summary>Entry point.</summary>

@@ -188,9 +188,9 @@ public sealed class FallbackStateStoreTests
         return keys;
     }
 
-    internal static async Task WaitAsync(Func<bool> condition, string what)
+    internal static async Task WaitAsync(Func<bool> condition, string what, int seconds = 30)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(seconds);
         while (!condition())
         {
             if (DateTime.UtcNow > deadline)
