@@ -26,6 +26,16 @@ internal static class TestServers
     public static string Command(string variable) =>
         Require(variable, $"The server control command {variable} (exported by tests/run.sh for the servers it starts)");
 
+    /// <summary>Drops a PostgreSQL schema a test created, with everything in it.</summary>
+    /// <param name="schema">The schema.</param>
+    /// <returns>A task.</returns>
+    public static async Task DropSchemaAsync(string schema)
+    {
+        await using var dataSource = Npgsql.NpgsqlDataSource.Create(Postgres);
+        await using var drop = dataSource.CreateCommand($"DROP SCHEMA IF EXISTS \"{schema}\" CASCADE");
+        await drop.ExecuteNonQueryAsync();
+    }
+
     /// <summary>Runs a shell command and fails the test when it fails.</summary>
     /// <param name="command">The command.</param>
     /// <returns>A task.</returns>

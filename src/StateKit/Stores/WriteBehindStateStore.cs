@@ -244,6 +244,15 @@ public sealed class WriteBehindStateStore : DelegatingStateStore
         }
     }
 
+    /// <inheritdoc />
+    /// <remarks>Flushes what is pending first, so that the store's purge sees every acknowledged write.</remarks>
+    public override async ValueTask<long> PurgeExpiredAsync(CancellationToken cancellationToken = default)
+    {
+        _guard.Enter(cancellationToken);
+        await FlushOnceAsync(cancellationToken).ConfigureAwait(false);
+        return await base.PurgeExpiredAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Flushes every acknowledged write to the store now.</summary>
     /// <param name="cancellationToken">A token that cancels the flush.</param>
     /// <returns>A task.</returns>

@@ -1,5 +1,4 @@
 using NUnit.Framework;
-using Npgsql;
 using StateKit.File;
 using StateKit.Redis;
 using StateKit.Postgres;
@@ -85,9 +84,7 @@ public sealed class FallbackPostgresFileConformanceTests : StateStoreConformance
     public async Task RemoveAsync()
     {
         Directory.Delete(_root, recursive: true);
-        await using var dataSource = NpgsqlDataSource.Create(TestServers.Postgres);
-        await using var cmd = dataSource.CreateCommand($"DROP SCHEMA IF EXISTS \"{_schema}\" CASCADE");
-        await cmd.ExecuteNonQueryAsync();
+        await TestServers.DropSchemaAsync(_schema);
     }
 
     protected override ValueTask<FallbackStateStore> CreateStoreAsync(StateStoreOptions options, TimeProvider timeProvider)

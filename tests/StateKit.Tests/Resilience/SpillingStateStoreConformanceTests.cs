@@ -4,34 +4,13 @@ using StateKit.Testing;
 namespace StateKit.Tests.Resilience;
 
 /// <summary>
-/// The memory store under a 1 KB budget (about ten small entries): nearly every entry the suite writes is moved to a
-/// spill file and brought back, so the whole contract runs through the round trip.
+/// The memory store under a 1 KB budget (about ten small entries): most entries the suite writes are moved to spill
+/// records and brought back. With <c>spillEverything</c>, every entry is spilled after every write, so each read, write,
+/// delete and touch starts from a spill record.
 /// </summary>
-public sealed class SpillingStateStoreConformanceTests : StateStoreConformanceTests<SpillingStateStore>
-{
-    private readonly Dictionary<string, SpillingStateStore> _stores = new(StringComparer.Ordinal);
-    private string _root = null!;
-
-    [OneTimeSetUp]
-    public void CreateRoot() => _root = Directory.CreateTempSubdirectory("statekit-spill-conformance-").FullName;
-
-    [OneTimeTearDown]
-    public void RemoveRoot() => Directory.Delete(_root, recursive: true);
-
-    protected override ValueTask<SpillingStateStore> CreateStoreAsync(StateStoreOptions options, TimeProvider timeProvider)
-    {
-        var memory = new MemoryStateStore(options, timeProvider);
-        var store = new SpillingStateStore(memory, new MemoryBudgetOptions { MaxResidentBytes = 1024, SpillDirectory = _root }, timeProvider);
-        _stores[options.KeyPrefix] = store;
-        return new(store);
-    }
-
-    protected override ValueTask<bool> DamageStoredValueAsync(string keyPrefix, string key) =>
-        new(_stores.TryGetValue(keyPrefix, out var store) && (store.DamageSpillForTest(key) || store.DamageResidentForTest(key)));
-}
-
-/// <summary>The same contract with every entry spilled after every write: each read, write, delete and touch starts from a spill file.</summary>
-public sealed class AlwaysSpilledStateStoreConformanceTests : StateStoreConformanceTests<SpillingStateStore>
+[TestFixture(false)]
+[TestFixture(true)]
+public sealed class SpillingStateStoreConformanceTests(bool spillEverything) : StateStoreConformanceTests<SpillingStateStore>
 {
     private readonly Dictionary<string, SpillingStateStore> _stores = new(StringComparer.Ordinal);
     private string _root = null!;
@@ -46,7 +25,7 @@ public sealed class AlwaysSpilledStateStoreConformanceTests : StateStoreConforma
     {
         var store = new SpillingStateStore(new MemoryStateStore(options, timeProvider), new MemoryBudgetOptions { MaxResidentBytes = 1024, SpillDirectory = _root }, timeProvider)
         {
-            SpillEverythingForTest = true,
+            SpillEverythingForTest = spillEverything,
         };
         _stores[options.KeyPrefix] = store;
         return new(store);

@@ -1,5 +1,4 @@
 using NUnit.Framework;
-using Npgsql;
 using StateKit.Postgres;
 using StateKit.Testing;
 
@@ -51,9 +50,7 @@ public sealed class WriteBehindPostgresConformanceTests : StateStoreConformanceT
     public async Task RemoveAsync()
     {
         Directory.Delete(_root, recursive: true);
-        await using var dataSource = NpgsqlDataSource.Create(TestServers.Postgres);
-        await using var cmd = dataSource.CreateCommand($"DROP SCHEMA IF EXISTS \"{_schema}\" CASCADE");
-        await cmd.ExecuteNonQueryAsync();
+        await TestServers.DropSchemaAsync(_schema);
     }
 
     protected override ValueTask<WriteBehindStateStore> CreateStoreAsync(StateStoreOptions options, TimeProvider timeProvider)

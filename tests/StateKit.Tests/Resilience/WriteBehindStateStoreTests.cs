@@ -1,6 +1,5 @@
 using System.Text;
 using NUnit.Framework;
-using Npgsql;
 using StateKit.Postgres;
 using StateKit.Tests.File;
 using StateKit.Tests.Provider;
@@ -163,9 +162,7 @@ public sealed class WriteBehindStateStoreTests
         }
         finally
         {
-            await using var dataSource = NpgsqlDataSource.Create(TestServers.Postgres);
-            await using var drop = dataSource.CreateCommand($"DROP SCHEMA IF EXISTS \"{schema}\" CASCADE");
-            await drop.ExecuteNonQueryAsync();
+            await TestServers.DropSchemaAsync(schema);
         }
     }
 
