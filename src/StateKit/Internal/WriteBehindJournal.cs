@@ -11,9 +11,10 @@ internal sealed record JournaledWrite(string Key, byte[]? Value, long Version, D
 /// <summary>
 /// The durable journal of a <see cref="WriteBehindStateStore"/>: records appended to segment files in a local directory,
 /// each with a length and a CRC-32C. Appends are group-committed: every record waiting when the writer wakes goes out in
-/// one write and one fsync, and each append completes only after its fsync. Segments roll over past 16 MB and are deleted
-/// once every record in them has reached the store. On start, the records are read back in order; a torn record at the
-/// end of a segment (a crash during its write, never acknowledged) ends that segment.
+/// one write and one data sync, and each append completes only after its sync (checked: a failed sync fails the appends).
+/// Segments are 16 MB files zero-filled when created (so appends change no file metadata and a data sync is enough); they
+/// are sealed when full and deleted once every record in them has reached the store. On start, the records are read
+/// back in order; a torn record or the zeros after the last record end a segment.
 /// </summary>
 internal sealed class WriteBehindJournal : IAsyncDisposable
 {
@@ -25,6 +26,7 @@ internal sealed class WriteBehindJournal : IAsyncDisposable
     private FileStream _current;
     private string _currentPath;
     private long _currentMaxSeq;
+    private long _offset;
     private int _nextSegment;
 
     public WriteBehindJournal(string directory, out IReadOnlyList<(long Seq, IReadOnlyList<JournaledWrite> Writes)> recovered)
@@ -156,17 +158,38 @@ internal sealed class WriteBehindJournal : IAsyncDisposable
         }
     }
 
-    private (FileStream Stream, string Path) OpenSegment()
+    private (FileStream Stream, string Path) OpenSegment(long minimumBytes = 0)
     {
         var path = Path.Combine(_directory, $"journal-{++_nextSegment:D8}.log");
         _currentMaxSeq = 0;
-        return (new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.Read | FileShare.Delete, bufferSize: 1), path);
+        _offset = 0;
+        var stream = new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete, bufferSize: 1);
+        try
+        {
+            var zeros = new byte[1024 * 1024];
+            for (long written = 0, size = Math.Max(SegmentBytes, minimumBytes); written < size; written += zeros.Length)
+            {
+                stream.Write(zeros, 0, (int)Math.Min(zeros.Length, size - written));
+            }
+
+            stream.Flush(flushToDisk: false);
+            DurableFile.SyncData(stream.SafeFileHandle, stream);
+            DurableFile.SyncDirectory(_directory);
+        }
+        catch
+        {
+            stream.Dispose();
+            throw;
+        }
+
+        return (stream, path);
     }
 
-    /// <summary>The group commit: everything waiting goes out in one write and one fsync.</summary>
+    /// <summary>The group commit: everything waiting goes out in one write and one data sync.</summary>
     private async Task WriteAsync()
     {
         var batch = new List<(byte[] Record, long Seq, TaskCompletionSource Done)>();
+        var mustRoll = false;
         while (await _appends.Reader.WaitToReadAsync().ConfigureAwait(false))
         {
             batch.Clear();
@@ -177,24 +200,17 @@ internal sealed class WriteBehindJournal : IAsyncDisposable
 
             try
             {
-                var total = batch.Sum(b => b.Record.Length);
-                var buffer = new byte[total];
+                var buffer = new byte[batch.Sum(b => b.Record.Length)];
                 var at = 0;
-                foreach (var (record, seq, _) in batch)
+                foreach (var (record, _, _) in batch)
                 {
                     record.CopyTo(buffer, at);
                     at += record.Length;
-                    _currentMaxSeq = Math.Max(_currentMaxSeq, seq);
                 }
 
-                _current.Write(buffer);
-                _current.Flush(flushToDisk: true);
-                foreach (var (_, _, done) in batch)
-                {
-                    done.TrySetResult();
-                }
-
-                if (_current.Length > SegmentBytes)
+                // A full segment, or one where a failed write may have left part of a record, is sealed (its records so
+                // far) and the appends go on in a new zero-filled segment.
+                if (mustRoll || _offset + buffer.Length > _current.Length)
                 {
                     await _current.DisposeAsync().ConfigureAwait(false);
                     lock (_sealed)
@@ -202,14 +218,25 @@ internal sealed class WriteBehindJournal : IAsyncDisposable
                         _sealed.Add((_currentPath, _currentMaxSeq));
                     }
 
-                    (_current, _currentPath) = OpenSegment();
+                    (_current, _currentPath) = OpenSegment(buffer.Length);
+                    mustRoll = false;
+                }
+
+                _currentMaxSeq = Math.Max(_currentMaxSeq, batch.Max(b => b.Seq));
+                RandomAccess.Write(_current.SafeFileHandle, buffer, _offset);
+                DurableFile.SyncData(_current.SafeFileHandle, _current);
+                _offset += buffer.Length;
+                foreach (var (_, _, done) in batch)
+                {
+                    done.TrySetResult();
                 }
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
+                mustRoll = true;
                 foreach (var (_, _, done) in batch)
                 {
-                    done.TrySetException(new StateStoreUnavailableException("write-behind", "journal", null, "the write-behind journal could not be written; the write was not acknowledged", ex));
+                    done.TrySetException(new StateStoreUnavailableException("write-behind", "journal", null, "the write-behind journal could not be written and synced; the write may still be replayed from it after a restart", ex, writeMayHaveApplied: true));
                 }
             }
         }

@@ -94,6 +94,33 @@ public sealed class WriteBehindStateStoreTests
     }
 
     [Test]
+    public async Task AJournalSyncThatFails_FailsTheWrite_AndLaterWritesAndTheReplayAreUnharmed()
+    {
+        var memory = new MemoryStateStore();
+        var first = new WriteBehindStateStore(new FlushBlockingStore(new NonDisposingStore(memory)) { Blocked = true }, new WriteBehindOptions { JournalDirectory = _root, FlushInterval = TimeSpan.FromMinutes(10) });
+        await first.SetAsync("before", new byte[] { 1 });
+        StateKit.Internal.DurableFile.InjectedErrno = 5; // EIO
+        try
+        {
+            var error = await Assert.ThrowsAsync<StateStoreUnavailableException>(async () => await first.SetAsync("failed", new byte[] { 2 }));
+            Assert.That(error!.WriteMayHaveApplied, Is.True, "the record may be on disk although its sync failed");
+        }
+        finally
+        {
+            StateKit.Internal.DurableFile.InjectedErrno = 0;
+        }
+
+        Assert.That(await first.GetAsync("failed"), Is.Null, "not acknowledged, not visible");
+        await first.SetAsync("after", new byte[] { 3 });
+        await first.DisposeAsync(); // the store takes no writes: everything stays in the journal
+
+        await using var second = new WriteBehindStateStore(new NonDisposingStore(memory), new WriteBehindOptions { JournalDirectory = _root, FlushInterval = TimeSpan.FromMinutes(10) });
+        await second.FlushAsync();
+        Assert.That((await memory.GetAsync("before"))!.Value.ToArray(), Is.EqualTo(new byte[] { 1 }));
+        Assert.That((await memory.GetAsync("after"))!.Value.ToArray(), Is.EqualTo(new byte[] { 3 }), "the write after the failure is in a new segment, not lost behind it");
+    }
+
+    [Test]
     public async Task AFlushThatFindsAnotherWriterAhead_IsACountedConflict_AndTheStoreKeepsItsValue()
     {
         var memory = new MemoryStateStore();
