@@ -18,7 +18,7 @@ internal sealed record JournaledWrite(string Key, byte[]? Value, long Version, D
 /// </summary>
 internal sealed class WriteBehindJournal : IAsyncDisposable
 {
-    private const long SegmentBytes = 16 * 1024 * 1024;
+    private readonly long _segmentBytes;
     private readonly string _directory;
     private readonly Channel<(byte[] Record, long Seq, TaskCompletionSource Done)> _appends = Channel.CreateUnbounded<(byte[], long, TaskCompletionSource)>(new UnboundedChannelOptions { SingleReader = true });
     private readonly List<(string Path, long MaxSeq)> _sealed = [];
@@ -29,8 +29,9 @@ internal sealed class WriteBehindJournal : IAsyncDisposable
     private long _offset;
     private int _nextSegment;
 
-    public WriteBehindJournal(string directory, out IReadOnlyList<(long Seq, IReadOnlyList<JournaledWrite> Writes)> recovered)
+    public WriteBehindJournal(string directory, long segmentBytes, out IReadOnlyList<(long Seq, IReadOnlyList<JournaledWrite> Writes)> recovered)
     {
+        _segmentBytes = segmentBytes;
         _directory = Directory.CreateDirectory(directory).FullName;
         var records = new List<(long, IReadOnlyList<JournaledWrite>)>();
         foreach (var path in Directory.GetFiles(_directory, "journal-*.log").OrderBy(SegmentNumber))
@@ -167,7 +168,7 @@ internal sealed class WriteBehindJournal : IAsyncDisposable
         try
         {
             var zeros = new byte[1024 * 1024];
-            for (long written = 0, size = Math.Max(SegmentBytes, minimumBytes); written < size; written += zeros.Length)
+            for (long written = 0, size = Math.Max(_segmentBytes, minimumBytes); written < size; written += zeros.Length)
             {
                 stream.Write(zeros, 0, (int)Math.Min(zeros.Length, size - written));
             }

@@ -29,6 +29,9 @@ public sealed class WriteBehindOptions
     /// <value>The default value is 16.</value>
     [Range(1, 256)]
     public int FlushConcurrency { get; set; } = 16;
+
+    /// <summary>Gets or sets the size of a journal segment (zero-filled when created): 16 MB; smaller in tests.</summary>
+    internal long SegmentBytes { get; set; } = 16L * 1024 * 1024;
 }
 
 /// <summary>
@@ -88,7 +91,7 @@ public sealed class WriteBehindStateStore : DelegatingStateStore
         _options = options;
         _guard = new StateStoreGuard(innerStore.Name, storeOptions ?? new StateStoreOptions(), timeProvider);
         _logger = (ILogger?)logger ?? NullLogger.Instance;
-        _journal = new WriteBehindJournal(options.JournalDirectory, out var recovered);
+        _journal = new WriteBehindJournal(options.JournalDirectory, options.SegmentBytes, out var recovered);
         foreach (var (seq, writes) in recovered)
         {
             Apply(seq, writes);

@@ -19,7 +19,7 @@ public sealed class WriteBehindConformanceTests : StateStoreConformanceTests<Wri
     protected override ValueTask<WriteBehindStateStore> CreateStoreAsync(StateStoreOptions options, TimeProvider timeProvider)
     {
         var inner = new MemoryStateStore(options, timeProvider);
-        var store = new WriteBehindStateStore(inner, new WriteBehindOptions { JournalDirectory = Path.Combine(_root, Guid.NewGuid().ToString("N")) }, options, timeProvider);
+        var store = new WriteBehindStateStore(inner, new WriteBehindOptions { JournalDirectory = Path.Combine(_root, Guid.NewGuid().ToString("N")), SegmentBytes = 64 * 1024 }, options, timeProvider);
         _stores[options.KeyPrefix] = (store, inner);
         return new(store);
     }
@@ -57,7 +57,7 @@ public sealed class WriteBehindPostgresConformanceTests : StateStoreConformanceT
     {
         var postgresOptions = new PostgresStateStoreOptions { ConnectionString = TestServers.Postgres, Schema = _schema };
         options.CopyTo(postgresOptions);
-        var store = new WriteBehindStateStore(new PostgresStateStore(postgresOptions, timeProvider), new WriteBehindOptions { JournalDirectory = Path.Combine(_root, Guid.NewGuid().ToString("N")) }, options, timeProvider);
+        var store = new WriteBehindStateStore(new PostgresStateStore(postgresOptions, timeProvider), new WriteBehindOptions { JournalDirectory = Path.Combine(_root, Guid.NewGuid().ToString("N")), SegmentBytes = 64 * 1024 }, options, timeProvider);
         _stores[options.KeyPrefix] = store;
         return new(store);
     }

@@ -21,7 +21,7 @@ public sealed class WriteBehindStateStoreTests
     public async Task AcknowledgedWrites_AreReadBackAtOnce_AndReachTheStoreCoalesced()
     {
         var inner = new WriteCountingStore(new MemoryStateStore());
-        await using var store = new WriteBehindStateStore(inner, new WriteBehindOptions { JournalDirectory = _root, FlushInterval = TimeSpan.FromMinutes(10) });
+        await using var store = new WriteBehindStateStore(inner, new WriteBehindOptions { JournalDirectory = _root, FlushInterval = TimeSpan.FromMinutes(10), SegmentBytes = 64 * 1024 });
         long version = 0;
         for (var i = 0; i < 50; i++)
         {
@@ -78,14 +78,14 @@ public sealed class WriteBehindStateStoreTests
     {
         var memory = new MemoryStateStore();
         var down = new FlushBlockingStore(new NonDisposingStore(memory)) { Blocked = true };
-        var first = new WriteBehindStateStore(down, new WriteBehindOptions { JournalDirectory = _root, FlushInterval = TimeSpan.FromMinutes(10) });
+        var first = new WriteBehindStateStore(down, new WriteBehindOptions { JournalDirectory = _root, FlushInterval = TimeSpan.FromMinutes(10), SegmentBytes = 64 * 1024 });
         await first.SetAsync("a", new byte[] { 1 });
         await first.SetManyAsync([new StateWrite("b", new byte[] { 2 }), new StateWrite("c", new byte[] { 3 }, new StateWriteOptions(null, TimeSpan.FromHours(1)))]);
         await first.DeleteAsync("a");
         await first.SetAsync("a", new byte[] { 4 });
         await first.DisposeAsync(); // the flush fails: everything stays in the journal
 
-        await using var second = new WriteBehindStateStore(new NonDisposingStore(memory), new WriteBehindOptions { JournalDirectory = _root, FlushInterval = TimeSpan.FromMinutes(10) });
+        await using var second = new WriteBehindStateStore(new NonDisposingStore(memory), new WriteBehindOptions { JournalDirectory = _root, FlushInterval = TimeSpan.FromMinutes(10), SegmentBytes = 64 * 1024 });
         Assert.That((await second.GetAsync("a"))!.Value.ToArray(), Is.EqualTo(new byte[] { 4 }), "replayed from the journal");
         await second.FlushAsync();
         Assert.That(((await memory.GetAsync("a"))!.Version, (await memory.GetAsync("a"))!.Value.ToArray()), Is.EqualTo((1L, new byte[] { 4 })));
@@ -97,7 +97,7 @@ public sealed class WriteBehindStateStoreTests
     public async Task AJournalSyncThatFails_FailsTheWrite_AndLaterWritesAndTheReplayAreUnharmed()
     {
         var memory = new MemoryStateStore();
-        var first = new WriteBehindStateStore(new FlushBlockingStore(new NonDisposingStore(memory)) { Blocked = true }, new WriteBehindOptions { JournalDirectory = _root, FlushInterval = TimeSpan.FromMinutes(10) });
+        var first = new WriteBehindStateStore(new FlushBlockingStore(new NonDisposingStore(memory)) { Blocked = true }, new WriteBehindOptions { JournalDirectory = _root, FlushInterval = TimeSpan.FromMinutes(10), SegmentBytes = 64 * 1024 });
         await first.SetAsync("before", new byte[] { 1 });
         StateKit.Internal.DurableFile.InjectedErrno = 5; // EIO
         try
@@ -114,7 +114,7 @@ public sealed class WriteBehindStateStoreTests
         await first.SetAsync("after", new byte[] { 3 });
         await first.DisposeAsync(); // the store takes no writes: everything stays in the journal
 
-        await using var second = new WriteBehindStateStore(new NonDisposingStore(memory), new WriteBehindOptions { JournalDirectory = _root, FlushInterval = TimeSpan.FromMinutes(10) });
+        await using var second = new WriteBehindStateStore(new NonDisposingStore(memory), new WriteBehindOptions { JournalDirectory = _root, FlushInterval = TimeSpan.FromMinutes(10), SegmentBytes = 64 * 1024 });
         await second.FlushAsync();
         Assert.That((await memory.GetAsync("before"))!.Value.ToArray(), Is.EqualTo(new byte[] { 1 }));
         Assert.That((await memory.GetAsync("after"))!.Value.ToArray(), Is.EqualTo(new byte[] { 3 }), "the write after the failure is in a new segment, not lost behind it");
@@ -124,7 +124,7 @@ public sealed class WriteBehindStateStoreTests
     public async Task AFlushThatFindsAnotherWriterAhead_IsACountedConflict_AndTheStoreKeepsItsValue()
     {
         var memory = new MemoryStateStore();
-        await using var store = new WriteBehindStateStore(new NonDisposingStore(memory), new WriteBehindOptions { JournalDirectory = _root, FlushInterval = TimeSpan.FromMinutes(10) });
+        await using var store = new WriteBehindStateStore(new NonDisposingStore(memory), new WriteBehindOptions { JournalDirectory = _root, FlushInterval = TimeSpan.FromMinutes(10), SegmentBytes = 64 * 1024 });
         await store.SetAsync("k", new byte[] { 1 });
         await memory.SetAsync("k", new byte[] { 9 });
         await memory.SetAsync("k", new byte[] { 9, 9 }); // another writer, straight to the store, ahead of the pending version 1
