@@ -50,7 +50,7 @@ public sealed class FallbackStateStore : IStateStore, IStateStoreCapabilities, I
     private readonly FallbackStateStoreOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private readonly SemaphoreSlim[] _locks = Enumerable.Range(0, 64).Select(_ => new SemaphoreSlim(1, 1)).ToArray();
+    private readonly KeyLocks _locks = new();
     private readonly ConcurrentDictionary<string, bool>[] _backlog;
     private readonly ConcurrentDictionary<string, JournalMark>[] _journal;
     private readonly OperationGate _gate = new();
@@ -289,8 +289,6 @@ public sealed class FallbackStateStore : IStateStore, IStateStoreCapabilities, I
     private static string JournalKey(string key) =>
         JournalPrefix + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)).AsSpan(0, 16));
 
-    private SemaphoreSlim LockOf(string key) => _locks[(StringComparer.Ordinal.GetHashCode(key) & int.MaxValue) % _locks.Length];
-
     private async ValueTask<T> ReadAsync<T>(IReadOnlyCollection<string> keys, Func<IStateStore, CancellationToken, ValueTask<T>> read, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
@@ -337,15 +335,9 @@ public sealed class FallbackStateStore : IStateStore, IStateStoreCapabilities, I
         }
 
         await _gate.EnterAsync(cancellationToken).ConfigureAwait(false);
-        var locks = keys.Where(k => k is not null).Select(LockOf).Distinct().OrderBy(l => Array.IndexOf(_locks, l)).ToArray();
-        var taken = 0;
         try
         {
-            for (; taken < locks.Length; taken++)
-            {
-                await locks[taken].WaitAsync(cancellationToken).ConfigureAwait(false);
-            }
-
+            using var held = await _locks.LockAsync(keys, cancellationToken).ConfigureAwait(false);
             while (true)
             {
                 var index = ActiveIndex;
@@ -379,11 +371,6 @@ public sealed class FallbackStateStore : IStateStore, IStateStoreCapabilities, I
         }
         finally
         {
-            for (var i = taken - 1; i >= 0; i--)
-            {
-                locks[i].Release();
-            }
-
             _gate.Exit();
         }
     }
@@ -536,26 +523,18 @@ public sealed class FallbackStateStore : IStateStore, IStateStoreCapabilities, I
         {
             foreach (var (key, mark) in _journal[f])
             {
-                var gate = LockOf(key);
-                await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-                try
+                using var held = await _locks.LockAsync(key, cancellationToken).ConfigureAwait(false);
+                if (!_journal[f].TryGetValue(key, out var current) || current != mark)
                 {
-                    if (!_journal[f].TryGetValue(key, out var current) || current != mark)
-                    {
-                        continue;
-                    }
+                    continue;
+                }
 
-                    await ReplayKeyAsync(f, mark, cancellationToken).ConfigureAwait(false);
-                    await _stores[f].DeleteAsync(JournalKey(key), cancellationToken: cancellationToken).ConfigureAwait(false);
-                    _journal[f].TryRemove(key, out _);
-                    replayed++;
-                    Interlocked.Increment(ref _replayed);
-                    StateKitMetrics.RecordFallbackReplay();
-                }
-                finally
-                {
-                    gate.Release();
-                }
+                await ReplayKeyAsync(f, mark, cancellationToken).ConfigureAwait(false);
+                await _stores[f].DeleteAsync(JournalKey(key), cancellationToken: cancellationToken).ConfigureAwait(false);
+                _journal[f].TryRemove(key, out _);
+                replayed++;
+                Interlocked.Increment(ref _replayed);
+                StateKitMetrics.RecordFallbackReplay();
             }
         }
 
@@ -726,17 +705,9 @@ public sealed class FallbackStateStore : IStateStore, IStateStoreCapabilities, I
         {
             foreach (var (key, isList) in _backlog[f])
             {
-                var gate = LockOf(key);
-                await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-                try
-                {
-                    await CopyAsync(_stores[0], _stores[f], key, isList, cancellationToken).ConfigureAwait(false);
-                    _backlog[f].TryRemove(key, out _);
-                }
-                finally
-                {
-                    gate.Release();
-                }
+                using var held = await _locks.LockAsync(key, cancellationToken).ConfigureAwait(false);
+                await CopyAsync(_stores[0], _stores[f], key, isList, cancellationToken).ConfigureAwait(false);
+                _backlog[f].TryRemove(key, out _);
             }
         }
     }

@@ -144,7 +144,7 @@ public sealed class SpillingStateStore : DelegatingStateStore
     {
         ArgumentNullException.ThrowIfNull(writes);
         var keys = writes.Select(w => w.Key).Where(k => k is not null).Distinct(StringComparer.Ordinal).ToArray();
-        var locks = keys.Select(LockOf).Distinct().OrderBy(l => Array.IndexOf(_locks, l)).ToArray();
+        var locks = keys.Select(StripeOf).Distinct().Order().Select(i => _locks[i]).ToArray();
         IReadOnlyList<long> versions;
         var taken = 0;
         try
@@ -308,7 +308,9 @@ public sealed class SpillingStateStore : DelegatingStateStore
 
     private long NowTicks => _time.GetUtcNow().UtcTicks;
 
-    private object LockOf(string key) => _locks[(StringComparer.Ordinal.GetHashCode(key) & int.MaxValue) % _locks.Length];
+    private object LockOf(string key) => _locks[StripeOf(key)];
+
+    private int StripeOf(string key) => (StringComparer.Ordinal.GetHashCode(key) & int.MaxValue) % _locks.Length;
 
     /// <summary>
     /// Whether a key the memory store did not have is surely absent: not spilled, and no move began or ended since the

@@ -64,7 +64,7 @@ public sealed class WriteBehindStateStore : DelegatingStateStore
     private readonly ILogger _logger;
     private readonly WriteBehindJournal _journal;
     private readonly ConcurrentDictionary<string, Pending> _entries = new(StringComparer.Ordinal);
-    private readonly SemaphoreSlim[] _locks = Enumerable.Range(0, 64).Select(_ => new SemaphoreSlim(1, 1)).ToArray();
+    private readonly KeyLocks _locks = new();
     private readonly SemaphoreSlim _wake = new(0);
     private readonly SemaphoreSlim _flushing = new(1, 1);
     private readonly CancellationTokenSource _stopping = new();
@@ -183,28 +183,20 @@ public sealed class WriteBehindStateStore : DelegatingStateStore
         _guard.Enter(cancellationToken);
         _guard.ValidateKey(key, "Delete");
         _guard.ValidateDeleteVersion(expectedVersion);
-        var gate = LockOf(key);
-        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        using var held = await _locks.LockAsync(key, cancellationToken).ConfigureAwait(false);
+        var live = await LiveAsync(key, cancellationToken).ConfigureAwait(false);
+        if (expectedVersion is { } expected && expected != live.Version)
         {
-            var live = await LiveAsync(key, cancellationToken).ConfigureAwait(false);
-            if (expectedVersion is { } expected && expected != live.Version)
-            {
-                throw new StateConflictException(Name, "Delete", key, expected, live.Version);
-            }
-
-            if (live.Version == 0)
-            {
-                return false;
-            }
-
-            await JournalAsync([new JournaledWrite(key, null, live.Version, null)], cancellationToken).ConfigureAwait(false);
-            return true;
+            throw new StateConflictException(Name, "Delete", key, expected, live.Version);
         }
-        finally
+
+        if (live.Version == 0)
         {
-            gate.Release();
+            return false;
         }
+
+        await JournalAsync([new JournaledWrite(key, null, live.Version, null)], cancellationToken).ConfigureAwait(false);
+        return true;
     }
 
     /// <inheritdoc />
@@ -299,8 +291,6 @@ public sealed class WriteBehindStateStore : DelegatingStateStore
         await base.DisposeAsyncCore().ConfigureAwait(false);
     }
 
-    private SemaphoreSlim LockOf(string key) => _locks[(StringComparer.Ordinal.GetHashCode(key) & int.MaxValue) % _locks.Length];
-
     private StateEntry? Visible(string key, Pending pending) =>
         pending.Value is null || _guard.IsExpired(pending.ExpiresAt) ? null : new StateEntry(key, pending.Value, pending.Version, pending.ExpiresAt);
 
@@ -319,41 +309,25 @@ public sealed class WriteBehindStateStore : DelegatingStateStore
     private async ValueTask<IReadOnlyList<long>> WriteAsync(IReadOnlyList<StateWrite> writes, string operation, CancellationToken cancellationToken)
     {
         await WaitForRoomAsync(cancellationToken).ConfigureAwait(false);
-        var locks = writes.Select(w => LockOf(w.Key)).Distinct().OrderBy(l => Array.IndexOf(_locks, l)).ToArray();
-        var taken = 0;
-        try
+        using var held = await _locks.LockAsync(writes.Select(w => w.Key), cancellationToken).ConfigureAwait(false);
+        var live = new Dictionary<string, StateWritePlan>(StringComparer.Ordinal);
+        foreach (var write in writes)
         {
-            for (; taken < locks.Length; taken++)
+            if (!live.ContainsKey(write.Key))
             {
-                await locks[taken].WaitAsync(cancellationToken).ConfigureAwait(false);
-            }
-
-            var live = new Dictionary<string, StateWritePlan>(StringComparer.Ordinal);
-            foreach (var write in writes)
-            {
-                if (!live.ContainsKey(write.Key))
-                {
-                    live[write.Key] = await LiveAsync(write.Key, cancellationToken).ConfigureAwait(false);
-                }
-            }
-
-            var plans = _guard.PlanBatch(writes, k => live[k], operation);
-            var journaled = new JournaledWrite[writes.Count];
-            for (var i = 0; i < writes.Count; i++)
-            {
-                journaled[i] = new JournaledWrite(writes[i].Key, writes[i].Value.ToArray(), plans[i].Version, plans[i].ExpiresAt);
-            }
-
-            await JournalAsync(journaled, cancellationToken).ConfigureAwait(false);
-            return plans.Select(p => p.Version).ToArray();
-        }
-        finally
-        {
-            for (var i = taken - 1; i >= 0; i--)
-            {
-                locks[i].Release();
+                live[write.Key] = await LiveAsync(write.Key, cancellationToken).ConfigureAwait(false);
             }
         }
+
+        var plans = _guard.PlanBatch(writes, k => live[k], operation);
+        var journaled = new JournaledWrite[writes.Count];
+        for (var i = 0; i < writes.Count; i++)
+        {
+            journaled[i] = new JournaledWrite(writes[i].Key, writes[i].Value.ToArray(), plans[i].Version, plans[i].ExpiresAt);
+        }
+
+        await JournalAsync(journaled, cancellationToken).ConfigureAwait(false);
+        return plans.Select(p => p.Version).ToArray();
     }
 
     /// <summary>Makes writes durable in the journal, then visible; the caller holds the keys' locks.</summary>
@@ -391,27 +365,19 @@ public sealed class WriteBehindStateStore : DelegatingStateStore
     /// <summary>Runs an operation that goes straight to the store, after the key's pending write is flushed; forgets what this instance knew of the key.</summary>
     private async ValueTask<bool> ThroughAsync(string key, Func<ValueTask<bool>> operation, CancellationToken cancellationToken)
     {
-        var gate = LockOf(key);
-        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        using var held = await _locks.LockAsync(key, cancellationToken).ConfigureAwait(false);
+        if (_entries.TryGetValue(key, out var pending) && pending.Dirty)
         {
-            if (_entries.TryGetValue(key, out var pending) && pending.Dirty)
-            {
-                await FlushKeyAsync(key, pending, cancellationToken).ConfigureAwait(false);
-            }
-
-            var result = await operation().ConfigureAwait(false);
-            if (_entries.TryGetValue(key, out var known) && !known.Dirty)
-            {
-                _entries.TryRemove(new KeyValuePair<string, Pending>(key, known));
-            }
-
-            return result;
+            await FlushKeyAsync(key, pending, cancellationToken).ConfigureAwait(false);
         }
-        finally
+
+        var result = await operation().ConfigureAwait(false);
+        if (_entries.TryGetValue(key, out var known) && !known.Dirty)
         {
-            gate.Release();
+            _entries.TryRemove(new KeyValuePair<string, Pending>(key, known));
         }
+
+        return result;
     }
 
     private async ValueTask WaitForRoomAsync(CancellationToken cancellationToken)
