@@ -23,8 +23,8 @@ internal sealed class WriteBehindJournal : IAsyncDisposable
     private readonly Channel<(byte[] Record, long Seq, TaskCompletionSource Done)> _appends = Channel.CreateUnbounded<(byte[], long, TaskCompletionSource)>(new UnboundedChannelOptions { SingleReader = true });
     private readonly List<(string Path, long MaxSeq)> _sealed = [];
     private readonly Task _writer;
-    private FileStream _current;
-    private string _currentPath;
+    private FileStream? _current;
+    private string _currentPath = string.Empty;
     private long _currentMaxSeq;
     private long _offset;
     private int _nextSegment;
@@ -48,7 +48,15 @@ internal sealed class WriteBehindJournal : IAsyncDisposable
         }
 
         recovered = records;
-        (_current, _currentPath) = OpenSegment();
+        try
+        {
+            (_current, _currentPath) = OpenSegment();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new StateStoreUnavailableException("write-behind", "open journal", null, $"a new journal segment could not be created in '{_directory}' (a full disk or missing permission?)", ex, writeMayHaveApplied: false);
+        }
+
         _writer = Task.Run(WriteAsync);
     }
 
@@ -84,7 +92,10 @@ internal sealed class WriteBehindJournal : IAsyncDisposable
     {
         _appends.Writer.TryComplete();
         await _writer.ConfigureAwait(false);
-        await _current.DisposeAsync().ConfigureAwait(false);
+        if (_current is not null)
+        {
+            await _current.DisposeAsync().ConfigureAwait(false);
+        }
     }
 
     private static int SegmentNumber(string path) =>
@@ -159,11 +170,10 @@ internal sealed class WriteBehindJournal : IAsyncDisposable
         }
     }
 
+    /// <summary>Creates the next zero-filled, synced segment; on failure nothing of it is left and no state of the journal changed.</summary>
     private (FileStream Stream, string Path) OpenSegment(long minimumBytes = 0)
     {
-        var path = Path.Combine(_directory, $"journal-{++_nextSegment:D8}.log");
-        _currentMaxSeq = 0;
-        _offset = 0;
+        var path = Path.Combine(_directory, $"journal-{_nextSegment + 1:D8}.log");
         var stream = new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete, bufferSize: 1);
         try
         {
@@ -180,9 +190,19 @@ internal sealed class WriteBehindJournal : IAsyncDisposable
         catch
         {
             stream.Dispose();
+            try
+            {
+                File.Delete(path); // holds no record: never leave a (16 MB) half-made segment behind
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // found empty (zeros only) on the next start, and given up with the others
+            }
+
             throw;
         }
 
+        _nextSegment++;
         return (stream, path);
     }
 
@@ -211,15 +231,24 @@ internal sealed class WriteBehindJournal : IAsyncDisposable
 
                 // A full segment, or one where a failed write may have left part of a record, is sealed (its records so
                 // far) and the appends go on in a new zero-filled segment.
-                if (mustRoll || _offset + buffer.Length > _current.Length)
+                // The current segment is sealed once (its path and top sequence recorded before anything else can fail);
+                // when the new one cannot be made, there is no current segment until a later append makes one.
+                if (_current is not null && (mustRoll || _offset + buffer.Length > _current.Length))
                 {
-                    await _current.DisposeAsync().ConfigureAwait(false);
+                    var full = _current;
+                    _current = null;
                     lock (_sealed)
                     {
                         _sealed.Add((_currentPath, _currentMaxSeq));
                     }
 
+                    await full.DisposeAsync().ConfigureAwait(false);
+                }
+
+                if (_current is null)
+                {
                     (_current, _currentPath) = OpenSegment(buffer.Length);
+                    (_currentMaxSeq, _offset) = (0, 0);
                     mustRoll = false;
                 }
 

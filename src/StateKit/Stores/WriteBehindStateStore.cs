@@ -352,14 +352,24 @@ public sealed class WriteBehindStateStore : DelegatingStateStore
                 _ =>
                 {
                     Interlocked.Add(ref _pendingBytes, next.Size);
-                    return next;
+                    return next with { DeletedThrough = write.Value is null ? write.Version : 0 };
                 },
                 (_, old) =>
                 {
                     Interlocked.Add(ref _pendingBytes, next.Size - (old.Dirty ? old.Size : 0));
-                    return next;
+                    return next with { DeletedThrough = DeletedThrough(old, write) };
                 });
         }
+    }
+
+    /// <summary>
+    /// The highest version of a life of the key that was deleted and is not flushed yet: a write coalesced over a pending
+    /// delete starts a new life (at version 1), and its flush must first remove what the store holds of the older lives.
+    /// </summary>
+    private static long DeletedThrough(Pending old, JournaledWrite write)
+    {
+        var carried = old.Dirty ? Math.Max(old.DeletedThrough, old.Value is null ? old.Version : 0) : 0;
+        return write.Value is null ? Math.Max(carried, write.Version) : carried;
     }
 
     /// <summary>Runs an operation that goes straight to the store, after the key's pending write is flushed; forgets what this instance knew of the key.</summary>
@@ -457,7 +467,7 @@ public sealed class WriteBehindStateStore : DelegatingStateStore
         if (pending.Value is null)
         {
             var stored = await base.GetAsync(key, cancellationToken).ConfigureAwait(false);
-            if (stored is not null && stored.Version <= pending.Version)
+            if (stored is not null && stored.Version <= Math.Max(pending.Version, pending.DeletedThrough))
             {
                 try
                 {
@@ -473,6 +483,10 @@ public sealed class WriteBehindStateStore : DelegatingStateStore
                 Conflict(key, pending.Version, stored.Version);
             }
         }
+        else if (pending.DeletedThrough > 0)
+        {
+            await FlushNewLifeAsync(key, pending, cancellationToken).ConfigureAwait(false);
+        }
         else if (!await _target.SetAtVersionAsync(key, pending.Value, pending.Version, pending.ExpiresAt, cancellationToken).ConfigureAwait(false)
             && (await base.GetAsync(key, cancellationToken).ConfigureAwait(false))?.Version is { } current && current != pending.Version)
         {
@@ -480,14 +494,70 @@ public sealed class WriteBehindStateStore : DelegatingStateStore
         }
 
         // Clean now, unless a newer write came meanwhile; a delete's record goes once flushed.
-        var clean = pending with { Dirty = false, Value = KnownOnly };
+        var clean = pending with { Dirty = false, Value = KnownOnly, DeletedThrough = 0 };
         if (pending.Value is null ? _entries.TryRemove(new KeyValuePair<string, Pending>(key, pending)) : _entries.TryUpdate(key, clean, pending))
         {
             Interlocked.Add(ref _pendingBytes, -pending.Size);
         }
+        else if (pending.DeletedThrough > 0)
+        {
+            // A newer write of the same life came meanwhile: the older lives are gone from the store now.
+            while (_entries.TryGetValue(key, out var newer) && newer.Dirty && newer.DeletedThrough == pending.DeletedThrough && newer.Seq > pending.Seq
+                && !_entries.TryUpdate(key, newer with { DeletedThrough = 0 }, newer))
+            {
+            }
+        }
 
         Interlocked.Increment(ref _flushed);
         StateKitMetrics.RecordWriteBehindFlush(TimeSpan.FromMilliseconds(Environment.TickCount64 - pending.AcknowledgedAt));
+    }
+
+    /// <summary>
+    /// Flushes the first write of a new life of the key (deleted, then written again, within one flush): what the store
+    /// holds of the older lives (a version up to <see cref="Pending.DeletedThrough"/>) is deleted first, then the new life
+    /// is written at its own version. Idempotent: a store already holding these bytes at this version (a replay after a
+    /// crash that came after the flush) is left alone.
+    /// </summary>
+    private async ValueTask FlushNewLifeAsync(string key, Pending pending, CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var stored = await base.GetAsync(key, cancellationToken).ConfigureAwait(false);
+            if (stored is not null && stored.Version == pending.Version && stored.Value.Span.SequenceEqual(pending.Value))
+            {
+                return;
+            }
+
+            if (stored is not null && stored.Version > pending.DeletedThrough)
+            {
+                Conflict(key, pending.Version, stored.Version); // another writer started a life of its own meanwhile
+                return;
+            }
+
+            try
+            {
+                if (stored is not null)
+                {
+                    await base.DeleteAsync(key, stored.Version, cancellationToken).ConfigureAwait(false);
+                }
+
+                if (await _target.SetAtVersionAsync(key, pending.Value, pending.Version, pending.ExpiresAt, cancellationToken).ConfigureAwait(false))
+                {
+                    return;
+                }
+            }
+            catch (StateConflictException)
+            {
+                // changed between the read and the delete: look again
+            }
+
+            if (attempt >= 3)
+            {
+                var current = (await base.GetAsync(key, cancellationToken).ConfigureAwait(false))?.Version ?? 0;
+                Conflict(key, pending.Version, current);
+                return;
+            }
+        }
     }
 
     private void Conflict(string key, long version, long storeVersion)
@@ -498,8 +568,11 @@ public sealed class WriteBehindStateStore : DelegatingStateStore
     }
 
     /// <summary>What this instance wrote to a key: pending (<see cref="Dirty"/>) until the store has it; a delete has no value.</summary>
+    /// <remarks><see cref="DeletedThrough"/>: see <see cref="WriteBehindStateStore.DeletedThrough(Pending, JournaledWrite)"/>.</remarks>
     private sealed record Pending(byte[]? Value, long Version, DateTimeOffset? ExpiresAt, long Seq, bool Dirty, long AcknowledgedAt)
     {
+        public long DeletedThrough { get; init; }
+
         public long Size => (Value?.Length ?? 0) + 64;
     }
 }

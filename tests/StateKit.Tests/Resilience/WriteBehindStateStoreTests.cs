@@ -194,7 +194,7 @@ public sealed class WriteBehindStateStoreTests
     }
 
     /// <summary>A store that reads but cannot take writes while <see cref="Blocked"/> (a slow store that fell behind).</summary>
-    private sealed class FlushBlockingStore(IStateStore inner) : DelegatingStateStore(inner)
+    internal sealed class FlushBlockingStore(IStateStore inner) : DelegatingStateStore(inner)
     {
         public bool Blocked { get; set; }
 
