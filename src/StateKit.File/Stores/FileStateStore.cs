@@ -261,7 +261,7 @@ public sealed partial class FileStateStore : IStateStore, IStateStoreCapabilitie
             var entry = current!.Value;
             var content = EntryFile.Encode(key, entry.Value.Span, entry.Version, ToTicks(_guard.ExpiryFrom(timeToLive)));
             ReplaceFile(path, content, _entriesDirectory, "Touch", key);
-            _changes.Append('s', entry.Version, key);
+            _changes.Append('t', entry.Version, key);
             return true;
         }
     }

@@ -77,7 +77,7 @@ internal sealed class PostgresDialect : SqlDialect, IAsyncDisposable
 
     public override string ForUpdate => " FOR UPDATE";
 
-    public override int SchemaVersion => 2;
+    public override int SchemaVersion => 3;
 
     /// <summary>The LISTEN/NOTIFY channel of these tables: a short hash of their names (a channel name is at most 63 bytes).</summary>
     public string Channel { get; }
@@ -163,6 +163,24 @@ internal sealed class PostgresDialect : SqlDialect, IAsyncDisposable
             """,
             $"DROP TRIGGER IF EXISTS {SqlIdentifiers.Quote(_prefix + "_lists_notify")} ON {Tables.Lists}",
             $"CREATE TRIGGER {SqlIdentifiers.Quote(_prefix + "_lists_notify")} AFTER INSERT OR UPDATE OR DELETE ON {Tables.Lists} FOR EACH ROW EXECUTE FUNCTION {Function("notify_lists")}()",
+        ],
+
+        // Version 3: a touch (an update that keeps the version) is announced as 't', so caches drop the entry whose expiry moved.
+        2 =>
+        [
+            $"""
+            CREATE OR REPLACE FUNCTION {Function("notify_entries")}() RETURNS trigger LANGUAGE plpgsql AS $f$
+            DECLARE payload text;
+            BEGIN
+              IF TG_OP = 'DELETE' THEN payload := 'd|' || OLD.version || '|' || OLD.ns || '|' || OLD.key;
+              ELSIF TG_OP = 'UPDATE' AND NEW.version = OLD.version THEN payload := 't|' || NEW.version || '|' || NEW.ns || '|' || NEW.key;
+              ELSE payload := 's|' || NEW.version || '|' || NEW.ns || '|' || NEW.key;
+              END IF;
+              IF octet_length(payload) > 7900 THEN payload := 'r|0|' || COALESCE(NEW.ns, OLD.ns) || '|'; END IF;
+              PERFORM pg_notify('{Channel}', payload);
+              RETURN NULL;
+            END $f$
+            """,
         ],
         _ => throw new InvalidOperationException($"No migration from schema version {fromVersion}."),
     };

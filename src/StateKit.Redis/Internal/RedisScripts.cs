@@ -131,7 +131,7 @@ internal static class RedisScripts
           redis.call('HDEL', KEYS[1], 'x')
           redis.call('PERSIST', KEYS[1])
         end
-        redis.call('PUBLISH', ARGV[4], 's|' .. ver .. '|' .. KEYS[1])
+        redis.call('PUBLISH', ARGV[4], 't|' .. ver .. '|' .. KEYS[1])
         return 1
         """);
 

@@ -55,7 +55,7 @@ internal sealed class SqliteDialect : SqlDialect, IAsyncDisposable
 
     public override string ForUpdate => string.Empty;
 
-    public override int SchemaVersion => 2;
+    public override int SchemaVersion => 3;
 
     /// <summary>The change log table (schema version 2): one row per committed change, written by triggers.</summary>
     public string ChangesTable { get; }
@@ -189,6 +189,13 @@ internal sealed class SqliteDialect : SqlDialect, IAsyncDisposable
             Trigger("lists_insert", "INSERT", Tables.Lists, "NEW.ns, NEW.key, 'a', NEW.tail - NEW.head"),
             Trigger("lists_update", "UPDATE", Tables.Lists, "NEW.ns, NEW.key, CASE WHEN NEW.tail > OLD.tail THEN 'a' ELSE 'l' END, NEW.tail - NEW.head"),
             Trigger("lists_delete", "DELETE", Tables.Lists, "OLD.ns, OLD.key, 'l', 0"),
+        ],
+
+        // Version 3: a touch (an update that keeps the version) is logged as 't', so caches drop the entry whose expiry moved.
+        2 =>
+        [
+            $"DROP TRIGGER IF EXISTS {SqlIdentifiers.Quote(IndexPrefix + "_entries_update")}",
+            Trigger("entries_update", "UPDATE", Tables.Entries, "NEW.ns, NEW.key, CASE WHEN NEW.version = OLD.version THEN 't' ELSE 's' END, NEW.version"),
         ],
         _ => throw new InvalidOperationException($"No migration from schema version {fromVersion}."),
     };

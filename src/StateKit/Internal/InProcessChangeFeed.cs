@@ -33,13 +33,14 @@ internal sealed class InProcessChangeFeed : IStateChangeFeed
 
     /// <summary>
     /// Queues a notice in the one-letter form the server feeds carry (Redis messages, PostgreSQL payloads, the SQLite change
-    /// log): s set or touch, d delete, a list append, l other list change, r resync; other letters are ignored.
+    /// log): s set, t touch, d delete, a list append, l other list change, r resync; other letters are ignored.
     /// </summary>
     public void Publish(char kind, string key, long version)
     {
         switch (kind)
         {
             case 's': Publish(key, StateStoreChangeKind.Set, version); break;
+            case 't': Publish(key, StateStoreChangeKind.Touch, version); break;
             case 'd': Publish(key, StateStoreChangeKind.Delete, version); break;
             case 'a': Publish(key, StateStoreChangeKind.ListAppend, version); break;
             case 'l': Publish(key, StateStoreChangeKind.ListChange, version); break;

@@ -480,7 +480,7 @@ public sealed class FallbackStateStore : IStateStore, IStateStoreCapabilities, I
     }
 
     /// <summary>Makes <paramref name="to"/> hold what <paramref name="from"/> holds for <paramref name="key"/>: the entry (version and expiry kept) or the list.</summary>
-    private static async ValueTask CopyAsync(IStateStore from, IStateStore to, string key, bool isList, CancellationToken cancellationToken)
+    private async ValueTask CopyAsync(IStateStore from, IStateStore to, string key, bool isList, CancellationToken cancellationToken)
     {
         if (isList)
         {
@@ -498,7 +498,7 @@ public sealed class FallbackStateStore : IStateStore, IStateStoreCapabilities, I
     }
 
     /// <summary>Makes <paramref name="to"/> hold <paramref name="entry"/> for <paramref name="key"/> (version and expiry kept), or nothing.</summary>
-    private static async ValueTask CopyEntryAsync(IStateStore to, string key, StateEntry? entry, CancellationToken cancellationToken)
+    private async ValueTask CopyEntryAsync(IStateStore to, string key, StateEntry? entry, CancellationToken cancellationToken)
     {
         if (entry is null)
         {
@@ -507,14 +507,49 @@ public sealed class FallbackStateStore : IStateStore, IStateStoreCapabilities, I
         }
 
         var target = to.GetService<IVersionPreservingStateStore>()!;
-        if (!await target.SetAtVersionAsync(key, entry.Value, entry.Version, entry.ExpiresAt, cancellationToken).ConfigureAwait(false)
-            && (await to.GetAsync(key, cancellationToken).ConfigureAwait(false))?.Version != entry.Version)
+        if (await target.SetAtVersionAsync(key, entry.Value, entry.Version, entry.ExpiresAt, cancellationToken).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        var copy = await to.GetAsync(key, cancellationToken).ConfigureAwait(false);
+        if (copy?.Version != entry.Version)
         {
             // the copy holds a higher version of an older life of the key (deleted and written again): replace it
             await to.DeleteAsync(key, cancellationToken: cancellationToken).ConfigureAwait(false);
             await target.SetAtVersionAsync(key, entry.Value, entry.Version, entry.ExpiresAt, cancellationToken).ConfigureAwait(false);
         }
+        else
+        {
+            await CopyExpiryAsync(to, copy, entry.ExpiresAt, cancellationToken).ConfigureAwait(false); // a touch: same version, new expiry
+        }
     }
+
+    /// <summary>
+    /// Gives <paramref name="copy"/> (an entry of <paramref name="to"/> at the source's version) the source's expiry when a
+    /// touch moved it: the version-preserving write refuses the same version, so the expiry is moved by a touch.
+    /// </summary>
+    private async ValueTask CopyExpiryAsync(IStateStore to, StateEntry copy, DateTimeOffset? expiresAt, CancellationToken cancellationToken)
+    {
+        if (SameExpiry(copy.ExpiresAt, expiresAt))
+        {
+            return;
+        }
+
+        var timeToLive = expiresAt is { } at ? at - _time.GetUtcNow() : Timeout.InfiniteTimeSpan;
+        if (timeToLive == Timeout.InfiniteTimeSpan || timeToLive > TimeSpan.Zero)
+        {
+            await to.TouchAsync(copy.Key, timeToLive, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            await to.DeleteAsync(copy.Key, copy.Version, cancellationToken).ConfigureAwait(false); // expired at the source meanwhile
+        }
+    }
+
+    /// <summary>Stores keep expiries to the millisecond (rounded up) and a copied touch lands a moment later: closer than that is the same.</summary>
+    private static bool SameExpiry(DateTimeOffset? a, DateTimeOffset? b) =>
+        a is null ? b is null : b is not null && (a.Value - b.Value).Duration() <= TimeSpan.FromMilliseconds(50);
 
     private async Task<int> ReplayAllAsync(CancellationToken cancellationToken)
     {
@@ -575,6 +610,11 @@ public sealed class FallbackStateStore : IStateStore, IStateStoreCapabilities, I
                         var target = conflict ? Math.Max(fallbackVersion, primaryVersion) + 1 : fallbackVersion;
                         await RaiseAsync(primary, key, winner, primaryVersion, target, cancellationToken).ConfigureAwait(false);
                     }
+                }
+                else if (theirs is not null && ours is not null && primaryVersion == mark.Version)
+                {
+                    // Unchanged on both sides but for a touch on the fallback during the outage: the primary takes its expiry.
+                    await CopyExpiryAsync(primary, ours, theirs.ExpiresAt, cancellationToken).ConfigureAwait(false);
                 }
 
                 await ReplayListAsync(f, mark, cancellationToken).ConfigureAwait(false);

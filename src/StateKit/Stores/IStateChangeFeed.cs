@@ -31,7 +31,7 @@ public interface IStateChangeFeed
 /// <summary>What happened to a key (see <see cref="IStateChangeFeed"/>).</summary>
 public enum StateStoreChangeKind
 {
-    /// <summary>An entry was written, or its expiry changed (a touch); <see cref="StateStoreChange.Version"/> is its version after.</summary>
+    /// <summary>An entry was written; <see cref="StateStoreChange.Version"/> is its version after.</summary>
     Set,
 
     /// <summary>An entry was deleted; <see cref="StateStoreChange.Version"/> is the version it had, or 0 when unknown.</summary>
@@ -48,6 +48,12 @@ public enum StateStoreChangeKind
 
     /// <summary>Notices may have been missed: every key under the subscription's prefix may have changed. <see cref="StateStoreChange.Key"/> is the prefix.</summary>
     Resync,
+
+    /// <summary>
+    /// An entry's expiry changed without a write (a touch); <see cref="StateStoreChange.Version"/> is its version, which a
+    /// touch leaves as it was. A cache holding the entry must drop it: its expiry is no longer the store's.
+    /// </summary>
+    Touch,
 }
 
 /// <summary>One notice of an <see cref="IStateChangeFeed"/>.</summary>

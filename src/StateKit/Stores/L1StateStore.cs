@@ -410,14 +410,20 @@ public sealed class L1StateStore : DelegatingStateStore
         var size = entry.Value.Length + entry.Key.Length * 2 + 64;
         if (size > _options.MaxBytes / 10)
         {
+            DropOlderThan(entry);
+            return;
+        }
+
+        if (Generation(entry.Key) != generation)
+        {
+            // The key changed while it was read: do not add this entry, which may be older than the change, but do not
+            // keep one older than it either (held by a concurrent read meanwhile): a caller was just given this version,
+            // and its next read must not go back to an earlier one (monotonic reads).
+            DropOlderThan(entry);
             return;
         }
 
         var held = new Held(entry, now, now + _options.Lifetime, size, Environment.TickCount64 + _lifetimeTicks);
-        if (Generation(entry.Key) != generation)
-        {
-            return; // the key changed while it was read: do not put the older value back
-        }
 
         _held.AddOrUpdate(
             entry.Key,
@@ -444,6 +450,14 @@ public sealed class L1StateStore : DelegatingStateStore
         if (_held.Count > _options.MaxEntries || Interlocked.Read(ref _bytes) > _options.MaxBytes)
         {
             Evict();
+        }
+    }
+
+    private void DropOlderThan(StateEntry entry)
+    {
+        if (_held.TryGetValue(entry.Key, out var older) && older.Entry.Version < entry.Version)
+        {
+            Remove(entry.Key, older);
         }
     }
 

@@ -224,7 +224,7 @@ public sealed partial class MemoryStateStore : IStateStore, IStateStoreCapabilit
 
             expiresAt = ToTicks(_guard.ExpiryFrom(timeToLive));
             _entries[key] = new Item(current.Value, current.Version, expiresAt);
-            _feed.Publish(key, StateStoreChangeKind.Set, current.Version);
+            _feed.Publish(key, StateStoreChangeKind.Touch, current.Version);
         }
 
         TrackExpiry(key, isList: false, expiresAt);

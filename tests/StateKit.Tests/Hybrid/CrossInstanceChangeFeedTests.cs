@@ -59,6 +59,46 @@ public abstract class CrossInstanceChangeFeedTests(string kind)
     }
 
     [Test]
+    public async Task ATouchOnOneInstance_IsATouchNotice_AndTheOthersL1StopsServingTheOldExpiry()
+    {
+        // Issue 23, item 4: a touch keeps the version, so as a set notice it looked known to a tier holding that version.
+        var notices = new NoticeCounter(_second);
+        await using var reader = new L1StateStore(notices, new L1StateStoreOptions { Lifetime = TimeSpan.FromHours(2) }, _time);
+        await reader.GetAsync("warm-up");
+        var version = await _first.SetAsync("session", new byte[] { 1 }, new StateWriteOptions(null, TimeSpan.FromHours(1)));
+        await Until(async () => (await reader.GetAsync("session"))?.Version == version && reader.Count == 1, "the write seen and held by the other instance");
+
+        var seen = new List<StateStoreChange>();
+        await using var subscription = await _second.GetService<IStateChangeFeed>()!.SubscribeAsync("session", (change, _) =>
+        {
+            lock (seen)
+            {
+                seen.Add(change);
+            }
+
+            return ValueTask.CompletedTask;
+        });
+        Assert.That(await _first.TouchAsync("session", TimeSpan.FromMinutes(5)), Is.True);
+        await Until(
+            () =>
+            {
+                lock (seen)
+                {
+                    return seen.Any(c => c.Kind != StateStoreChangeKind.Set); // the set's own notice may come first
+                }
+            },
+            "the touch notice");
+        lock (seen)
+        {
+            Assert.That(seen.First(c => c.Kind != StateStoreChangeKind.Set), Is.EqualTo(new StateStoreChange("session", StateStoreChangeKind.Touch, version)));
+        }
+
+        await Until(async () => (await reader.GetAsync("session"))?.ExpiresAt < _time.GetUtcNow() + TimeSpan.FromMinutes(10), "the other instance's tier to answer the new expiry");
+        _time.Advance(TimeSpan.FromMinutes(6));
+        Assert.That(await reader.GetAsync("session"), Is.Null, "expired with the touch's time to live, not the held hour");
+    }
+
+    [Test]
     public async Task L1OnTwoInstances_NeverAnswersStaleOnceTheNoticeArrived()
     {
         var notices = new NoticeCounter(_second);

@@ -264,7 +264,7 @@ public sealed class L1StateStoreTests
         {
             new StateStoreChange("a/x", StateStoreChangeKind.Set, v1),
             new StateStoreChange("a/y", StateStoreChangeKind.Set, versions[0]),
-            new StateStoreChange("a/x", StateStoreChangeKind.Set, v1),
+            new StateStoreChange("a/x", StateStoreChangeKind.Touch, v1),
             new StateStoreChange("a/y", StateStoreChangeKind.Delete, versions[0]),
             new StateStoreChange("a/list", StateStoreChangeKind.ListAppend, 2),
             new StateStoreChange("a/list", StateStoreChangeKind.ListChange, 0),

@@ -56,6 +56,16 @@ public sealed class SqliteStateStoreTests
         Assert.That((await upgraded.GetAsync("k"))!.Value.ToArray(), Is.EqualTo("v"u8.ToArray()), "the data survives the upgrade");
         var version = await upgraded.SetAsync("k", "w"u8.ToArray());
         Assert.That(await seen.Task.WaitAsync(TimeSpan.FromSeconds(10)), Is.EqualTo(new StateStoreChange("k", StateStoreChangeKind.Set, version)));
+
+        // Schema version 3: a touch is told apart from a write.
+        var touched = new TaskCompletionSource<StateStoreChange>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var touches = await upgraded.SubscribeAsync("k", (change, _) =>
+        {
+            touched.TrySetResult(change);
+            return ValueTask.CompletedTask;
+        });
+        await upgraded.TouchAsync("k", TimeSpan.FromHours(1));
+        Assert.That(await touched.Task.WaitAsync(TimeSpan.FromSeconds(10)), Is.EqualTo(new StateStoreChange("k", StateStoreChangeKind.Touch, version)));
     }
 
     [Test]
@@ -77,7 +87,7 @@ public sealed class SqliteStateStoreTests
         await using var newer = new SqliteStateStore(new SqliteStateStoreOptions { ConnectionString = DatabasePath });
         var ex = await Assert.ThrowsAsync<StateSchemaVersionException>(async () => await newer.GetAsync("k"));
         Assert.That(ex!.FoundVersion, Is.EqualTo(99));
-        Assert.That(ex.SupportedVersion, Is.EqualTo(2));
+        Assert.That(ex.SupportedVersion, Is.EqualTo(3));
         Assert.That(ex.Message, Does.Contain("newer"));
     }
 
