@@ -162,10 +162,22 @@ public sealed class SpillingStateStore : DelegatingStateStore
                 }
             }
 
-            versions = Sync(_memory.SetManyAsync(writes, cancellationToken));
-            foreach (var key in keys)
+            var written = false;
+            try
             {
-                Account(key);
+                versions = Sync(_memory.SetManyAsync(writes, cancellationToken));
+                written = true;
+            }
+            finally
+            {
+                // Also when the batch failed (a conflict): the entries restored for it count, and may have to go again.
+                foreach (var key in keys)
+                {
+                    if (written || _resident.ContainsKey(key))
+                    {
+                        Account(key);
+                    }
+                }
             }
         }
         finally
@@ -174,9 +186,10 @@ public sealed class SpillingStateStore : DelegatingStateStore
             {
                 Monitor.Exit(locks[i]);
             }
+
+            SpillIfOver();
         }
 
-        SpillIfOver();
         return new(versions);
     }
 
@@ -339,20 +352,35 @@ public sealed class SpillingStateStore : DelegatingStateStore
             return write(); // the memory store refuses it
         }
 
-        T result;
-        lock (LockOf(key))
+        try
         {
-            if (_spilled.ContainsKey(key))
+            lock (LockOf(key))
             {
-                RestoreLocked(key);
+                if (_spilled.ContainsKey(key))
+                {
+                    RestoreLocked(key);
+                }
+
+                var written = false;
+                try
+                {
+                    var result = write();
+                    written = true;
+                    return result;
+                }
+                finally
+                {
+                    if (written || _resident.ContainsKey(key))
+                    {
+                        Account(key); // also after a failed write (a conflict): the entry restored for it counts
+                    }
+                }
             }
-
-            result = write();
-            Account(key);
         }
-
-        SpillIfOver();
-        return result;
+        finally
+        {
+            SpillIfOver();
+        }
     }
 
     private void Used(string key)
