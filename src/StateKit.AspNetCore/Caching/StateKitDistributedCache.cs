@@ -58,7 +58,7 @@ internal sealed class StateKitDistributedCache : IDistributedCache
         ArgumentNullException.ThrowIfNull(options);
         var storeKey = StoreKey(key);
         var now = _time.GetUtcNow();
-        DateTimeOffset? absolute = options.AbsoluteExpirationRelativeToNow is { } relative ? now + relative : options.AbsoluteExpiration;
+        var absolute = AbsoluteExpiration(now, options);
         var sliding = options.SlidingExpiration;
         var ttl = TimeToLive(now, absolute, sliding);
         if (ttl is { } t && t <= TimeSpan.Zero)
@@ -91,6 +91,21 @@ internal sealed class StateKitDistributedCache : IDistributedCache
 
     public async Task RemoveAsync(string key, CancellationToken token = default) =>
         await _store.DeleteAsync(StoreKey(key), cancellationToken: token).ConfigureAwait(false);
+
+    /// <summary>
+    /// The sooner of the absolute and the relative expiration (as <c>MemoryDistributedCache</c>); an absolute expiration
+    /// already past is refused as RedisCache and SqlServerCache refuse it.
+    /// </summary>
+    private static DateTimeOffset? AbsoluteExpiration(DateTimeOffset now, DistributedCacheEntryOptions options)
+    {
+        if (options.AbsoluteExpiration is { } at && at <= now)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options.AbsoluteExpiration), at, "The absolute expiration value must be in the future.");
+        }
+
+        DateTimeOffset? relative = options.AbsoluteExpirationRelativeToNow is { } r ? now + r : null;
+        return options.AbsoluteExpiration is { } absolute && (relative is null || absolute < relative) ? absolute : relative;
+    }
 
     private static TimeSpan? TimeToLive(DateTimeOffset now, DateTimeOffset? absolute, TimeSpan? sliding) =>
         (absolute, sliding) switch
