@@ -40,6 +40,7 @@ if (command == "chat")
     var history = services.GetRequiredService<StateKitChatHistoryProvider>();
     var agent = new ChatClientAgent(new ScriptedChatClient(), new ChatClientAgentOptions
     {
+        Id = "sample-helper", // stable: the saved session is kept per agent id, and found again by the next process
         Name = "helper",
         ChatHistoryProvider = history,
         ChatOptions = new ChatOptions { Tools = [weather] },

@@ -19,7 +19,7 @@ if (args[0] == "agent")
 {
     var history = new StateKitChatHistoryProvider(store);
     var weather = AIFunctionFactory.Create((string city) => $"sunny in {city}", "get_weather");
-    var agent = new ChatClientAgent(new ScriptedChatClient(), new ChatClientAgentOptions { ChatHistoryProvider = history, ChatOptions = new ChatOptions { Tools = [weather] } });
+    var agent = new ChatClientAgent(new ScriptedChatClient(), new ChatClientAgentOptions { Id = "child-agent", ChatHistoryProvider = history, ChatOptions = new ChatOptions { Tools = [weather] } });
     var sessions = new StateKitAgentSessionStore(store);
     var key = new AgentSessionStoreKey(args[2], new Dictionary<string, string>());
     var session = await sessions.GetOrCreateSessionAsync(agent, key);

@@ -55,6 +55,20 @@ public sealed class StateKitAgentOptions
     /// <value>The default value is <see cref="StateScope.Global"/>.</value>
     public StateScope ConversationScope { get; set; } = StateScope.Global;
 
+    /// <summary>
+    /// Gets or sets whether agent sessions are kept per agent (<see cref="AIAgent.Id"/> is part of the key, as in Agent
+    /// Framework's in-memory store), so two agents never read each other's session under the same
+    /// <see cref="AgentSessionStoreKey"/>. Give each agent a stable id (<c>ChatClientAgentOptions.Id</c>): an agent
+    /// without one gets a new random id per process, and finds no session saved by an earlier process.
+    /// </summary>
+    /// <remarks>
+    /// Sessions saved by StateKit.Agents 0.1 were not keyed by agent; they are found again only with
+    /// <see langword="false"/>, which keeps that layout (agents that must not share sessions then need different
+    /// partitions).
+    /// </remarks>
+    /// <value>The default value is <see langword="true"/>.</value>
+    public bool SessionsPerAgent { get; set; } = true;
+
     /// <summary>Gets or sets what saving an agent session does when another instance saved it since it was read.</summary>
     /// <value>The default value is <see cref="AgentSessionConflict.Throw"/>.</value>
     public AgentSessionConflict SessionConflict { get; set; } = AgentSessionConflict.Throw;

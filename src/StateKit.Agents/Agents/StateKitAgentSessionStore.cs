@@ -8,15 +8,15 @@ namespace StateKit.Agents;
 
 /// <summary>
 /// An <see cref="AgentSessionStore"/> on any StateKit store: a session is serialized by its agent and kept under its
-/// <see cref="AgentSessionStoreKey"/> (the session id and every partition), with the store's versioning. A session this
+/// agent's id and its <see cref="AgentSessionStoreKey"/> (the session id and every partition), with the store's versioning. A session this
 /// store read or saved remembers the version it saw: saving it after another instance saved the same key raises
 /// <see cref="StateConflictException"/> (or overwrites, as <see cref="StateKitAgentOptions.SessionConflict"/> says), and
 /// saving a session this store never read does not replace one that exists.
 /// </summary>
 /// <remarks>
 /// <see cref="AgentSessionStore"/> is experimental in Microsoft Agent Framework (diagnostic MAAI001): its shape may change
-/// in a later framework release, and this class with it. Sessions are not keyed by agent: give agents that must not
-/// share sessions different partitions.
+/// in a later framework release, and this class with it. Sessions are kept per agent (<see cref="AIAgent.Id"/>; give
+/// agents stable ids) unless <see cref="StateKitAgentOptions.SessionsPerAgent"/> is off.
 /// </remarks>
 public sealed class StateKitAgentSessionStore : AgentSessionStore
 {
@@ -51,7 +51,7 @@ public sealed class StateKitAgentSessionStore : AgentSessionStore
         long? expected = _options.SessionConflict == AgentSessionConflict.Overwrite
             ? null
             : _versions.TryGetValue(session, out var seen) ? seen.Value : 0;
-        var version = await _store.SetAsync(StoreKey(key), _codec.Encode(state), new StateWriteOptions(expected, _options.SessionTimeToLive), cancellationToken).ConfigureAwait(false);
+        var version = await _store.SetAsync(StoreKey(agent, key), _codec.Encode(state), new StateWriteOptions(expected, _options.SessionTimeToLive), cancellationToken).ConfigureAwait(false);
         _versions.AddOrUpdate(session, new StrongBox<long>(version));
     }
 
@@ -60,7 +60,7 @@ public sealed class StateKitAgentSessionStore : AgentSessionStore
     {
         ArgumentNullException.ThrowIfNull(agent);
         ArgumentNullException.ThrowIfNull(key);
-        var storeKey = StoreKey(key);
+        var storeKey = StoreKey(agent, key);
         var entry = await _store.GetAsync(storeKey, cancellationToken).ConfigureAwait(false);
         if (entry is null)
         {
@@ -78,8 +78,9 @@ public sealed class StateKitAgentSessionStore : AgentSessionStore
     {
         ArgumentNullException.ThrowIfNull(agent);
         ArgumentNullException.ThrowIfNull(key);
-        await _store.DeleteAsync(StoreKey(key), cancellationToken: cancellationToken).ConfigureAwait(false);
+        await _store.DeleteAsync(StoreKey(agent, key), cancellationToken: cancellationToken).ConfigureAwait(false);
     }
 
-    private static string StoreKey(AgentSessionStoreKey key) => AgentKeys.Session(key.SessionId, key.Partitions ?? new Dictionary<string, string>());
+    private string StoreKey(AIAgent agent, AgentSessionStoreKey key) =>
+        AgentKeys.Session(_options.SessionsPerAgent ? agent.Id : null, key.SessionId, key.Partitions ?? new Dictionary<string, string>());
 }

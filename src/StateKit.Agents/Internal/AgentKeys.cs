@@ -18,10 +18,10 @@ internal static class AgentKeys
     /// <summary>The conversation's prefix value as its scope's index names it (<c>v:…</c>).</summary>
     public static string ConversationPrefixIndexEntry(string id) => ScopeKeys.IndexedValue + ConversationPrefixValue(id);
 
-    /// <summary>A saved agent session.</summary>
-    public static string Session(string sessionId, IReadOnlyDictionary<string, string> partitions)
+    /// <summary>A saved agent session: under its agent's id, or (<paramref name="agentId"/> null) in the layout of 0.1, shared by agents.</summary>
+    public static string Session(string? agentId, string sessionId, IReadOnlyDictionary<string, string> partitions)
     {
-        var key = "agents/sessions/" + Segment(sessionId);
+        var key = (agentId is null ? "agents/sessions/" : "agents/agent-sessions/" + Segment(agentId) + "/") + Segment(sessionId);
         foreach (var (name, value) in partitions.OrderBy(p => p.Key, StringComparer.Ordinal))
         {
             key += "/" + Segment(name) + "=" + Segment(value);

@@ -178,7 +178,7 @@ public sealed class AgentStateTests(string kind) : StoreFixture(kind)
         var weather = AIFunctionFactory.Create((string city) => $"sunny in {city}", "get_weather");
         var client = new ScriptedChatClient();
         var history = new StateKitChatHistoryProvider(first);
-        var agent = new ChatClientAgent(client, new ChatClientAgentOptions { ChatHistoryProvider = history, ChatOptions = new ChatOptions { Tools = [weather] } });
+        var agent = new ChatClientAgent(client, new ChatClientAgentOptions { Id = "weather-agent", ChatHistoryProvider = history, ChatOptions = new ChatOptions { Tools = [weather] } });
         var session = await agent.CreateSessionAsync();
 
         var answer = await agent.RunAsync("What is the weather?", session);
@@ -189,7 +189,7 @@ public sealed class AgentStateTests(string kind) : StoreFixture(kind)
         // Another instance: its own store object, agent and provider; the session comes back from the session store.
         var client2 = new ScriptedChatClient();
         var history2 = new StateKitChatHistoryProvider(second);
-        var agent2 = new ChatClientAgent(client2, new ChatClientAgentOptions { ChatHistoryProvider = history2, ChatOptions = new ChatOptions { Tools = [weather] } });
+        var agent2 = new ChatClientAgent(client2, new ChatClientAgentOptions { Id = "weather-agent", ChatHistoryProvider = history2, ChatOptions = new ChatOptions { Tools = [weather] } });
         var restored = await new StateKitAgentSessionStore(second).GetSessionAsync(agent2, new AgentSessionStoreKey("user-1", new Dictionary<string, string>()));
         Assert.That(restored, Is.Not.Null);
         var next = await agent2.RunAsync("Thanks!", restored!);
@@ -226,6 +226,35 @@ public sealed class AgentStateTests(string kind) : StoreFixture(kind)
 
         await store.DeleteSessionAsync(agent, key);
         Assert.That(await store.GetSessionAsync(agent, key), Is.Null);
+    }
+
+    [Test]
+    public async Task SessionStore_SameKeyDifferentAgentIds_AreIsolated_AndTheSharedLayoutIsKeptOnRequest()
+    {
+        // Issue 23, item 8: as Agent Framework's GetSessionAsync_SameNameDifferentAgentIds_AreIsolatedAsync.
+        var first = new ChatClientAgent(new ScriptedChatClient(), new ChatClientAgentOptions { Id = "agent-1", Name = "helper", ChatHistoryProvider = new StateKitChatHistoryProvider(Store) });
+        var second = new ChatClientAgent(new ScriptedChatClient(), new ChatClientAgentOptions { Id = "agent-2", Name = "helper", ChatHistoryProvider = new StateKitChatHistoryProvider(Store) });
+        var key = new AgentSessionStoreKey("user-1", new Dictionary<string, string>());
+        var sessions = new StateKitAgentSessionStore(Store);
+        await sessions.SaveSessionAsync(first, key, await first.CreateSessionAsync());
+        Assert.That(await sessions.GetSessionAsync(first, key), Is.Not.Null);
+        Assert.That(await sessions.GetSessionAsync(second, key), Is.Null, "another agent's session is not served");
+        await sessions.SaveSessionAsync(second, key, await second.CreateSessionAsync());
+        await sessions.DeleteSessionAsync(second, key);
+        Assert.That(await sessions.GetSessionAsync(first, key), Is.Not.Null, "deleting one agent's session leaves the other's");
+
+        // The layout of 0.1 (shared by agents), for apps that must find the sessions it saved.
+        var shared = new StateKitAgentSessionStore(Store, new StateKitAgentOptions { SessionsPerAgent = false });
+        await shared.SaveSessionAsync(first, key.WithPartition("layout", "0.1"), await first.CreateSessionAsync());
+        Assert.That(await shared.GetSessionAsync(second, key.WithPartition("layout", "0.1")), Is.Not.Null);
+        var keys = new List<string>();
+        await foreach (var k in Store.ListKeysAsync("agents/"))
+        {
+            keys.Add(k);
+        }
+
+        Assert.That(keys.Count(k => k.StartsWith("agents/sessions/~user-1/~layout=", StringComparison.Ordinal)), Is.EqualTo(1), "the 0.1 key: " + string.Join(", ", keys));
+        Assert.That(keys.Count(k => k.StartsWith("agents/agent-sessions/~agent-1/~user-1", StringComparison.Ordinal)), Is.EqualTo(1), "the per-agent key: " + string.Join(", ", keys));
     }
 
     [Test]
