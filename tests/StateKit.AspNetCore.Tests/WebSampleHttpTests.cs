@@ -35,6 +35,13 @@ public sealed class WebSampleHttpTests(string kind)
         var view = await client.GetFromJsonAsync<View>(new Uri(a.BaseAddress, "/api/session"));
         Assert.That(view!.History.Where(m => m.Role == "user").Select(m => m.Text), Is.EqualTo(new[] { "hello from A", "hello from B" }));
 
+        // Issue 23, item 20: an unknown checkpoint is a 404 ProblemDetails, not a 500.
+        using (var unknown = await client.PostAsync(new Uri(a.BaseAddress, "/api/checkpoints/no-such-checkpoint/restore"), null))
+        {
+            Assert.That(unknown.StatusCode, Is.EqualTo(HttpStatusCode.NotFound), await unknown.Content.ReadAsStringAsync());
+            Assert.That(unknown.Content.Headers.ContentType?.MediaType, Is.EqualTo("application/problem+json"));
+        }
+
         var oldCookie = cookies.GetCookies(a.BaseAddress)["chat.session"]!.Value;
         using (var signIn = await client.PostAsJsonAsync(new Uri(b.BaseAddress, "/api/signin"), new { name = "Ada" }))
         {

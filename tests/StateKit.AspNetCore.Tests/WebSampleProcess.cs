@@ -48,28 +48,36 @@ internal sealed class WebSampleProcess : IAsyncDisposable
         var port = FreePort();
         var process = ChildProcess.StartApp(Dll, [$"--urls=http://127.0.0.1:{port}", .. args], new Dictionary<string, string> { ["Logging__LogLevel__Default"] = "Warning" });
         var sample = new WebSampleProcess(process, new Uri($"http://127.0.0.1:{port}/"));
-        using var client = new HttpClient { BaseAddress = sample.BaseAddress, Timeout = TimeSpan.FromSeconds(5) };
-        var deadline = DateTime.UtcNow.AddSeconds(90);
-        while (DateTime.UtcNow < deadline && !process.HasExited)
+        try
         {
-            try
+            using var client = new HttpClient { BaseAddress = sample.BaseAddress, Timeout = TimeSpan.FromSeconds(5) };
+            var deadline = DateTime.UtcNow.AddSeconds(90);
+            while (DateTime.UtcNow < deadline && !process.HasExited)
             {
-                using var health = await client.GetAsync("/health");
-                if (health.StatusCode == HttpStatusCode.OK)
+                try
                 {
-                    return sample;
+                    using var health = await client.GetAsync("/health");
+                    if (health.StatusCode == HttpStatusCode.OK)
+                    {
+                        return sample;
+                    }
                 }
-            }
-            catch (HttpRequestException)
-            {
+                catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+                {
+                    // not listening yet, or a first answer slower than the client's timeout on a loaded machine: try again
+                }
+
+                await Task.Delay(100);
             }
 
-            await Task.Delay(100);
+            Assert.Fail($"the web sample did not become healthy: {sample.Log}");
+            throw new InvalidOperationException("unreachable");
         }
-
-        await sample.DisposeAsync();
-        Assert.Fail($"the web sample did not become healthy: {sample.Log}");
-        throw new InvalidOperationException("unreachable");
+        catch
+        {
+            await sample.DisposeAsync(); // a failed start never leaves the process running
+            throw;
+        }
     }
 
     /// <summary>Kills the process with SIGKILL (no shutdown, no flush).</summary>

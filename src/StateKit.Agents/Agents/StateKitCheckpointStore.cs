@@ -50,14 +50,14 @@ public sealed class StateKitCheckpointStore : JsonCheckpointStore
     }
 
     /// <inheritdoc />
-    /// <exception cref="KeyNotFoundException">The session has no such checkpoint.</exception>
+    /// <exception cref="StateNotFoundException">The session has no such checkpoint.</exception>
     public override async ValueTask<JsonElement> RetrieveCheckpointAsync(string sessionId, CheckpointInfo key)
     {
         ArgumentException.ThrowIfNullOrEmpty(sessionId);
         ArgumentNullException.ThrowIfNull(key);
         var storeKey = AgentKeys.Checkpoint(sessionId, key.CheckpointId);
         var entry = await _store.GetAsync(storeKey).ConfigureAwait(false)
-            ?? throw new KeyNotFoundException($"Workflow session '{sessionId}' has no checkpoint '{key.CheckpointId}' in the StateKit store.");
+            ?? throw new StateNotFoundException($"Workflow session '{sessionId}' has no checkpoint '{key.CheckpointId}' in the StateKit store.");
         return _codec.Decode<JsonElement>(entry.Value.Span, storeKey);
     }
 

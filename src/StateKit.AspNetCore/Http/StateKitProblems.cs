@@ -6,7 +6,7 @@ namespace StateKit.AspNetCore;
 
 /// <summary>
 /// Turns StateKit's exceptions into HTTP answers (RFC 9457 ProblemDetails): conflict 409 with the current version,
-/// unavailable 503 with Retry-After, invalid key or session id 400, session not found 404, too large 413, validation
+/// unavailable 503 with Retry-After, invalid key or session id 400, session, checkpoint or version not found 404, too large 413, validation
 /// 422, denied 403, anything else from a store 500. The details never name store keys, store names or connection
 /// strings. <c>services.AddStateKitProblemDetails()</c> installs it as an <c>IExceptionHandler</c>.
 /// </summary>
@@ -35,6 +35,7 @@ public static class StateKitProblems
             InvalidStateKeyException => Problem(context, StatusCodes.Status400BadRequest, "Invalid state key", "The state key is not valid."),
             InvalidSessionIdException => Problem(context, StatusCodes.Status400BadRequest, "Invalid session id", "The session id is not valid."),
             SessionNotFoundException => Problem(context, StatusCodes.Status404NotFound, "Session not found", "The session does not exist or has expired."),
+            StateNotFoundException => Problem(context, StatusCodes.Status404NotFound, "Not found", "The checkpoint or version asked for does not exist."),
             StateValueTooLargeException or SessionStateTooLargeException => Problem(context, StatusCodes.Status413PayloadTooLarge, "State too large", "The state is larger than this service allows; nothing was saved."),
             StateValidationException validation => Validation(context, validation),
             StateAccessDeniedException => Problem(context, StatusCodes.Status403Forbidden, "Access denied", "Access to this state is denied."),

@@ -103,7 +103,7 @@ public interface IStateProvider
     /// <param name="toVersion">The newer version.</param>
     /// <param name="cancellationToken">The token.</param>
     /// <returns>The added, modified and removed members.</returns>
-    /// <exception cref="KeyNotFoundException">The history does not hold one of the versions.</exception>
+    /// <exception cref="StateNotFoundException">The history does not hold one of the versions.</exception>
     ValueTask<IReadOnlyList<StateDiffEntry>> DiffAsync(StateScope scope, string key, long fromVersion, long toVersion, CancellationToken cancellationToken = default);
 
     /// <summary>Saves every value and list of a scope as a checkpoint.</summary>
@@ -127,7 +127,7 @@ public interface IStateProvider
     /// <param name="checkpointId">The checkpoint id.</param>
     /// <param name="cancellationToken">The token.</param>
     /// <returns>A task.</returns>
-    /// <exception cref="KeyNotFoundException">There is no such checkpoint.</exception>
+    /// <exception cref="StateNotFoundException">There is no such checkpoint.</exception>
     ValueTask RestoreCheckpointAsync(StateScope scope, string checkpointId, CancellationToken cancellationToken = default);
 
     /// <summary>Deletes a checkpoint.</summary>

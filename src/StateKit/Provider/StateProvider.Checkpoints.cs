@@ -38,7 +38,7 @@ internal sealed partial class StateProvider
     {
         await AuthorizeAsync(StateAccess.Write, scope, ValidKey(checkpointId), cancellationToken).ConfigureAwait(false);
         var data = await _store.GetAsync(ScopeKeys.Checkpoint(scope, checkpointId), cancellationToken).ConfigureAwait(false)
-            ?? throw new KeyNotFoundException($"{scope} has no checkpoint '{StateKeys.Printable(checkpointId)}'.");
+            ?? throw new StateNotFoundException($"{scope} has no checkpoint '{StateKeys.Printable(checkpointId)}'.");
         var target = JsonSerializer.Deserialize(data.Value.Span, CheckpointJson.Default.CheckpointData)
             ?? throw new StateCorruptedException(_store.Name, "RestoreCheckpoint", ScopeKeys.Checkpoint(scope, checkpointId), "the checkpoint is empty");
 

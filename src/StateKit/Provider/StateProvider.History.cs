@@ -114,7 +114,7 @@ internal sealed partial class StateProvider
                 }
             }
 
-            throw new KeyNotFoundException($"The history of '{StateKeys.Printable(key)}' in {scope} does not hold version {version} (it keeps the last {_options.HistoryLimits.GetValueOrDefault(scope.Tier)}).");
+            throw new StateNotFoundException($"The history of '{StateKeys.Printable(key)}' in {scope} does not hold version {version} (it keeps the last {_options.HistoryLimits.GetValueOrDefault(scope.Tier)}).");
         }
 
         var changes = new List<StateDiffEntry>();

@@ -291,7 +291,7 @@ public sealed class AgentStateTests(string kind) : StoreFixture(kind)
         Assert.That(index, Is.EqualTo(created.Skip(1)), "the newest three, oldest first");
         Assert.That((await store.RetrieveIndexAsync("run-1", created[1])).Single(), Is.EqualTo(created[2]));
         Assert.That((await store.RetrieveCheckpointAsync("run-1", created[3])).GetProperty("step").GetInt32(), Is.EqualTo(3));
-        await Assert.ThrowsAsync<KeyNotFoundException>(async () => await store.RetrieveCheckpointAsync("run-1", created[0]), "the pruned checkpoint's value is gone");
+        await Assert.ThrowsAsync<StateNotFoundException>(async () => await store.RetrieveCheckpointAsync("run-1", created[0]), "the pruned checkpoint's value is gone");
         Assert.That(await store.RetrieveIndexAsync("other"), Is.Empty);
         Assert.That((await CheckpointManager.CreateJson(store).GetLatestCheckpointAsync("run-1"))?.CheckpointId, Is.EqualTo(created[3].CheckpointId));
     }

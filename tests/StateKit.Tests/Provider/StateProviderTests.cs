@@ -152,7 +152,7 @@ public sealed class StateProviderTests(string kind) : StoreFixture(kind)
             "Modified /name", "Removed /age", "Added /tags/1", "Modified /nested/a", "Added /nested/b", "Added /new",
         }));
         Assert.That(diff.Single(d => d.Path == "/name").OldValue, Is.EqualTo("\"a\""));
-        Assert.That(async () => await provider.DiffAsync(scope, "doc", 1, 9), Throws.InstanceOf<KeyNotFoundException>());
+        Assert.That(async () => await provider.DiffAsync(scope, "doc", 1, 9), Throws.InstanceOf<StateNotFoundException>());
     }
 
     [Test]
@@ -184,7 +184,7 @@ public sealed class StateProviderTests(string kind) : StoreFixture(kind)
         Assert.That(listed.Select(c => (c.Id, c.Name)), Is.EqualTo(new[] { (checkpoint.Id, "before-tool-call") }));
         Assert.That(await provider.DeleteCheckpointAsync(scope, checkpoint.Id), Is.True);
         Assert.That(await provider.ListCheckpointsAsync(scope), Is.Empty);
-        Assert.That(async () => await provider.RestoreCheckpointAsync(scope, checkpoint.Id), Throws.InstanceOf<KeyNotFoundException>());
+        Assert.That(async () => await provider.RestoreCheckpointAsync(scope, checkpoint.Id), Throws.InstanceOf<StateNotFoundException>());
     }
 
     [Test]
