@@ -85,6 +85,11 @@ internal abstract class SqlDialect
     /// <returns>What the failure means.</returns>
     public abstract SqlFailure Classify(Exception exception);
 
+    /// <summary>Called after every write that succeeded; a dialect may run its upkeep (log pruning, checkpoints) now and then.</summary>
+    public virtual void Written()
+    {
+    }
+
     /// <summary>Writes a batch of unconditional and conditional upserts; the default runs them in one transaction.</summary>
     /// <param name="engine">The engine, for the shared statements.</param>
     /// <param name="connection">The connection.</param>

@@ -19,6 +19,11 @@ internal sealed partial class SqlStateEngine
                 sent = true;
                 var result = await action(connection, cancellationToken).ConfigureAwait(false);
                 await _dialect.ReleaseAsync(connection, broken: false).ConfigureAwait(false);
+                if (write)
+                {
+                    _dialect.Written();
+                }
+
                 return result;
             }
             catch (Exception ex) when (ex is not StateStoreException && !cancellationToken.IsCancellationRequested && _dialect.Classify(ex) is var failure && failure != SqlFailure.Unknown)

@@ -13,7 +13,6 @@ internal sealed class SqliteChangeFeed(SqliteDialect dialect, string ns, TimeSpa
     : ServerChangeFeed(ensureSchema, logger)
 {
     private const int Page = 1000;
-    private static readonly TimeSpan Retention = TimeSpan.FromMinutes(10);
     private long _last;
     private DateTime _prunedAt;
 
@@ -109,6 +108,7 @@ internal sealed class SqliteChangeFeed(SqliteDialect dialect, string ns, TimeSpa
         return rows == Page;
     }
 
+    /// <summary>Once a minute the watcher also runs the writers' upkeep (a process that only reads still bounds the log).</summary>
     private async ValueTask PruneAsync(CancellationToken cancellationToken)
     {
         if (DateTime.UtcNow - _prunedAt < TimeSpan.FromMinutes(1))
@@ -117,9 +117,7 @@ internal sealed class SqliteChangeFeed(SqliteDialect dialect, string ns, TimeSpa
         }
 
         _prunedAt = DateTime.UtcNow;
-        await QueryAsync(
-            $"DELETE FROM {dialect.ChangesTable} WHERE at < CAST(strftime('%s', 'now') AS INTEGER) - {(long)Retention.TotalSeconds}; SELECT changes()",
-            cancellationToken).ConfigureAwait(false);
+        await dialect.MaintainAsync(cancellationToken).ConfigureAwait(false);
     }
 
     private async ValueTask<long> QueryAsync(string sql, CancellationToken cancellationToken)

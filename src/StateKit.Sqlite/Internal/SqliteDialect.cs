@@ -18,6 +18,8 @@ internal sealed class SqliteDialect : SqlDialect, IAsyncDisposable
     private readonly ConcurrentBag<SqliteConnection> _idle = [];
     private readonly ConditionalWeakTable<DbConnection, CommandCache> _caches = new();
     private int _idleCount;
+    private long _writes;
+    private int _maintaining;
     private volatile bool _disposed;
 
     public SqliteDialect(SqliteStateStoreOptions options)
@@ -95,7 +97,7 @@ internal sealed class SqliteDialect : SqlDialect, IAsyncDisposable
         {
             await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
             using var pragma = connection.CreateCommand();
-            pragma.CommandText = $"PRAGMA busy_timeout = {_busyTimeoutMs}; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;";
+            pragma.CommandText = $"PRAGMA busy_timeout = {_busyTimeoutMs}; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA journal_size_limit = {JournalSizeLimit};";
             await pragma.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             return connection;
         }
@@ -223,6 +225,85 @@ internal sealed class SqliteDialect : SqlDialect, IAsyncDisposable
         IOException or UnauthorizedAccessException => SqlFailure.Permanent,
         _ => SqlFailure.Unknown,
     };
+
+    /// <summary>The size the WAL file is cut back to after a checkpoint that emptied it: 64 MB.</summary>
+    public const long JournalSizeLimit = 64L * 1024 * 1024;
+
+    /// <summary>How long change-log rows are kept for watchers (also without any: the writers prune).</summary>
+    public static readonly TimeSpan ChangeRetention = TimeSpan.FromMinutes(10);
+
+    /// <summary>Gets or sets how many writes pass between two upkeep runs (pruning and a WAL checkpoint): 1,000; fewer in tests.</summary>
+    internal int MaintainEvery { get; set; } = 1000;
+
+    /// <summary>Gets or sets the most change-log rows kept, whatever their age: 100,000 (a watcher further behind resyncs).</summary>
+    internal long MaxChangeRows { get; set; } = 100_000;
+
+    /// <summary>Gets the last upkeep run started (tests wait for it).</summary>
+    internal Task LastMaintenance { get; private set; } = Task.CompletedTask;
+
+    /// <summary>
+    /// Every <see cref="MaintainEvery"/> writes, in the background (one run at a time): the change log is pruned to
+    /// <see cref="ChangeRetention"/> and <see cref="MaxChangeRows"/> by the writers themselves, so it stays bounded with no
+    /// watcher running, and the WAL is checkpointed and truncated, so sustained writes with readers around do not grow it.
+    /// </summary>
+    public override void Written()
+    {
+        if (Interlocked.Increment(ref _writes) % MaintainEvery != 0 || _disposed || Interlocked.CompareExchange(ref _maintaining, 1, 0) != 0)
+        {
+            return;
+        }
+
+        LastMaintenance = Task.Run(async () =>
+        {
+            try
+            {
+                await MaintainAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is SqliteException or IOException or ObjectDisposedException or InvalidOperationException)
+            {
+                // upkeep only: the next run tries again
+            }
+            finally
+            {
+                Volatile.Write(ref _maintaining, 0);
+            }
+        });
+    }
+
+    /// <summary>Prunes the change log (by age and by count) and checkpoints the WAL, truncating it.</summary>
+    public async Task MaintainAsync(CancellationToken cancellationToken)
+    {
+        var connection = (SqliteConnection)await OpenAsync(cancellationToken).ConfigureAwait(false);
+        var broken = true;
+        try
+        {
+            await using (var prune = connection.CreateCommand())
+            {
+                // Rows are in seq order and so in time order: the age bound scans only the rows it deletes.
+                prune.CommandText = $"""
+                    DELETE FROM {ChangesTable} WHERE seq <= (SELECT COALESCE(MAX(seq), 0) FROM {ChangesTable}) - $maxRows;
+                    DELETE FROM {ChangesTable} WHERE seq < COALESCE(
+                      (SELECT seq FROM {ChangesTable} WHERE at >= CAST(strftime('%s', 'now') AS INTEGER) - $retention ORDER BY seq LIMIT 1),
+                      (SELECT COALESCE(MAX(seq), 0) FROM {ChangesTable}));
+                    """;
+                prune.Parameters.AddWithValue("$maxRows", MaxChangeRows);
+                prune.Parameters.AddWithValue("$retention", (long)ChangeRetention.TotalSeconds);
+                await prune.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            await using (var checkpoint = connection.CreateCommand())
+            {
+                checkpoint.CommandText = "PRAGMA wal_checkpoint(TRUNCATE)";
+                await checkpoint.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            broken = false;
+        }
+        finally
+        {
+            await ReleaseAsync(connection, broken).ConfigureAwait(false);
+        }
+    }
 
     /// <summary>Gets or sets the store's change feed, once a subscriber asked for it; disposed with the dialect.</summary>
     public SqliteChangeFeed? Changes { get; set; }
