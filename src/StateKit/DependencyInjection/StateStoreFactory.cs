@@ -17,7 +17,7 @@ public abstract class StateStoreFactory<TStoreOptions> : IStateStoreFactory
     public IEnumerable<string> Validate(IServiceProvider services, StateKitOptions options)
     {
         var storeOptions = CreateOptions(services, options);
-        return Missing(storeOptions) is { } missing ? [missing] : storeOptions.Validate(typeof(TStoreOptions).Name);
+        return Missing(storeOptions) is { } missing ? [AtSection(missing, options)] : storeOptions.Validate(typeof(TStoreOptions).Name);
     }
 
     /// <inheritdoc />
@@ -28,7 +28,10 @@ public abstract class StateStoreFactory<TStoreOptions> : IStateStoreFactory
     /// <param name="options">The StateKit options.</param>
     protected abstract void Complete(TStoreOptions storeOptions, StateKitOptions options);
 
-    /// <summary>Tells what required setting is missing, naming where to set it; <see langword="null"/> when nothing is.</summary>
+    /// <summary>
+    /// Tells what required setting is missing, naming where to set it as for the default store (<c>StateKit:Store:…</c>);
+    /// for a named store the path is given as <c>StateKit:Stores:{name}:Store:…</c>. <see langword="null"/> when nothing is.
+    /// </summary>
     /// <param name="storeOptions">The completed options.</param>
     /// <returns>The problem, or <see langword="null"/>.</returns>
     protected abstract string? Missing(TStoreOptions storeOptions);
@@ -38,6 +41,9 @@ public abstract class StateStoreFactory<TStoreOptions> : IStateStoreFactory
     /// <param name="storeOptions">The completed, validated options.</param>
     /// <returns>The store; disposed by the container.</returns>
     protected abstract IStateStore Create(IServiceProvider services, TStoreOptions storeOptions);
+
+    private static string AtSection(string problem, StateKitOptions options) =>
+        problem.Replace(StateKitOptions.SectionName + ":Store:", options.SectionPath + ":Store:", StringComparison.Ordinal);
 
     private TStoreOptions CreateOptions(IServiceProvider services, StateKitOptions options)
     {

@@ -240,6 +240,22 @@ public sealed class NamedStoreTests
     }
 
     [Test]
+    public async Task NamedStoreMissingItsConnectionString_FailsTheStartNamingItsOwnPath()
+    {
+        // Issue 23, item 17: the message named StateKit:Store:ConnectionString, the default store's setting.
+        var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["StateKit:Stores:durable:Store:Type"] = "sqlite",
+        }).Build();
+        var builder = TestHost.CreateBuilder();
+        _ = typeof(SqliteStateStore); // its assembly loaded, so "sqlite" names a known type
+        builder.Services.AddStateKit(config.GetSection("StateKit"));
+        using var host = builder.Build();
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
+        Assert.That(error!.Message, Does.Contain("StateKit:Stores:durable:Store:ConnectionString"));
+    }
+
+    [Test]
     public void BadStoreNamesAndNesting_AreRefused()
     {
         var builder = new ServiceCollection().AddStateKit();
