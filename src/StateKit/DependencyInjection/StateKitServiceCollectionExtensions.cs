@@ -93,6 +93,7 @@ public static class StateKitServiceCollectionExtensions
         services.TryAddSingleton(sp => new StateKitMetrics(sp.GetService<IMeterFactory>()));
         services.TryAddSingleton<IStateSerializer>(_ => new JsonStateSerializer());
         services.TryAddSingleton(sp => new StateValueCodec(sp.GetRequiredService<IStateSerializer>(), sp.GetRequiredService<IOptions<StateKitOptions>>().Value.Envelope));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, StateKitStartupReport>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, StateKitPurgeService>());
         services.AddOptions<StateProviderOptions>().ValidateDataAnnotations().ValidateOnStart();
         services.TryAddSingleton<IStateProvider>(sp => new StateProvider(

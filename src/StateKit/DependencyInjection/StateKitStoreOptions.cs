@@ -5,7 +5,20 @@ public sealed class StateKitStoreOptions
 {
     /// <summary>Gets or sets the backend: <c>memory</c>, <c>file</c> (package StateKit.File), or the type of a registered <see cref="IStateStoreFactory"/>.</summary>
     /// <value>The default value is <c>memory</c>.</value>
-    public string Type { get; set; } = StateKitDefaults.StoreType;
+    public string Type
+    {
+        get => _type;
+        set
+        {
+            _type = value;
+            TypeChosen = true;
+        }
+    }
+
+    /// <summary>Gets whether <see cref="Type"/> was set (in code or configuration), rather than left at its default.</summary>
+    internal bool TypeChosen { get; private set; }
+
+    private string _type = StateKitDefaults.StoreType;
 
     /// <summary>Gets or sets the directory (file store) or database file (SQLite) of a file-based backend.</summary>
     /// <value>The default value is <see langword="null"/>.</value>

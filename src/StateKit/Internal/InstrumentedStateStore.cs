@@ -31,9 +31,6 @@ internal sealed class InstrumentedStateStore : DelegatingStateStore
         }
     }
 
-    /// <summary>Gets the store this layer measures (tests look through it).</summary>
-    internal IStateStore Inner => InnerStore;
-
     private bool Listening => _metrics.OperationDuration.Enabled || StateKitMetrics.ActivitySource.HasListeners();
 
     public override ValueTask<StateEntry?> GetAsync(string key, CancellationToken cancellationToken = default) =>

@@ -32,6 +32,15 @@ internal static partial class Log
     [LoggerMessage(42, LogLevel.Warning, "Replay found a conflict on '{Key}': it changed on the primary ({PrimaryVersion}) and on the fallback ({FallbackVersion}) since version {BaseVersion}; resolved by {Resolution}.")]
     public static partial void FallbackConflict(ILogger logger, string key, long baseVersion, long primaryVersion, long fallbackVersion, FallbackConflictPolicy resolution);
 
+    [LoggerMessage(60, LogLevel.Information, "StateKit store '{Store}': type {Type}, pipeline {Pipeline}.")]
+    public static partial void StoreChosen(ILogger logger, string store, string type, string pipeline);
+
+    [LoggerMessage(61, LogLevel.Warning, "StateKit keeps state in process memory: no store type was configured (StateKit:Store:Type, or UseRedis/UsePostgres/UseSqlite/UseFileSystem), so everything is lost when the process stops. Choose a store, or UseMemory() to say this is intended.")]
+    public static partial void MemoryByDefault(ILogger logger);
+
+    [LoggerMessage(62, LogLevel.Warning, "The configuration key '{Path}' is not a StateKit setting and is ignored (a typo?). Known keys: {Known}.")]
+    public static partial void UnknownSetting(ILogger logger, string path, string known);
+
     [LoggerMessage(50, LogLevel.Warning, "Write-behind could not flush every acknowledged write ({Pending} keys wait); they stay in the journal and are retried.")]
     public static partial void WriteBehindFlushFailed(ILogger logger, Exception exception, int pending);
 

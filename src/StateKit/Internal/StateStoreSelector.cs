@@ -15,6 +15,9 @@ internal static class StateStoreSelector
 
     private static readonly Lazy<IReadOnlyList<IStateStoreFactory>> Declared = new(DiscoverDeclaredFactories);
 
+    /// <summary>Gets the factories the application's StateKit packages declare.</summary>
+    public static IReadOnlyList<IStateStoreFactory> DeclaredFactories => Declared.Value;
+
     /// <summary>Creates a store's pipeline: the default store (<paramref name="name"/> empty, tier routing included) or a named one.</summary>
     public static IStateStore Create(IServiceProvider services, string name)
     {

@@ -31,6 +31,9 @@ public abstract class DelegatingStateStore : IStateStore, IVersionPreservingStat
     /// <summary>Gets the store this decorator forwards to.</summary>
     protected IStateStore InnerStore { get; }
 
+    /// <summary>Gets the wrapped store, for StateKit's own description of a pipeline.</summary>
+    internal IStateStore Inner => InnerStore;
+
     /// <inheritdoc />
     public virtual string Name => InnerStore.Name;
 

@@ -237,8 +237,6 @@ public sealed class StorePipelineTests
     private sealed class NamedStore(IStateStore inner, string label) : DelegatingStateStore(inner)
     {
         public string Label { get; } = label;
-
-        public IStateStore Inner => InnerStore;
     }
 
     /// <summary>Counts writes; takes a service from the container besides the store it wraps.</summary>

@@ -1,0 +1,80 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using NUnit.Framework;
+using StateKit.Internal;
+
+namespace StateKit.Tests.Issues;
+
+/// <summary>
+/// Start-up says which store and pipeline an app got (issue 23, item 16): a typo under <c>StateKit</c> or a missing
+/// section no longer silently gives the memory store: the choice is logged, and the typo and the default are warned about.
+/// </summary>
+public sealed class StartupReportTests
+{
+    [Test]
+    public async Task ATypoUnderStateKit_IsWarnedAboutByName_AndTheMemoryDefaultIsWarnedAboutOutsideDevelopment()
+    {
+        var logger = new CapturingLogger<StateKitStartupReport>();
+        using var host = Build(Environments.Production, logger, new() { ["StateKit:Stor:Type"] = "redis" }, _ => { });
+        await host.StartAsync();
+        await host.StopAsync();
+
+        Assert.That(logger.Events(62).Single().Message, Does.Contain("'StateKit:Stor'"));
+        Assert.That(logger.Events(61), Has.Count.EqualTo(1), "state in memory only because nothing chose a store");
+        var chosen = logger.Events(60).Single();
+        Assert.That((chosen.Level, chosen.Message), Is.EqualTo((LogLevel.Information, chosen.Message)));
+        Assert.That(chosen.Message, Does.Contain("type memory").And.Contain("Memory"));
+    }
+
+    [Test]
+    public async Task AChosenStore_IsLoggedWithItsPipeline_AndNothingIsWarned()
+    {
+        var logger = new CapturingLogger<StateKitStartupReport>();
+        var root = Directory.CreateTempSubdirectory("statekit-startup-").FullName;
+        try
+        {
+            using var host = Build(Environments.Production, logger, new() { ["StateKit:PurgeInterval"] = "00:10:00", ["StateKit:KeyPrefix"] = "app" }, b => b.UseFileSystem(root).UseL1());
+            await host.StartAsync();
+            await host.StopAsync();
+            Assert.That(logger.Events(60).Single().Message, Does.Contain("type file").And.Contain("L1").And.Contain("File"));
+            Assert.That(logger.Events(61).Concat(logger.Events(62)), Is.Empty);
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Test]
+    public async Task MemoryChosenOnPurposeOrInDevelopment_IsNotWarnedAbout()
+    {
+        var onPurpose = new CapturingLogger<StateKitStartupReport>();
+        using (var host = Build(Environments.Production, onPurpose, [], b => b.UseMemory()))
+        {
+            await host.StartAsync();
+            await host.StopAsync();
+        }
+
+        var development = new CapturingLogger<StateKitStartupReport>();
+        using (var host = Build(Environments.Development, development, [], _ => { }))
+        {
+            await host.StartAsync();
+            await host.StopAsync();
+        }
+
+        Assert.That(onPurpose.Events(61).Concat(development.Events(61)), Is.Empty);
+        Assert.That(onPurpose.Events(60), Has.Count.EqualTo(1));
+    }
+
+    private static IHost Build(string environment, CapturingLogger<StateKitStartupReport> logger, Dictionary<string, string?> settings, Action<StateKitBuilder> configure)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { EnvironmentName = environment });
+        builder.Logging.ClearProviders();
+        builder.Configuration.AddInMemoryCollection(settings);
+        builder.Services.AddSingleton<ILogger<StateKitStartupReport>>(logger);
+        configure(builder.Services.AddStateKit(builder.Configuration.GetSection("StateKit")));
+        return builder.Build();
+    }
+}
