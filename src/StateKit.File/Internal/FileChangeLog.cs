@@ -16,14 +16,36 @@ internal sealed class FileChangeLog(string path, ILogger logger)
 
     public string Path { get; } = path;
 
-    /// <summary>Appends a notice. A failure is logged and not thrown: the change itself is already durable.</summary>
+    /// <summary>Gets or sets a failure to raise instead of appending (fault-injection tests only).</summary>
+    internal static Exception? InjectFailure { get; set; }
+
+    /// <summary>Whether a notice was lost and the watchers have not yet been told to resync by a line in the log.</summary>
+    private volatile bool _lost;
+
+    /// <summary>
+    /// Appends a notice. A failure is logged and not thrown (the change itself is already durable), but never silent to
+    /// the watchers: the log is moved aside at once (a metadata change that needs no free block), which makes every
+    /// watcher that had read it resync, and the next line appended is preceded by a resync line for the others.
+    /// </summary>
     public void Append(char kind, long version, string key)
     {
-        var line = Encoding.UTF8.GetBytes($"{kind}|{version}|{key}\n");
+        var text = $"{kind}|{version}|{key}\n";
+        var lost = _lost;
+        var line = Encoding.UTF8.GetBytes(lost ? "r|0|\n" + text : text);
         try
         {
+            if (InjectFailure is { } injected)
+            {
+                throw injected;
+            }
+
             using var log = new FileStream(Path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete, bufferSize: 1);
             log.Write(line);
+            if (lost)
+            {
+                _lost = false;
+            }
+
             if (log.Length > MaxBytes)
             {
                 System.IO.File.Move(Path, Path + ".old", overwrite: true);
@@ -31,7 +53,16 @@ internal sealed class FileChangeLog(string path, ILogger logger)
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            logger.LogWarning(ex, "The file store could not append to its change log; other instances see the change only when their L1 lifetime ends.");
+            _lost = true;
+            logger.LogWarning(ex, "The file store could not append to its change log; its watchers are told to resync.");
+            try
+            {
+                System.IO.File.Move(Path, Path + ".old", overwrite: true);
+            }
+            catch (Exception moveFailed) when (moveFailed is IOException or UnauthorizedAccessException)
+            {
+                // the resync line before the next notice still reaches every watcher
+            }
         }
     }
 }

@@ -269,6 +269,27 @@ public sealed class FileCrossInstanceChangeFeedTests() : CrossInstanceChangeFeed
         System.IO.File.Move(log, log + ".old", overwrite: true);
         await First.SetAsync("after-the-move", new byte[] { 1 });
     });
+
+    [Test]
+    public async Task AFailedChangeLogAppend_MakesEveryWatcherResync_AndTheFeedRecovers()
+    {
+        // Issue 23, item 9: the change is durable but its notice is lost; the watchers must not keep serving the old value.
+        await LostConnectionScenarioAsync(async () =>
+        {
+            StateKit.File.Internal.FileChangeLog.InjectFailure = new IOException("EIO (injected)");
+            try
+            {
+                await First.SetAsync("k0", new byte[] { 9 });
+            }
+            finally
+            {
+                StateKit.File.Internal.FileChangeLog.InjectFailure = null;
+            }
+        });
+
+        var log = await System.IO.File.ReadAllTextAsync(Path.Combine(((StateKit.File.FileStateStore)First).DirectoryPath, "changes.log"));
+        Assert.That(log, Does.StartWith("r|0|\n"), "the first line after a lost notice tells watchers that never read the old log to resync");
+    }
 }
 
 /// <summary>The cross-instance feed tests on SQLite: two store objects on one file, as two processes have (the change log, polled).</summary>
