@@ -155,7 +155,8 @@ public sealed class StateKitChatHistoryProvider : ChatHistoryProvider
             return await _store.ListLengthAsync(key, cancellationToken).ConfigureAwait(false);
         }
 
-        var length = await _store.ListAppendAsync(key, items, cancellationToken: cancellationToken).ConfigureAwait(false);
+        // Retry-safe: a run's messages are never stored twice after a failure whose outcome the store could not tell.
+        var length = await _store.ListAppendOnceAsync(key, items, cancellationToken: cancellationToken).ConfigureAwait(false);
         if (length == items.Count)
         {
             // A new list: named in its scope's index, so that clearing the scope (a session ending) removes it.

@@ -36,6 +36,71 @@ public static class StateStoreExtensions
         where T : class
         => store.GetService<T>() ?? throw new InvalidOperationException($"The '{store.Name}' store pipeline has no {typeof(T).Name}.");
 
+    /// <summary>
+    /// Appends items to a list so that a retry after an outcome the store could not tell (a
+    /// <see cref="StateStoreUnavailableException"/> with <see cref="StateStoreUnavailableException.WriteMayHaveApplied"/>)
+    /// never appends them twice: the length is read first, and after such a failure the items are looked for, in one
+    /// piece, from that position on; only when they are not there is the append made again.
+    /// </summary>
+    /// <remarks>
+    /// Costs one more round trip than <see cref="IStateStore.ListAppendAsync"/>. Limits: identical items appended by
+    /// someone else after the length was read count as this append's; a trim of the list's head between the failure and
+    /// the check can hide the items (then they are appended again). A failure the store says did not apply is retried
+    /// as it is. After <paramref name="maxAttempts"/> the last failure is thrown.
+    /// </remarks>
+    /// <param name="store">The store.</param>
+    /// <param name="key">The list key.</param>
+    /// <param name="items">The items, in order; the store keeps its own copies.</param>
+    /// <param name="timeToLive">The list's time to live (see <see cref="IStateStore.ListAppendAsync"/>).</param>
+    /// <param name="maxAttempts">How many appends may be tried in all; at least 1.</param>
+    /// <param name="cancellationToken">A token that cancels the operation.</param>
+    /// <returns>The length of the list once the items are in it.</returns>
+    /// <exception cref="StateStoreUnavailableException">The store failed on every attempt.</exception>
+    public static async ValueTask<long> ListAppendOnceAsync(this IStateStore store, string key, IReadOnlyList<ReadOnlyMemory<byte>> items, TimeSpan? timeToLive = null, int maxAttempts = 3, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(items);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxAttempts, 1);
+        var before = await store.ListLengthAsync(key, cancellationToken).ConfigureAwait(false);
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await store.ListAppendAsync(key, items, timeToLive, cancellationToken).ConfigureAwait(false);
+            }
+            catch (StateStoreUnavailableException ex) when (attempt < maxAttempts && !cancellationToken.IsCancellationRequested)
+            {
+                if (ex.WriteMayHaveApplied && items.Count > 0 && await FindAfterAsync(store, key, items, before, cancellationToken).ConfigureAwait(false) is { } length)
+                {
+                    return length;
+                }
+
+                await Task.Delay(TimeSpan.FromMilliseconds(50 * attempt), cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>The list's length when <paramref name="items"/> are in it, in one piece, at or after <paramref name="from"/>; otherwise <see langword="null"/>.</summary>
+    private static async ValueTask<long?> FindAfterAsync(IStateStore store, string key, IReadOnlyList<ReadOnlyMemory<byte>> items, long from, CancellationToken cancellationToken)
+    {
+        var tail = await store.ListRangeAsync(key, from, -1, cancellationToken).ConfigureAwait(false);
+        for (var start = 0; start + items.Count <= tail.Count; start++)
+        {
+            var match = true;
+            for (var i = 0; i < items.Count && match; i++)
+            {
+                match = tail[start + i].Span.SequenceEqual(items[i].Span);
+            }
+
+            if (match)
+            {
+                return from + tail.Count;
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>Appends one item to a list, creating it when missing.</summary>
     /// <param name="store">The store.</param>
     /// <param name="key">The list key.</param>
