@@ -84,22 +84,24 @@ else if (command == "workflow")
     })).BindAsExecutor("review");
     var workflow = new WorkflowBuilder(draft).AddEdge(draft, review).WithOutputFrom(review).Build();
 
+    // Run-or-resume: a new run starts, a run that died part way resumes from its latest checkpoint, and a run that has
+    // finished is not run again (Agent Framework's resume of a finished run would wait for ever).
     var manager = services.GetRequiredService<CheckpointManager>();
+    var runs = services.GetRequiredService<StateKitWorkflowRuns>();
     const string runId = "sample-run";
     var latest = await manager.GetLatestCheckpointAsync(runId);
-    await using var run = latest is null
-        ? await InProcessExecution.RunAsync(workflow, "the weather", manager, runId)
-        : await InProcessExecution.ResumeAsync(workflow, latest, manager);
-    Console.WriteLine(latest is null ? "Workflow started." : $"Workflow resumed from checkpoint {latest.CheckpointId}.");
-    var outputs = run.OutgoingEvents.OfType<WorkflowOutputEvent>().ToList();
-    foreach (var output in outputs)
-    {
-        Console.WriteLine($"Workflow output: {output.Data}");
-    }
-
-    if (outputs.Count == 0)
+    await using var run = await runs.RunOrResumeAsync(workflow, "the weather", manager, runId);
+    if (run is null)
     {
         Console.WriteLine("The workflow had already finished (delete agent-data to start over).");
+    }
+    else
+    {
+        Console.WriteLine(latest is null ? "Workflow started." : $"Workflow resumed from checkpoint {latest.CheckpointId}.");
+        foreach (var output in run.OutgoingEvents.OfType<WorkflowOutputEvent>())
+        {
+            Console.WriteLine($"Workflow output: {output.Data}");
+        }
     }
 }
 else

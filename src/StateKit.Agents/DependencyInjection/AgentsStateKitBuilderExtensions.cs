@@ -44,6 +44,7 @@ public static class AgentsStateKitBuilderExtensions
         services.TryAddSingleton<JsonCheckpointStore>(sp => sp.GetRequiredService<StateKitCheckpointStore>());
         services.TryAddSingleton<ICheckpointStore<JsonElement>>(sp => sp.GetRequiredService<StateKitCheckpointStore>());
         services.TryAddSingleton(sp => CheckpointManager.CreateJson(sp.GetRequiredService<StateKitCheckpointStore>()));
+        services.TryAddSingleton(sp => new StateKitWorkflowRuns(sp.GetRequiredService<IStateStore>()));
         return builder;
     }
 

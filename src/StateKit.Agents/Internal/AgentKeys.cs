@@ -33,6 +33,9 @@ internal static class AgentKeys
     /// <summary>A workflow checkpoint's value.</summary>
     public static string Checkpoint(string sessionId, string checkpointId) => "agents/workflows/" + Segment(sessionId) + "/c/" + Segment(checkpointId);
 
+    /// <summary>The marker of a workflow run that has finished (<see cref="StateKitWorkflowRuns"/>).</summary>
+    public static string WorkflowCompleted(string sessionId) => "agents/workflows/" + Segment(sessionId) + "/completed";
+
     /// <summary>A workflow session's checkpoint index (a list, oldest first).</summary>
     public static string CheckpointIndex(string sessionId) => "agents/workflows/" + Segment(sessionId) + "/index";
 

@@ -258,6 +258,35 @@ public sealed class AgentStateTests(string kind) : StoreFixture(kind)
     }
 
     [Test]
+    public async Task WorkflowRuns_AFinishedRunIsNotRunAgain_InsteadOfResumingForEver()
+    {
+        // Issue 23, item 19: resuming a finished run from its last checkpoint never returns in Agent Framework.
+        var steps = 0;
+        var draft = ((Func<string, string>)(topic =>
+        {
+            Interlocked.Increment(ref steps);
+            return "draft about " + topic;
+        })).BindAsExecutor("draft");
+        var review = ((Func<string, string>)(text => "reviewed " + text)).BindAsExecutor("review");
+        var workflow = new WorkflowBuilder(draft).AddEdge(draft, review).WithOutputFrom(review).Build();
+        var manager = CheckpointManager.CreateJson(new StateKitCheckpointStore(Store));
+        var runs = new StateKitWorkflowRuns(Store);
+
+        await using (var first = await runs.RunOrResumeAsync(workflow, "rain", manager, "run-7").AsTask().WaitAsync(TimeSpan.FromMinutes(1)))
+        {
+            Assert.That(first!.OutgoingEvents.OfType<WorkflowOutputEvent>().Single().Data, Is.EqualTo("reviewed draft about rain"));
+        }
+
+        Assert.That(await runs.IsCompletedAsync("run-7"), Is.True);
+        var again = await runs.RunOrResumeAsync(workflow, "rain", manager, "run-7").AsTask().WaitAsync(TimeSpan.FromMinutes(1));
+        Assert.That(again, Is.Null, "finished: not run again, and no wait");
+        Assert.That(steps, Is.EqualTo(1));
+
+        Assert.That(await runs.ClearCompletedAsync("run-7"), Is.True);
+        Assert.That(await runs.IsCompletedAsync("run-7"), Is.False);
+    }
+
+    [Test]
     public async Task Identifiers_AnyTextIsEscapedIntoKeys_AndATooLongOneIsRefusedClearly()
     {
         var agent = new ChatClientAgent(new ScriptedChatClient(), new ChatClientAgentOptions { ChatHistoryProvider = new StateKitChatHistoryProvider(Store) });
