@@ -45,6 +45,14 @@ public sealed class FallbackStateStore : IStateStore, IStateStoreCapabilities, I
     public const string JournalPrefix = "statekit-fallback/";
 
     private const int MaxReplayAttempts = 5;
+
+    /// <summary>How many keys are replayed at once.</summary>
+    private const int ReplayConcurrency = 16;
+
+    /// <summary>Replay passes go on with operations running until at most this many keys are left for the held pass.</summary>
+    private const int HeldReplayKeys = 64;
+
+    private const int MaxOpenReplayPasses = 8;
     private readonly IStateStore[] _stores;
     private readonly bool _ownsFallbacks;
     private readonly FallbackStateStoreOptions _options;
@@ -117,6 +125,9 @@ public sealed class FallbackStateStore : IStateStore, IStateStoreCapabilities, I
 
     /// <summary>Gets how many keys were replayed onto the primary so far.</summary>
     public long Replayed => Interlocked.Read(ref _replayed);
+
+    /// <summary>Gets how long operations were held during the last switch back to the primary (its last replay pass).</summary>
+    public TimeSpan LastSwitchBackHold { get; private set; }
 
     /// <summary>Gets how many conflicts replay found so far.</summary>
     public long Conflicts => Interlocked.Read(ref _conflicts);
@@ -237,7 +248,15 @@ public sealed class FallbackStateStore : IStateStore, IStateStoreCapabilities, I
         }
 
         await _stores[0].ExistsAsync(JournalPrefix + "probe", cancellationToken).ConfigureAwait(false); // throws while it is down
+        // Replay with operations going on (they keep writing to the fallback and journaling keys) until what is left is
+        // small, so the last pass, with operations held, is short.
         var replayed = await ReplayAllAsync(cancellationToken).ConfigureAwait(false);
+        for (var pass = 0; pass < MaxOpenReplayPasses && PendingReplay > HeldReplayKeys; pass++)
+        {
+            replayed += await ReplayAllAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        var held = System.Diagnostics.Stopwatch.StartNew();
         await _gate.CloseAsync().ConfigureAwait(false);
         int from;
         try
@@ -248,11 +267,12 @@ public sealed class FallbackStateStore : IStateStore, IStateStoreCapabilities, I
         finally
         {
             _gate.Open();
+            LastSwitchBackHold = held.Elapsed;
         }
 
         if (from != 0)
         {
-            Raise(from, 0, $"the primary answers again; {replayed} keys replayed");
+            Raise(from, 0, $"the primary answers again; {replayed} keys replayed, operations held {held.Elapsed.TotalMilliseconds:F0} ms");
         }
 
         return true;
@@ -551,26 +571,29 @@ public sealed class FallbackStateStore : IStateStore, IStateStoreCapabilities, I
     private static bool SameExpiry(DateTimeOffset? a, DateTimeOffset? b) =>
         a is null ? b is null : b is not null && (a.Value - b.Value).Duration() <= TimeSpan.FromMilliseconds(50);
 
+    /// <summary>Replays every journaled key, <see cref="ReplayConcurrency"/> at a time, each under its key's lock.</summary>
     private async Task<int> ReplayAllAsync(CancellationToken cancellationToken)
     {
         var replayed = 0;
         for (var f = 1; f < _stores.Length; f++)
         {
-            foreach (var (key, mark) in _journal[f])
+            var fallback = f;
+            await Parallel.ForEachAsync(_journal[f].ToArray(), new ParallelOptions { MaxDegreeOfParallelism = ReplayConcurrency, CancellationToken = cancellationToken }, async (pair, token) =>
             {
-                using var held = await _locks.LockAsync(key, cancellationToken).ConfigureAwait(false);
-                if (!_journal[f].TryGetValue(key, out var current) || current != mark)
+                var (key, mark) = pair;
+                using var held = await _locks.LockAsync(key, token).ConfigureAwait(false);
+                if (!_journal[fallback].TryGetValue(key, out var current) || current != mark)
                 {
-                    continue;
+                    return;
                 }
 
-                await ReplayKeyAsync(f, mark, cancellationToken).ConfigureAwait(false);
-                await _stores[f].DeleteAsync(JournalKey(key), cancellationToken: cancellationToken).ConfigureAwait(false);
-                _journal[f].TryRemove(key, out _);
-                replayed++;
+                await ReplayKeyAsync(fallback, mark, token).ConfigureAwait(false);
+                await _stores[fallback].DeleteAsync(JournalKey(key), cancellationToken: token).ConfigureAwait(false);
+                _journal[fallback].TryRemove(key, out _);
+                Interlocked.Increment(ref replayed);
                 Interlocked.Increment(ref _replayed);
                 StateKitMetrics.RecordFallbackReplay();
-            }
+            }).ConfigureAwait(false);
         }
 
         return replayed;

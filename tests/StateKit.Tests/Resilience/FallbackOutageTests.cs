@@ -77,6 +77,7 @@ public sealed class FallbackOutageTests
         await running.CancelAsync();
         await Task.WhenAll(clients);
 
+        TestContext.Out.WriteLine($"operations held {chain.LastSwitchBackHold.TotalMilliseconds:F1} ms at the switch back; {chain.Replayed} keys replayed");
         Assert.That(failures, Is.Empty, "no request failed, before or after the switch");
         Assert.That(staleReads, Is.Zero, "every read saw the client's own last write");
         Assert.That(chain.PendingReplay, Is.Zero);
