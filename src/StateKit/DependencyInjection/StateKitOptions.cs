@@ -50,6 +50,14 @@ public sealed class StateKitOptions : StateStoreOptions
     /// <value>The default value is <see langword="true"/>; with no listener the layer costs one check per call.</value>
     public bool Telemetry { get; set; } = true;
 
+    /// <summary>
+    /// Gets or sets whether the host's start checks every store with a real round trip (a short-lived probe entry written,
+    /// read back and deleted): an unreachable server, a wrong password or a directory without permission then fails the
+    /// start, naming the store and the cause, instead of the first request after "Application started".
+    /// </summary>
+    /// <value>The default value is <see langword="false"/> (an app may start before its store is up and recover).</value>
+    public bool CheckOnStart { get; set; }
+
     /// <summary>Gets or sets how often the hosted service purges expired entries; <see cref="TimeSpan.Zero"/> turns it off.</summary>
     /// <value>The default value is one minute.</value>
     public TimeSpan PurgeInterval { get; set; } = StateKitDefaults.PurgeInterval;

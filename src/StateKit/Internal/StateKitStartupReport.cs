@@ -21,13 +21,13 @@ internal sealed class StateKitStartupReport(IServiceProvider services, IOptions<
 
     private readonly ILogger _logger = (ILogger?)logger ?? NullLogger.Instance;
 
-    public Task StartAsync(CancellationToken cancellationToken)
+    public async Task StartAsync(CancellationToken cancellationToken)
     {
         var marker = services.GetService<StateKitMarker>();
-        Report(string.Empty, services.GetRequiredService<IStateStore>(), options.Value);
+        await ReportAsync(string.Empty, services.GetRequiredService<IStateStore>(), options.Value, cancellationToken).ConfigureAwait(false);
         foreach (var name in marker?.StoreNames ?? [])
         {
-            Report(name, services.GetRequiredKeyedService<IStateStore>(name), StateStoreSelector.Options(services, name));
+            await ReportAsync(name, services.GetRequiredKeyedService<IStateStore>(name), StateStoreSelector.Options(services, name), cancellationToken).ConfigureAwait(false);
         }
 
         if (!options.Value.Store.TypeChosen && services.GetService<IHostEnvironment>() is { } environment && !environment.IsDevelopment())
@@ -43,8 +43,6 @@ internal sealed class StateKitStartupReport(IServiceProvider services, IOptions<
                 Log.UnknownSetting(_logger, (section as IConfigurationSection)?.Path is { Length: > 0 } path ? path + ":" + child.Key : child.Key, string.Join(", ", known.Order(StringComparer.OrdinalIgnoreCase)));
             }
         }
-
-        return Task.CompletedTask;
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
@@ -62,8 +60,22 @@ internal sealed class StateKitStartupReport(IServiceProvider services, IOptions<
         return string.Join(" → ", layers);
     }
 
-    private void Report(string name, IStateStore store, StateKitOptions storeOptions) =>
-        Log.StoreChosen(_logger, name.Length == 0 ? "(default)" : name, storeOptions.Store.Type, Describe(store));
+    private async Task ReportAsync(string name, IStateStore store, StateKitOptions storeOptions, CancellationToken cancellationToken)
+    {
+        var label = name.Length == 0 ? "(default)" : name;
+        Log.StoreChosen(_logger, label, storeOptions.Store.Type, Describe(store));
+        if (!storeOptions.CheckOnStart && !options.Value.CheckOnStart)
+        {
+            return;
+        }
+
+        // The health check's round trip: a failure fails the start with the store's own error (backend, cause, endpoint).
+        var result = await new StateStoreHealthCheck(store).CheckHealthAsync(new Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckContext(), cancellationToken).ConfigureAwait(false);
+        if (result.Status == Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Unhealthy)
+        {
+            throw new InvalidOperationException($"StateKit:CheckOnStart: the {label} store (type {storeOptions.Store.Type}) failed its start-up check. {result.Description}{(result.Exception?.InnerException is { } cause ? " Cause: " + cause.Message : string.Empty)}", result.Exception);
+        }
+    }
 
     /// <summary>Every key StateKit reads directly under its section: its options' properties, the adapters' options' properties, the other sections.</summary>
     private HashSet<string> KnownKeys()

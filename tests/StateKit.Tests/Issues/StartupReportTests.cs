@@ -78,3 +78,49 @@ public sealed class StartupReportTests
         return builder.Build();
     }
 }
+
+/// <summary>The opt-in start-up check (issue 23, item 18): an unreachable or refusing server fails the start, naming the store and the cause.</summary>
+public sealed class CheckOnStartTests
+{
+    [Test]
+    public async Task AnUnreachableRedis_FailsTheStart_NamingTheEndpoint()
+    {
+        var port = FreePort();
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
+        builder.Services.AddStateKit(o => o.CheckOnStart = true).UseRedis($"127.0.0.1:{port},connectTimeout=500,abortConnect=false", o => o.OperationTimeout = TimeSpan.FromSeconds(1));
+        using var host = builder.Build();
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => host.StartAsync());
+        Assert.That(error!.Message, Does.Contain("CheckOnStart").And.Contain("type redis").And.Contain($"127.0.0.1:{port}"));
+    }
+
+    [Test]
+    public async Task AWrongPostgresPassword_FailsTheStart_NamingTheCause_NotThePassword()
+    {
+        var connection = new Npgsql.NpgsqlConnectionStringBuilder(TestServers.Postgres) { Password = "not-the-password" }.ConnectionString;
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
+        builder.Services.AddStateKit(o => o.CheckOnStart = true).UsePostgres(connection, o => o.MaxAttempts = 1);
+        using var host = builder.Build();
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => host.StartAsync());
+        Assert.That(error!.Message, Does.Contain("type postgres").And.Contain("password authentication failed").And.Not.Contain("not-the-password"));
+    }
+
+    [Test]
+    public async Task AReachableStore_Starts()
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
+        builder.Services.AddStateKit(o => o.CheckOnStart = true).UseRedis(TestServers.Redis);
+        using var host = builder.Build();
+        await host.StartAsync();
+        await host.StopAsync();
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
