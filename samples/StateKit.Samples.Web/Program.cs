@@ -30,6 +30,7 @@ if (builder.Configuration.GetValue<bool>("Telemetry:Console"))
 
 var app = builder.Build();
 app.UseExceptionHandler();
+app.UseStatusCodePages(); // an empty error answer (a malformed JSON body's 400) becomes ProblemDetails too
 app.UseDefaultFiles();
 app.UseStaticFiles();
 app.MapStateKitHealth("/health");
@@ -85,7 +86,7 @@ app.MapPost("/api/checkpoints", async (SessionContext<ChatSession> session, ISta
     return Results.Ok(new { id = checkpoint.Id, createdAt = checkpoint.CreatedAt });
 });
 app.MapGet("/api/checkpoints", async (SessionContext<ChatSession> session, IStateProvider state) =>
-    session.Scope is { } scope ? (await state.ListCheckpointsAsync(scope)).Select(c => new { id = c.Id, createdAt = c.CreatedAt }) : []);
+    session.Scope is { } scope ? (await state.ListCheckpointsAsync(scope)).OrderBy(c => c.CreatedAt).Select(c => new { id = c.Id, createdAt = c.CreatedAt }) : []);
 app.MapPost("/api/checkpoints/{id}/restore", async (string id, SessionContext<ChatSession> session, IStateProvider state) =>
 {
     if (session.Scope is not { } scope)

@@ -50,18 +50,27 @@ public sealed class WebSampleBrowserTests
         await Ready(driver);
         Assert.That(History(driver), Has.Count.EqualTo(4), "the history survives a reload");
 
+        // Issue 23, item 22: an empty message shows the field's message; a long unbroken one stays inside its bubble.
+        driver.FindElement(By.Id("send")).Click();
+        await Until(() => driver.FindElement(By.Id("status")).Text.Contains("Say something (1 to", StringComparison.Ordinal), "the field message of an empty send");
+        await Say(driver, new string('x', 400), expectedItems: 6);
+        Assert.That(((IJavaScriptExecutor)driver).ExecuteScript("const li = document.querySelector('#history li.user:last-of-type') ?? [...document.querySelectorAll('#history li.user')].pop(); return li.scrollWidth <= li.clientWidth;"), Is.True, "the long message wraps inside its bubble");
+
         driver.FindElement(By.Id("checkpoint")).Click();
         await Until(() => driver.FindElement(By.Id("restore")).Enabled, "the checkpoint is saved");
-        await Say(driver, "forget this", expectedItems: 6);
+        driver.Navigate().Refresh();
+        await Ready(driver);
+        await Until(() => driver.FindElement(By.Id("restore")).Enabled, "Restore is enabled after a reload: the checkpoint is still there");
+        await Say(driver, "forget this", expectedItems: 8);
         driver.FindElement(By.Id("restore")).Click();
-        await Until(() => History(driver).Count == 4, "the restore brings back the checkpoint's history");
+        await Until(() => History(driver).Count == 6, "the restore brings back the checkpoint's history");
 
         driver.FindElement(By.Id("name")).SendKeys("Ada");
         driver.FindElement(By.Id("signin")).Click();
         await Until(() => driver.FindElement(By.Id("status")).Text.StartsWith("Signed in as Ada", StringComparison.Ordinal), "signed in");
         var rotated = driver.Manage().Cookies.GetCookieNamed("chat.session");
         Assert.That(rotated!.Value, Is.Not.EqualTo(cookie.Value), "sign-in gives the session a new id");
-        Assert.That(History(driver), Has.Count.EqualTo(4), "and keeps its state");
+        Assert.That(History(driver), Has.Count.EqualTo(6), "and keeps its state");
 
         using var attacker = new HttpClient { BaseAddress = sample.BaseAddress };
         using var replay = new HttpRequestMessage(HttpMethod.Get, "/api/session") { Headers = { { "Cookie", "chat.session=" + cookie.Value } } };
@@ -69,12 +78,17 @@ public sealed class WebSampleBrowserTests
         var seen = await replayed.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
         Assert.That(seen.GetProperty("history").GetArrayLength(), Is.Zero, "the pre-sign-in cookie no longer works");
 
-        await Say(driver, "signed in now", expectedItems: 6);
+        await Say(driver, "signed in now", expectedItems: 8);
         Assert.That(History(driver)[^1], Is.EqualTo("Echo for Ada: signed in now"));
 
         driver.FindElement(By.Id("signout")).Click();
         await Until(() => History(driver).Count == 0 && driver.FindElement(By.Id("status")).Text.StartsWith("Not signed in", StringComparison.Ordinal), "signed out");
         Assert.That(driver.Manage().Cookies.GetCookieNamed("chat.session"), Is.Null, "sign-out deletes the cookie");
+        await Until(() => !driver.FindElement(By.Id("restore")).Enabled && driver.FindElement(By.Id("name")).GetAttribute("value") == string.Empty, "after sign-out: nothing to restore, no old name");
+
+        using var malformed = await attacker.PostAsync("/api/chat", new StringContent("{\"text\": ", System.Text.Encoding.UTF8, "application/json"));
+        Assert.That(malformed.StatusCode, Is.EqualTo(System.Net.HttpStatusCode.BadRequest));
+        Assert.That(malformed.Content.Headers.ContentType?.MediaType, Is.EqualTo("application/problem+json"), "malformed JSON is answered with ProblemDetails, not an empty 400");
     }
 
     private ChromeDriver StartBrowser(string driverPath, string chromium)
