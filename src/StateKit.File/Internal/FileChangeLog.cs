@@ -10,7 +10,7 @@ namespace StateKit.File.Internal;
 /// watchers (<see cref="FileChangeFeed"/>) read what was appended since they last looked. Past
 /// <see cref="MaxBytes"/> the writer that notices moves the log aside and starts a new one (watchers resync).
 /// </summary>
-internal sealed class FileChangeLog(string path, ILogger logger)
+internal sealed class FileChangeLog(string path, ILogger logger, UnixFileMode fileMode = PrivateFiles.OwnerOnly)
 {
     public const long MaxBytes = 8L * 1024 * 1024;
 
@@ -39,7 +39,7 @@ internal sealed class FileChangeLog(string path, ILogger logger)
                 throw injected;
             }
 
-            using var log = new FileStream(Path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete, bufferSize: 1);
+            using var log = PrivateFiles.Open(Path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete, fileMode);
             log.Write(line);
             if (lost)
             {

@@ -1,3 +1,5 @@
+using PrivateFiles = StateKit.Internal.PrivateFiles;
+
 namespace StateKit.File.Internal;
 
 /// <summary>
@@ -8,13 +10,15 @@ namespace StateKit.File.Internal;
 internal sealed class StripeLocks : IDisposable
 {
     public const int Count = 64;
+    private readonly UnixFileMode _fileMode;
     private readonly SemaphoreSlim[] _gates = new SemaphoreSlim[Count];
     private readonly string _directory;
     private readonly TimeSpan _timeout;
 
-    public StripeLocks(string directory, TimeSpan timeout)
+    public StripeLocks(string directory, TimeSpan timeout, UnixFileMode fileMode = PrivateFiles.OwnerOnly)
     {
         _directory = directory;
+        _fileMode = fileMode;
         _timeout = timeout;
         for (var i = 0; i < Count; i++)
         {
@@ -22,7 +26,8 @@ internal sealed class StripeLocks : IDisposable
         }
     }
 
-    public string TempPath(int stripe) => Path.Combine(_directory, $"{stripe:D2}.tmp");
+    /// <summary>A temp file name for a write under <paramref name="stripe"/>'s lock: random, so no one can plant a file or a symlink at it.</summary>
+    public string TempPath(int stripe) => Path.Combine(_directory, $"{stripe:D2}.{Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8))}.tmp");
 
     public async ValueTask<Releaser> AcquireAsync(int stripe, string storeName, string operation, string? key, CancellationToken cancellationToken)
     {
@@ -41,7 +46,7 @@ internal sealed class StripeLocks : IDisposable
             {
                 try
                 {
-                    var handle = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.None);
+                    var handle = PrivateFiles.Open(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, _fileMode);
                     return new Releaser(gate, handle);
                 }
                 catch (IOException ex) when (ex is not FileNotFoundException and not DirectoryNotFoundException)
@@ -77,7 +82,7 @@ internal sealed class StripeLocks : IDisposable
 
         try
         {
-            using var handle = new FileStream(Path.Combine(_directory, $"{stripe:D2}.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.None);
+            using var handle = PrivateFiles.Open(Path.Combine(_directory, $"{stripe:D2}.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, _fileMode);
             action();
             return true;
         }

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using StateKit.Adapters;
 using StateKit.File.Internal;
+using PrivateFiles = StateKit.Internal.PrivateFiles;
 
 namespace StateKit.File;
 
@@ -23,6 +24,7 @@ namespace StateKit.File;
 /// </remarks>
 public sealed partial class FileStateStore : IStateStore, IStateStoreCapabilities, IVersionPreservingStateStore, IStateChangeFeed
 {
+    private readonly UnixFileMode _fileMode;
     private readonly StateStoreGuard _guard;
     private readonly StripeLocks _locks;
     private readonly ILogger _logger;
@@ -66,7 +68,7 @@ public sealed partial class FileStateStore : IStateStore, IStateStoreCapabilitie
             {
                 if (!Directory.Exists(directory))
                 {
-                    Directory.CreateDirectory(directory);
+                    PrivateFiles.CreateDirectory(directory, options.FileMode);
                     NativeMethods.FsyncDirectory(Path.GetDirectoryName(directory)!);
                 }
             }
@@ -76,8 +78,9 @@ public sealed partial class FileStateStore : IStateStore, IStateStoreCapabilitie
             throw new StateStoreUnavailableException(Name, "Open", null, $"the directory '{DirectoryPath}' cannot be created: {ex.Message}", ex);
         }
 
-        _locks = new StripeLocks(locksDirectory, options.LockTimeout);
-        _changes = new FileChangeLog(Path.Combine(DirectoryPath, "changes.log"), _logger);
+        _fileMode = options.FileMode;
+        _locks = new StripeLocks(locksDirectory, options.LockTimeout, options.FileMode);
+        _changes = new FileChangeLog(Path.Combine(DirectoryPath, "changes.log"), _logger, options.FileMode);
         _changePollInterval = options.ChangePollInterval;
         RemoveAbandonedTempFiles(locksDirectory);
     }
@@ -392,13 +395,23 @@ public sealed partial class FileStateStore : IStateStore, IStateStoreCapabilitie
         var temp = _locks.TempPath(StripeOf(path));
         Io(operation, key, () =>
         {
-            using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 1, FileOptions.None))
+            // A fresh random name created exclusively (O_CREAT | O_EXCL, which never follows a symlink): nothing planted in
+            // the locks directory can make this write land outside the store.
+            try
             {
-                stream.Write(content);
-                NativeMethods.Fsync(stream);
-            }
+                using (var stream = PrivateFiles.Open(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, _fileMode))
+                {
+                    stream.Write(content);
+                    NativeMethods.Fsync(stream);
+                }
 
-            System.IO.File.Move(temp, path, overwrite: true);
+                System.IO.File.Move(temp, path, overwrite: true);
+            }
+            catch
+            {
+                TryDelete(temp); // a failed write leaves no temp file behind
+                throw;
+            }
         });
         Io(operation, key, () => NativeMethods.FsyncDirectory(directory), writeMayHaveApplied: true);
     }
@@ -573,11 +586,23 @@ public sealed partial class FileStateStore : IStateStore, IStateStoreCapabilitie
         }
     }
 
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            System.IO.File.Delete(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // removed at the next start with the other abandoned temp files
+        }
+    }
+
     private void RemoveAbandonedTempFiles(string locksDirectory)
     {
         foreach (var temp in Directory.EnumerateFiles(locksDirectory, "*.tmp"))
         {
-            if (int.TryParse(Path.GetFileNameWithoutExtension(temp), out var stripe) && stripe is >= 0 and < StripeLocks.Count)
+            if (int.TryParse(Path.GetFileName(temp).Split('.')[0], out var stripe) && stripe is >= 0 and < StripeLocks.Count)
             {
                 _locks.TryWithLock(stripe, () => System.IO.File.Delete(temp));
             }

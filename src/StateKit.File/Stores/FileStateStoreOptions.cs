@@ -21,4 +21,11 @@ public sealed class FileStateStoreOptions : StateStoreOptions
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00.001", "01:00:00")]
     public TimeSpan ChangePollInterval { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>
+    /// Gets or sets the Unix mode of the files the store creates (entries, lists, locks, the change log); the directories
+    /// it creates get the matching search bits. Existing files and directories keep theirs. Ignored on Windows.
+    /// </summary>
+    /// <value>The default value is owner read and write (0600; directories 0700), whatever the process umask.</value>
+    public UnixFileMode FileMode { get; set; } = UnixFileMode.UserRead | UnixFileMode.UserWrite;
 }

@@ -30,9 +30,16 @@ internal sealed class SqliteDialect : SqlDialect, IAsyncDisposable
         if (builder.Mode is SqliteOpenMode.ReadWriteCreate && !string.IsNullOrEmpty(builder.DataSource) && builder.DataSource != ":memory:")
         {
             var directory = Path.GetDirectoryName(Path.GetFullPath(builder.DataSource));
-            if (!string.IsNullOrEmpty(directory))
+            if (!string.IsNullOrEmpty(directory) && !Directory.Exists(directory))
             {
-                Directory.CreateDirectory(directory);
+                StateKit.Internal.PrivateFiles.CreateDirectory(directory, options.FileMode);
+            }
+
+            // Created here, empty (a valid new database), so that it is private from the start: SQLite would create it
+            // with the umask's mode, and its WAL and shared-memory files copy the database file's mode.
+            if (!builder.DataSource.StartsWith("file:", StringComparison.OrdinalIgnoreCase))
+            {
+                StateKit.Internal.PrivateFiles.EnsureExists(Path.GetFullPath(builder.DataSource), options.FileMode);
             }
         }
 

@@ -32,4 +32,11 @@ public sealed class SqliteStateStoreOptions : StateStoreOptions
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00.001", "01:00:00")]
     public TimeSpan ChangePollInterval { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>
+    /// Gets or sets the Unix mode of a database file the store creates (SQLite gives its WAL and shared-memory files the
+    /// same mode) and of a directory it creates for it. An existing file keeps its mode. Ignored on Windows.
+    /// </summary>
+    /// <value>The default value is owner read and write (0600; a created directory 0700), whatever the process umask.</value>
+    public UnixFileMode FileMode { get; set; } = UnixFileMode.UserRead | UnixFileMode.UserWrite;
 }

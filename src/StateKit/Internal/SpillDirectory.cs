@@ -35,9 +35,9 @@ internal sealed class SpillDirectory : IDisposable
     public SpillDirectory(string root)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(root);
-        Directory.CreateDirectory(root);
+        PrivateFiles.CreateDirectory(root);
         RemoveLeftovers(root);
-        Path = Directory.CreateDirectory(System.IO.Path.Combine(root, $"{Environment.ProcessId}-{Guid.NewGuid():N}")).FullName;
+        Path = PrivateFiles.CreateDirectory(System.IO.Path.Combine(root, $"{Environment.ProcessId}-{Guid.NewGuid():N}")).FullName;
     }
 
     /// <summary>Gets this store's own directory.</summary>
@@ -217,6 +217,11 @@ internal sealed class SpillDirectory : IDisposable
     {
         var id = ++_nextSegment;
         var handle = File.OpenHandle(System.IO.Path.Combine(Path, FileName(id)), FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(handle, PrivateFiles.OwnerOnly); // in a 0700 directory already; spilled values are state too
+        }
+
         var segment = new Segment(id, handle);
         _segments.Add(id, segment);
         return segment;

@@ -32,7 +32,7 @@ internal sealed class WriteBehindJournal : IAsyncDisposable
     public WriteBehindJournal(string directory, long segmentBytes, out IReadOnlyList<(long Seq, IReadOnlyList<JournaledWrite> Writes)> recovered)
     {
         _segmentBytes = segmentBytes;
-        _directory = Directory.CreateDirectory(directory).FullName;
+        _directory = PrivateFiles.CreateDirectory(directory).FullName;
         var records = new List<(long, IReadOnlyList<JournaledWrite>)>();
         foreach (var path in Directory.GetFiles(_directory, "journal-*.log").OrderBy(SegmentNumber))
         {
@@ -174,7 +174,7 @@ internal sealed class WriteBehindJournal : IAsyncDisposable
     private (FileStream Stream, string Path) OpenSegment(long minimumBytes = 0)
     {
         var path = Path.Combine(_directory, $"journal-{_nextSegment + 1:D8}.log");
-        var stream = new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete, bufferSize: 1);
+        var stream = PrivateFiles.Open(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete);
         try
         {
             var zeros = new byte[1024 * 1024];
