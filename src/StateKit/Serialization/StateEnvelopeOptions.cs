@@ -1,3 +1,4 @@
+using StateKit.Internal;
 using System.ComponentModel.DataAnnotations;
 
 namespace StateKit.Serialization;
@@ -14,8 +15,12 @@ public sealed class StateEnvelopeOptions
     [Range(0, int.MaxValue)]
     public int CompressionThresholdBytes { get; set; } = StateKitDefaults.CompressionThresholdBytes;
 
-    /// <summary>Gets or sets the largest payload a decode inflates to; larger claims are treated as corrupt.</summary>
-    /// <value>The default value is 256 MiB.</value>
+    /// <summary>
+    /// Gets or sets the largest plain (uncompressed) payload: an encode of a larger value is refused with
+    /// <see cref="StateValueTooLargeException"/> before it is compressed, and a decode that would inflate past it is
+    /// treated as corrupt. Raise it together with <see cref="StateStoreOptions.MaxValueBytes"/>.
+    /// </summary>
+    /// <value>The default value is 16 MiB, the stores' default value limit.</value>
     [Range(1, int.MaxValue)]
-    public int MaxDecodedBytes { get; set; } = 256 * 1024 * 1024;
+    public int MaxDecodedBytes { get; set; } = StateKitDefaults.MaxValueBytes;
 }

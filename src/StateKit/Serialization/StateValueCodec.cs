@@ -71,6 +71,13 @@ public sealed class StateValueCodec
     {
         _serializer.Serialize(buffer, value);
         var payload = buffer.WrittenSpan;
+        if (payload.Length > _options.MaxDecodedBytes)
+        {
+            // Checked on the plain size: a value that compresses well would pass the store's limit and then be refused
+            // (or inflate to any size) when read back.
+            throw new StateValueTooLargeException(Origin, "Encode", "(the value being encoded)", payload.Length, _options.MaxDecodedBytes);
+        }
+
         var compression = StateCompression.None;
         byte[]? compressed = null;
         var compressedLength = 0;
@@ -194,22 +201,66 @@ public sealed class StateValueCodec
             throw Corrupt(key, $"compressed payload claims {length} bytes, over the limit of {_options.MaxDecodedBytes}");
         }
 
-        var rented = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
+        // The header's length is a claim, checked against the limit but never trusted for an allocation: the buffer starts
+        // near what the compressed bytes can plausibly make and grows while inflating, up to the claim.
+        var rented = ArrayPool<byte>.Shared.Rent(Math.Max(1, (int)Math.Min(length, Math.Max(64 * 1024, (long)payload.Length * 8))));
         var ok = false;
         try
         {
-            int written;
+            var written = 0;
             switch (compression)
             {
                 case StateCompression.Brotli:
-                    ok = BrotliDecoder.TryDecompress(payload[4..], rented.AsSpan(0, length), out written) && written == length;
+                {
+                    var decoder = new BrotliDecoder(); // not a using variable: a readonly copy would lose the stream's state
+                    try
+                    {
+                        var source = payload[4..];
+                        while (true)
+                        {
+                            var status = decoder.Decompress(source, rented.AsSpan(written), out var consumed, out var produced);
+                            source = source[consumed..];
+                            written += produced;
+                            if (status == System.Buffers.OperationStatus.Done)
+                            {
+                                ok = written == length && source.IsEmpty;
+                                break;
+                            }
+
+                            if (status != System.Buffers.OperationStatus.DestinationTooSmall || !Grow(ref rented, written, length))
+                            {
+                                break; // invalid data, cut short, or more than it claimed
+                            }
+                        }
+                    }
+                    finally
+                    {
+                        decoder.Dispose();
+                    }
+
                     break;
+                }
+
                 case StateCompression.GZip:
                     using (var input = new MemoryStream(payload[4..].ToArray()))
                     using (var gzip = new GZipStream(input, CompressionMode.Decompress))
                     {
-                        written = gzip.ReadAtLeast(rented.AsSpan(0, length), length, throwOnEndOfStream: false);
-                        ok = written == length && gzip.Read(stackalloc byte[1]) == 0;
+                        while (true)
+                        {
+                            var read = gzip.Read(rented.AsSpan(written));
+                            written += read;
+                            if (read == 0)
+                            {
+                                ok = written == length;
+                                break;
+                            }
+
+                            if (written == rented.Length && !Grow(ref rented, written, length))
+                            {
+                                ok = written == length && gzip.Read(stackalloc byte[1]) == 0;
+                                break;
+                            }
+                        }
                     }
 
                     break;
@@ -231,6 +282,21 @@ public sealed class StateValueCodec
                 ArrayPool<byte>.Shared.Return(rented);
             }
         }
+    }
+
+    /// <summary>Doubles a decode buffer (keeping its <paramref name="used"/> bytes), never past <paramref name="limit"/>; false when it is already there.</summary>
+    private static bool Grow(ref byte[] buffer, int used, int limit)
+    {
+        if (buffer.Length >= limit)
+        {
+            return false;
+        }
+
+        var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min(limit, (long)buffer.Length * 2));
+        buffer.AsSpan(0, used).CopyTo(larger);
+        ArrayPool<byte>.Shared.Return(buffer);
+        buffer = larger;
+        return true;
     }
 
     private static StateCorruptedException Corrupt(string? key, string detail) => new(Origin, "Decode", key, detail);
