@@ -127,7 +127,19 @@ public static class StateKeys
         }
     }
 
-    /// <summary>Formats a key for an error message: control characters escaped, long keys shortened.</summary>
+    /// <summary>The prefix under which session managers keep session records: <c>sessions/{type}/{id}</c>.</summary>
+    internal const string SessionRecordPrefix = "sessions/";
+
+    /// <summary>A session id as messages and logs show it: its first four characters, so two can be told apart, and no more.</summary>
+    /// <param name="sessionId">The id.</param>
+    /// <returns>The redacted id.</returns>
+    internal static string RedactSessionId(string? sessionId) =>
+        sessionId is null ? "(null)" : sessionId.Length <= 4 ? "…" : sessionId[..4] + "…";
+
+    /// <summary>
+    /// Formats a key for an error message or a log: control characters escaped, long keys shortened, and a session id
+    /// (a bearer secret) in a session record's key (<c>sessions/{type}/{id}</c>) cut to its first four characters.
+    /// </summary>
     /// <param name="key">The key.</param>
     /// <returns>A printable form of the key.</returns>
     public static string Printable(string? key)
@@ -135,6 +147,11 @@ public static class StateKeys
         if (key is null)
         {
             return "(null)";
+        }
+
+        if (key.StartsWith(SessionRecordPrefix, StringComparison.Ordinal) && key.IndexOf('/', SessionRecordPrefix.Length) is var slash and > 0)
+        {
+            key = key[..(slash + 1)] + RedactSessionId(key[(slash + 1)..]);
         }
 
         var builder = new StringBuilder(Math.Min(key.Length, 80) + 2);

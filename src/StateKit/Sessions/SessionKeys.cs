@@ -12,7 +12,7 @@ namespace StateKit.Internal;
 internal sealed class SessionKeys(string name)
 {
     /// <summary>Gets the prefix of the session records.</summary>
-    public string RecordPrefix { get; } = "sessions/" + name + "/";
+    public string RecordPrefix { get; } = StateKit.Adapters.StateKeys.SessionRecordPrefix + name + "/";
 
     /// <summary>Gets the prefix of the scope owner entries.</summary>
     public string OwnerPrefix { get; } = "session-scopes/" + name + "/";

@@ -493,7 +493,7 @@ public sealed class FallbackStateStore : IStateStore, IStateStoreCapabilities, I
                 catch (Exception ex) when (ex is StateStoreException && !cancellationToken.IsCancellationRequested)
                 {
                     _backlog[f][key] = listWrite is not null;
-                    Log.FallbackCopyFailed(_logger, ex, _stores[f].Name, key);
+                    Log.FallbackCopyFailed(_logger, ex, _stores[f].Name, StateKit.Adapters.StateKeys.Printable(key));
                 }
             }
         }
@@ -703,7 +703,7 @@ public sealed class FallbackStateStore : IStateStore, IStateStoreCapabilities, I
     private void Report(FallbackConflict conflict)
     {
         Interlocked.Increment(ref _conflicts);
-        Log.FallbackConflict(_logger, conflict.Key, conflict.BaseVersion, conflict.PrimaryVersion, conflict.FallbackVersion, conflict.Resolution);
+        Log.FallbackConflict(_logger, StateKit.Adapters.StateKeys.Printable(conflict.Key), conflict.BaseVersion, conflict.PrimaryVersion, conflict.FallbackVersion, conflict.Resolution);
         StateKitMetrics.RecordFallbackConflict();
         Conflict?.Invoke(this, conflict);
     }

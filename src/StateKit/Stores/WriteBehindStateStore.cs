@@ -563,7 +563,7 @@ public sealed class WriteBehindStateStore : DelegatingStateStore
     private void Conflict(string key, long version, long storeVersion)
     {
         Interlocked.Increment(ref _conflicts);
-        Log.WriteBehindConflict(_logger, key, version, storeVersion);
+        Log.WriteBehindConflict(_logger, StateKeys.Printable(key), version, storeVersion);
         StateKitMetrics.RecordWriteBehindConflict();
     }
 
