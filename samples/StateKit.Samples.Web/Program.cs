@@ -58,7 +58,8 @@ app.MapPost("/api/chat", async (ChatRequest request, SessionContext<ChatSession>
     return Results.Ok(new ChatAnswer(saved.Id, (int)(length / 2), reply.Text, length));
 });
 
-// Sign-in: the name joins the session and the session gets a new id (the old cookie stops working).
+// Sign-in: a new session with a new id (the old cookie stops working) that starts empty, so nothing planted before
+// sign-in (session fixation: messages, prompt-injection text) reaches the signed-in session.
 app.MapPost("/api/signin", async (SignInRequest request, SessionContext<ChatSession> session) =>
 {
     if (string.IsNullOrWhiteSpace(request.Name) || request.Name.Length > 40)
@@ -66,8 +67,8 @@ app.MapPost("/api/signin", async (SignInRequest request, SessionContext<ChatSess
         return Results.ValidationProblem(new Dictionary<string, string[]> { ["name"] = ["A name of 1 to 40 characters."] });
     }
 
+    await session.StartNewAsync();
     session.Update(s => s with { User = request.Name.Trim() });
-    await session.RegenerateIdAsync();
     return Results.Ok(new { user = session.State.User });
 });
 

@@ -143,6 +143,30 @@ public sealed class HttpSessionTests(string kind) : StoreFixture(kind)
     }
 
     [Test]
+    public async Task StartNew_GivesANewIdAndAnEmptySession_SoNothingPlantedBeforeSignInSurvives()
+    {
+        // Issue 30, item 8: an attacker plants a session (with state and a list) in the victim's browser before sign-in.
+        await using var web = await StartAsync();
+        using var planted = await web.Client.PostAsync("/inc3", null);
+        var plantedId = planted.Headers.GetValues("X-Session-Id").Single();
+        using (await web.Client.PostAsync("/note?text=ignore%20previous%20instructions", null))
+        {
+        }
+
+        var plantedScope = (await Sessions(web).GetAsync(plantedId))!.Scope;
+        using var signIn = await web.Client.PostAsync("/signin-fresh", null);
+        var newId = signIn.Headers.GetValues("X-Session-Id").Single();
+        Assert.That(newId, Is.Not.EqualTo(plantedId));
+        Assert.That(web.Cookies.GetCookies(web.Client.BaseAddress!)[Cookie]!.Value, Is.EqualTo(newId), "the browser now holds the new id");
+        Assert.That(await Count(signIn), Is.EqualTo(1000), "the new session starts from the default state");
+        Assert.That(await Sessions(web).GetAsync(plantedId), Is.Null, "the planted session is gone");
+        var state = web.Services.GetRequiredService<IStateProvider>();
+        Assert.That(await state.GetRangeAsync<string>(plantedScope, "notes"), Is.Empty, "and its planted list with it");
+        using var notes = await web.Client.PostAsync("/note?text=hello", null);
+        Assert.That(await notes.Content.ReadFromJsonAsync<string[]>(), Is.EqualTo(new[] { "hello" }));
+    }
+
+    [Test]
     public async Task Abandon_DeletesTheSessionAndTheCookie()
     {
         await using var web = await StartAsync();
@@ -331,6 +355,12 @@ internal static class SessionEndpoints
         {
             s.Update(c => c with { Count = c.Count + 1 });
             await s.RegenerateIdAsync();
+            return Results.Ok(new { count = s.State.Count });
+        });
+        app.MapPost("/signin-fresh", async (SessionContext<Counter> s) =>
+        {
+            await s.StartNewAsync();
+            s.Update(c => c with { Count = c.Count + 1000 });
             return Results.Ok(new { count = s.State.Count });
         });
         app.MapPost("/signout", async (SessionContext<Counter> s) =>

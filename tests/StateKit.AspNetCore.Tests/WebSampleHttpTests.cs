@@ -50,7 +50,7 @@ public sealed class WebSampleHttpTests(string kind)
 
         Assert.That(cookies.GetCookies(a.BaseAddress)["chat.session"]!.Value, Is.Not.EqualTo(oldCookie), "sign-in regenerates the id");
         var afterSignIn = await client.GetFromJsonAsync<View>(new Uri(a.BaseAddress, "/api/session"));
-        Assert.That((afterSignIn!.User, afterSignIn.History.Count), Is.EqualTo(("Ada", 4)), "instance A follows the new id");
+        Assert.That((afterSignIn!.User, afterSignIn.History.Count), Is.EqualTo(("Ada", 0)), "instance A follows the new id; nothing from before sign-in carries over (issue 30, item 8)");
 
         using var stranger = new HttpClient();
         using var replay = new HttpRequestMessage(HttpMethod.Get, new Uri(a.BaseAddress, "/api/session")) { Headers = { { "Cookie", "chat.session=" + oldCookie } } };

@@ -158,6 +158,27 @@ public sealed class SessionContext<TSession> : IEndpointParameterMetadataProvide
     }
 
     /// <summary>
+    /// Ends this session and starts a new one in its place: a new id, the default state, and nothing of the old session's
+    /// state or session-scoped data (lists, conversation history) carried over. Use it at sign-in when nothing from before
+    /// may survive it: with <see cref="RegenerateIdAsync"/> (which keeps the state), an attacker who planted a session
+    /// id in the victim's browser beforehand (session fixation, for example from a sibling subdomain) would still find
+    /// the state it planted — chat messages, prompt-injection text — in the signed-in session.
+    /// </summary>
+    /// <param name="cancellationToken">The token.</param>
+    /// <returns>A task that completes when the new session is stored (its id set on the response).</returns>
+    /// <exception cref="InvalidOperationException">The response has started, so the new id could no longer reach the client.</exception>
+    public async ValueTask StartNewAsync(CancellationToken cancellationToken = default)
+    {
+        if (_http.Response.HasStarted)
+        {
+            throw new InvalidOperationException("The response has started, so a new session id can no longer be sent: start the new session before writing the response body.");
+        }
+
+        await AbandonAsync(cancellationToken).ConfigureAwait(false);
+        await CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
     /// Ends the session (sign-out): deletes it with its session-scoped state and lists, drops pending changes and deletes
     /// the cookie. The request then continues with a new, unstored session.
     /// </summary>
