@@ -40,6 +40,9 @@ public static class Chat
     /// <summary>The longest message accepted.</summary>
     public const int MaxTextLength = 2000;
 
+    /// <summary>The most messages a session's history keeps (the newest) unless <c>Chat:MaxHistoryMessages</c> says otherwise.</summary>
+    public const int MaxHistoryMessages = 200;
+
     /// <summary>Echoes the message with what the session remembers.</summary>
     /// <param name="text">The user's message.</param>
     /// <param name="session">The session state.</param>

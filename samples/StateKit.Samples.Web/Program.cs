@@ -35,9 +35,18 @@ app.UseDefaultFiles();
 app.UseStaticFiles();
 app.MapStateKitHealth("/health");
 
+// Every state-changing endpoint takes JSON only: a cross-site form POST (text/plain, form-urlencoded, multipart) cannot
+// send it without a CORS preflight, which this app never grants. SameSite=Lax alone does not cover same-site subdomains.
+var maxHistory = app.Configuration.GetValue("Chat:MaxHistoryMessages", Chat.MaxHistoryMessages);
+var api = app.MapGroup("/api");
+api.AddEndpointFilter(async (context, next) =>
+    HttpMethods.IsGet(context.HttpContext.Request.Method) || context.HttpContext.Request.HasJsonContentType()
+        ? await next(context)
+        : Results.Problem(statusCode: StatusCodes.Status415UnsupportedMediaType, title: "JSON required", detail: "State-changing requests must send Content-Type: application/json."));
+
 // The page's first call: who is signed in and the conversation so far. Reading stores nothing: a visitor who never
 // writes gets no session and no cookie.
-app.MapGet("/api/session", async (SessionContext<ChatSession> session, IStateProvider state) =>
+api.MapGet("/session", async (SessionContext<ChatSession> session, IStateProvider state) =>
 {
     var history = session.Scope is { } scope ? await state.GetRangeAsync<ChatMessage>(scope, Chat.History) : [];
     return new SessionView(session.Id, session.State.User, history.Count / 2, history);
@@ -45,7 +54,7 @@ app.MapGet("/api/session", async (SessionContext<ChatSession> session, IStatePro
 
 // One chat turn: the first one stores the session (and sets the cookie); both messages join the session's history list
 // in one atomic append, so concurrent turns on one session, on any instance, lose nothing and need no retry.
-app.MapPost("/api/chat", async (ChatRequest request, SessionContext<ChatSession> session, IStateProvider state) =>
+api.MapPost("/chat", async (ChatRequest request, SessionContext<ChatSession> session, IStateProvider state) =>
 {
     if (string.IsNullOrWhiteSpace(request.Text) || request.Text.Length > Chat.MaxTextLength)
     {
@@ -55,12 +64,17 @@ app.MapPost("/api/chat", async (ChatRequest request, SessionContext<ChatSession>
     var saved = await session.CommitAsync();
     var reply = new ChatMessage("assistant", Chat.Reply(request.Text, saved.State));
     var length = await state.AppendAsync(saved.Scope, Chat.History, [new ChatMessage("user", request.Text), reply]);
+    if (length > maxHistory)
+    {
+        length = await state.TrimToLastAsync(saved.Scope, Chat.History, maxHistory); // bounded per session
+    }
+
     return Results.Ok(new ChatAnswer(saved.Id, (int)(length / 2), reply.Text, length));
 });
 
 // Sign-in: a new session with a new id (the old cookie stops working) that starts empty, so nothing planted before
 // sign-in (session fixation: messages, prompt-injection text) reaches the signed-in session.
-app.MapPost("/api/signin", async (SignInRequest request, SessionContext<ChatSession> session) =>
+api.MapPost("/signin", async (SignInRequest request, SessionContext<ChatSession> session) =>
 {
     if (string.IsNullOrWhiteSpace(request.Name) || request.Name.Length > 40)
     {
@@ -73,22 +87,22 @@ app.MapPost("/api/signin", async (SignInRequest request, SessionContext<ChatSess
 });
 
 // Sign-out ends the session: its state, its history and its cookie.
-app.MapPost("/api/signout", async (SessionContext<ChatSession> session) =>
+api.MapPost("/signout", async (SessionContext<ChatSession> session) =>
 {
     await session.AbandonAsync();
     return Results.NoContent();
 });
 
 // Checkpoints of the whole session (state and history); a restore is all-or-nothing.
-app.MapPost("/api/checkpoints", async (SessionContext<ChatSession> session, IStateProvider state) =>
+api.MapPost("/checkpoints", async (SessionContext<ChatSession> session, IStateProvider state) =>
 {
     var saved = await session.CommitAsync();
     var checkpoint = await state.CreateCheckpointAsync(saved.Scope, "chat");
     return Results.Ok(new { id = checkpoint.Id, createdAt = checkpoint.CreatedAt });
 });
-app.MapGet("/api/checkpoints", async (SessionContext<ChatSession> session, IStateProvider state) =>
+api.MapGet("/checkpoints", async (SessionContext<ChatSession> session, IStateProvider state) =>
     session.Scope is { } scope ? (await state.ListCheckpointsAsync(scope)).OrderBy(c => c.CreatedAt).Select(c => new { id = c.Id, createdAt = c.CreatedAt }) : []);
-app.MapPost("/api/checkpoints/{id}/restore", async (string id, SessionContext<ChatSession> session, IStateProvider state) =>
+api.MapPost("/checkpoints/{id}/restore", async (string id, SessionContext<ChatSession> session, IStateProvider state) =>
 {
     if (session.Scope is not { } scope)
     {

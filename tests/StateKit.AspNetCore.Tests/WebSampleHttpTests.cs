@@ -36,11 +36,19 @@ public sealed class WebSampleHttpTests(string kind)
         Assert.That(view!.History.Where(m => m.Role == "user").Select(m => m.Text), Is.EqualTo(new[] { "hello from A", "hello from B" }));
 
         // Issue 23, item 20: an unknown checkpoint is a 404 ProblemDetails, not a 500.
-        using (var unknown = await client.PostAsync(new Uri(a.BaseAddress, "/api/checkpoints/no-such-checkpoint/restore"), null))
+        using (var unknown = await client.PostAsJsonAsync(new Uri(a.BaseAddress, "/api/checkpoints/no-such-checkpoint/restore"), new { }))
         {
             Assert.That(unknown.StatusCode, Is.EqualTo(HttpStatusCode.NotFound), await unknown.Content.ReadAsStringAsync());
             Assert.That(unknown.Content.Headers.ContentType?.MediaType, Is.EqualTo("application/problem+json"));
         }
+
+        // Issue 30, item 9: a form post (what a cross-site page can send without a preflight) changes nothing.
+        using (var form = await client.PostAsync(new Uri(a.BaseAddress, "/api/signout"), new FormUrlEncodedContent([])))
+        {
+            Assert.That(form.StatusCode, Is.EqualTo(HttpStatusCode.UnsupportedMediaType));
+        }
+
+        Assert.That((await client.GetFromJsonAsync<View>(new Uri(a.BaseAddress, "/api/session")))!.History, Has.Count.EqualTo(4), "still signed in with its history");
 
         var oldCookie = cookies.GetCookies(a.BaseAddress)["chat.session"]!.Value;
         using (var signIn = await client.PostAsJsonAsync(new Uri(b.BaseAddress, "/api/signin"), new { name = "Ada" }))
@@ -125,9 +133,26 @@ public sealed class WebSampleHttpTests(string kind)
     }
 
     [Test]
+    public async Task AConversation_KeepsItsNewestMessages_UpToTheLimit()
+    {
+        // Issue 30, item 9: the sample trims each session's history, so no client grows it without bound.
+        string[] store = [.. Store(), "--Chat:MaxHistoryMessages=6"];
+        await using var a = await WebSampleProcess.StartAsync(store);
+        using var client = new HttpClient();
+        var sessionId = (await Chat(client, a, "t0")).SessionId;
+        for (var i = 1; i < 10; i++)
+        {
+            await Chat(client, a, "t" + i, sessionId);
+        }
+
+        var view = await Session(client, a, sessionId);
+        Assert.That(view.History.Where(m => m.Role == "user").Select(m => m.Text), Is.EqualTo(new[] { "t7", "t8", "t9" }));
+    }
+
+    [Test]
     public async Task TwoHundredConcurrentTurnsOnOneSession_AcrossBothInstances_LoseNoMessage()
     {
-        var store = Store();
+        string[] store = [.. Store(), "--Chat:MaxHistoryMessages=1000"]; // every message kept, to count them
         await using var a = await WebSampleProcess.StartAsync(store);
         await using var b = await WebSampleProcess.StartAsync(store);
         using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };

@@ -182,6 +182,11 @@ public sealed class StateStoreGuard
     {
         ValidateKey(key, operation);
         ArgumentNullException.ThrowIfNull(items);
+        if (items.Count > Options.MaxAppendItems)
+        {
+            throw new ArgumentOutOfRangeException(nameof(items), items.Count, $"The '{StoreName}' store refused {operation} of key '{StateKeys.Printable(key)}': {items.Count:N0} items in one append, the limit is {Options.MaxAppendItems:N0} (StateStoreOptions.MaxAppendItems). Nothing was written.");
+        }
+
         foreach (var item in items)
         {
             ValidateSize(key, item.Length, operation);

@@ -16,6 +16,7 @@ public class StateStoreOptions
     private int _maxKeyLength = StateKitDefaults.MaxKeyLength;
     private int _maxValueBytes = StateKitDefaults.MaxValueBytes;
     private TimeSpan? _defaultTimeToLive;
+    private int _maxAppendItems = StateKitDefaults.MaxAppendItems;
     private Settings _set;
 
     [Flags]
@@ -26,6 +27,7 @@ public class StateStoreOptions
         MaxKeyLength = 2,
         MaxValueBytes = 4,
         DefaultTimeToLive = 8,
+        MaxAppendItems = 16,
     }
 
     /// <summary>Gets or sets the key namespace. Two stores with different prefixes never see each other's data.</summary>
@@ -55,6 +57,15 @@ public class StateStoreOptions
         set => Set(ref _maxValueBytes, value, Settings.MaxValueBytes);
     }
 
+    /// <summary>Gets or sets the most items one list append may carry; a larger append is refused before anything is stored.</summary>
+    /// <value>The default value is 10,000.</value>
+    [Range(1, int.MaxValue)]
+    public int MaxAppendItems
+    {
+        get => _maxAppendItems;
+        set => Set(ref _maxAppendItems, value, Settings.MaxAppendItems);
+    }
+
     /// <summary>
     /// Gets or sets the expiry of writes that do not give one (see <see cref="StateWriteOptions.TimeToLive"/>), or
     /// <see cref="Timeout.InfiniteTimeSpan"/> for none.
@@ -75,6 +86,7 @@ public class StateStoreOptions
         target.MaxKeyLength = MaxKeyLength;
         target.MaxValueBytes = MaxValueBytes;
         target.DefaultTimeToLive = DefaultTimeToLive;
+        target.MaxAppendItems = MaxAppendItems;
     }
 
     /// <summary>
@@ -116,6 +128,11 @@ public class StateStoreOptions
         if ((target._set & Settings.DefaultTimeToLive) == 0)
         {
             target.DefaultTimeToLive = DefaultTimeToLive;
+        }
+
+        if ((target._set & Settings.MaxAppendItems) == 0)
+        {
+            target.MaxAppendItems = MaxAppendItems;
         }
     }
 
