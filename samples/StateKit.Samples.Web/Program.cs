@@ -20,6 +20,16 @@ builder.Services.AddStateKit(builder.Configuration.GetSection("StateKit"))   // 
        .AddHttpSessions<ChatSession>()                                        // cookie/header options: StateKit:Sessions:Http
        .AddHealthCheck();
 builder.Services.AddStateKitProblemDetails();
+
+// A client may not start sessions (or send anything) without bound: 600 API requests a minute per address, then 429.
+// Past MaxSessions new sessions are refused (appsettings.json), so a flood never evicts a session in use.
+builder.Services.AddRateLimiter(o =>
+{
+    o.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+    o.AddPolicy("per-client", context => System.Threading.RateLimiting.RateLimitPartition.GetFixedWindowLimiter(
+        context.Connection.RemoteIpAddress?.ToString() ?? "unknown",
+        _ => new System.Threading.RateLimiting.FixedWindowRateLimiterOptions { PermitLimit = 600, Window = TimeSpan.FromMinutes(1) }));
+});
 if (builder.Configuration.GetValue<bool>("Telemetry:Console"))
 {
     // The request spans come from ASP.NET Core's instrumentation; StateKit's store spans are their children.
@@ -31,6 +41,7 @@ if (builder.Configuration.GetValue<bool>("Telemetry:Console"))
 var app = builder.Build();
 app.UseExceptionHandler();
 app.UseStatusCodePages(); // an empty error answer (a malformed JSON body's 400) becomes ProblemDetails too
+app.UseRateLimiter();
 app.UseDefaultFiles();
 app.UseStaticFiles();
 app.MapStateKitHealth("/health");
@@ -38,7 +49,7 @@ app.MapStateKitHealth("/health");
 // Every state-changing endpoint takes JSON only: a cross-site form POST (text/plain, form-urlencoded, multipart) cannot
 // send it without a CORS preflight, which this app never grants. SameSite=Lax alone does not cover same-site subdomains.
 var maxHistory = app.Configuration.GetValue("Chat:MaxHistoryMessages", Chat.MaxHistoryMessages);
-var api = app.MapGroup("/api");
+var api = app.MapGroup("/api").RequireRateLimiting("per-client");
 api.AddEndpointFilter(async (context, next) =>
     HttpMethods.IsGet(context.HttpContext.Request.Method) || context.HttpContext.Request.HasJsonContentType()
         ? await next(context)

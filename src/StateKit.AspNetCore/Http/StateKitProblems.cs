@@ -36,6 +36,7 @@ public static class StateKitProblems
             InvalidSessionIdException => Problem(context, StatusCodes.Status400BadRequest, "Invalid session id", "The session id is not valid."),
             SessionNotFoundException => Problem(context, StatusCodes.Status404NotFound, "Session not found", "The session does not exist or has expired."),
             StateNotFoundException => Problem(context, StatusCodes.Status404NotFound, "Not found", "The checkpoint or version asked for does not exist."),
+            SessionLimitExceededException => Problem(context, StatusCodes.Status429TooManyRequests, "Too many sessions", "No new session can be started right now; retry later.", (HeaderNames.RetryAfter, RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture))),
             StateValueTooLargeException or SessionStateTooLargeException => Problem(context, StatusCodes.Status413PayloadTooLarge, "State too large", "The state is larger than this service allows; nothing was saved."),
             StateValidationException validation => Validation(context, validation),
             StateAccessDeniedException => Problem(context, StatusCodes.Status403Forbidden, "Access denied", "Access to this state is denied."),

@@ -49,7 +49,11 @@ internal sealed class SessionManager<TSession> : SessionManagerBase<TSession>
         // The new session is tracked (as pending) before it is written, and once it is written the least recently used
         // written sessions beyond the limit are evicted. Concurrent creates all count each other, and a session is
         // never evicted before its own write has landed, so the limit holds however many creates run at once.
-        _tracker.Reserve(sessionId, record.ScopeId, now + ttl);
+        if (!_tracker.Reserve(sessionId, record.ScopeId, now + ttl, Options.LimitBehavior == SessionLimitBehavior.Refuse ? Options.MaxSessions : 0))
+        {
+            throw new SessionLimitExceededException(Options.MaxSessions);
+        }
+
         long version;
         try
         {

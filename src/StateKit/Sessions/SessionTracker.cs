@@ -26,13 +26,23 @@ internal sealed class SessionTracker
     /// <summary>Gets the number of pending expiry checks, stale ones included (for tests).</summary>
     public int ScheduledChecks => _expiry.Count;
 
-    /// <summary>Tracks a session about to be written; it counts towards the limit but is not yet evictable.</summary>
-    public void Reserve(string sessionId, string scopeId, DateTimeOffset expiresAt)
+    /// <summary>
+    /// Tracks a session about to be written; it counts towards the limit but is not yet evictable. With
+    /// <paramref name="refuseAt"/> (above 0), a session that would make more than that many is refused instead.
+    /// </summary>
+    /// <returns>Whether the session was reserved.</returns>
+    public bool Reserve(string sessionId, string scopeId, DateTimeOffset expiresAt, int refuseAt = 0)
     {
         lock (_gate)
         {
+            if (refuseAt > 0 && _known.Count >= refuseAt)
+            {
+                return false;
+            }
+
             Track(sessionId, scopeId, expiresAt);
             _known[sessionId].Pending = true;
+            return true;
         }
     }
 
@@ -47,17 +57,22 @@ internal sealed class SessionTracker
                 written.Pending = false;
             }
 
-            for (var node = _lru.Last; maxSessions > 0 && _known.Count > maxSessions && node is not null;)
+            // Sessions never used after the request that created them go first (a flood of new sessions evicts its own),
+            // then the least recently used.
+            foreach (var neverUsedAgain in new[] { true, false })
             {
-                var previous = node.Previous;
-                var tracked = _known[node.Value];
-                if (!tracked.Pending)
+                for (var node = _lru.Last; maxSessions > 0 && _known.Count > maxSessions && node is not null;)
                 {
-                    victims.Add((node.Value, tracked.ScopeId));
-                    Forget(node.Value);
-                }
+                    var previous = node.Previous;
+                    var tracked = _known[node.Value];
+                    if (!tracked.Pending && (!neverUsedAgain || !tracked.UsedAgain))
+                    {
+                        victims.Add((node.Value, tracked.ScopeId));
+                        Forget(node.Value);
+                    }
 
-                node = previous;
+                    node = previous;
+                }
             }
         }
 
@@ -77,6 +92,7 @@ internal sealed class SessionTracker
                 {
                     _lru.Remove(tracked.Node);
                     _lru.AddFirst(tracked.Node);
+                    tracked.UsedAgain |= !tracked.Pending;
                 }
 
                 tracked.ExpiresAtTicks = ticks;
@@ -195,6 +211,9 @@ internal sealed class SessionTracker
 
         /// <summary>Gets or sets a value indicating whether the session is being created and not yet written (never evicted then).</summary>
         public bool Pending { get; set; }
+
+        /// <summary>Gets or sets a value indicating whether the session was used after it was created (evicted after those that were not).</summary>
+        public bool UsedAgain { get; set; }
 
         /// <summary>Gets or sets when the pending expiry check in the heap is due; <see cref="long.MaxValue"/> when none is.</summary>
         public long ScheduledTicks { get; set; } = long.MaxValue;

@@ -58,11 +58,20 @@ public sealed class SessionOptions
     public InvalidSessionIdBehavior InvalidId { get; set; } = InvalidSessionIdBehavior.CreateNew;
 
     /// <summary>
-    /// Gets or sets the most live sessions this instance keeps; 0 = no limit (default). Creating one more evicts the
-    /// least recently used session known to this instance (raising <see cref="SessionEventKind.Evicted"/>).
+    /// Gets or sets the most live sessions this instance keeps; 0 = no limit (default). What creating one more does is
+    /// <see cref="LimitBehavior"/>'s choice.
     /// </summary>
     [Range(0, int.MaxValue)]
     public int MaxSessions { get; set; }
+
+    /// <summary>
+    /// Gets or sets what creating a session past <see cref="MaxSessions"/> does: evict one (sessions never used after the
+    /// request that created them first, then the least recently used; raising <see cref="SessionEventKind.Evicted"/>),
+    /// or refuse the new one with <see cref="SessionLimitExceededException"/> (HTTP 429 with Retry-After through the
+    /// ProblemDetails mapping), so a flood of new sessions can never push out a session in use.
+    /// </summary>
+    /// <value>The default value is <see cref="SessionLimitBehavior.Evict"/>.</value>
+    public SessionLimitBehavior LimitBehavior { get; set; } = SessionLimitBehavior.Evict;
 
     /// <summary>Gets or sets the largest encoded session state in bytes (default 1 MiB); larger states are refused and nothing is stored.</summary>
     [Range(1, int.MaxValue)]
@@ -141,3 +150,13 @@ public sealed record SessionEvent(SessionEventKind Kind, string SessionId, DateT
 /// <param name="Deleted">Sessions deleted.</param>
 public sealed record SessionStats(long Active, long Created, long Expired, long Evicted, long Deleted);
 
+
+/// <summary>What creating a session past <see cref="SessionOptions.MaxSessions"/> does.</summary>
+public enum SessionLimitBehavior
+{
+    /// <summary>Evict one: sessions never used after their first request first, then the least recently used.</summary>
+    Evict,
+
+    /// <summary>Refuse the new session with <see cref="SessionLimitExceededException"/>; no live session is touched.</summary>
+    Refuse,
+}

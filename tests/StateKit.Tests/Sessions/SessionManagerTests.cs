@@ -233,6 +233,51 @@ public sealed class SessionManagerTests(string kind) : StoreFixture(kind)
     }
 
     [Test]
+    public async Task AFlood_InRefuseMode_IsRefused_AndNeverEvictsASessionInUse()
+    {
+        // Issue 30, item 1: 300 cookieless requests used to evict a victim's session.
+        var (sessions, _) = Build(o =>
+        {
+            o.MaxSessions = 10;
+            o.LimitBehavior = SessionLimitBehavior.Refuse;
+        });
+        var victim = await sessions.CreateAsync(new ChatSession { Notes = "mine" });
+        await sessions.GetAsync(victim.Id);
+        var refused = 0;
+        for (var i = 0; i < 300; i++)
+        {
+            try
+            {
+                await sessions.CreateAsync();
+            }
+            catch (SessionLimitExceededException ex)
+            {
+                Assert.That(ex.MaxSessions, Is.EqualTo(10));
+                refused++;
+            }
+        }
+
+        Assert.That(refused, Is.EqualTo(291), "nine more fit, the rest is refused");
+        Assert.That((await sessions.GetAsync(victim.Id))!.State.Notes, Is.EqualTo("mine"));
+        Assert.That(sessions.GetStats().Evicted, Is.Zero);
+    }
+
+    [Test]
+    public async Task AFlood_InEvictMode_EvictsSessionsNeverUsedAgain_BeforeOnesInUse()
+    {
+        var (sessions, _) = Build(o => o.MaxSessions = 10);
+        var victim = await sessions.CreateAsync(new ChatSession { Notes = "mine" });
+        await sessions.GetAsync(victim.Id); // used after it was created: the oldest, but in use
+        for (var i = 0; i < 300; i++)
+        {
+            await sessions.CreateAsync();
+        }
+
+        Assert.That((await sessions.GetAsync(victim.Id))!.State.Notes, Is.EqualTo("mine"), "the flood evicted its own sessions");
+        Assert.That(sessions.GetStats().Evicted, Is.EqualTo(291));
+    }
+
+    [Test]
     public async Task Cleanup_FindsExpiredSessions_RemovesTheirData_RaisesEventsAndCounts()
     {
         var events = new ConcurrentQueue<SessionEvent>();
