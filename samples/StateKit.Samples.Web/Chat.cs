@@ -18,18 +18,17 @@ public sealed record ChatRequest(string Text);
 public sealed record SignInRequest(string Name);
 
 /// <summary>The answer to a chat turn.</summary>
-/// <param name="SessionId">The session id (also in the cookie).</param>
 /// <param name="Turns">The conversation's turn count.</param>
 /// <param name="Reply">The assistant's reply.</param>
 /// <param name="Messages">How many messages the conversation has now.</param>
-public sealed record ChatAnswer(string SessionId, int Turns, string Reply, long Messages);
+public sealed record ChatAnswer(int Turns, string Reply, long Messages);
 
 /// <summary>What the page shows on load.</summary>
-/// <param name="SessionId">The session id, or null when the visitor has none yet.</param>
+/// <param name="HasSession">Whether the visitor has a stored session (its id is never in a body: it is a secret the HttpOnly cookie keeps from scripts).</param>
 /// <param name="User">Who signed in.</param>
 /// <param name="Turns">The turn count.</param>
 /// <param name="History">The conversation.</param>
-public sealed record SessionView(string? SessionId, string? User, int Turns, IReadOnlyList<ChatMessage> History);
+public sealed record SessionView(bool HasSession, string? User, int Turns, IReadOnlyList<ChatMessage> History);
 
 /// <summary>The deterministic "assistant" (no model needed) and the names the sample uses.</summary>
 public static class Chat

@@ -60,7 +60,7 @@ api.AddEndpointFilter(async (context, next) =>
 api.MapGet("/session", async (SessionContext<ChatSession> session, IStateProvider state) =>
 {
     var history = session.Scope is { } scope ? await state.GetRangeAsync<ChatMessage>(scope, Chat.History) : [];
-    return new SessionView(session.Id, session.State.User, history.Count / 2, history);
+    return new SessionView(!session.IsNew, session.State.User, history.Count / 2, history);
 });
 
 // One chat turn: the first one stores the session (and sets the cookie); both messages join the session's history list
@@ -80,7 +80,7 @@ api.MapPost("/chat", async (ChatRequest request, SessionContext<ChatSession> ses
         length = await state.TrimToLastAsync(saved.Scope, Chat.History, maxHistory); // bounded per session
     }
 
-    return Results.Ok(new ChatAnswer(saved.Id, (int)(length / 2), reply.Text, length));
+    return Results.Ok(new ChatAnswer((int)(length / 2), reply.Text, length));
 });
 
 // Sign-in: a new session with a new id (the old cookie stops working) that starts empty, so nothing planted before

@@ -314,7 +314,11 @@ public sealed class HttpSessionTests(string kind) : StoreFixture(kind)
                 {
                     o.IdleTimeout = TimeSpan.FromMinutes(30);
                     sessions?.Invoke(o);
-                }).AddHttpSessions<Counter>(http);
+                }).AddHttpSessions<Counter>(o =>
+                {
+                    o.EchoHeader = true; // these tests are API clients: they read the id from the header
+                    http?.Invoke(o);
+                });
             },
             SessionEndpoints.Map,
             baseAddress);

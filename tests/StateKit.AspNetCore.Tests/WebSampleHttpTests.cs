@@ -18,6 +18,7 @@ public sealed class WebSampleHttpTests(string kind)
         $"--StateKit:Store:Type={kind}",
         $"--StateKit:Store:ConnectionString={(kind == "redis" ? TestServers.Redis : TestServers.Postgres)}",
         $"--StateKit:KeyPrefix=websample-{Guid.NewGuid():N}",
+        "--StateKit:Sessions:Http:EchoHeader=true", // these tests are API clients: the id comes back in X-Session-Id
     ];
 
     [Test]
@@ -64,7 +65,7 @@ public sealed class WebSampleHttpTests(string kind)
         using var replay = new HttpRequestMessage(HttpMethod.Get, new Uri(a.BaseAddress, "/api/session")) { Headers = { { "Cookie", "chat.session=" + oldCookie } } };
         using var replayed = await stranger.SendAsync(replay);
         var old = await replayed.Content.ReadFromJsonAsync<View>();
-        Assert.That((old!.SessionId, old.History.Count), Is.EqualTo(((string?)null, 0)), "the old cookie no longer works");
+        Assert.That((old!.HasSession, old.History.Count), Is.EqualTo((false, 0)), "the old cookie no longer works");
     }
 
     [Test]
@@ -133,6 +134,21 @@ public sealed class WebSampleHttpTests(string kind)
     }
 
     [Test]
+    public async Task ForBrowsers_TheIdIsOnlyInTheHttpOnlyCookie_NeverInAHeaderOrABody()
+    {
+        // Issue 30, item 6: any script on the page can read a response header or a JSON body.
+        await using var a = await WebSampleProcess.StartAsync([.. Store().Where(arg => !arg.Contains("EchoHeader", StringComparison.Ordinal))]);
+        using var client = new HttpClient(new HttpClientHandler { UseCookies = false });
+        using var response = await client.PostAsJsonAsync(new Uri(a.BaseAddress, "/api/chat"), new { text = "hello" });
+        var body = await response.Content.ReadAsStringAsync();
+        var cookie = response.Headers.GetValues("Set-Cookie").Single(c => c.StartsWith("chat.session=", StringComparison.Ordinal));
+        var id = cookie["chat.session=".Length..cookie.IndexOf(';', StringComparison.Ordinal)];
+        Assert.That(cookie, Does.Contain("httponly"));
+        Assert.That(response.Headers.Contains("X-Session-Id"), Is.False);
+        Assert.That(body, Does.Not.Contain(id).And.Not.Contain("sessionId"));
+    }
+
+    [Test]
     public async Task AConversation_KeepsItsNewestMessages_UpToTheLimit()
     {
         // Issue 30, item 9: the sample trims each session's history, so no client grows it without bound.
@@ -178,7 +194,8 @@ public sealed class WebSampleHttpTests(string kind)
         using var response = await client.SendAsync(request);
         var body = await response.Content.ReadAsStringAsync();
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), body);
-        return System.Text.Json.JsonSerializer.Deserialize<Answer>(body, System.Text.Json.JsonSerializerOptions.Web)!;
+        var answer = System.Text.Json.JsonSerializer.Deserialize<AnswerBody>(body, System.Text.Json.JsonSerializerOptions.Web)!;
+        return new Answer(response.Headers.GetValues("X-Session-Id").Single(), answer.Turns, answer.Reply, answer.Messages);
     }
 
     private static async Task<View> Session(HttpClient client, WebSampleProcess instance, string sessionId)
@@ -190,7 +207,9 @@ public sealed class WebSampleHttpTests(string kind)
 
     private sealed record Answer(string SessionId, int Turns, string Reply, long Messages);
 
+    private sealed record AnswerBody(int Turns, string Reply, long Messages);
+
     private sealed record Message(string Role, string Text);
 
-    private sealed record View(string? SessionId, string? User, int Turns, List<Message> History);
+    private sealed record View(bool HasSession, string? User, int Turns, List<Message> History);
 }

@@ -53,9 +53,11 @@ public sealed class HttpSessionOptions
 
     /// <summary>
     /// Gets or sets a value indicating whether a response carries the id in the header <see cref="HeaderName"/> whenever
-    /// the request has a stored session (default <see langword="true"/>, with <see cref="UseHeader"/>).
+    /// the request has a stored session (with <see cref="UseHeader"/>). For API clients only: any script on a page can
+    /// read a response header, so with browser clients the id would no longer be protected by the HttpOnly cookie.
     /// </summary>
-    public bool EchoHeader { get; set; } = true;
+    /// <value>The default value is <see langword="false"/>.</value>
+    public bool EchoHeader { get; set; }
 
     /// <summary>Gets or sets what happens when another request changed the session between this request's read and its save (default: re-apply).</summary>
     public HttpSessionConflictBehavior Conflict { get; set; } = HttpSessionConflictBehavior.Retry;
