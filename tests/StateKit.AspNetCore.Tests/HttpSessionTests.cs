@@ -166,6 +166,27 @@ public sealed class HttpSessionTests(string kind) : StoreFixture(kind)
         Assert.That(await notes.Content.ReadFromJsonAsync<string[]>(), Is.EqualTo(new[] { "hello" }));
     }
 
+    [TestCase("Production", true)]
+    [TestCase("Development", false)]
+    public async Task TheCookie_IsSecureOutsideDevelopment_EvenOverPlainHttp(string environment, bool secure)
+    {
+        // Issue 30, item 7: behind a TLS-terminating proxy the app sees plain http; the Secure flag must not be lost.
+        await using var web = await WebTestApp.StartAsync(
+            Store,
+            builder =>
+            {
+                builder.Services.AddStateKitProblemDetails();
+                builder.Services.AddStateKit().AddSessions<Counter>().AddHttpSessions<Counter>();
+            },
+            SessionEndpoints.Map,
+            "http://localhost/",
+            environment);
+        using var created = await web.Client.PostAsync("/inc", null);
+        var cookie = created.Headers.GetValues("Set-Cookie").Single();
+        Assert.That(cookie.Contains("secure", StringComparison.OrdinalIgnoreCase), Is.EqualTo(secure), cookie);
+        Assert.That(created.Headers.Contains("X-Session-Id"), Is.False, "the id is echoed in a header only when asked (EchoHeader)");
+    }
+
     [Test]
     public async Task Abandon_DeletesTheSessionAndTheCookie()
     {
@@ -317,6 +338,7 @@ public sealed class HttpSessionTests(string kind) : StoreFixture(kind)
                 }).AddHttpSessions<Counter>(o =>
                 {
                     o.EchoHeader = true; // these tests are API clients: they read the id from the header
+                    o.CookieSecurePolicy = CookieSecurePolicy.SameAsRequest; // and mostly talk plain http
                     http?.Invoke(o);
                 });
             },

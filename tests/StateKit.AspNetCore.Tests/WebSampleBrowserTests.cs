@@ -29,7 +29,7 @@ public sealed class WebSampleBrowserTests
     {
         var driverPath = TestServers.ChromeDriver;
         var chromium = TestServers.Chromium;
-        await using var sample = await WebSampleProcess.StartAsync($"--StateKit:Store:ConnectionString={Path.Combine(_data, "chat.db")}");
+        await using var sample = await WebSampleProcess.StartAsync($"--StateKit:Store:ConnectionString={Path.Combine(_data, "chat.db")}", "--StateKit:Sessions:Http:CookieSecurePolicy=SameAsRequest");
         using var driver = StartBrowser(driverPath, chromium);
 
         driver.Navigate().GoToUrl(sample.BaseAddress);

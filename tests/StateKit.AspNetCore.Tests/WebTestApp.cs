@@ -28,10 +28,10 @@ internal sealed class WebTestApp : IAsyncDisposable
 
     public IServiceProvider Services => App.Services;
 
-    public static async Task<WebTestApp> StartAsync(IStateStore store, Action<WebApplicationBuilder> configure, Action<WebApplication> map, string baseAddress = "http://localhost/")
+    public static async Task<WebTestApp> StartAsync(IStateStore store, Action<WebApplicationBuilder> configure, Action<WebApplication> map, string baseAddress = "http://localhost/", string? environment = null)
     {
         // An empty content root: no appsettings.json (the web sample's is copied next to these tests).
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = EmptyContentRoot.Value });
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = EmptyContentRoot.Value, EnvironmentName = environment });
         builder.Logging.ClearProviders();
         builder.WebHost.UseTestServer();
         builder.Services.AddStateKit(o => o.Telemetry = false).UseStore(_ => new Provider.NonDisposingStore(store));

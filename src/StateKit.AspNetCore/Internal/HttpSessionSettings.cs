@@ -14,10 +14,11 @@ internal sealed class HttpSessionSettings
 
     private readonly IDataProtector? _protector;
 
-    public HttpSessionSettings(HttpSessionOptions options, InvalidSessionIdBehavior invalidId, IDataProtectionProvider? protection)
+    public HttpSessionSettings(HttpSessionOptions options, InvalidSessionIdBehavior invalidId, IDataProtectionProvider? protection, bool isDevelopment = false)
     {
         Options = options;
         InvalidId = invalidId;
+        SecurePolicy = options.ChosenCookieSecurePolicy ?? (isDevelopment ? CookieSecurePolicy.SameAsRequest : CookieSecurePolicy.Always);
         if (options.ProtectCookie)
         {
             _protector = (protection ?? throw new InvalidOperationException("HttpSessionOptions.ProtectCookie needs ASP.NET Core Data Protection: call services.AddDataProtection().")).CreateProtector(ProtectorPurpose);
@@ -27,6 +28,9 @@ internal sealed class HttpSessionSettings
     public HttpSessionOptions Options { get; }
 
     public InvalidSessionIdBehavior InvalidId { get; }
+
+    /// <summary>Gets when the cookie is Secure: the options' choice, else by environment (see <see cref="HttpSessionOptions.CookieSecurePolicy"/>).</summary>
+    public CookieSecurePolicy SecurePolicy { get; }
 
     public bool EchoesHeader => Options.UseHeader && Options.EchoHeader;
 
@@ -84,7 +88,7 @@ internal sealed class HttpSessionSettings
     private CookieOptions CookieOptions(HttpContext http) => new()
     {
         HttpOnly = true,
-        Secure = Options.CookieSecurePolicy switch
+        Secure = SecurePolicy switch
         {
             CookieSecurePolicy.Always => true,
             CookieSecurePolicy.None => false,
@@ -111,5 +115,6 @@ internal sealed class HttpSessionSettingsFor<TSession>(HttpSessionSettings value
         new(new HttpSessionSettings(
             services.GetRequiredService<IOptionsMonitor<HttpSessionOptions>>().Get(Name),
             services.GetRequiredService<IOptionsMonitor<SessionOptions>>().Get(Name).InvalidId,
-            services.GetService<IDataProtectionProvider>()));
+            services.GetService<IDataProtectionProvider>(),
+            services.GetService<Microsoft.Extensions.Hosting.IHostEnvironment>() is { } environment && Microsoft.Extensions.Hosting.HostEnvironmentEnvExtensions.IsDevelopment(environment)));
 }

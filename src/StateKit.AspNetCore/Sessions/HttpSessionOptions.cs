@@ -27,10 +27,22 @@ public sealed class HttpSessionOptions
     public SameSiteMode CookieSameSite { get; set; } = SameSiteMode.Lax;
 
     /// <summary>
-    /// Gets or sets when the cookie is marked Secure (default <see cref="CookieSecurePolicy.SameAsRequest"/>: when the
-    /// request is HTTPS). The cookie is always HttpOnly.
+    /// Gets or sets when the cookie is marked Secure. Unless set, it is <see cref="CookieSecurePolicy.Always"/> outside
+    /// the Development environment, so the flag survives a TLS-terminating proxy whose requests reach the app over plain
+    /// HTTP (or configure forwarded headers, <c>app.UseForwardedHeaders()</c>, so that <c>Request.IsHttps</c> is right),
+    /// and <see cref="CookieSecurePolicy.SameAsRequest"/> in Development. The cookie is always HttpOnly.
     /// </summary>
-    public CookieSecurePolicy CookieSecurePolicy { get; set; } = CookieSecurePolicy.SameAsRequest;
+    /// <value>The default value is <see cref="CookieSecurePolicy.Always"/> outside Development, <see cref="CookieSecurePolicy.SameAsRequest"/> in it.</value>
+    public CookieSecurePolicy CookieSecurePolicy
+    {
+        get => _cookieSecurePolicy ?? CookieSecurePolicy.Always;
+        set => _cookieSecurePolicy = value;
+    }
+
+    /// <summary>Gets the policy set in code or configuration; <see langword="null"/> when the environment decides.</summary>
+    internal CookieSecurePolicy? ChosenCookieSecurePolicy => _cookieSecurePolicy;
+
+    private CookieSecurePolicy? _cookieSecurePolicy;
 
     /// <summary>
     /// Gets or sets the cookie's Max-Age; <see langword="null"/> (the default) makes it a browser-session cookie. The
