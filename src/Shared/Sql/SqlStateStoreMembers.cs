@@ -5,14 +5,17 @@
 namespace StateKit.Sqlite;
 
 /// <content>The <see cref="IStateStore"/> members, forwarded to the shared SQL engine.</content>
-public sealed partial class SqliteStateStore : IStateStore, IStateStoreCapabilities, IVersionPreservingStateStore
+public sealed partial class SqliteStateStore : IStateStore, IStateStoreCapabilities, IVersionPreservingStateStore, StateKit.Internal.IStateStoreLocation
 #elif STATEKIT_POSTGRES
 namespace StateKit.Postgres;
 
 /// <content>The <see cref="IStateStore"/> members, forwarded to the shared SQL engine.</content>
-public sealed partial class PostgresStateStore : IStateStore, IStateStoreCapabilities, IVersionPreservingStateStore
+public sealed partial class PostgresStateStore : IStateStore, IStateStoreCapabilities, IVersionPreservingStateStore, StateKit.Internal.IStateStoreLocation
 #endif
 {
+    /// <inheritdoc />
+    string StateKit.Internal.IStateStoreLocation.Location => _dialect.Location;
+
     /// <inheritdoc />
     /// <remarks>Batches are atomic: one transaction.</remarks>
     public StateStoreCapabilities Capabilities => StateStoreCapabilities.AtomicBatches;

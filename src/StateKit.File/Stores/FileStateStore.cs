@@ -22,7 +22,7 @@ namespace StateKit.File;
 /// fixed number). Key-to-name mapping never leaves the directory and never maps two keys to one file.
 /// </para>
 /// </remarks>
-public sealed partial class FileStateStore : IStateStore, IStateStoreCapabilities, IVersionPreservingStateStore, IStateChangeFeed
+public sealed partial class FileStateStore : IStateStore, IStateStoreCapabilities, IVersionPreservingStateStore, IStateChangeFeed, StateKit.Internal.IStateStoreLocation
 {
     private readonly UnixFileMode _fileMode;
     private readonly StateStoreGuard _guard;
@@ -97,6 +97,9 @@ public sealed partial class FileStateStore : IStateStore, IStateStoreCapabilitie
 
     /// <summary>Gets the directory of this store's key prefix.</summary>
     public string DirectoryPath { get; }
+
+    /// <inheritdoc />
+    string StateKit.Internal.IStateStoreLocation.Location => "directory '" + DirectoryPath + "'";
 
     /// <inheritdoc />
     public ValueTask<StateEntry?> GetAsync(string key, CancellationToken cancellationToken = default)

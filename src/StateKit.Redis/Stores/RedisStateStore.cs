@@ -20,7 +20,7 @@ namespace StateKit.Redis;
 /// across slots. A write that timed out or lost its connection after it was sent raises
 /// <see cref="StateStoreUnavailableException"/> with <see cref="StateStoreUnavailableException.WriteMayHaveApplied"/> set.
 /// </remarks>
-public sealed partial class RedisStateStore : IStateStore, IStateStoreCapabilities, IVersionPreservingStateStore
+public sealed partial class RedisStateStore : IStateStore, IStateStoreCapabilities, IVersionPreservingStateStore, StateKit.Internal.IStateStoreLocation
 {
     private readonly RedisConnection _connection;
     private readonly StateStoreGuard _guard;
@@ -80,6 +80,7 @@ public sealed partial class RedisStateStore : IStateStore, IStateStoreCapabiliti
             }
 
             _connection = new RedisConnection(configuration, options.Database, options.OperationTimeout, logger);
+            Location = "Redis at " + string.Join(", ", configuration.EndPoints.Select(e => e.ToString()));
         }
 
         var prefix = options.KeyPrefix;
@@ -96,6 +97,11 @@ public sealed partial class RedisStateStore : IStateStore, IStateStoreCapabiliti
 
     /// <inheritdoc />
     public string Name => "redis";
+
+    /// <inheritdoc />
+    string StateKit.Internal.IStateStoreLocation.Location => Location ?? "Redis on the application's connection";
+
+    private string? Location { get; }
 
     private long Now => _guard.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
 

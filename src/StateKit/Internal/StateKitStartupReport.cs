@@ -73,7 +73,8 @@ internal sealed class StateKitStartupReport(IServiceProvider services, IOptions<
         var result = await new StateStoreHealthCheck(store).CheckHealthAsync(new Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckContext(), cancellationToken).ConfigureAwait(false);
         if (result.Status == Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Unhealthy)
         {
-            throw new InvalidOperationException($"StateKit:CheckOnStart: the {label} store (type {storeOptions.Store.Type}) failed its start-up check. {result.Description}{(result.Exception?.InnerException is { } cause ? " Cause: " + cause.Message : string.Empty)}", result.Exception);
+            var location = store.GetService(typeof(IStateStoreLocation)) is IStateStoreLocation at ? $" ({at.Location})" : string.Empty;
+            throw new InvalidOperationException($"StateKit:CheckOnStart: the {label} store (type {storeOptions.Store.Type}){location} failed its start-up check. {result.Description}{(result.Exception?.InnerException is { } cause ? " Cause: " + cause.Message : string.Empty)}", result.Exception);
         }
     }
 
