@@ -134,18 +134,7 @@ internal sealed class PostgresDialect : SqlDialect, IAsyncDisposable
         // over NOTIFY's 8,000-byte limit is replaced by a resync notice for the namespace.
         1 =>
         [
-            $"""
-            CREATE OR REPLACE FUNCTION {Function("notify_entries")}() RETURNS trigger LANGUAGE plpgsql AS $f$
-            DECLARE payload text;
-            BEGIN
-              IF TG_OP = 'DELETE' THEN payload := 'd|' || OLD.version || '|' || OLD.ns || '|' || OLD.key;
-              ELSE payload := 's|' || NEW.version || '|' || NEW.ns || '|' || NEW.key;
-              END IF;
-              IF octet_length(payload) > 7900 THEN payload := 'r|0|' || COALESCE(NEW.ns, OLD.ns) || '|'; END IF;
-              PERFORM pg_notify('{Channel}', payload);
-              RETURN NULL;
-            END $f$
-            """,
+            NotifyEntriesFunction(touches: false),
             $"DROP TRIGGER IF EXISTS {SqlIdentifiers.Quote(_prefix + "_entries_notify")} ON {Tables.Entries}",
             $"CREATE TRIGGER {SqlIdentifiers.Quote(_prefix + "_entries_notify")} AFTER INSERT OR UPDATE OR DELETE ON {Tables.Entries} FOR EACH ROW EXECUTE FUNCTION {Function("notify_entries")}()",
             $"""
@@ -166,24 +155,24 @@ internal sealed class PostgresDialect : SqlDialect, IAsyncDisposable
         ],
 
         // Version 3: a touch (an update that keeps the version) is announced as 't', so caches drop the entry whose expiry moved.
-        2 =>
-        [
-            $"""
-            CREATE OR REPLACE FUNCTION {Function("notify_entries")}() RETURNS trigger LANGUAGE plpgsql AS $f$
-            DECLARE payload text;
-            BEGIN
-              IF TG_OP = 'DELETE' THEN payload := 'd|' || OLD.version || '|' || OLD.ns || '|' || OLD.key;
-              ELSIF TG_OP = 'UPDATE' AND NEW.version = OLD.version THEN payload := 't|' || NEW.version || '|' || NEW.ns || '|' || NEW.key;
-              ELSE payload := 's|' || NEW.version || '|' || NEW.ns || '|' || NEW.key;
-              END IF;
-              IF octet_length(payload) > 7900 THEN payload := 'r|0|' || COALESCE(NEW.ns, OLD.ns) || '|'; END IF;
-              PERFORM pg_notify('{Channel}', payload);
-              RETURN NULL;
-            END $f$
-            """,
-        ],
+        2 => [NotifyEntriesFunction(touches: true)],
         _ => throw new InvalidOperationException($"No migration from schema version {fromVersion}."),
     };
+
+    /// <summary>The entries' notify function: version 2 announces a touch as a set; version 3 (<paramref name="touches"/>) as 't'.</summary>
+    private string NotifyEntriesFunction(bool touches) => $"""
+        CREATE OR REPLACE FUNCTION {Function("notify_entries")}() RETURNS trigger LANGUAGE plpgsql AS $f$
+        DECLARE payload text;
+        BEGIN
+          IF TG_OP = 'DELETE' THEN payload := 'd|' || OLD.version || '|' || OLD.ns || '|' || OLD.key;
+          {(touches ? "ELSIF TG_OP = 'UPDATE' AND NEW.version = OLD.version THEN payload := 't|' || NEW.version || '|' || NEW.ns || '|' || NEW.key;" : string.Empty)}
+          ELSE payload := 's|' || NEW.version || '|' || NEW.ns || '|' || NEW.key;
+          END IF;
+          IF octet_length(payload) > 7900 THEN payload := 'r|0|' || COALESCE(NEW.ns, OLD.ns) || '|'; END IF;
+          PERFORM pg_notify('{Channel}', payload);
+          RETURN NULL;
+        END $f$
+        """;
 
     private string Function(string name) => SqlIdentifiers.Quote(_schemaName) + "." + SqlIdentifiers.Quote(_prefix + "_" + name);
 
