@@ -25,6 +25,7 @@ public sealed class HttpMappingTests
         yield return Case(new SessionNotFoundException("AAAA" + SecretKey), 404);
         yield return Case(new StateNotFoundException("checkpoint " + SecretKey + " of " + Secret), 404);
         yield return Case(new SessionLimitExceededException(10), 429);
+        yield return Case(new StateStoreConfigurationException(Secret, "Get", SecretKey, "Host=db.internal;Password=hunter2 refused"), 500);
         yield return Case(new StateValueTooLargeException(Secret, "Set", SecretKey, 10, 5), 413);
         yield return Case(new SessionStateTooLargeException(10, 5), 413);
         yield return Case(new StateValidationException(StateScope.Global, SecretKey, ["name is required"]), 422);

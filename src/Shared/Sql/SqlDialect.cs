@@ -155,6 +155,9 @@ internal enum SqlFailure
 
     /// <summary>The database file or rows are damaged.</summary>
     Corrupt,
+
+    /// <summary>The store is set up wrong (authentication, a missing database, no permission): no retry, and not an outage.</summary>
+    Configuration,
 }
 
 /// <summary>A command rented from a <see cref="SqlDialect"/>; disposing it gives it back (prepared statements stay cached).</summary>

@@ -44,6 +44,12 @@ internal sealed partial class SqlStateEngine
                     continue;
                 }
 
+                if (failure == SqlFailure.Configuration)
+                {
+                    SqlLog.GaveUp(_logger, ex, _guard.StoreName, operation, attempt, false);
+                    throw new StateStoreConfigurationException(_guard.StoreName, operation, key, ex.Message, ex);
+                }
+
                 if (failure == SqlFailure.Corrupt)
                 {
                     throw new StateCorruptedException(_guard.StoreName, operation, key, ex.Message, _dialect.Location, ex);

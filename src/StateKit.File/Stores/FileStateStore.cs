@@ -73,7 +73,11 @@ public sealed partial class FileStateStore : IStateStore, IStateStoreCapabilitie
                 }
             }
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        catch (UnauthorizedAccessException ex)
+        {
+            throw new StateStoreConfigurationException(Name, "Open", null, $"the directory '{DirectoryPath}' cannot be created: {ex.Message}", ex);
+        }
+        catch (IOException ex)
         {
             throw new StateStoreUnavailableException(Name, "Open", null, $"the directory '{DirectoryPath}' cannot be created: {ex.Message}", ex);
         }
@@ -583,7 +587,11 @@ public sealed partial class FileStateStore : IStateStore, IStateStoreCapabilitie
         {
             action();
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        catch (UnauthorizedAccessException ex)
+        {
+            throw new StateStoreConfigurationException(Name, operation, key, $"the process may not write in '{DirectoryPath}': {ex.Message}", ex);
+        }
+        catch (IOException ex)
         {
             throw new StateStoreUnavailableException(Name, operation, key, $"the file system refused the write: {ex.Message}", ex, writeMayHaveApplied);
         }

@@ -194,6 +194,7 @@ internal sealed class PostgresDialect : SqlDialect, IAsyncDisposable
     public override SqlFailure Classify(Exception exception) => exception switch
     {
         PostgresException { SqlState: "XX001" or "XX002" } => SqlFailure.Corrupt,
+        PostgresException { SqlState: "28P01" or "28000" or "3D000" or "3F000" or "42501" } => SqlFailure.Configuration, // authentication, database, schema, privilege
         PostgresException pg when TransientStates.Contains(pg.SqlState) => SqlFailure.TransientNotApplied,
         PostgresException => SqlFailure.Permanent,
         NpgsqlException { IsTransient: true } => SqlFailure.TransientMaybeApplied,

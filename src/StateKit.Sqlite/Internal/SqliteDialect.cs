@@ -228,6 +228,8 @@ internal sealed class SqliteDialect : SqlDialect, IAsyncDisposable
     {
         SqliteException { SqliteErrorCode: 5 or 6 } => SqlFailure.TransientNotApplied, // BUSY, LOCKED after the busy timeout
         SqliteException { SqliteErrorCode: 11 or 26 } => SqlFailure.Corrupt, // CORRUPT, NOTADB
+        SqliteException { SqliteErrorCode: 8 or 14 or 23 } => SqlFailure.Configuration, // READONLY, CANTOPEN, AUTH: permissions and paths
+        UnauthorizedAccessException => SqlFailure.Configuration,
         SqliteException => SqlFailure.Permanent,
         IOException or UnauthorizedAccessException => SqlFailure.Permanent,
         _ => SqlFailure.Unknown,

@@ -34,7 +34,7 @@ public sealed class SessionIdRedactionTests
         await using var provider = services.BuildServiceProvider();
         var sessions = provider.GetRequiredService<ISessionManager<Chat>>();
 
-        var error = await Assert.ThrowsAsync<StateStoreUnavailableException>(async () => await sessions.GetAsync(id));
+        var error = await Assert.ThrowsAsync<StateStoreConfigurationException>(async () => await sessions.GetAsync(id));
         var notFound = new SessionNotFoundException(id);
         Assert.That(error!.ToString(), Does.Not.Contain(id).And.Contain(id[..4] + "…"), "the exception (and its inner ones)");
         Assert.That(notFound.Message, Does.Not.Contain(id));

@@ -104,6 +104,7 @@ public sealed class CheckOnStartTests
         using var host = builder.Build();
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() => host.StartAsync());
         Assert.That(error!.Message, Does.Contain("type postgres").And.Contain("password authentication failed").And.Not.Contain("not-the-password"));
+        Assert.That(error.InnerException, Is.InstanceOf<StateStoreConfigurationException>(), "a wrong password is a configuration error, not an outage (issue 23, item 18)");
     }
 
     [Test]
