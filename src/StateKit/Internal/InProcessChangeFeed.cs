@@ -82,7 +82,9 @@ internal sealed class InProcessChangeFeed : IStateChangeFeed
 
     private sealed class Subscription(InProcessChangeFeed feed, string prefix, Func<StateStoreChange, CancellationToken, ValueTask> onChange) : IAsyncDisposable
     {
-        private readonly Channel<StateStoreChange> _queue = Channel.CreateBounded<StateStoreChange>(new BoundedChannelOptions(QueueCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.DropWrite });
+        // FullMode Wait: TryWrite then answers false on a full queue (with DropWrite it drops the notice and still answers
+        // true, so an overflow went unnoticed and no resync was ever sent). TryWrite never waits.
+        private readonly Channel<StateStoreChange> _queue = Channel.CreateBounded<StateStoreChange>(new BoundedChannelOptions(QueueCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
         private readonly CancellationTokenSource _stop = new();
         private Task _reader = Task.CompletedTask;
         private int _missed;

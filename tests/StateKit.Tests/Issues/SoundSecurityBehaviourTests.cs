@@ -79,6 +79,37 @@ public sealed class SoundSecurityBehaviourTests
         }
     }
 
+    [Test]
+    public async Task AStalledChangeFeedSubscriber_IsBounded_AndToldToResync()
+    {
+        // Found while pinning this: the bounded queue dropped notices silently (DropWrite makes TryWrite answer true), so
+        // an overflowing subscriber (an L1 tier) never got its resync and could serve values that had changed.
+        var store = new MemoryStateStore();
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var received = 0;
+        var resynced = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var subscription = await store.SubscribeAsync(string.Empty, async (change, _) =>
+        {
+            if (change.Kind == StateStoreChangeKind.Resync)
+            {
+                resynced.TrySetResult();
+                return;
+            }
+
+            Interlocked.Increment(ref received);
+            await gate.Task; // a subscriber that stops reading
+        });
+        for (var i = 0; i < 40_000; i++)
+        {
+            await store.SetAsync("k" + (i % 100), new byte[] { 1 });
+        }
+
+        gate.SetResult();
+        await resynced.Task.WaitAsync(TimeSpan.FromMinutes(1));
+        Assert.That(received, Is.LessThan(20_000), "the queue is bounded: what did not fit is replaced by one resync notice");
+        await store.DisposeAsync();
+    }
+
     [TestCase("file")]
     [TestCase("sqlite")]
     [TestCase("postgres")]
