@@ -530,7 +530,14 @@ public sealed class WriteBehindStateStore : DelegatingStateStore
 
             if (stored is not null && stored.Version > pending.DeletedThrough)
             {
-                Conflict(key, pending.Version, stored.Version); // another writer started a life of its own meanwhile
+                // A version the deleted lives never reached: this life's own earlier flush (the journal replayed after a
+                // crash still holds the delete), so the usual version-preserving write decides, as for any other key.
+                if (!await _target.SetAtVersionAsync(key, pending.Value, pending.Version, pending.ExpiresAt, cancellationToken).ConfigureAwait(false)
+                    && (await base.GetAsync(key, cancellationToken).ConfigureAwait(false))?.Version is { } current && current != pending.Version)
+                {
+                    Conflict(key, pending.Version, current);
+                }
+
                 return;
             }
 

@@ -96,6 +96,31 @@ public sealed class WriteBehindDeleteRecreateTests(string kind) : StoreFixture(k
     }
 
     [Test]
+    public async Task ANewLifeFlushedOnce_ThenReplayedWithItsDelete_IsNoConflict()
+    {
+        var blocking = new WriteBehindStateStoreTests.FlushBlockingStore(new NonDisposingStore(Store));
+        var first = WriteBehind(blocking);
+        await first.SetAsync("k", Bytes("old 1"));
+        await first.SetAsync("k", Bytes("old 2"));
+        await first.FlushAsync();
+        await first.DeleteAsync("k");
+        for (var i = 1; i <= 5; i++)
+        {
+            await first.SetAsync("k", Bytes("new " + i));
+        }
+
+        await first.FlushAsync(); // the store holds the new life at version 5; the journal still holds the delete
+        await first.SetAsync("k", Bytes("new 6"));
+        blocking.Blocked = true;
+        await first.DisposeAsync(); // version 6 stays in the journal, as after a kill
+
+        await using var second = WriteBehind(new NonDisposingStore(Store));
+        await second.FlushAsync();
+        await AssertAtAsync(Store, "k", "new 6", 6, "the store after the replay");
+        Assert.That(second.Conflicts, Is.Zero, "its own earlier flush is not another writer");
+    }
+
+    [Test]
     public async Task DeleteThenCreateAgain_UnderL1_IsNeverServedAsTheOldValue()
     {
         await using var l1 = new L1StateStore(WriteBehind(Store), timeProvider: Time);
