@@ -272,7 +272,7 @@ public sealed class FallbackStateStore : IStateStore, IStateStoreCapabilities, I
 
         if (from != 0)
         {
-            Raise(from, 0, $"the primary answers again; {replayed} keys replayed, operations held {held.Elapsed.TotalMilliseconds:F0} ms");
+            Raise(from, 0, $"the primary answers again; {replayed} keys replayed, operations held {LastSwitchBackHold.TotalMilliseconds:F0} ms");
         }
 
         return true;

@@ -170,13 +170,9 @@ public sealed class SpillingStateStore : DelegatingStateStore
             }
             finally
             {
-                // Also when the batch failed (a conflict): the entries restored for it count, and may have to go again.
                 foreach (var key in keys)
                 {
-                    if (written || _resident.ContainsKey(key))
-                    {
-                        Account(key);
-                    }
+                    AccountAfterWrite(key, written);
                 }
             }
         }
@@ -370,10 +366,7 @@ public sealed class SpillingStateStore : DelegatingStateStore
                 }
                 finally
                 {
-                    if (written || _resident.ContainsKey(key))
-                    {
-                        Account(key); // also after a failed write (a conflict): the entry restored for it counts
-                    }
+                    AccountAfterWrite(key, written);
                 }
             }
         }
@@ -429,6 +422,18 @@ public sealed class SpillingStateStore : DelegatingStateStore
         Interlocked.Increment(ref _restores);
         StateKitMetrics.RecordRestore();
         return Sync(_memory.GetAsync(key));
+    }
+
+    /// <summary>
+    /// Accounts a key after a write, also one that failed (a conflict): an entry restored for it counts and may have to go
+    /// again. A failed write of a key that is not resident (an invalid key) has nothing to account.
+    /// </summary>
+    private void AccountAfterWrite(string key, bool written)
+    {
+        if (written || _resident.ContainsKey(key))
+        {
+            Account(key);
+        }
     }
 
     /// <summary>Records what <paramref name="key"/> now counts toward the budget; the caller holds the key's lock.</summary>

@@ -487,10 +487,9 @@ public sealed class WriteBehindStateStore : DelegatingStateStore
         {
             await FlushNewLifeAsync(key, pending, cancellationToken).ConfigureAwait(false);
         }
-        else if (!await _target.SetAtVersionAsync(key, pending.Value, pending.Version, pending.ExpiresAt, cancellationToken).ConfigureAwait(false)
-            && (await base.GetAsync(key, cancellationToken).ConfigureAwait(false))?.Version is { } current && current != pending.Version)
+        else
         {
-            Conflict(key, pending.Version, current);
+            await FlushAtVersionAsync(key, pending, cancellationToken).ConfigureAwait(false);
         }
 
         // Clean now, unless a newer write came meanwhile; a delete's record goes once flushed.
@@ -532,12 +531,7 @@ public sealed class WriteBehindStateStore : DelegatingStateStore
             {
                 // A version the deleted lives never reached: this life's own earlier flush (the journal replayed after a
                 // crash still holds the delete), so the usual version-preserving write decides, as for any other key.
-                if (!await _target.SetAtVersionAsync(key, pending.Value, pending.Version, pending.ExpiresAt, cancellationToken).ConfigureAwait(false)
-                    && (await base.GetAsync(key, cancellationToken).ConfigureAwait(false))?.Version is { } current && current != pending.Version)
-                {
-                    Conflict(key, pending.Version, current);
-                }
-
+                await FlushAtVersionAsync(key, pending, cancellationToken).ConfigureAwait(false);
                 return;
             }
 
@@ -564,6 +558,16 @@ public sealed class WriteBehindStateStore : DelegatingStateStore
                 Conflict(key, pending.Version, current);
                 return;
             }
+        }
+    }
+
+    /// <summary>Writes a pending value at its version; a store that holds the key at another, higher version is a conflict.</summary>
+    private async ValueTask FlushAtVersionAsync(string key, Pending pending, CancellationToken cancellationToken)
+    {
+        if (!await _target.SetAtVersionAsync(key, pending.Value, pending.Version, pending.ExpiresAt, cancellationToken).ConfigureAwait(false)
+            && (await base.GetAsync(key, cancellationToken).ConfigureAwait(false))?.Version is { } current && current != pending.Version)
+        {
+            Conflict(key, pending.Version, current);
         }
     }
 
