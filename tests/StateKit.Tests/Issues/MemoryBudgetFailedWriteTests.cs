@@ -35,6 +35,34 @@ public sealed class MemoryBudgetFailedWriteTests
     }
 
     [Test]
+    public async Task UnderWriteBehind_ADeleteAndRecreateOfSpilledEntries_KeepsTheBudgetAndTheNewValues()
+    {
+        var journal = Directory.CreateTempSubdirectory("statekit-spill-wb-").FullName;
+        try
+        {
+            await using var writeBehind = new WriteBehindStateStore(new StateKit.Tests.Provider.NonDisposingStore(_store), new WriteBehindOptions { JournalDirectory = journal, FlushInterval = TimeSpan.FromMinutes(10), SegmentBytes = 64 * 1024 }, timeProvider: _time);
+            for (var i = 0; i < 100; i++)
+            {
+                await writeBehind.DeleteAsync("k" + i);
+                await writeBehind.SetAsync("k" + i, new[] { (byte)i }, StateWriteOptions.IfNotExists);
+            }
+
+            await writeBehind.FlushAsync();
+            Assert.That(writeBehind.Conflicts, Is.Zero);
+            Assert.That(_store.ResidentBytes, Is.LessThanOrEqualTo(Budget));
+            for (var i = 0; i < 100; i++)
+            {
+                var entry = await _store.GetAsync("k" + i);
+                Assert.That((entry!.Version, entry.Value.ToArray()), Is.EqualTo((1L, new[] { (byte)i })), "the new life, restored from or spilled to disk");
+            }
+        }
+        finally
+        {
+            Directory.Delete(journal, recursive: true);
+        }
+    }
+
+    [Test]
     public async Task AConflictingConditionalBatch_LeavesTheBudgetHeld()
     {
         var writes = Enumerable.Range(0, 100).Select(i => new StateWrite("k" + i, new byte[300], StateWriteOptions.IfVersion(7))).ToArray();

@@ -121,6 +121,32 @@ public sealed class WriteBehindDeleteRecreateTests(string kind) : StoreFixture(k
     }
 
     [Test]
+    public async Task DeleteThenCreateAgain_OverAFallbackChain_ReachesThePrimaryAndItsCopy()
+    {
+        // The pipeline's order: write-behind → fallback → backend. The flush's delete and version-preserving write are
+        // copied to the fallback like any other write.
+        var copy = new MemoryStateStore();
+        var chain = new FallbackStateStore([new NonDisposingStore(Store), copy], ownsFallbacks: false);
+        await using (var store = WriteBehind(chain))
+        {
+            for (var i = 1; i <= 3; i++)
+            {
+                await store.SetAsync("k", Bytes("old " + i));
+            }
+
+            await store.FlushAsync();
+            await store.DeleteAsync("k");
+            await store.SetAsync("k", Bytes("new 1"), StateWriteOptions.IfNotExists);
+            await store.FlushAsync();
+            Assert.That(store.Conflicts, Is.Zero);
+        }
+
+        await AssertAtAsync(Store, "k", "new 1", 1, "the primary");
+        await AssertAtAsync(copy, "k", "new 1", 1, "the fallback's copy");
+        await copy.DisposeAsync();
+    }
+
+    [Test]
     public async Task DeleteThenCreateAgain_UnderL1_IsNeverServedAsTheOldValue()
     {
         await using var l1 = new L1StateStore(WriteBehind(Store), timeProvider: Time);
