@@ -21,6 +21,21 @@ internal abstract class SqlDialect
     /// <summary>Gets the schema version this code writes; migrations run forward up to it.</summary>
     public abstract int SchemaVersion { get; }
 
+    /// <summary>
+    /// The statements of schema version 4, the same on every backend: a checksum column beside each value (CRC-32C bound
+    /// to the key and position) and, for entries, the version it was written at. Rows written before stay without one and
+    /// are read unverified until they are next written; a row changed since by a writer that knows no checksums (an older
+    /// StateKit) no longer carries its checksum's version and is read unverified too.
+    /// </summary>
+    /// <param name="integerType">The backend's 64-bit integer type.</param>
+    /// <returns>The statements.</returns>
+    protected IReadOnlyList<string> ChecksumMigration(string integerType) =>
+    [
+        $"ALTER TABLE {Tables.Entries} ADD COLUMN crc {integerType}",
+        $"ALTER TABLE {Tables.Entries} ADD COLUMN crc_version {integerType}",
+        $"ALTER TABLE {Tables.Items} ADD COLUMN crc {integerType}",
+    ];
+
     /// <summary>Gets how many attempts an operation gets when it fails transiently (1 = no retry).</summary>
     public abstract int MaxAttempts { get; }
 

@@ -2,6 +2,7 @@ using System.Data;
 using System.Data.Common;
 using System.Text;
 using StateKit.Adapters;
+using StateKit.Serialization;
 
 namespace StateKit.Sql;
 
@@ -52,13 +53,15 @@ internal sealed partial class SqlStateEngine
             for (var offset = 0; offset < items.Count; offset += ChunkSize)
             {
                 var count = Math.Min(ChunkSize, items.Count - offset);
-                var sql = new StringBuilder($"INSERT INTO {_dialect.Tables.Items} (ns, key, seq, value) VALUES ");
+                var sql = new StringBuilder($"INSERT INTO {_dialect.Tables.Items} (ns, key, seq, value, crc) VALUES ");
                 using var insert = Command(c, string.Empty, transaction, key);
                 for (var i = 0; i < count; i++)
                 {
-                    sql.Append(i == 0 ? "(@ns, @key, @s" : ", (@ns, @key, @s").Append(i).Append(", @v").Append(i).Append(')');
-                    Add(insert.Cmd, "@s" + i, first + offset + i, DbType.Int64);
+                    var seq = first + offset + i;
+                    sql.Append(i == 0 ? "(@ns, @key, @s" : ", (@ns, @key, @s").Append(i).Append(", @v").Append(i).Append(", @c").Append(i).Append(')');
+                    Add(insert.Cmd, "@s" + i, seq, DbType.Int64);
                     Add(insert.Cmd, "@v" + i, WholeArray.Of(items[offset + i]), DbType.Binary);
+                    Add(insert.Cmd, "@c" + i, (long)Crc32C.Keyed(key, seq, items[offset + i].Span), DbType.Int64);
                 }
 
                 insert.Cmd.CommandText = sql.ToString();
@@ -109,7 +112,13 @@ internal sealed partial class SqlStateEngine
                     throw ListDamaged(key, "ListRange", $"item {expected - 1} has no row");
                 }
 
-                items.Add((byte[])reader.GetValue(2));
+                var item = (byte[])reader.GetValue(2);
+                if (!reader.IsDBNull(3) && reader.GetInt64(3) != Crc32C.Keyed(key, reader.GetInt64(4), item))
+                {
+                    throw new StateCorruptedException(_guard.StoreName, "ListRange", key, $"item {expected - 1} does not match its checksum (damaged, or copied from another list or position)", _dialect.Location);
+                }
+
+                items.Add(item);
             }
 
             if (range is { } r && items.Count != r.Count)

@@ -47,19 +47,20 @@ internal sealed partial class SqlStateEngine
         _nsBytes = Encoding.UTF8.GetByteCount(_ns);
         var t = dialect.Tables;
         var e = t.Entries;
-        _get = $"SELECT value, version, expires_at FROM {e} WHERE ns = @ns AND key = @key AND {Live}";
+        _get = $"SELECT value, version, expires_at, crc, crc_version FROM {e} WHERE ns = @ns AND key = @key AND {Live}";
         _exists = $"SELECT 1 FROM {e} WHERE ns = @ns AND key = @key AND {Live}";
         _version = $"SELECT version FROM {e} WHERE ns = @ns AND key = @key AND {Live}";
         const string expired = "(e.expires_at IS NOT NULL AND e.expires_at <= @now)";
-        var upsert = $"INSERT INTO {e} AS e (ns, key, value, version, expires_at) VALUES (@ns, @key, @value, 1, @exp) " +
+        var nextVersion = $"CASE WHEN {expired} THEN 1 ELSE e.version + 1 END";
+        var upsert = $"INSERT INTO {e} AS e (ns, key, value, version, expires_at, crc, crc_version) VALUES (@ns, @key, @value, 1, @exp, @crc, 1) " +
             $"ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value, expires_at = CASE WHEN @keep = 1 AND NOT {expired} THEN e.expires_at ELSE excluded.expires_at END, " +
-            $"version = CASE WHEN {expired} THEN 1 ELSE e.version + 1 END";
+            $"version = {nextVersion}, crc = excluded.crc, crc_version = {nextVersion}";
         _insertOrReplace = upsert + " RETURNING version";
         _insertIfAbsent = upsert + $" WHERE {expired} RETURNING version";
-        _setAtVersion = $"INSERT INTO {e} AS e (ns, key, value, version, expires_at) VALUES (@ns, @key, @value, @version, @exp) " +
-            $"ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value, version = excluded.version, expires_at = excluded.expires_at " +
+        _setAtVersion = $"INSERT INTO {e} AS e (ns, key, value, version, expires_at, crc, crc_version) VALUES (@ns, @key, @value, @version, @exp, @crc, @version) " +
+            $"ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value, version = excluded.version, expires_at = excluded.expires_at, crc = excluded.crc, crc_version = excluded.version " +
             $"WHERE e.version < excluded.version OR {expired} RETURNING version";
-        _update = $"UPDATE {e} SET value = @value, version = version + 1, expires_at = CASE WHEN @keep = 1 THEN expires_at ELSE @exp END WHERE ns = @ns AND key = @key AND version = @expected AND {Live} RETURNING version";
+        _update = $"UPDATE {e} SET value = @value, version = version + 1, crc = @crc, crc_version = version + 1, expires_at = CASE WHEN @keep = 1 THEN expires_at ELSE @exp END WHERE ns = @ns AND key = @key AND version = @expected AND {Live} RETURNING version";
         _delete = $"DELETE FROM {e} WHERE ns = @ns AND key = @key RETURNING expires_at";
         _deleteIfVersion = $"DELETE FROM {e} WHERE ns = @ns AND key = @key AND version = @expected AND {Live} RETURNING version";
         _touch = $"UPDATE {e} SET expires_at = @exp WHERE ns = @ns AND key = @key AND {Live}";
@@ -77,7 +78,7 @@ internal sealed partial class SqlStateEngine
         // One row per item in range, or one row with no item when the list is live but the range is empty, so the
         // caller always learns the length and can tell a missing item row (damage) from an empty range.
         _listRange = $"WITH h AS (SELECT head, tail - head AS len FROM {t.Lists} WHERE ns = @ns AND key = @key AND {Live}) " +
-            $"SELECT h.len, i.seq - h.head, i.value FROM h LEFT JOIN {t.Items} i ON i.ns = @ns AND i.key = @key " +
+            $"SELECT h.len, i.seq - h.head, i.value, i.crc, i.seq FROM h LEFT JOIN {t.Items} i ON i.ns = @ns AND i.key = @key " +
             "AND i.seq >= h.head + (CASE WHEN @start >= 0 THEN @start WHEN h.len + @start > 0 THEN h.len + @start ELSE 0 END) " +
             "AND i.seq <= h.head + (CASE WHEN @stop >= 0 THEN @stop ELSE h.len + @stop END) AND i.seq < h.head + h.len ORDER BY i.seq";
         _listLength = $"SELECT tail - head FROM {t.Lists} WHERE ns = @ns AND key = @key AND {Live}";

@@ -111,6 +111,17 @@ internal static class ListFile
         return buffer.WrittenSpan.ToArray();
     }
 
+    /// <summary>The bytes of a record before its payload: type (1) and length (4).</summary>
+    public const int RecordPrefix = 5;
+
+    /// <summary>Whether <paramref name="record"/> (type, length, payload, checksum) still holds a payload of <paramref name="length"/> bytes that matches its checksum.</summary>
+    /// <param name="record">The whole record.</param>
+    /// <param name="length">The payload length the index recorded.</param>
+    /// <returns>Whether the record is sound.</returns>
+    public static bool RecordIsSound(ReadOnlySpan<byte> record, int length) =>
+        BinaryPrimitives.ReadInt32LittleEndian(record[1..]) == length
+        && BinaryPrimitives.ReadUInt32LittleEndian(record[(RecordPrefix + length)..]) == Crc32C.Compute(record[..(RecordPrefix + length)]);
+
     /// <summary>
     /// Parses the records of <paramref name="chunk"/>, which starts at file offset <paramref name="chunkStart"/>
     /// (0 = the whole file, fixed header included), into <paramref name="index"/>. In format 2 the chunk ends at the

@@ -368,9 +368,11 @@ public sealed partial class FileStateStore
             return [];
         }
 
-        var first = index.Offsets[offset];
+        // The whole records are read (type and length before each item, its checksum after) and every checksum is checked
+        // again: the index was built from sound records, but the bytes may have been damaged on disk since.
+        var first = index.Offsets[offset] - ListFile.RecordPrefix;
         var last = offset + count - 1;
-        var buffer = new byte[checked((int)(index.Offsets[last] + index.Lengths[last] - first))];
+        var buffer = new byte[checked((int)(index.Offsets[last] + index.Lengths[last] + sizeof(uint) - first))];
         if (ReadAt(file.SafeFileHandle, buffer, first) != buffer.Length)
         {
             index.Reset();
@@ -380,7 +382,15 @@ public sealed partial class FileStateStore
         var items = new ReadOnlyMemory<byte>[count];
         for (var i = 0; i < count; i++)
         {
-            items[i] = new ReadOnlyMemory<byte>(buffer, (int)(index.Offsets[offset + i] - first), index.Lengths[offset + i]);
+            var at = (int)(index.Offsets[offset + i] - first);
+            var length = index.Lengths[offset + i];
+            if (!ListFile.RecordIsSound(buffer.AsSpan(at - ListFile.RecordPrefix, ListFile.RecordPrefix + length + sizeof(uint)), length))
+            {
+                index.Reset();
+                throw new StateCorruptedException(Name, operation, key, $"item {offset + i} does not match its checksum", path);
+            }
+
+            items[i] = new ReadOnlyMemory<byte>(buffer, at, length);
         }
 
         return items;

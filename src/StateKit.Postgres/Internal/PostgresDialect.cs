@@ -1,5 +1,6 @@
 using System.Data.Common;
 using Npgsql;
+using StateKit.Serialization;
 using StateKit.Sql;
 
 namespace StateKit.Postgres.Internal;
@@ -77,7 +78,7 @@ internal sealed class PostgresDialect : SqlDialect, IAsyncDisposable
 
     public override string ForUpdate => " FOR UPDATE";
 
-    public override int SchemaVersion => 3;
+    public override int SchemaVersion => 4;
 
     /// <summary>The LISTEN/NOTIFY channel of these tables: a short hash of their names (a channel name is at most 63 bytes).</summary>
     public string Channel { get; }
@@ -156,6 +157,9 @@ internal sealed class PostgresDialect : SqlDialect, IAsyncDisposable
 
         // Version 3: a touch (an update that keeps the version) is announced as 't', so caches drop the entry whose expiry moved.
         2 => [NotifyEntriesFunction(touches: true)],
+
+        // Version 4: a checksum beside every value and list item (see ChecksumMigration).
+        3 => ChecksumMigration("bigint"),
         _ => throw new InvalidOperationException($"No migration from schema version {fromVersion}."),
     };
 
@@ -270,22 +274,26 @@ internal sealed class PostgresDialect : SqlDialect, IAsyncDisposable
         var keys = new string[writes.Count];
         var values = new byte[writes.Count][];
         var expiries = new long?[writes.Count];
+        var checksums = new long[writes.Count];
         for (var i = 0; i < writes.Count; i++)
         {
             keys[i] = writes[i].Key;
             values[i] = WholeArray.Of(writes[i].Value);
             expiries[i] = writes[i].ExpiresAt;
+            checksums[i] = Crc32C.Keyed(keys[i], Crc32C.EntryPosition, values[i]);
         }
 
-        _upsertMany ??= $"INSERT INTO {Tables.Entries} AS e (ns, key, value, version, expires_at) " +
-            "SELECT @ns, b.key, b.value, 1, b.expires_at FROM unnest(@keys, @values, @exps) AS b(key, value, expires_at) " +
-            "ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at, " +
-            "version = CASE WHEN e.expires_at IS NOT NULL AND e.expires_at <= @now THEN 1 ELSE e.version + 1 END RETURNING key, version";
+        const string next = "CASE WHEN e.expires_at IS NOT NULL AND e.expires_at <= @now THEN 1 ELSE e.version + 1 END";
+        _upsertMany ??= $"INSERT INTO {Tables.Entries} AS e (ns, key, value, version, expires_at, crc, crc_version) " +
+            "SELECT @ns, b.key, b.value, 1, b.expires_at, b.crc, 1 FROM unnest(@keys, @values, @exps, @crcs) AS b(key, value, expires_at, crc) " +
+            "ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at, crc = excluded.crc, " +
+            $"version = {next}, crc_version = {next} RETURNING key, version";
         await using var command = new NpgsqlCommand(_upsertMany, connection);
         command.Parameters.Add(new NpgsqlParameter<string>("ns", engine.Namespace));
         command.Parameters.Add(new NpgsqlParameter<string[]>("keys", keys));
         command.Parameters.Add(new NpgsqlParameter<byte[][]>("values", values));
         command.Parameters.Add(new NpgsqlParameter<long?[]>("exps", expiries));
+        command.Parameters.Add(new NpgsqlParameter<long[]>("crcs", checksums));
         command.Parameters.Add(new NpgsqlParameter<long>("now", now));
         var written = new Dictionary<string, long>(writes.Count, StringComparer.Ordinal);
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))

@@ -5,8 +5,11 @@ namespace StateKit.Redis.Internal;
 
 /// <summary>
 /// The Lua scripts of the Redis store. Each conditional operation is one script, so Redis runs it atomically.
-/// An entry is a hash: <c>v</c> value, <c>n</c> version, <c>x</c> logical expiry (Unix ms, absent = none);
-/// a list is a Redis list plus a meta string holding its logical expiry. Redis' own key expiry (PEXPIRE) removes
+/// An entry is a hash: <c>v</c> value, <c>n</c> version, <c>x</c> logical expiry (Unix ms, absent = none), <c>c</c> the
+/// value's checksum (CRC-32C bound to the key) and <c>k</c> the version it was written at (a hash changed since by a
+/// writer without checksums, or written before them, is read unverified).
+/// A list is a Redis list plus a meta string holding its logical expiry; a list created with checksums has a meta
+/// string starting with <c>c</c> (just <c>c</c> when it has no expiry) and each item starts with its 4-byte checksum. Redis' own key expiry (PEXPIRE) removes
 /// the keys; the logical expiry, checked against the caller's clock, hides them the moment they are due.
 /// Every script that changes something PUBLISHes a notice on the store's change channel (its last ARGV, or ARGV[7] for
 /// ListAppend) in the same atomic run: <c>kind|version|redis key</c> with kind s (set or touch), d (delete), a (list
@@ -24,22 +27,22 @@ internal static class RedisScripts
           if ver > 0 and exp and exp <= now then return 0, true end
           return ver, exp ~= nil
         end
-        local function apply(key, value, ver, exp, ttl, had_expiry)
+        local function apply(key, value, ver, exp, ttl, had_expiry, crc)
           if tonumber(exp) >= 0 then
-            redis.call('HSET', key, 'v', value, 'n', ver, 'x', exp)
+            redis.call('HSET', key, 'v', value, 'n', ver, 'c', crc, 'k', ver, 'x', exp)
             redis.call('PEXPIRE', key, ttl)
           elseif had_expiry then
-            redis.call('HSET', key, 'v', value, 'n', ver)
+            redis.call('HSET', key, 'v', value, 'n', ver, 'c', crc, 'k', ver)
             redis.call('HDEL', key, 'x')
             redis.call('PERSIST', key)
           else
-            redis.call('HSET', key, 'v', value, 'n', ver)
+            redis.call('HSET', key, 'v', value, 'n', ver, 'c', crc, 'k', ver)
           end
         end
         """;
 
     /// <summary>KEYS[1..n] entries; ARGV[1]=now, then per write: value, expected (-1 = none), expiry (-1 = none), ttl ms,
-    /// keep (1 = a live entry keeps its expiry; expiry and ttl are then those of a new entry); last, the change channel.
+    /// keep (1 = a live entry keeps its expiry; expiry and ttl are then those of a new entry), checksum; last, the change channel.
     /// Returns {1, v1..vn}, {0, index, current version} on the first conflict or {2, index} for a conditional write over
     /// a key of another type (nothing written in either case).</summary>
     /// <remarks>
@@ -54,7 +57,7 @@ internal static class RedisScripts
         local keeping = {}
         for i = 1, #KEYS do
           local cur = state[KEYS[i]]
-          local b = (i - 1) * 5 + 2
+          local b = (i - 1) * 6 + 2
           local expected = tonumber(ARGV[b + 1])
           if not cur then
             local ver, had_expiry = live_version(KEYS[i], now)
@@ -78,11 +81,11 @@ internal static class RedisScripts
           end
         end
         for i = 1, #KEYS do
-          local b = (i - 1) * 5 + 2
+          local b = (i - 1) * 6 + 2
           if keeping[i] then
-            redis.call('HSET', KEYS[i], 'v', ARGV[b], 'n', versions[i])
+            redis.call('HSET', KEYS[i], 'v', ARGV[b], 'n', versions[i], 'c', ARGV[b + 5], 'k', versions[i])
           else
-            apply(KEYS[i], ARGV[b], versions[i], ARGV[b + 2], ARGV[b + 3], expiring[i])
+            apply(KEYS[i], ARGV[b], versions[i], ARGV[b + 2], ARGV[b + 3], expiring[i], ARGV[b + 5])
           end
           redis.call('PUBLISH', ARGV[#ARGV], 's|' .. versions[i] .. '|' .. KEYS[i])
         end
@@ -90,13 +93,13 @@ internal static class RedisScripts
         return versions
         """);
 
-    /// <summary>KEYS[1] entry; ARGV[1]=now, [2]=value, [3]=version, [4]=expiry (-1 = none), [5]=ttl ms, [6]=channel. Returns 1 when
+    /// <summary>KEYS[1] entry; ARGV[1]=now, [2]=value, [3]=version, [4]=expiry (-1 = none), [5]=ttl ms, [6]=channel, [7]=checksum. Returns 1 when
     /// written, 0 when a live entry holds this version or a higher one, -2 for a key of another type.</summary>
     public static readonly Script SetAtVersion = new(LiveVersion + "\n" + """
         local ver, had_expiry = live_version(KEYS[1], tonumber(ARGV[1]))
         if ver < 0 then return -2 end
         if ver >= tonumber(ARGV[3]) then return 0 end
-        apply(KEYS[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], had_expiry)
+        apply(KEYS[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], had_expiry, ARGV[7])
         redis.call('PUBLISH', ARGV[6], 's|' .. ARGV[3] .. '|' .. KEYS[1])
         return 1
         """);
@@ -135,33 +138,53 @@ internal static class RedisScripts
         return 1
         """);
 
-    // KEYS[1] list, KEYS[2] meta. True when the list exists and is not due.
+    // KEYS[1] list, KEYS[2] meta. Whether the list exists and is not due, and whether its items carry checksums.
     private const string ListLive = """
         local function list_live(now)
-          if redis.call('EXISTS', KEYS[1]) == 0 then return false end
-          local exp = tonumber(redis.call('GET', KEYS[2]))
-          return not (exp and exp <= now)
+          if redis.call('EXISTS', KEYS[1]) == 0 then return false, true end
+          local meta = redis.call('GET', KEYS[2])
+          local checked = false
+          if meta and string.sub(meta, 1, 1) == 'c' then
+            checked = true
+            meta = string.sub(meta, 2)
+          end
+          local exp = tonumber(meta)
+          return not (exp and exp <= now), checked
         end
-        local function set_expiry(exp, ttl)
+        local function set_expiry(exp, ttl, checked)
+          local mark = ''
+          if checked then mark = 'c' end
           if tonumber(exp) >= 0 then
-            redis.call('SET', KEYS[2], exp, 'PX', ttl)
+            redis.call('SET', KEYS[2], mark .. exp, 'PX', ttl)
             redis.call('PEXPIRE', KEYS[1], ttl)
           else
-            redis.call('DEL', KEYS[2])
+            if checked then redis.call('SET', KEYS[2], mark) else redis.call('DEL', KEYS[2]) end
             redis.call('PERSIST', KEYS[1])
           end
         end
         """;
 
-    /// <summary>ARGV[1]=now, [2]=new-list expiry, [3]=its ttl, [4]=1 sets [5]/[6] on a live list (0 keeps its expiry), [5]=expiry, [6]=ttl, [7]=channel, [8..]=items. Returns the new length.</summary>
+    /// <summary>ARGV[1]=now, [2]=new-list expiry, [3]=its ttl, [4]=1 sets [5]/[6] on a live list (0 keeps its expiry), [5]=expiry, [6]=ttl, [7]=channel,
+    /// [8..]=items, each after its 4-byte checksum (a list created without checksums gets the items without it). Returns the new length.</summary>
     public static readonly Script ListAppend = new(ListLive + "\n" + """
-        local fresh = not list_live(tonumber(ARGV[1]))
-        if fresh then redis.call('DEL', KEYS[1], KEYS[2]) end
+        local live, checked = list_live(tonumber(ARGV[1]))
+        local fresh = not live
+        if fresh then
+          redis.call('DEL', KEYS[1], KEYS[2])
+          checked = true
+        end
         local n = 0
         for i = 8, #ARGV, 1000 do
-          n = redis.call('RPUSH', KEYS[1], unpack(ARGV, i, math.min(i + 999, #ARGV)))
+          local last = math.min(i + 999, #ARGV)
+          if checked then
+            n = redis.call('RPUSH', KEYS[1], unpack(ARGV, i, last))
+          else
+            local plain = {}
+            for j = i, last do plain[#plain + 1] = string.sub(ARGV[j], 5) end
+            n = redis.call('RPUSH', KEYS[1], unpack(plain))
+          end
         end
-        if fresh then set_expiry(ARGV[2], ARGV[3]) elseif ARGV[4] == '1' then set_expiry(ARGV[5], ARGV[6]) end
+        if fresh then set_expiry(ARGV[2], ARGV[3], true) elseif ARGV[4] == '1' then set_expiry(ARGV[5], ARGV[6], checked) end
         redis.call('PUBLISH', ARGV[7], 'a|' .. n .. '|' .. KEYS[1])
         return n
         """);
@@ -195,8 +218,9 @@ internal static class RedisScripts
 
     /// <summary>ARGV[1]=now, [2]=expiry (-1 = none), [3]=ttl, [4]=channel. Returns 1 when a live list was touched.</summary>
     public static readonly Script ListTouch = new(ListLive + "\n" + """
-        if not list_live(tonumber(ARGV[1])) then return 0 end
-        set_expiry(ARGV[2], ARGV[3])
+        local live, checked = list_live(tonumber(ARGV[1]))
+        if not live then return 0 end
+        set_expiry(ARGV[2], ARGV[3], checked)
         redis.call('PUBLISH', ARGV[4], 'l|' .. redis.call('LLEN', KEYS[1]) .. '|' .. KEYS[1])
         return 1
         """);
@@ -227,16 +251,21 @@ internal static class RedisScripts
         """);
 
     /// <summary>One SCAN page over list meta keys. ARGV[1]=cursor, [2]=MATCH pattern, [3]=now, [4]=COUNT, [5]=byte length of the meta-key prefix, [6]=list-key prefix.
-    /// Deletes due lists (meta and list key); returns {next cursor, removed count}.</summary>
+    /// Deletes due lists (meta and list key) and the meta key of a list that is gone; returns {next cursor, removed count}.</summary>
     public static readonly Script PurgeLists = new("""
         local page = redis.call('SCAN', ARGV[1], 'MATCH', ARGV[2], 'COUNT', ARGV[4])
         local now = tonumber(ARGV[3])
         local removed = 0
         for _, meta in ipairs(page[2]) do
-          local exp = tonumber(redis.call('GET', meta))
+          local value = redis.call('GET', meta)
+          local list = ARGV[6] .. string.sub(meta, tonumber(ARGV[5]) + 1)
+          if value and string.sub(value, 1, 1) == 'c' then value = string.sub(value, 2) end
+          local exp = tonumber(value)
           if exp and exp <= now then
-            redis.call('DEL', meta, ARGV[6] .. string.sub(meta, tonumber(ARGV[5]) + 1))
+            redis.call('DEL', meta, list)
             removed = removed + 1
+          elseif redis.call('EXISTS', list) == 0 then
+            redis.call('DEL', meta)
           end
         end
         return {page[1], removed}

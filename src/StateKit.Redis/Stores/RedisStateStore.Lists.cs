@@ -1,6 +1,8 @@
+using System.Buffers.Binary;
 using StackExchange.Redis;
 using StateKit.Adapters;
 using StateKit.Redis.Internal;
+using StateKit.Serialization;
 
 namespace StateKit.Redis;
 
@@ -32,7 +34,7 @@ public sealed partial class RedisStateStore
         args[6] = _changeChannel;
         for (var i = 0; i < items.Count; i++)
         {
-            args[7 + i] = WholeArray.Of(items[i]);
+            args[7 + i] = Checked(key, items[i].Span);
         }
 
         return (long)(await EvalAsync("ListAppend", key, write: true, RedisScripts.ListAppend, ListKeys(key), args, cancellationToken).ConfigureAwait(false))!;
@@ -56,7 +58,14 @@ public sealed partial class RedisStateStore
             await transaction.ExecuteAsync().ConfigureAwait(false);
             return (await meta.ConfigureAwait(false), await range.ConfigureAwait(false));
         }, cancellationToken).ConfigureAwait(false);
-        if (!expiry.IsNull && expiry.TryParse(out long expiresAt) && expiresAt <= now)
+        var meta = (string?)expiry;
+        var checksums = meta is not null && meta.StartsWith('c');
+        if (checksums)
+        {
+            meta = meta![1..];
+        }
+
+        if (long.TryParse(meta, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var expiresAt) && expiresAt <= now)
         {
             return [];
         }
@@ -64,10 +73,31 @@ public sealed partial class RedisStateStore
         var items = new ReadOnlyMemory<byte>[values.Length];
         for (var i = 0; i < values.Length; i++)
         {
-            items[i] = (byte[])values[i]! ?? [];
+            var stored = (byte[])values[i]! ?? [];
+            items[i] = checksums ? Verified(key, stored, i) : stored;
         }
 
         return items;
+    }
+
+    /// <summary>An item as a list created with checksums stores it: its checksum (4 bytes, little-endian), then the item.</summary>
+    private static byte[] Checked(string key, ReadOnlySpan<byte> item)
+    {
+        var stored = new byte[item.Length + sizeof(uint)];
+        BinaryPrimitives.WriteUInt32LittleEndian(stored, Crc32C.Keyed(key, Crc32C.ListItemPosition, item));
+        item.CopyTo(stored.AsSpan(sizeof(uint)));
+        return stored;
+    }
+
+    /// <summary>The item inside <paramref name="stored"/> once its checksum holds.</summary>
+    private ReadOnlyMemory<byte> Verified(string key, byte[] stored, int index)
+    {
+        if (stored.Length < sizeof(uint) || BinaryPrimitives.ReadUInt32LittleEndian(stored) != Crc32C.Keyed(key, Crc32C.ListItemPosition, stored.AsSpan(sizeof(uint))))
+        {
+            throw new StateCorruptedException(Name, "ListRange", key, $"item {index} of the range read does not match its checksum (damaged, or copied from another list)", _listPrefix + StateKeys.Printable(key));
+        }
+
+        return stored.AsMemory(sizeof(uint));
     }
 
     /// <inheritdoc />

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 using StateKit.Adapters;
 using StateKit.Redis.Internal;
+using StateKit.Serialization;
 
 namespace StateKit.Redis;
 
@@ -157,7 +158,7 @@ public sealed partial class RedisStateStore : IStateStore, IStateStoreCapabiliti
         var at = _guard.ValidateVersionedWrite(key, value, version, expiresAt, "SetAtVersion");
         var now = Now;
         var (expiry, ttl) = Expiry(at, now);
-        var result = (long)(await EvalAsync("SetAtVersion", key, write: true, RedisScripts.SetAtVersion, [_entryPrefix + key], [now, WholeArray.Of(value), version, expiry, ttl, _changeChannel], cancellationToken).ConfigureAwait(false))!;
+        var result = (long)(await EvalAsync("SetAtVersion", key, write: true, RedisScripts.SetAtVersion, [_entryPrefix + key], [now, WholeArray.Of(value), version, expiry, ttl, _changeChannel, Crc32C.Keyed(key, Crc32C.EntryPosition, value.Span)], cancellationToken).ConfigureAwait(false))!;
         return result == -2 ? throw WrongType("SetAtVersion", key) : result == 1;
     }
 
@@ -261,7 +262,7 @@ public sealed partial class RedisStateStore : IStateStore, IStateStoreCapabiliti
         }
     }
 
-    private static readonly RedisValue[] EntryFields = ["v", "n", "x"];
+    private static readonly RedisValue[] EntryFields = ["v", "n", "x", "c", "k"];
     private static readonly RedisValue[] ExistsFields = ["n", "x"];
 
     private static string GlobEscape(string text)
@@ -334,14 +335,24 @@ public sealed partial class RedisStateStore : IStateStore, IStateStoreCapabiliti
             expiresAt = DateTimeOffset.FromUnixTimeMilliseconds(ms);
         }
 
-        return new StateEntry(key, (byte[])fields[0]!, version, expiresAt);
+        var value = (byte[])fields[0]!;
+
+        // The checksum holds for the version it was written at (k); a hash changed since by a writer without checksums
+        // (an older StateKit during a rolling upgrade) has moved on from it and is read unverified, like one written before.
+        if (!fields[3].IsNull && fields[4].TryParse(out long checkedVersion) && checkedVersion == version
+            && (!fields[3].TryParse(out long crc) || crc != Crc32C.Keyed(key, Crc32C.EntryPosition, value)))
+        {
+            throw new StateCorruptedException(Name, "Get", key, "the stored value does not match its checksum (damaged, or copied from another key)", _entryPrefix + StateKeys.Printable(key));
+        }
+
+        return new StateEntry(key, value, version, expiresAt);
     }
 
     private async ValueTask<long[]> WriteAsync(string operation, IReadOnlyList<StateWrite> writes, CancellationToken cancellationToken)
     {
         var now = Now;
         var keys = new RedisKey[writes.Count];
-        var args = new RedisValue[2 + (writes.Count * 5)];
+        var args = new RedisValue[2 + (writes.Count * 6)];
         args[0] = now;
         args[^1] = _changeChannel;
         for (var i = 0; i < writes.Count; i++)
@@ -349,12 +360,13 @@ public sealed partial class RedisStateStore : IStateStore, IStateStoreCapabiliti
             var write = writes[i];
             var (expiry, ttl) = Expiry(_guard.ResolveExpiry(write.Options.TimeToLive), now);
             keys[i] = _entryPrefix + write.Key;
-            var at = 1 + (i * 5);
+            var at = 1 + (i * 6);
             args[at] = WholeArray.Of(write.Value);
             args[at + 1] = write.Options.ExpectedVersion ?? -1;
             args[at + 2] = expiry;
             args[at + 3] = ttl;
             args[at + 4] = StateStoreGuard.KeepsExpiry(write.Options.TimeToLive) ? 1 : 0;
+            args[at + 5] = Crc32C.Keyed(write.Key, Crc32C.EntryPosition, write.Value.Span);
         }
 
         var key = writes.Count == 1 ? writes[0].Key : null;

@@ -64,7 +64,7 @@ internal sealed class SqliteDialect : SqlDialect, IAsyncDisposable
 
     public override string ForUpdate => string.Empty;
 
-    public override int SchemaVersion => 3;
+    public override int SchemaVersion => 4;
 
     /// <summary>The change log table (schema version 2): one row per committed change, written by triggers.</summary>
     public string ChangesTable { get; }
@@ -206,6 +206,9 @@ internal sealed class SqliteDialect : SqlDialect, IAsyncDisposable
             $"DROP TRIGGER IF EXISTS {SqlIdentifiers.Quote(IndexPrefix + "_entries_update")}",
             Trigger("entries_update", "UPDATE", Tables.Entries, "NEW.ns, NEW.key, CASE WHEN NEW.version = OLD.version THEN 't' ELSE 's' END, NEW.version"),
         ],
+
+        // Version 4: a checksum beside every value and list item (see ChecksumMigration).
+        3 => ChecksumMigration("INTEGER"),
         _ => throw new InvalidOperationException($"No migration from schema version {fromVersion}."),
     };
 

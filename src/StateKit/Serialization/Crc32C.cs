@@ -17,6 +17,35 @@ internal static class Crc32C
     /// <returns>The checksum.</returns>
     public static uint Compute(ReadOnlySpan<byte> first, ReadOnlySpan<byte> second) => ~Append(Append(uint.MaxValue, first), second);
 
+    /// <summary>
+    /// The checksum a store keeps beside a stored value, bound to the value's key and position so that bytes copied under
+    /// another key (or to another list item) do not verify: CRC-32C over the key's length and UTF-16 code units, the
+    /// position, then the value.
+    /// </summary>
+    /// <param name="key">The store key.</param>
+    /// <param name="position">Where the value sits: <see cref="EntryPosition"/> for an entry, a list item's stable sequence number, or <see cref="ListItemPosition"/> where items have none.</param>
+    /// <param name="value">The stored bytes.</param>
+    /// <returns>The checksum.</returns>
+    public static uint Keyed(string key, long position, ReadOnlySpan<byte> value)
+    {
+        Span<byte> header = stackalloc byte[sizeof(int) + sizeof(long)];
+        BinaryPrimitives.WriteInt32LittleEndian(header, key.Length);
+        BinaryPrimitives.WriteInt64LittleEndian(header[sizeof(int)..], position);
+        var crc = Append(uint.MaxValue, header[..sizeof(int)]);
+        foreach (var c in key)
+        {
+            crc = BitOperations.Crc32C(crc, (ushort)c);
+        }
+
+        return ~Append(Append(crc, header[sizeof(int)..]), value);
+    }
+
+    /// <summary>The position of an entry's value in <see cref="Keyed"/>.</summary>
+    public const long EntryPosition = -1;
+
+    /// <summary>The position of a list item in <see cref="Keyed"/> on a store whose items have no stable sequence number.</summary>
+    public const long ListItemPosition = -2;
+
     private static uint Append(uint crc, ReadOnlySpan<byte> data)
     {
         while (data.Length >= sizeof(ulong))

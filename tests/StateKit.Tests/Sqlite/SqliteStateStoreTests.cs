@@ -42,7 +42,8 @@ public sealed class SqliteStateStoreTests
             await using var cmd = connection.CreateCommand();
             cmd.CommandText = "SELECT group_concat('DROP TRIGGER ' || name, ';') FROM sqlite_master WHERE type = 'trigger'";
             var drops = (string)(await cmd.ExecuteScalarAsync())!;
-            cmd.CommandText = drops + "; DROP TABLE statekit_changes; UPDATE statekit_schema SET version = 1";
+            cmd.CommandText = drops + "; DROP TABLE statekit_changes; ALTER TABLE statekit_entries DROP COLUMN crc; ALTER TABLE statekit_entries DROP COLUMN crc_version; " +
+                "ALTER TABLE statekit_list_items DROP COLUMN crc; UPDATE statekit_schema SET version = 1";
             await cmd.ExecuteNonQueryAsync();
         }
 
@@ -87,7 +88,7 @@ public sealed class SqliteStateStoreTests
         await using var newer = new SqliteStateStore(new SqliteStateStoreOptions { ConnectionString = DatabasePath });
         var ex = await Assert.ThrowsAsync<StateSchemaVersionException>(async () => await newer.GetAsync("k"));
         Assert.That(ex!.FoundVersion, Is.EqualTo(99));
-        Assert.That(ex.SupportedVersion, Is.EqualTo(3));
+        Assert.That(ex.SupportedVersion, Is.EqualTo(4));
         Assert.That(ex.Message, Does.Contain("newer"));
     }
 
