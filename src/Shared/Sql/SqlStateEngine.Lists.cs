@@ -92,7 +92,7 @@ internal sealed partial class SqlStateEngine
             Add(cmd.Cmd, "@stop", stop, DbType.Int64);
             var items = new List<ReadOnlyMemory<byte>>();
             (long Offset, long Count)? range = null;
-            long expected = 0;
+            long expected = 0, head = 0;
             await using var reader = await cmd.Cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
             while (await reader.ReadAsync(ct).ConfigureAwait(false))
             {
@@ -100,6 +100,7 @@ internal sealed partial class SqlStateEngine
                 {
                     range = StateListRange.Resolve(start, stop, CheckedLength(reader.GetInt64(0), key, "ListRange"));
                     expected = range.Value.Offset;
+                    head = reader.GetInt64(4);
                 }
 
                 if (reader.IsDBNull(2))
@@ -113,7 +114,8 @@ internal sealed partial class SqlStateEngine
                 }
 
                 var item = (byte[])reader.GetValue(2);
-                if (!reader.IsDBNull(3) && reader.GetInt64(3) != Crc32C.Keyed(key, reader.GetInt64(4), item))
+                // -1: an item written before checksums (schema 3), read unverified.
+                if (reader.GetInt64(3) is var crc and >= 0 && crc != Crc32C.Keyed(key, head + expected - 1, item))
                 {
                     throw new StateCorruptedException(_guard.StoreName, "ListRange", key, $"item {expected - 1} does not match its checksum (damaged, or copied from another list or position)", _dialect.Location);
                 }

@@ -78,7 +78,7 @@ internal sealed partial class SqlStateEngine
         // One row per item in range, or one row with no item when the list is live but the range is empty, so the
         // caller always learns the length and can tell a missing item row (damage) from an empty range.
         _listRange = $"WITH h AS (SELECT head, tail - head AS len FROM {t.Lists} WHERE ns = @ns AND key = @key AND {Live}) " +
-            $"SELECT h.len, i.seq - h.head, i.value, i.crc, i.seq FROM h LEFT JOIN {t.Items} i ON i.ns = @ns AND i.key = @key " +
+            $"SELECT h.len, i.seq - h.head, i.value, COALESCE(i.crc, -1), h.head FROM h LEFT JOIN {t.Items} i ON i.ns = @ns AND i.key = @key " +
             "AND i.seq >= h.head + (CASE WHEN @start >= 0 THEN @start WHEN h.len + @start > 0 THEN h.len + @start ELSE 0 END) " +
             "AND i.seq <= h.head + (CASE WHEN @stop >= 0 THEN @stop ELSE h.len + @stop END) AND i.seq < h.head + h.len ORDER BY i.seq";
         _listLength = $"SELECT tail - head FROM {t.Lists} WHERE ns = @ns AND key = @key AND {Live}";

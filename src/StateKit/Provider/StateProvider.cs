@@ -218,12 +218,16 @@ internal sealed partial class StateProvider : IStateProvider
         return removed;
     }
 
-    private static string ValidKey(string key)
+    /// <summary>
+    /// The key, when it is valid; otherwise <see cref="InvalidStateKeyException"/> (a <see cref="StateStoreException"/>, so
+    /// a key taken from a request is a 400 through the ProblemDetails mapping, not a 500).
+    /// </summary>
+    private string ValidKey(string key, [System.Runtime.CompilerServices.CallerMemberName] string operation = "")
     {
         ArgumentNullException.ThrowIfNull(key);
         if (!StateKeys.IsValid(key, MaxKeyLength, out var reason))
         {
-            throw new ArgumentException($"'{StateKeys.Printable(key)}' is not a valid state key: {reason}.", nameof(key));
+            throw new InvalidStateKeyException(_store.Name, key, operation, $"not a valid state key: {reason}");
         }
 
         return key;

@@ -51,22 +51,26 @@ public readonly record struct StateScope
     /// <summary>One agent's working state.</summary>
     /// <param name="agentId">The agent id.</param>
     /// <returns>The scope.</returns>
-    public static StateScope Local(string agentId) => new(StateTier.Local, ValidOwner(agentId, nameof(agentId)));
+    /// <exception cref="InvalidStateKeyException">The id is empty, longer than <see cref="MaxOwnerIdLength"/> characters, <c>.</c> or <c>..</c>, or has a character other than letters, digits, <c>-_.:@</c>.</exception>
+    public static StateScope Local(string agentId) => new(StateTier.Local, ValidOwner(agentId, nameof(agentId), "StateScope.Local"));
 
     /// <summary>State shared by the agents of a workspace.</summary>
     /// <param name="workspaceId">The workspace id.</param>
     /// <returns>The scope.</returns>
-    public static StateScope Shared(string workspaceId) => new(StateTier.Shared, ValidOwner(workspaceId, nameof(workspaceId)));
+    /// <exception cref="InvalidStateKeyException">The id is empty, longer than <see cref="MaxOwnerIdLength"/> characters, <c>.</c> or <c>..</c>, or has a character other than letters, digits, <c>-_.:@</c>.</exception>
+    public static StateScope Shared(string workspaceId) => new(StateTier.Shared, ValidOwner(workspaceId, nameof(workspaceId), "StateScope.Shared"));
 
     /// <summary>State of one session.</summary>
     /// <param name="sessionId">The session id.</param>
     /// <returns>The scope.</returns>
-    public static StateScope Session(string sessionId) => new(StateTier.Session, ValidOwner(sessionId, nameof(sessionId)));
+    /// <exception cref="InvalidStateKeyException">The id is empty, longer than <see cref="MaxOwnerIdLength"/> characters, <c>.</c> or <c>..</c>, or has a character other than letters, digits, <c>-_.:@</c>.</exception>
+    public static StateScope Session(string sessionId) => new(StateTier.Session, ValidOwner(sessionId, nameof(sessionId), "StateScope.Session"));
 
     /// <summary>Long-lived state of one agent.</summary>
     /// <param name="agentId">The agent id.</param>
     /// <returns>The scope.</returns>
-    public static StateScope Persistent(string agentId) => new(StateTier.Persistent, ValidOwner(agentId, nameof(agentId)));
+    /// <exception cref="InvalidStateKeyException">The id is empty, longer than <see cref="MaxOwnerIdLength"/> characters, <c>.</c> or <c>..</c>, or has a character other than letters, digits, <c>-_.:@</c>.</exception>
+    public static StateScope Persistent(string agentId) => new(StateTier.Persistent, ValidOwner(agentId, nameof(agentId), "StateScope.Persistent"));
 
     /// <inheritdoc />
     public override string ToString() => Tier == StateTier.Global ? "global" : $"{Tier.ToString().ToLowerInvariant()}:{OwnerId}";
@@ -74,14 +78,17 @@ public readonly record struct StateScope
     /// <summary>The store-key prefix of this scope; unique per scope and never a prefix of another scope's.</summary>
     internal string StorePrefix => _storePrefix ?? throw new InvalidOperationException("Use the StateScope factory methods; default(StateScope) is not a scope.");
 
-    private static string ValidOwner(string ownerId, string parameterName)
+    /// <summary>The owner id, when it is valid; otherwise <see cref="InvalidStateKeyException"/> (ids often come from requests: a 400, not a 500).</summary>
+    private static string ValidOwner(string ownerId, string parameterName, string operation)
     {
         ArgumentNullException.ThrowIfNull(ownerId, parameterName);
         if (ownerId.Length is 0 or > MaxOwnerIdLength || ownerId is "." or ".." || !ownerId.All(IsAllowed))
         {
-            throw new ArgumentException(
-                $"'{StateKeys.Printable(ownerId)}' is not a valid owner id: use 1 to {MaxOwnerIdLength} letters, digits or '-', '_', '.', ':', '@' (and not '.' or '..').",
-                parameterName);
+            throw new InvalidStateKeyException(
+                "provider",
+                ownerId,
+                operation,
+                $"not a valid owner id: use 1 to {MaxOwnerIdLength} letters, digits or '-', '_', '.', ':', '@' (and not '.' or '..')");
         }
 
         return ownerId;

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Numerics;
+using System.Runtime.InteropServices;
 
 namespace StateKit.Serialization;
 
@@ -19,8 +20,8 @@ internal static class Crc32C
 
     /// <summary>
     /// The checksum a store keeps beside a stored value, bound to the value's key and position so that bytes copied under
-    /// another key (or to another list item) do not verify: CRC-32C over the key's length and UTF-16 code units, the
-    /// position, then the value.
+    /// another key (or to another list item) do not verify: CRC-32C over the key's length, the position, the key's
+    /// UTF-16 code units (little-endian), then the value.
     /// </summary>
     /// <param name="key">The store key.</param>
     /// <param name="position">Where the value sits: <see cref="EntryPosition"/> for an entry, a list item's stable sequence number, or <see cref="ListItemPosition"/> where items have none.</param>
@@ -31,13 +32,20 @@ internal static class Crc32C
         Span<byte> header = stackalloc byte[sizeof(int) + sizeof(long)];
         BinaryPrimitives.WriteInt32LittleEndian(header, key.Length);
         BinaryPrimitives.WriteInt64LittleEndian(header[sizeof(int)..], position);
-        var crc = Append(uint.MaxValue, header[..sizeof(int)]);
-        foreach (var c in key)
+        var crc = Append(uint.MaxValue, header);
+        if (BitConverter.IsLittleEndian)
         {
-            crc = BitOperations.Crc32C(crc, (ushort)c);
+            crc = Append(crc, MemoryMarshal.AsBytes(key.AsSpan()));
+        }
+        else
+        {
+            foreach (var c in key)
+            {
+                crc = BitOperations.Crc32C(crc, (ushort)c);
+            }
         }
 
-        return ~Append(Append(crc, header[sizeof(int)..]), value);
+        return ~Append(crc, value);
     }
 
     /// <summary>The position of an entry's value in <see cref="Keyed"/>.</summary>

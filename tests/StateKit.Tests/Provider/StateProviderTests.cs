@@ -53,10 +53,13 @@ public sealed class StateProviderTests(string kind) : StoreFixture(kind)
     public void Validation_BadOwnerIdsAndKeys_AreRefusedClearly()
     {
         var provider = Build();
-        Assert.That(() => StateScope.Local("a/b"), Throws.ArgumentException.With.Message.Contains("owner id"));
-        Assert.That(() => StateScope.Shared(""), Throws.ArgumentException);
-        Assert.That(() => StateScope.Session(new string('x', 129)), Throws.ArgumentException);
-        Assert.That(async () => await provider.SetAsync(StateScope.Local("a"), "../x", new Counter(1)), Throws.ArgumentException.With.Message.Contains("not a valid state key"));
+        // Ids and keys often come from requests: a StateKit exception (400 through the ProblemDetails mapping), not an ArgumentException (500).
+        Assert.That(() => StateScope.Local("a/b"), Throws.TypeOf<InvalidStateKeyException>().With.Message.Contains("owner id"));
+        Assert.That(() => StateScope.Shared(""), Throws.TypeOf<InvalidStateKeyException>());
+        Assert.That(() => StateScope.Session(new string('x', 129)), Throws.TypeOf<InvalidStateKeyException>());
+        Assert.That(async () => await provider.SetAsync(StateScope.Local("a"), "../x", new Counter(1)), Throws.TypeOf<InvalidStateKeyException>().With.Message.Contains("not a valid state key").And.Message.Contains("SetAsync"));
+        Assert.That(async () => await provider.GetAsync<Counter>(StateScope.Local("a"), "a\\b"), Throws.TypeOf<InvalidStateKeyException>());
+        Assert.That(async () => await provider.RestoreCheckpointAsync(StateScope.Local("a"), "../up"), Throws.TypeOf<InvalidStateKeyException>());
         Assert.That(async () => await provider.GetAsync<Counter>(default, "k"), Throws.InvalidOperationException);
     }
 
