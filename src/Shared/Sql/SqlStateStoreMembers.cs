@@ -5,16 +5,19 @@
 namespace StateKit.Sqlite;
 
 /// <content>The <see cref="IStateStore"/> members, forwarded to the shared SQL engine.</content>
-public sealed partial class SqliteStateStore : IStateStore, IStateStoreCapabilities, IVersionPreservingStateStore, StateKit.Internal.IStateStoreLocation
+public sealed partial class SqliteStateStore : IStateStore, IStateStoreCapabilities, IVersionPreservingStateStore, StateKit.Internal.IStateStoreLocation, StateKit.Internal.IStateStoreBackend
 #elif STATEKIT_POSTGRES
 namespace StateKit.Postgres;
 
 /// <content>The <see cref="IStateStore"/> members, forwarded to the shared SQL engine.</content>
-public sealed partial class PostgresStateStore : IStateStore, IStateStoreCapabilities, IVersionPreservingStateStore, StateKit.Internal.IStateStoreLocation
+public sealed partial class PostgresStateStore : IStateStore, IStateStoreCapabilities, IVersionPreservingStateStore, StateKit.Internal.IStateStoreLocation, StateKit.Internal.IStateStoreBackend
 #endif
 {
     /// <inheritdoc />
     string StateKit.Internal.IStateStoreLocation.Location => _dialect.Location;
+
+    /// <inheritdoc />
+    StateStoreOptions StateKit.Internal.IStateStoreBackend.BackendOptions => _engine.Options;
 
     /// <inheritdoc />
     /// <remarks>Batches are atomic: one transaction.</remarks>

@@ -22,7 +22,7 @@ namespace StateKit.File;
 /// fixed number). Key-to-name mapping never leaves the directory and never maps two keys to one file.
 /// </para>
 /// </remarks>
-public sealed partial class FileStateStore : IStateStore, IStateStoreCapabilities, IVersionPreservingStateStore, IStateChangeFeed, StateKit.Internal.IStateStoreLocation
+public sealed partial class FileStateStore : IStateStore, IStateStoreCapabilities, IVersionPreservingStateStore, IStateChangeFeed, StateKit.Internal.IStateStoreLocation, StateKit.Internal.IStateStoreBackend
 {
     private readonly UnixFileMode _fileMode;
     private readonly StateStoreGuard _guard;
@@ -104,6 +104,9 @@ public sealed partial class FileStateStore : IStateStore, IStateStoreCapabilitie
 
     /// <inheritdoc />
     string StateKit.Internal.IStateStoreLocation.Location => "directory '" + DirectoryPath + "'";
+
+    /// <inheritdoc />
+    StateStoreOptions StateKit.Internal.IStateStoreBackend.BackendOptions => _guard.Options;
 
     /// <inheritdoc />
     public ValueTask<StateEntry?> GetAsync(string key, CancellationToken cancellationToken = default)

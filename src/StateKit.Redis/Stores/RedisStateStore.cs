@@ -21,7 +21,7 @@ namespace StateKit.Redis;
 /// across slots. A write that timed out or lost its connection after it was sent raises
 /// <see cref="StateStoreUnavailableException"/> with <see cref="StateStoreUnavailableException.WriteMayHaveApplied"/> set.
 /// </remarks>
-public sealed partial class RedisStateStore : IStateStore, IStateStoreCapabilities, IVersionPreservingStateStore, StateKit.Internal.IStateStoreLocation
+public sealed partial class RedisStateStore : IStateStore, IStateStoreCapabilities, IVersionPreservingStateStore, StateKit.Internal.IStateStoreLocation, StateKit.Internal.IStateStoreBackend
 {
     private readonly RedisConnection _connection;
     private readonly StateStoreGuard _guard;
@@ -101,6 +101,9 @@ public sealed partial class RedisStateStore : IStateStore, IStateStoreCapabiliti
 
     /// <inheritdoc />
     string StateKit.Internal.IStateStoreLocation.Location => Location ?? "Redis on the application's connection";
+
+    /// <inheritdoc />
+    StateStoreOptions StateKit.Internal.IStateStoreBackend.BackendOptions => _guard.Options;
 
     private string? Location { get; }
 

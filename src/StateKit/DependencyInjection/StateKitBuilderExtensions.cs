@@ -10,10 +10,11 @@ namespace Microsoft.Extensions.DependencyInjection;
 /// <remarks>
 /// <para>
 /// The store pipeline is built once, when <see cref="IStateStore"/> is first resolved: the chosen backend's factory
-/// (from a <c>Use…</c> call or <c>StateKit:Store:Type</c>) creates the store, then each decorator added with
-/// <see cref="Decorate(StateKitBuilder, Func{IStateStore, IServiceProvider, IStateStore})"/> wraps it, in the order added.
-/// The first decorator added sits next to the store; the last added is the outermost, the one callers reach first.
-/// Where <c>Use…</c> and <c>Decorate</c> calls come in the chain does not matter.
+/// (from a <c>Use…</c> call or <c>StateKit:Store:Type</c>) creates the store, then every layer wraps it in the fixed
+/// stage order of <see cref="StateStoreStage"/> (outer to inner: telemetry, cache, custom, write-behind, fallback,
+/// memory budget, backend). Every layer enters through <see cref="AddLayer"/>; <c>UseL1</c>, <c>UseWriteBehind</c>,
+/// <c>Decorate</c> and the others are short forms of it. Within a stage the layer added first is the outermost. Where the
+/// calls come in the chain does not matter; <see cref="StateStoreExtensions.DescribePipeline"/> shows what was built.
 /// </para>
 /// </remarks>
 public static class StateKitBuilderExtensions
@@ -24,9 +25,10 @@ public static class StateKitBuilderExtensions
     public static StateKitBuilder UseMemory(this StateKitBuilder builder) => builder.UseStoreType(MemoryStateStoreFactory.Type);
 
     /// <summary>
-    /// Uses the in-memory store with a byte budget: past <paramref name="maxResidentBytes"/>, the least recently used
+    /// Gives the in-memory store a byte budget: past <paramref name="maxResidentBytes"/>, the least recently used
     /// entries move to files under <paramref name="spillDirectory"/> and come back on their next use, with their version
-    /// and expiry (<see cref="SpillingStateStore"/>). The same as <c>StateKit:MemoryBudget</c> in configuration.
+    /// and expiry (<see cref="SpillingStateStore"/>). The same as <c>StateKit:MemoryBudget</c> in configuration. It does
+    /// not choose the backend: on any store other than memory the start fails, naming <c>StateKit:MemoryBudget</c>.
     /// </summary>
     /// <param name="builder">The builder.</param>
     /// <param name="maxResidentBytes">The bytes the resident entries may count (values, keys and 80 bytes each); at least 1024.</param>
@@ -42,7 +44,7 @@ public static class StateKitBuilderExtensions
             o.MemoryBudget.MaxResidentBytes = maxResidentBytes;
             o.MemoryBudget.SpillDirectory = spillDirectory;
         });
-        return builder.UseMemory();
+        return builder;
     }
 
     /// <summary>Registers a backend factory and selects it; satellites (<c>UseFileSystem</c>, …) call this.</summary>
@@ -103,19 +105,39 @@ public static class StateKitBuilderExtensions
     }
 
     /// <summary>
-    /// Wraps the chosen store, whichever it is, in a decorator (normally a <see cref="DelegatingStateStore"/>). Decorators
-    /// wrap in the order added: the first wraps the store, the last added is the outermost.
+    /// Adds a layer to the store's pipeline at <paramref name="stage"/>; the one door every layer, built-in or yours,
+    /// enters through. Stages wrap in the fixed order of <see cref="StateStoreStage"/>; within a stage the layer added
+    /// first is the outermost.
+    /// </summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="stage">Where the layer sits.</param>
+    /// <param name="name">A name for errors and descriptions.</param>
+    /// <param name="layer">Creates the layer around the store below it (the layer owns and disposes that store).</param>
+    /// <returns>The builder.</returns>
+    public static StateKitBuilder AddLayer(this StateKitBuilder builder, StateStoreStage stage, string name, Func<IStateStore, IServiceProvider, IStateStore> layer)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentNullException.ThrowIfNull(layer);
+        if (!Enum.IsDefined(stage))
+        {
+            throw new ArgumentOutOfRangeException(nameof(stage), stage, "Use a StateStoreStage value.");
+        }
+
+        builder.Services.Configure<StateStorePipelineOptions>(builder.Name, o => o.Layers.Add(new StateStoreLayer(stage, name, layer)));
+        return builder;
+    }
+
+    /// <summary>
+    /// Wraps the chosen store, whichever it is, in a layer of the application (normally a <see cref="DelegatingStateStore"/>)
+    /// at the <see cref="StateStoreStage.Custom"/> stage: below the cache, above write-behind, the fallback chain and the
+    /// memory budget, so a value transform reaches every copy. The first added is the outermost.
     /// </summary>
     /// <param name="builder">The builder.</param>
     /// <param name="decorator">Creates the decorator around the store it is given (the decorator owns and disposes that store).</param>
     /// <returns>The builder.</returns>
-    public static StateKitBuilder Decorate(this StateKitBuilder builder, Func<IStateStore, IServiceProvider, IStateStore> decorator)
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        ArgumentNullException.ThrowIfNull(decorator);
-        builder.Services.Configure<StateStorePipelineOptions>(builder.Name, o => o.Decorators.Add(decorator));
-        return builder;
-    }
+    public static StateKitBuilder Decorate(this StateKitBuilder builder, Func<IStateStore, IServiceProvider, IStateStore> decorator) =>
+        builder.AddLayer(StateStoreStage.Custom, "custom", decorator);
 
     /// <summary>
     /// Puts an in-process tier (<see cref="L1StateStore"/>) in front of the chosen store: repeated reads are answered from
@@ -142,7 +164,7 @@ public static class StateKitBuilderExtensions
             options.Configure(configure);
         }
 
-        return builder.Decorate((store, services) => new L1StateStore(
+        return builder.AddLayer(StateStoreStage.Cache, "l1", (store, services) => new L1StateStore(
             store,
             services.GetRequiredService<IOptionsMonitor<L1StateStoreOptions>>().Get(name),
             services.GetService<TimeProvider>()));
@@ -232,10 +254,10 @@ public static class StateKitBuilderExtensions
         }
 
         var name = builder.Name;
-        return builder.Decorate((store, services) => new WriteBehindStateStore(
+        return builder.AddLayer(StateStoreStage.WriteBehind, "write-behind", (store, services) => new WriteBehindStateStore(
             store,
             options,
-            StateStoreSelector.Options(services, name),
+            BackendOptions.Of(store) ?? StateStoreSelector.Options(services, name),
             services.GetService<TimeProvider>(),
             services.GetService<Microsoft.Extensions.Logging.ILogger<WriteBehindStateStore>>()));
     }

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging;
 
 namespace StateKit.Internal;
 
-/// <summary>Creates the in-memory store for <c>StateKit:Store:Type = memory</c>, with its budget when <c>StateKit:MemoryBudget</c> sets one.</summary>
+/// <summary>Creates the in-memory store for <c>StateKit:Store:Type = memory</c> and checks its budget settings (<c>StateKit:MemoryBudget</c>).</summary>
 internal sealed class MemoryStateStoreFactory : IStateStoreFactory
 {
     public const string Type = "memory";
@@ -24,12 +24,6 @@ internal sealed class MemoryStateStoreFactory : IStateStoreFactory
         }
     }
 
-    public IStateStore Create(IServiceProvider services, StateKitOptions options)
-    {
-        var time = services.GetService<TimeProvider>();
-        var memory = new MemoryStateStore(options, time);
-        return options.MemoryBudget.MaxResidentBytes > 0
-            ? new SpillingStateStore(memory, options.MemoryBudget, time, services.GetService<ILogger<SpillingStateStore>>())
-            : memory;
-    }
+    /// <summary>The bare memory store; its budget is a layer of the pipeline (<see cref="StateStoreStage.MemoryBudget"/>).</summary>
+    public IStateStore Create(IServiceProvider services, StateKitOptions options) => new MemoryStateStore(options, services.GetService<TimeProvider>());
 }

@@ -36,6 +36,11 @@ internal sealed class StateKitOptionsValidator(IServiceProvider services) : IVal
             AddRoutingProblems(failures, options);
         }
 
+        if (options.MemoryBudget.MaxResidentBytes > 0 && !string.Equals(options.Store.Type, MemoryStateStoreFactory.Type, StringComparison.OrdinalIgnoreCase))
+        {
+            failures.Add($"{options.SectionPath}:MemoryBudget applies to the memory store only, and this store's type is '{options.Store.Type}': remove the budget (UseMemoryBudget, {options.SectionPath}:MemoryBudget:MaxResidentBytes) or use the memory store.");
+        }
+
         var factory = StateStoreSelector.Find(services, options, out var problem);
         if (factory is null)
         {

@@ -47,18 +47,8 @@ internal sealed class StateKitStartupReport(IServiceProvider services, IOptions<
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    /// <summary>The layers from the outside in, for the log: <c>Instrumented → L1 → Sqlite</c>.</summary>
-    internal static string Describe(IStateStore store)
-    {
-        var layers = new List<string>();
-        for (IStateStore? layer = store; layer is not null && layers.Count < 32; layer = (layer as DelegatingStateStore)?.Inner)
-        {
-            var name = layer.GetType().Name;
-            layers.Add(name.EndsWith("StateStore", StringComparison.Ordinal) && name.Length > "StateStore".Length ? name[..^"StateStore".Length] : name);
-        }
-
-        return string.Join(" → ", layers);
-    }
+    /// <summary>The layers from the outside in, for the log (<see cref="StateStoreExtensions.DescribePipeline"/>).</summary>
+    internal static string Describe(IStateStore store) => store.DescribePipeline();
 
     private async Task ReportAsync(string name, IStateStore store, StateKitOptions storeOptions, CancellationToken cancellationToken)
     {

@@ -18,25 +18,46 @@ internal static class StateStoreSelector
     /// <summary>Gets the factories the application's StateKit packages declare.</summary>
     public static IReadOnlyList<IStateStoreFactory> DeclaredFactories => Declared.Value;
 
-    /// <summary>Creates a store's pipeline: the default store (<paramref name="name"/> empty, tier routing included) or a named one.</summary>
+    /// <summary>
+    /// Creates a store's pipeline: the default store (<paramref name="name"/> empty, tier routing included) or a named one.
+    /// The one place layers are put together: the backend, then every stage of <see cref="StateStoreStage"/> from the
+    /// inside out (the built-in ones from the options, the others as registered), then tier routing in front.
+    /// </summary>
     public static IStateStore Create(IServiceProvider services, string name)
     {
         var options = Options(services, name);
         var factory = Find(services, options, out var problem) ?? throw new InvalidOperationException(problem);
         var store = factory.Create(services, options);
-        var wrapped = services.GetRequiredService<IOptionsMonitor<StateStorePipelineOptions>>().Get(name).Wrap(store, services);
-        if (name.Length == 0 && options.Fallback.Stores.Count > 0)
+        var layers = new List<StateStoreLayer>(services.GetRequiredService<IOptionsMonitor<StateStorePipelineOptions>>().Get(name).Layers);
+        if (options.MemoryBudget.MaxResidentBytes > 0)
         {
-            wrapped = new FallbackStateStore(
-                [wrapped, .. options.Fallback.Stores.Select(n => services.GetRequiredKeyedService<IStateStore>(n))],
-                options.Fallback,
-                ownsFallbacks: false,
-                services.GetService<TimeProvider>(),
-                services.GetService<Microsoft.Extensions.Logging.ILogger<FallbackStateStore>>());
+            layers.Add(new StateStoreLayer(StateStoreStage.MemoryBudget, "memory-budget", (inner, sp) => new SpillingStateStore(
+                inner as MemoryStateStore ?? throw new InvalidOperationException($"{options.SectionPath}:MemoryBudget applies to the memory store only; this store is {inner.GetType().Name}."),
+                options.MemoryBudget,
+                sp.GetService<TimeProvider>(),
+                sp.GetService<Microsoft.Extensions.Logging.ILogger<SpillingStateStore>>())));
         }
 
-        var instrumented = options.Telemetry ? new InstrumentedStateStore(wrapped, services.GetRequiredService<StateKitMetrics>()) : wrapped;
-        return name.Length == 0 && options.Tiers.Count > 0 ? TierRoutingStateStore.Create(instrumented, options.Tiers, services) : instrumented;
+        if (name.Length == 0 && options.Fallback.Stores.Count > 0)
+        {
+            layers.Add(new StateStoreLayer(StateStoreStage.Fallback, "fallback", (inner, sp) => new FallbackStateStore(
+                [inner, .. options.Fallback.Stores.Select(n => sp.GetRequiredKeyedService<IStateStore>(n))],
+                options.Fallback,
+                ownsFallbacks: false,
+                sp.GetService<TimeProvider>(),
+                sp.GetService<Microsoft.Extensions.Logging.ILogger<FallbackStateStore>>())
+            {
+                FallbackNames = options.Fallback.Stores.ToArray(),
+            }));
+        }
+
+        if (options.Telemetry)
+        {
+            layers.Add(new StateStoreLayer(StateStoreStage.Telemetry, "telemetry", (inner, sp) => new InstrumentedStateStore(inner, sp.GetRequiredService<StateKitMetrics>())));
+        }
+
+        var wrapped = StateStorePipelineOptions.Wrap(store, layers, services);
+        return name.Length == 0 && options.Tiers.Count > 0 ? TierRoutingStateStore.Create(wrapped, options.Tiers, services) : wrapped;
     }
 
     /// <summary>A store's options: the default store's are <see cref="IOptions{TOptions}"/>, the ones the rest of StateKit reads.</summary>

@@ -23,6 +23,9 @@ internal sealed class TierRoutingStateStore : IStateStore, IStateChangeFeed, ISt
     private static readonly StateTier[] AllTiers = Enum.GetValues<StateTier>();
 
     private readonly IStateStore _default;
+
+    /// <summary>Gets the store every tier without a route goes to (for <see cref="StateStoreExtensions.DescribePipeline"/>).</summary>
+    internal IStateStore DefaultStore => _default;
     private readonly IStateStore?[] _byTier;
     private readonly IStateStore[] _distinct;
     private readonly bool _hasFeed;

@@ -111,6 +111,12 @@ public sealed class FallbackStateStore : IStateStore, IStateStoreCapabilities, I
     /// <inheritdoc />
     public string Name => _stores[0].Name;
 
+    /// <summary>Gets the chain's stores, the primary first (for <see cref="StateStoreExtensions.DescribePipeline"/>).</summary>
+    internal IReadOnlyList<IStateStore> Stores => _stores;
+
+    /// <summary>Gets the names the fallbacks were configured by (named stores), for the description; their store names when not set.</summary>
+    internal IReadOnlyList<string>? FallbackNames { get; init; }
+
     /// <inheritdoc />
     public StateStoreCapabilities Capabilities { get; }
 

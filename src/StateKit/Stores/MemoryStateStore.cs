@@ -13,7 +13,7 @@ namespace StateKit;
 /// conditional writes never lose an update and a batch is atomic. Expiry is lazy (an expired entry is invisible at once) and purged from a heap
 /// ordered by expiry, so a purge costs the number of due entries, not the number of entries.
 /// </remarks>
-public sealed partial class MemoryStateStore : IStateStore, IStateStoreCapabilities, IVersionPreservingStateStore, IStateChangeFeed
+public sealed partial class MemoryStateStore : IStateStore, IStateStoreCapabilities, IVersionPreservingStateStore, IStateChangeFeed, Internal.IStateStoreBackend
 {
     private const int OpportunisticPurgeBatch = 32;
     private readonly ConcurrentDictionary<string, Item> _entries = new(StringComparer.Ordinal);
@@ -34,6 +34,9 @@ public sealed partial class MemoryStateStore : IStateStore, IStateStoreCapabilit
     /// <inheritdoc />
     /// <remarks>Batches are atomic.</remarks>
     public StateStoreCapabilities Capabilities => StateStoreCapabilities.AtomicBatches;
+
+    /// <inheritdoc />
+    StateStoreOptions Internal.IStateStoreBackend.BackendOptions => _guard.Options;
 
     /// <inheritdoc />
     public string Name => "memory";

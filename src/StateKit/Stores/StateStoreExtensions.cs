@@ -27,6 +27,55 @@ public static class StateStoreExtensions
         return store.GetService(typeof(T), serviceKey) as T;
     }
 
+    /// <summary>
+    /// Describes a store pipeline from the outside in, for logs and tests: each layer's stage name joined by <c> &gt; </c>,
+    /// ending with the backend, such as <c>telemetry &gt; l1 &gt; write-behind &gt; fallback[local] &gt; sqlite</c>. A fallback
+    /// chain lists its fallback stores by name and goes on with its primary; tier routing shows as <c>routing</c> in front
+    /// of the default store. Layers of the application show their type name.
+    /// </summary>
+    /// <param name="store">The outermost store.</param>
+    /// <returns>The description.</returns>
+    public static string DescribePipeline(this IStateStore store)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        var parts = new List<string>();
+        for (IStateStore? layer = store; layer is not null && parts.Count < 64;)
+        {
+            switch (layer)
+            {
+                case Internal.TierRoutingStateStore routing:
+                    parts.Add("routing");
+                    layer = routing.DefaultStore;
+                    break;
+                case FallbackStateStore fallback:
+                    parts.Add("fallback[" + string.Join(" | ", fallback.FallbackNames ?? fallback.Stores.Skip(1).Select(s => s.Name).ToArray()) + "]");
+                    layer = fallback.Stores[0];
+                    break;
+                case DelegatingStateStore delegating:
+                    parts.Add(LayerName(delegating));
+                    layer = delegating.Inner;
+                    break;
+                default:
+                    parts.Add(LayerName(layer));
+                    layer = null;
+                    break;
+            }
+        }
+
+        return string.Join(" > ", parts);
+    }
+
+    private static string LayerName(IStateStore layer) => layer switch
+    {
+        Internal.InstrumentedStateStore => "telemetry",
+        L1StateStore => "l1",
+        WriteBehindStateStore => "write-behind",
+        SpillingStateStore => "memory-budget",
+        _ => layer.GetType().Name is var name && name.EndsWith("StateStore", StringComparison.Ordinal) && name.Length > "StateStore".Length
+            ? name[..^"StateStore".Length].ToLowerInvariant()
+            : layer.GetType().Name,
+    };
+
     /// <summary>Asks the store pipeline for an object of type <typeparamref name="T"/> and fails when there is none.</summary>
     /// <typeparam name="T">The type asked for.</typeparam>
     /// <param name="store">The outermost store.</param>

@@ -25,7 +25,7 @@ public sealed class StartupReportTests
         Assert.That(logger.Events(61), Has.Count.EqualTo(1), "state in memory only because nothing chose a store");
         var chosen = logger.Events(60).Single();
         Assert.That((chosen.Level, chosen.Message), Is.EqualTo((LogLevel.Information, chosen.Message)));
-        Assert.That(chosen.Message, Does.Contain("type memory").And.Contain("Memory"));
+        Assert.That(chosen.Message, Does.Contain("type memory, pipeline telemetry > memory"));
     }
 
     [Test]
@@ -38,7 +38,7 @@ public sealed class StartupReportTests
             using var host = Build(Environments.Production, logger, new() { ["StateKit:PurgeInterval"] = "00:10:00", ["StateKit:KeyPrefix"] = "app" }, b => b.UseFileSystem(root).UseL1());
             await host.StartAsync();
             await host.StopAsync();
-            Assert.That(logger.Events(60).Single().Message, Does.Contain("type file").And.Contain("L1").And.Contain("File"));
+            Assert.That(logger.Events(60).Single().Message, Does.Contain("type file, pipeline telemetry > l1 > file."));
             Assert.That(logger.Events(61).Concat(logger.Events(62)), Is.Empty);
         }
         finally

@@ -22,7 +22,7 @@ public sealed class StorePipelineTests
     public void DeleteDirectory() => Directory.Delete(_directory, recursive: true);
 
     [Test]
-    public async Task Decorate_WrapsTheChosenStoreInTheOrderAdded_WhereverUseComesInTheChain()
+    public async Task Decorate_WrapsTheChosenStore_FirstAddedOutermost_WhereverUseComesInTheChain()
     {
         var services = new ServiceCollection();
         services.AddStateKit()
@@ -32,9 +32,10 @@ public sealed class StorePipelineTests
         await using var provider = services.BuildServiceProvider();
         var store = provider.GetRequiredService<IStateStore>().Unwrapped();
 
+        // As in ASP.NET Core middleware and Polly: the first added sees a call first.
         var outer = (NamedStore)store;
-        Assert.That(outer.Label, Is.EqualTo("second"), "the last decorator added is the outermost");
-        Assert.That(outer.Inner, Is.InstanceOf<NamedStore>().And.Property(nameof(NamedStore.Label)).EqualTo("first"));
+        Assert.That(outer.Label, Is.EqualTo("first"), "the first decorator added is the outermost");
+        Assert.That(outer.Inner, Is.InstanceOf<NamedStore>().And.Property(nameof(NamedStore.Label)).EqualTo("second"));
         Assert.That(((NamedStore)outer.Inner).Inner, Is.InstanceOf<SqliteStateStore>());
         Assert.That(store.GetService<SqliteStateStore>(), Is.SameAs(((NamedStore)outer.Inner).Inner));
         Assert.That(store.GetCapabilities(), Is.EqualTo(StateStoreCapabilities.AtomicBatches));
