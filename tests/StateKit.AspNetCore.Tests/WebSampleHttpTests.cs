@@ -72,7 +72,9 @@ public sealed class WebSampleHttpTests(string kind)
     [Test]
     public async Task KillingAnInstanceMidConversation_LosesNothingAcknowledged()
     {
-        var store = Store();
+        // Every message kept: the workers may send more than the sample's default 200-message history holds before A
+        // dies (it did once in CI), and this test counts every acknowledged message.
+        string[] store = [.. Store(), "--Chat:MaxHistoryMessages=100000"];
         await using var a = await WebSampleProcess.StartAsync(store);
         await using var b = await WebSampleProcess.StartAsync(store);
         using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };

@@ -41,6 +41,9 @@ internal sealed class StateKitOptionsValidator(IServiceProvider services) : IVal
             failures.Add($"{options.SectionPath}:MemoryBudget applies to the memory store only, and this store's type is '{options.Store.Type}': remove the budget (UseMemoryBudget, {options.SectionPath}:MemoryBudget:MaxResidentBytes) or use the memory store.");
         }
 
+        var pipeline = services.GetService<IOptionsMonitor<StateStorePipelineOptions>>()?.Get(options.StoreName);
+        ConfiguredLayers.Find(services, options, pipeline?.Layers ?? [], failures);
+
         var factory = StateStoreSelector.Find(services, options, out var problem);
         if (factory is null)
         {

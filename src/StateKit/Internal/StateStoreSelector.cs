@@ -28,7 +28,16 @@ internal static class StateStoreSelector
         var options = Options(services, name);
         var factory = Find(services, options, out var problem) ?? throw new InvalidOperationException(problem);
         var store = factory.Create(services, options);
-        var layers = new List<StateStoreLayer>(services.GetRequiredService<IOptionsMonitor<StateStorePipelineOptions>>().Get(name).Layers);
+        var registered = services.GetRequiredService<IOptionsMonitor<StateStorePipelineOptions>>().Get(name).Layers;
+        var problems = new List<string>();
+        var layers = new List<StateStoreLayer>(registered);
+        layers.AddRange(ConfiguredLayers.Find(services, options, registered, problems));
+        if (problems.Count > 0)
+        {
+            store.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            throw new InvalidOperationException(string.Join(" ", problems));
+        }
+
         if (options.MemoryBudget.MaxResidentBytes > 0)
         {
             layers.Add(new StateStoreLayer(StateStoreStage.MemoryBudget, "memory-budget", (inner, sp) => new SpillingStateStore(

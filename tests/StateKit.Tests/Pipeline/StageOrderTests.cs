@@ -1,4 +1,5 @@
 using System.Text;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using NUnit.Framework;
@@ -175,6 +176,51 @@ public sealed class StageOrderTests
         Assert.That(read.Value.ToArray(), Is.EqualTo(new byte[] { 2 }));
     }
 
+    [Test]
+    public async Task ConfigurationAlone_TurnsOnL1AndWriteBehind_OnTheDefaultAndANamedStore_AndBadSettingsFailTheStart()
+    {
+        var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["StateKit:L1:Enabled"] = "true",
+            ["StateKit:L1:MaxEntries"] = "1000",
+            ["StateKit:WriteBehind:Enabled"] = "true",
+            ["StateKit:WriteBehind:JournalDirectory"] = Path.Combine(_root, "journal"),
+            ["StateKit:Stores:durable:Store:Type"] = "memory",
+            ["StateKit:Stores:durable:L1:Enabled"] = "true",
+            ["StateKit:Stores:plain:Store:Type"] = "memory",
+            ["StateKit:Stores:plain:L1:Enabled"] = "false",
+        }).Build();
+        var services = new ServiceCollection();
+        services.AddStateKit(config.GetSection("StateKit"));
+        await using (var provider = services.BuildServiceProvider())
+        {
+            Assert.That(provider.GetRequiredService<IStateStore>().DescribePipeline(), Is.EqualTo("telemetry > l1 > write-behind > memory"));
+            Assert.That(provider.GetRequiredKeyedService<IStateStore>("durable").DescribePipeline(), Is.EqualTo("telemetry > l1 > memory"));
+            Assert.That(provider.GetRequiredKeyedService<IStateStore>("plain").DescribePipeline(), Is.EqualTo("telemetry > memory"));
+            await provider.GetRequiredService<IStateStore>().SetAsync("k", new byte[] { 1 });
+        }
+
+        // Code and configuration together: one L1, not two.
+        var both = new ServiceCollection();
+        both.AddStateKit(config.GetSection("StateKit")).UseL1();
+        await using (var provider = both.BuildServiceProvider())
+        {
+            Assert.That(provider.GetRequiredService<IStateStore>().DescribePipeline(), Is.EqualTo("telemetry > l1 > write-behind > memory"));
+        }
+
+        var bad = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["StateKit:WriteBehind:Enabled"] = "true",
+            ["StateKit:L1:Enabled"] = "true",
+            ["StateKit:L1:Lifetime"] = "-00:00:01",
+        }).Build();
+        var invalid = new ServiceCollection();
+        invalid.AddStateKit(bad.GetSection("StateKit"));
+        await using var failing = invalid.BuildServiceProvider();
+        var error = Assert.Throws<OptionsValidationException>(() => failing.GetRequiredService<IOptions<StateKitOptions>>().Value.ToString());
+        Assert.That(error!.Message, Does.Contain("StateKit:WriteBehind:JournalDirectory is required").And.Contain("StateKit:L1:Lifetime must be positive"));
+    }
+
     private static IEnumerable<string> FilesUnder(string directory) =>
         Directory.Exists(directory) ? Directory.EnumerateFiles(directory, "*", SearchOption.AllDirectories) : [];
 
@@ -188,41 +234,5 @@ public sealed class StageOrderTests
         {
             return false;
         }
-    }
-
-    /// <summary>A value transform, as an encryption layer would be: every byte XOR 0x5A, on values and list items.</summary>
-    private sealed class XorStore(IStateStore inner) : DelegatingStateStore(inner)
-    {
-        public static byte[] Transform(ReadOnlySpan<byte> value)
-        {
-            var result = value.ToArray();
-            for (var i = 0; i < result.Length; i++)
-            {
-                result[i] ^= 0x5A;
-            }
-
-            return result;
-        }
-
-        public override async ValueTask<StateEntry?> GetAsync(string key, CancellationToken cancellationToken = default) =>
-            await base.GetAsync(key, cancellationToken).ConfigureAwait(false) is { } e ? new StateEntry(e.Key, Transform(e.Value.Span), e.Version, e.ExpiresAt) : null;
-
-        public override async ValueTask<IReadOnlyDictionary<string, StateEntry>> GetManyAsync(IReadOnlyCollection<string> keys, CancellationToken cancellationToken = default) =>
-            (await base.GetManyAsync(keys, cancellationToken).ConfigureAwait(false)).ToDictionary(p => p.Key, p => new StateEntry(p.Value.Key, Transform(p.Value.Value.Span), p.Value.Version, p.Value.ExpiresAt));
-
-        public override ValueTask<long> SetAsync(string key, ReadOnlyMemory<byte> value, StateWriteOptions options = default, CancellationToken cancellationToken = default) =>
-            base.SetAsync(key, Transform(value.Span), options, cancellationToken);
-
-        public override ValueTask<IReadOnlyList<long>> SetManyAsync(IReadOnlyList<StateWrite> writes, CancellationToken cancellationToken = default) =>
-            base.SetManyAsync(writes.Select(w => new StateWrite(w.Key, Transform(w.Value.Span), w.Options)).ToArray(), cancellationToken);
-
-        public override ValueTask<bool> SetAtVersionAsync(string key, ReadOnlyMemory<byte> value, long version, DateTimeOffset? expiresAt, CancellationToken cancellationToken = default) =>
-            base.SetAtVersionAsync(key, Transform(value.Span), version, expiresAt, cancellationToken);
-
-        public override ValueTask<long> ListAppendAsync(string key, IReadOnlyList<ReadOnlyMemory<byte>> items, TimeSpan? timeToLive = null, CancellationToken cancellationToken = default) =>
-            base.ListAppendAsync(key, items.Select(i => (ReadOnlyMemory<byte>)Transform(i.Span)).ToArray(), timeToLive, cancellationToken);
-
-        public override async ValueTask<IReadOnlyList<ReadOnlyMemory<byte>>> ListRangeAsync(string key, long start = 0, long stop = -1, CancellationToken cancellationToken = default) =>
-            (await base.ListRangeAsync(key, start, stop, cancellationToken).ConfigureAwait(false)).Select(i => (ReadOnlyMemory<byte>)Transform(i.Span)).ToArray();
     }
 }

@@ -1,0 +1,73 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace StateKit.Internal;
+
+/// <summary>
+/// Layers that configuration alone turns on: a store's <c>L1</c> or <c>WriteBehind</c> section with
+/// <c>"Enabled": true</c> (under <c>StateKit</c>, a named store's under <c>StateKit:Stores:{name}</c>) adds the layer as
+/// <c>UseL1</c> / <c>UseWriteBehind</c> would, bound from that section. A layer added in code is not added twice.
+/// </summary>
+internal static class ConfiguredLayers
+{
+    /// <summary>The layers <paramref name="options"/>' configuration turns on that <paramref name="registered"/> lacks; <paramref name="problems"/> gets what is wrong with their settings.</summary>
+    public static List<StateStoreLayer> Find(IServiceProvider services, StateKitOptions options, IReadOnlyList<StateStoreLayer> registered, List<string> problems)
+    {
+        var layers = new List<StateStoreLayer>();
+        var marker = services.GetService<StateKitMarker>();
+        if (marker is null)
+        {
+            return layers;
+        }
+
+        var name = options.StoreName;
+        if (!registered.Any(l => l.Stage == StateStoreStage.Cache) && Enabled(marker.Section(services, name, "L1")) is { } l1Section)
+        {
+            var l1 = new L1StateStoreOptions();
+            l1Section.Bind(l1);
+            if (Check(l1, options.SectionPath + ":L1", problems) && l1.Lifetime <= TimeSpan.Zero)
+            {
+                problems.Add($"{options.SectionPath}:L1:Lifetime must be positive.");
+            }
+
+            layers.Add(new StateStoreLayer(StateStoreStage.Cache, "l1", (inner, sp) => new L1StateStore(inner, l1, sp.GetService<TimeProvider>())));
+        }
+
+        if (!registered.Any(l => l.Stage == StateStoreStage.WriteBehind) && Enabled(marker.Section(services, name, "WriteBehind")) is { } wbSection)
+        {
+            var writeBehind = new WriteBehindOptions();
+            wbSection.Bind(writeBehind);
+            if (string.IsNullOrWhiteSpace(writeBehind.JournalDirectory))
+            {
+                problems.Add($"{options.SectionPath}:WriteBehind:JournalDirectory is required when {options.SectionPath}:WriteBehind:Enabled is true.");
+            }
+
+            Check(writeBehind, options.SectionPath + ":WriteBehind", problems);
+            layers.Add(new StateStoreLayer(StateStoreStage.WriteBehind, "write-behind", (inner, sp) => new WriteBehindStateStore(
+                inner,
+                writeBehind,
+                BackendOptions.Of(inner) ?? options,
+                sp.GetService<TimeProvider>(),
+                sp.GetService<ILogger<WriteBehindStateStore>>())));
+        }
+
+        return layers;
+    }
+
+    private static IConfiguration? Enabled(IConfiguration? section) =>
+        section is not null && bool.TryParse(section["Enabled"], out var enabled) && enabled ? section : null;
+
+    private static bool Check(object settings, string path, List<string> problems)
+    {
+        var results = new List<ValidationResult>();
+        if (Validator.TryValidateObject(settings, new ValidationContext(settings), results, validateAllProperties: true))
+        {
+            return true;
+        }
+
+        problems.AddRange(results.Select(r => $"{path}:{string.Join(",", r.MemberNames)}: {r.ErrorMessage}"));
+        return false;
+    }
+}
