@@ -17,35 +17,12 @@ namespace Microsoft.Extensions.DependencyInjection;
 /// calls come in the chain does not matter; <see cref="StateStoreExtensions.DescribePipeline"/> shows what was built.
 /// </para>
 /// </remarks>
-public static class StateKitBuilderExtensions
+public static partial class StateKitBuilderExtensions
 {
     /// <summary>Uses the in-memory store (the default): fast, process-local, lost on restart.</summary>
     /// <param name="builder">The builder.</param>
     /// <returns>The builder.</returns>
     public static StateKitBuilder UseMemory(this StateKitBuilder builder) => builder.UseStoreType(MemoryStateStoreFactory.Type);
-
-    /// <summary>
-    /// Gives the in-memory store a byte budget: past <paramref name="maxResidentBytes"/>, the least recently used
-    /// entries move to files under <paramref name="spillDirectory"/> and come back on their next use, with their version
-    /// and expiry (<see cref="SpillingStateStore"/>). The same as <c>StateKit:MemoryBudget</c> in configuration. It does
-    /// not choose the backend: on any store other than memory the start fails, naming <c>StateKit:MemoryBudget</c>.
-    /// </summary>
-    /// <param name="builder">The builder.</param>
-    /// <param name="maxResidentBytes">The bytes the resident entries may count (values, keys and 80 bytes each); at least 1024.</param>
-    /// <param name="spillDirectory">The directory for spill files (each process uses its own subdirectory, removed when it ends).</param>
-    /// <returns>The builder.</returns>
-    public static StateKitBuilder UseMemoryBudget(this StateKitBuilder builder, long maxResidentBytes, string spillDirectory)
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        ArgumentOutOfRangeException.ThrowIfLessThan(maxResidentBytes, 1024);
-        ArgumentException.ThrowIfNullOrWhiteSpace(spillDirectory);
-        builder.Services.Configure<StateKitOptions>(builder.Name, o =>
-        {
-            o.MemoryBudget.MaxResidentBytes = maxResidentBytes;
-            o.MemoryBudget.SpillDirectory = spillDirectory;
-        });
-        return builder;
-    }
 
     /// <summary>Registers a backend factory and selects it; satellites (<c>UseFileSystem</c>, …) call this.</summary>
     /// <typeparam name="TFactory">The factory type.</typeparam>
@@ -140,37 +117,6 @@ public static class StateKitBuilderExtensions
         builder.AddLayer(StateStoreStage.Custom, "custom", decorator);
 
     /// <summary>
-    /// Puts an in-process tier (<see cref="L1StateStore"/>) in front of the chosen store: repeated reads are answered from
-    /// memory, changes reported by the store's change feed remove entries at once, and every entry is held at most
-    /// <see cref="L1StateStoreOptions.Lifetime"/>. Options are bound from <c>StateKit:L1</c> (a named store's from
-    /// <c>StateKit:Stores:{name}:L1</c>) when there is configuration, then from <paramref name="configure"/>, and validated
-    /// at start-up.
-    /// </summary>
-    /// <param name="builder">The builder.</param>
-    /// <param name="configure">Bounds and lifetime.</param>
-    /// <returns>The builder.</returns>
-    public static StateKitBuilder UseL1(this StateKitBuilder builder, Action<L1StateStoreOptions>? configure = null)
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        var name = builder.Name;
-        var marker = StateKitServiceCollectionExtensions.Marker(builder.Services);
-        var options = builder.Services.AddOptions<L1StateStoreOptions>(name)
-            .Configure<IServiceProvider>((o, sp) => marker.Section(sp, name, "L1")?.Bind(o))
-            .ValidateDataAnnotations()
-            .Validate(o => o.Lifetime > TimeSpan.Zero, "L1 Lifetime must be positive.")
-            .ValidateOnStart();
-        if (configure is not null)
-        {
-            options.Configure(configure);
-        }
-
-        return builder.AddLayer(StateStoreStage.Cache, "l1", (store, services) => new L1StateStore(
-            store,
-            services.GetRequiredService<IOptionsMonitor<L1StateStoreOptions>>().Get(name),
-            services.GetService<TimeProvider>()));
-    }
-
-    /// <summary>
     /// Adds a named store with its own backend, settings and pipeline, next to the default one: for example
     /// <c>AddStore("persistent", s =&gt; s.UsePostgres(connectionString))</c>. The store is registered as a keyed
     /// <see cref="IStateStore"/> and with its own keyed <see cref="IStateProvider"/> under <paramref name="name"/>
@@ -229,100 +175,6 @@ public static class StateKitBuilderExtensions
         }
 
         configure(named);
-        return builder;
-    }
-
-    /// <summary>
-    /// Puts write-behind (<see cref="WriteBehindStateStore"/>) in front of the chosen store: writes are acknowledged once
-    /// they are in a durable journal under <paramref name="journalDirectory"/> and flushed to the store in the background,
-    /// coalesced per key; the journal is replayed after a crash. For keys one instance owns (see the remarks there).
-    /// </summary>
-    /// <param name="builder">The builder.</param>
-    /// <param name="journalDirectory">A local directory for the journal, used by this store only.</param>
-    /// <param name="configure">Flush interval, pending bound, flush concurrency.</param>
-    /// <returns>The builder.</returns>
-    public static StateKitBuilder UseWriteBehind(this StateKitBuilder builder, string journalDirectory, Action<WriteBehindOptions>? configure = null)
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        ArgumentException.ThrowIfNullOrWhiteSpace(journalDirectory);
-        var options = new WriteBehindOptions { JournalDirectory = journalDirectory };
-        configure?.Invoke(options);
-        var problems = new List<System.ComponentModel.DataAnnotations.ValidationResult>();
-        if (!System.ComponentModel.DataAnnotations.Validator.TryValidateObject(options, new System.ComponentModel.DataAnnotations.ValidationContext(options), problems, validateAllProperties: true))
-        {
-            throw new ArgumentException("Write-behind options are not valid: " + string.Join(" ", problems.Select(p => p.ErrorMessage)), nameof(configure));
-        }
-
-        var name = builder.Name;
-        return builder.AddLayer(StateStoreStage.WriteBehind, "write-behind", (store, services) => new WriteBehindStateStore(
-            store,
-            options,
-            BackendOptions.Of(store) ?? StateStoreSelector.Options(services, name),
-            services.GetService<TimeProvider>(),
-            services.GetService<Microsoft.Extensions.Logging.ILogger<WriteBehindStateStore>>()));
-    }
-
-    /// <summary>
-    /// Backs the default store up with named stores (<see cref="AddStore"/>), in order: a fallback chain
-    /// (<see cref="FallbackStateStore"/>) that serves from the first store that answers, copies every write to the
-    /// fallbacks while the primary serves, and replays the writes made during an outage onto the primary when it recovers.
-    /// The same as <c>StateKit:Fallback:Stores</c> in configuration (with <c>ProbeInterval</c>, <c>MaxProbeInterval</c>,
-    /// <c>ConflictPolicy</c>).
-    /// </summary>
-    /// <param name="builder">The builder <c>AddStateKit()</c> returned.</param>
-    /// <param name="fallbackStoreNames">The named stores, first fallback first; checked at start-up.</param>
-    /// <returns>The builder.</returns>
-    public static StateKitBuilder UseFallback(this StateKitBuilder builder, params string[] fallbackStoreNames)
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        ArgumentNullException.ThrowIfNull(fallbackStoreNames);
-        if (fallbackStoreNames.Length == 0 || fallbackStoreNames.Any(string.IsNullOrWhiteSpace))
-        {
-            throw new ArgumentException("Name at least one fallback store, each added with AddStore.", nameof(fallbackStoreNames));
-        }
-
-        if (builder.IsNamed)
-        {
-            throw new InvalidOperationException($"UseFallback is called on the builder AddStateKit() returns, not inside the store '{builder.Name}'.");
-        }
-
-        builder.Services.Configure<StateKitOptions>(o =>
-        {
-            o.Fallback.Stores.Clear();
-            o.Fallback.Stores.AddRange(fallbackStoreNames);
-        });
-        return builder;
-    }
-
-    /// <summary>
-    /// Sends the state of a tier to a named store (<see cref="AddStore"/>): the provider's values, lists, history and
-    /// checkpoints of every scope of that tier, and for <see cref="StateTier.Session"/> the session records too. The same
-    /// as <c>StateKit:Tiers:{tier} = {storeName}</c> in configuration. Tiers not routed stay on the default store.
-    /// </summary>
-    /// <remarks>
-    /// The default <see cref="IStateStore"/> then routes each key by its tier; a batch whose keys belong to two stores is
-    /// refused with <see cref="NotSupportedException"/> (StateKit never applies half a batch), and listing keys without a
-    /// tier in the prefix lists every store. Routing a tier moves no data: state written before stays where it was.
-    /// </remarks>
-    /// <param name="builder">The builder <c>AddStateKit()</c> returned.</param>
-    /// <param name="tier">The tier.</param>
-    /// <param name="storeName">The name of a store added with <see cref="AddStore"/>; checked at start-up.</param>
-    /// <returns>The builder.</returns>
-    public static StateKitBuilder RouteTier(this StateKitBuilder builder, StateTier tier, string storeName)
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        ArgumentException.ThrowIfNullOrWhiteSpace(storeName);
-        if (!Enum.IsDefined(tier))
-        {
-            throw new ArgumentOutOfRangeException(nameof(tier), tier, "Unknown tier.");
-        }
-
-        if (builder.IsNamed)
-        {
-            throw new InvalidOperationException($"RouteTier is called on the builder AddStateKit() returns, not inside the store '{builder.Name}'.");
-        }
-
-        builder.Services.Configure<StateKitOptions>(o => o.Tiers[tier] = storeName);
         return builder;
     }
 

@@ -88,6 +88,7 @@ internal sealed class InProcessChangeFeed : IStateChangeFeed
         private readonly CancellationTokenSource _stop = new();
         private Task _reader = Task.CompletedTask;
         private int _missed;
+        private int _disposed;
 
         public void Start() => _reader = Task.Run(ReadAsync);
 
@@ -107,6 +108,11 @@ internal sealed class InProcessChangeFeed : IStateChangeFeed
 
         public async ValueTask DisposeAsync()
         {
+            if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            {
+                return;
+            }
+
             feed.Remove(this);
             _queue.Writer.TryComplete();
             await _stop.CancelAsync().ConfigureAwait(false);

@@ -28,6 +28,8 @@ public abstract class DelegatingStateStore : IStateStore, IVersionPreservingStat
         InnerStore = innerStore;
     }
 
+    private int _disposed;
+
     /// <summary>Gets the store this decorator forwards to.</summary>
     protected IStateStore InnerStore { get; }
 
@@ -116,10 +118,15 @@ public abstract class DelegatingStateStore : IStateStore, IVersionPreservingStat
     public virtual ValueTask<bool> ListTouchAsync(string key, TimeSpan timeToLive, CancellationToken cancellationToken = default) =>
         InnerStore.ListTouchAsync(key, timeToLive, cancellationToken);
 
-    /// <summary>Disposes the inner store.</summary>
+    /// <summary>Disposes the inner store. Only the first call does anything (a pipeline can be disposed by its owner and by a container).</summary>
     /// <returns>A task that completes when the inner store is disposed.</returns>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         await DisposeAsyncCore().ConfigureAwait(false);
         GC.SuppressFinalize(this);
     }

@@ -221,6 +221,26 @@ public sealed class StageOrderTests
         Assert.That(error!.Message, Does.Contain("StateKit:WriteBehind:JournalDirectory is required").And.Contain("StateKit:L1:Lifetime must be positive"));
     }
 
+    [Test]
+    public async Task APipelineOfEveryLayer_DisposedByItsOwnerAndByTheContainer_DisposesOnce()
+    {
+        // Found by the combination fixtures: L1 disposed a second time threw ObjectDisposedException from its
+        // change-feed subscription.
+        var services = new ServiceCollection();
+        services.AddStateKit().UseMemoryBudget(4096, Path.Combine(_root, "spill")).UseL1().UseWriteBehind(Path.Combine(_root, "journal"))
+            .Decorate((s, _) => new XorStore(s)).AddStore("copy", b => b.UseMemory()).UseFallback("copy");
+        var provider = services.BuildServiceProvider();
+        var store = provider.GetRequiredService<IStateStore>();
+        Assert.That(store.DescribePipeline(), Is.EqualTo("telemetry > l1 > XorStore > write-behind > fallback[copy] > memory-budget > memory"));
+        await store.SetAsync("k", Plain);
+        Assert.That((await store.GetAsync("k"))!.Value.ToArray(), Is.EqualTo(Plain));
+
+        await store.DisposeAsync();
+        await store.DisposeAsync();
+        Assert.That(async () => await provider.DisposeAsync(), Throws.Nothing);
+        Assert.That(async () => await store.GetAsync("k"), Throws.InstanceOf<ObjectDisposedException>());
+    }
+
     private static IEnumerable<string> FilesUnder(string directory) =>
         Directory.Exists(directory) ? Directory.EnumerateFiles(directory, "*", SearchOption.AllDirectories) : [];
 
