@@ -75,6 +75,10 @@ public static class StateKitServiceCollectionExtensions
         return null;
     }
 
+    /// <summary>The app's <c>StateKit</c> section when <c>AddStateKit()</c> was given none of its own (that one is bound where it is given).</summary>
+    private static IConfigurationSection? AppSection(StateKitMarker marker, IServiceProvider services) =>
+        marker.Configuration is null && services.GetService<IConfiguration>()?.GetSection(StateKitOptions.SectionName) is { } section && section.Exists() ? section : null;
+
     private static StateKitBuilder Register(IServiceCollection services)
     {
         if (FindMarker(services) is { } existing)
@@ -85,7 +89,13 @@ public static class StateKitServiceCollectionExtensions
         var marker = new StateKitMarker(services);
         var builder = marker.Builder;
         services.AddSingleton(marker);
-        services.AddOptions<StateKitOptions>().ValidateDataAnnotations().ValidateOnStart();
+        // Without a section given to AddStateKit(configuration), the app's own configuration (StateKit, as the named
+        // stores, L1 and sessions already read it) still applies: settings, command line and environment reach
+        // AddStateKit() too. Code (the configure callbacks, Use… calls) comes after and wins.
+        services.AddOptions<StateKitOptions>()
+            .Configure<IServiceProvider>((o, sp) => AppSection(marker, sp)?.Bind(o))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<StateKitOptions>, StateKitOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IStateStoreFactory, MemoryStateStoreFactory>());
@@ -95,7 +105,10 @@ public static class StateKitServiceCollectionExtensions
         services.TryAddSingleton(sp => new StateValueCodec(sp.GetRequiredService<IStateSerializer>(), sp.GetRequiredService<IOptions<StateKitOptions>>().Value.Envelope));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, StateKitStartupReport>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, StateKitPurgeService>());
-        services.AddOptions<StateProviderOptions>().ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<StateProviderOptions>()
+            .Configure<IServiceProvider>((o, sp) => AppSection(marker, sp)?.GetSection("Provider").Bind(o))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
         services.TryAddSingleton<IStateProvider>(sp => new StateProvider(
             sp.GetRequiredService<IStateStore>(),
             sp.GetRequiredService<StateValueCodec>(),

@@ -42,7 +42,7 @@ internal sealed partial class StateProvider : IStateProvider
         _auditSinks = services.GetServices<IStateAuditSink>().ToArray();
         _authorizers = services.GetServices<IStateAuthorizer>().ToArray();
         _principal = services.GetService<IStatePrincipalAccessor>();
-        _sharesDecoded = store.GetService<L1StateStore>() is not null;
+        _sharesDecoded = store.GetService<ISharesDecodedValues>() is not null;
     }
 
     public ValueTask<StateValue<T>?> GetAsync<T>(StateScope scope, string key, CancellationToken cancellationToken = default)

@@ -222,6 +222,34 @@ public sealed class StageOrderTests
     }
 
     [Test]
+    public async Task AddStateKitWithoutASection_ReadsTheAppsStateKitSection_AndCodeWins()
+    {
+        // Case 6: StateKit:KeyPrefix and StateKit:Provider were ignored by AddStateKit() without a section, while named
+        // stores, L1 and sessions read the app's configuration.
+        var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["StateKit:KeyPrefix"] = "app1",
+            ["StateKit:Provider:MaxCheckpointKeys"] = "77",
+            ["StateKit:L1:Enabled"] = "true",
+        }).Build();
+        var services = new ServiceCollection();
+        services.AddSingleton<IConfiguration>(config);
+        services.AddStateKit();
+        await using (var provider = services.BuildServiceProvider())
+        {
+            Assert.That(provider.GetRequiredService<IOptions<StateKitOptions>>().Value.KeyPrefix, Is.EqualTo("app1"));
+            Assert.That(provider.GetRequiredService<IOptions<StateProviderOptions>>().Value.MaxCheckpointKeys, Is.EqualTo(77));
+            Assert.That(provider.GetRequiredService<IStateStore>().DescribePipeline(), Is.EqualTo("telemetry > l1 > memory"));
+        }
+
+        var code = new ServiceCollection();
+        code.AddSingleton<IConfiguration>(config);
+        code.AddStateKit(o => o.KeyPrefix = "code");
+        await using var fromCode = code.BuildServiceProvider();
+        Assert.That(fromCode.GetRequiredService<IOptions<StateKitOptions>>().Value.KeyPrefix, Is.EqualTo("code"));
+    }
+
+    [Test]
     public async Task APipelineOfEveryLayer_DisposedByItsOwnerAndByTheContainer_DisposesOnce()
     {
         // Found by the combination fixtures: L1 disposed a second time threw ObjectDisposedException from its

@@ -20,7 +20,7 @@ namespace StateKit;
 /// another caller reads. Over its bounds the tier drops arbitrary entries (random replacement), which costs nothing per read.
 /// </para>
 /// </remarks>
-public sealed partial class L1StateStore : DelegatingStateStore
+public sealed partial class L1StateStore : DelegatingStateStore, Internal.ISharesDecodedValues
 {
     private const int Stripes = 256;
     private readonly ConcurrentDictionary<string, Held> _held = new(StringComparer.Ordinal);
