@@ -91,8 +91,8 @@ internal sealed partial class SqlStateEngine
 
     private long Now => _guard.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
 
-    /// <summary>Gets the store's options (limits, default time to live).</summary>
-    public StateStoreOptions Options => _guard.Options;
+    /// <summary>Gets the store's argument checks, clock and options (limits, default time to live).</summary>
+    public StateStoreGuard Guard => _guard;
 
     /// <summary>Gets the namespace (the store's key prefix) every row of this store carries.</summary>
     public string Namespace => _ns;

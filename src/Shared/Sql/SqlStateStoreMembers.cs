@@ -17,7 +17,7 @@ public sealed partial class PostgresStateStore : IStateStore, IStateStoreCapabil
     string StateKit.Internal.IStateStoreLocation.Location => _dialect.Location;
 
     /// <inheritdoc />
-    StateStoreOptions StateKit.Internal.IStateStoreBackend.BackendOptions => _engine.Options;
+    StateKit.Adapters.StateStoreGuard StateKit.Internal.IStateStoreBackend.Guard => _engine.Guard;
 
     /// <inheritdoc />
     /// <remarks>Batches are atomic: one transaction.</remarks>

@@ -106,7 +106,7 @@ public sealed partial class FileStateStore : IStateStore, IStateStoreCapabilitie
     string StateKit.Internal.IStateStoreLocation.Location => "directory '" + DirectoryPath + "'";
 
     /// <inheritdoc />
-    StateStoreOptions StateKit.Internal.IStateStoreBackend.BackendOptions => _guard.Options;
+    StateKit.Adapters.StateStoreGuard StateKit.Internal.IStateStoreBackend.Guard => _guard;
 
     /// <inheritdoc />
     public ValueTask<StateEntry?> GetAsync(string key, CancellationToken cancellationToken = default)

@@ -103,7 +103,7 @@ public sealed partial class RedisStateStore : IStateStore, IStateStoreCapabiliti
     string StateKit.Internal.IStateStoreLocation.Location => Location ?? "Redis on the application's connection";
 
     /// <inheritdoc />
-    StateStoreOptions StateKit.Internal.IStateStoreBackend.BackendOptions => _guard.Options;
+    StateKit.Adapters.StateStoreGuard StateKit.Internal.IStateStoreBackend.Guard => _guard;
 
     private string? Location { get; }
 

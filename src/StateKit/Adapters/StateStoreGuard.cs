@@ -42,7 +42,10 @@ public sealed class StateStoreGuard
     /// transient failure, so retries show in the app's metrics).
     /// </summary>
     /// <param name="operation">The operation being retried, such as <c>Set</c>.</param>
-    public void RecordRetry(string operation) => StateKit.Internal.StateKitMetrics.RecordRetry(StoreName, operation);
+    public void RecordRetry(string operation) => Metrics.RecordRetry(StoreName, operation);
+
+    /// <summary>Gets or sets where retries are counted: the container's instruments for a pipeline built by <c>AddStateKit</c>.</summary>
+    internal StateKit.Internal.StateKitMetrics Metrics { get; set; } = StateKit.Internal.StateKitMetrics.Process;
 
     /// <summary>Gets the store options.</summary>
     public StateStoreOptions Options { get; }

@@ -66,6 +66,7 @@ internal static class StateStoreSelector
         }
 
         var wrapped = StateStorePipelineOptions.Wrap(store, layers, services);
+        StateStoreMetrics.Bind(wrapped, options.Telemetry ? services.GetRequiredService<StateKitMetrics>() : StateKitMetrics.Off);
         return name.Length == 0 && options.Tiers.Count > 0 ? TierRoutingStateStore.Create(wrapped, options.Tiers, services) : wrapped;
     }
 

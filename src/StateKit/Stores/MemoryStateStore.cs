@@ -36,7 +36,7 @@ public sealed partial class MemoryStateStore : IStateStore, IStateStoreCapabilit
     public StateStoreCapabilities Capabilities => StateStoreCapabilities.AtomicBatches;
 
     /// <inheritdoc />
-    StateStoreOptions Internal.IStateStoreBackend.BackendOptions => _guard.Options;
+    Adapters.StateStoreGuard Internal.IStateStoreBackend.Guard => _guard;
 
     /// <inheritdoc />
     public string Name => "memory";

@@ -38,31 +38,34 @@ public static class StateStoreExtensions
     public static string DescribePipeline(this IStateStore store)
     {
         ArgumentNullException.ThrowIfNull(store);
-        var parts = new List<string>();
-        for (IStateStore? layer = store; layer is not null && parts.Count < 64;)
+        return string.Join(" > ", PipelineLayers(store).Select(layer => layer switch
         {
-            switch (layer)
-            {
-                case Internal.TierRoutingStateStore routing:
-                    parts.Add("routing");
-                    layer = routing.DefaultStore;
-                    break;
-                case FallbackStateStore fallback:
-                    parts.Add("fallback[" + string.Join(" | ", fallback.FallbackNames ?? fallback.Stores.Skip(1).Select(s => s.Name).ToArray()) + "]");
-                    layer = fallback.Stores[0];
-                    break;
-                case DelegatingStateStore delegating:
-                    parts.Add(LayerName(delegating));
-                    layer = delegating.Inner;
-                    break;
-                default:
-                    parts.Add(LayerName(layer));
-                    layer = null;
-                    break;
-            }
-        }
+            Internal.TierRoutingStateStore => "routing",
+            FallbackStateStore fallback => "fallback[" + string.Join(" | ", fallback.FallbackNames ?? fallback.Stores.Skip(1).Select(s => s.Name).ToArray()) + "]",
+            _ => LayerName(layer),
+        }));
+    }
 
-        return string.Join(" > ", parts);
+    /// <summary>
+    /// The layers of a pipeline from the outside in, ending with the backend: through every <see cref="DelegatingStateStore"/>,
+    /// a fallback chain's primary and tier routing's default store (a fallback's own stores are pipelines of their own).
+    /// </summary>
+    /// <param name="store">The outermost store.</param>
+    /// <returns>The layers.</returns>
+    internal static IEnumerable<IStateStore> PipelineLayers(IStateStore store)
+    {
+        var layer = store;
+        while (layer is not null)
+        {
+            yield return layer;
+            layer = layer switch
+            {
+                Internal.TierRoutingStateStore routing => routing.DefaultStore,
+                FallbackStateStore fallback => fallback.Stores[0],
+                DelegatingStateStore delegating => delegating.Inner,
+                _ => null,
+            };
+        }
     }
 
     private static string LayerName(IStateStore layer) => layer switch

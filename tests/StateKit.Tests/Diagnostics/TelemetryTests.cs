@@ -117,6 +117,48 @@ public sealed class TelemetryTests
         Assert.That(off.GetRequiredService<IStateStore>(), Is.InstanceOf<MemoryStateStore>());
     }
 
+    [Test]
+    public async Task EveryLayer_ReportsToTheContainersOneMeter_AndTelemetryOff_RecordsNothingAnywhere()
+    {
+        // Issue 24, case 6: spills, retries, fallback and write-behind counters went to a second, process-wide meter,
+        // which StateKit:Telemetry=false did not turn off.
+        var root = Directory.CreateTempSubdirectory("statekit-meter-").FullName;
+        try
+        {
+            static async Task WriteAsync(IStateStore store)
+            {
+                for (var i = 0; i < 40; i++)
+                {
+                    await store.SetAsync("k" + i, new byte[200]);
+                }
+            }
+
+            await using (var on = Container(s => s.AddStateKit().UseMemoryBudget(1024, Path.Combine(root, "on"))))
+            {
+                using var spills = Collector<long>(on, StateKitTelemetry.Spills);
+                using var resident = Collector<long>(on, StateKitTelemetry.ResidentBytes);
+                await WriteAsync(on.GetRequiredService<IStateStore>());
+                resident.RecordObservableInstruments();
+                Assert.That(spills.GetMeasurementSnapshot().Sum(m => m.Value), Is.GreaterThan(0), "the spills are on the container's meter");
+                Assert.That(resident.GetMeasurementSnapshot().Select(m => m.Value), Has.Some.GreaterThan(0), "and the resident bytes");
+            }
+
+            using var anywhere = new MetricCollector<long>(null, StateKitTelemetry.MeterName, StateKitTelemetry.Spills);
+            await using (var off = Container(s => s.AddStateKit(o => o.Telemetry = false).UseMemoryBudget(1024, Path.Combine(root, "off"))))
+            {
+                var store = off.GetRequiredService<IStateStore>();
+                await WriteAsync(store);
+                Assert.That(store.GetRequiredService<SpillingStateStore>().Spills, Is.GreaterThan(0), "entries did spill");
+            }
+
+            Assert.That(anywhere.GetMeasurementSnapshot(), Is.Empty, "with telemetry off, no StateKit meter anywhere in the process saw the spills");
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
     private static ServiceProvider Container(Action<IServiceCollection> configure)
     {
         var services = new ServiceCollection();

@@ -33,7 +33,7 @@ public sealed partial class FallbackStateStore
                 _journal[fallback].TryRemove(key, out _);
                 Interlocked.Increment(ref replayed);
                 Interlocked.Increment(ref _replayed);
-                StateKitMetrics.RecordFallbackReplay();
+                Metrics.RecordFallbackReplay();
             }).ConfigureAwait(false);
         }
 
@@ -145,7 +145,7 @@ public sealed partial class FallbackStateStore
     {
         Interlocked.Increment(ref _conflicts);
         Log.FallbackConflict(_logger, StateKit.Adapters.StateKeys.Printable(conflict.Key), conflict.BaseVersion, conflict.PrimaryVersion, conflict.FallbackVersion, conflict.Resolution);
-        StateKitMetrics.RecordFallbackConflict();
+        Metrics.RecordFallbackConflict();
         Conflict?.Invoke(this, conflict);
     }
 

@@ -117,6 +117,9 @@ public sealed partial class FallbackStateStore : IStateStore, IStateStoreCapabil
     /// <summary>Gets the names the fallbacks were configured by (named stores), for the description; their store names when not set.</summary>
     internal IReadOnlyList<string>? FallbackNames { get; init; }
 
+    /// <summary>Gets or sets where switches, replays and conflicts are counted (the container's instruments in a pipeline).</summary>
+    internal StateKitMetrics Metrics { get; set; } = StateKitMetrics.Process;
+
     /// <inheritdoc />
     public StateStoreCapabilities Capabilities { get; }
 
@@ -437,7 +440,7 @@ public sealed partial class FallbackStateStore : IStateStore, IStateStoreCapabil
     private void Raise(int from, int to, string reason)
     {
         Log.FallbackSwitched(_logger, _stores[from].Name, from, _stores[to].Name, to, reason);
-        StateKitMetrics.RecordFallbackSwitch(to);
+        Metrics.RecordFallbackSwitch(to);
         Switched?.Invoke(this, new FallbackSwitch(from, to, reason));
     }
 

@@ -119,7 +119,7 @@ public sealed partial class SpillingStateStore
         DeleteFile(spilled.Location);
         Account(key);
         Interlocked.Increment(ref _restores);
-        StateKitMetrics.RecordRestore();
+        Metrics.RecordRestore();
         return Sync(_memory.GetAsync(key));
     }
 
@@ -247,7 +247,7 @@ public sealed partial class SpillingStateStore
         else
         {
             Interlocked.Increment(ref _spills);
-            StateKitMetrics.RecordSpill();
+            Metrics.RecordSpill();
         }
 
         if (_resident.TryRemove(new KeyValuePair<string, Resident>(key, resident)))

@@ -34,6 +34,7 @@ namespace StateKit;
 public sealed partial class SpillingStateStore : DelegatingStateStore
 {
     private const int EntryOverhead = 80;
+    private StateKitMetrics _metrics = StateKitMetrics.Process;
     private readonly MemoryStateStore _memory;
     private readonly SpillDirectory _directory;
     private readonly long _budget;
@@ -77,7 +78,19 @@ public sealed partial class SpillingStateStore : DelegatingStateStore
         _time = timeProvider ?? TimeProvider.System;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _directory = new SpillDirectory(options.SpillDirectory);
-        StateKitMetrics.TrackResident(this, () => ResidentBytes);
+        _metrics.TrackResident(this, () => ResidentBytes);
+    }
+
+    /// <summary>Gets or sets where spills, restores and resident bytes are reported (the container's instruments in a pipeline).</summary>
+    internal StateKitMetrics Metrics
+    {
+        get => _metrics;
+        set
+        {
+            _metrics.UntrackResident(this);
+            _metrics = value;
+            _metrics.TrackResident(this, () => ResidentBytes);
+        }
     }
 
     /// <summary>Gets the bytes the resident entries count toward the budget.</summary>
@@ -305,7 +318,7 @@ public sealed partial class SpillingStateStore : DelegatingStateStore
     /// <inheritdoc />
     protected override async ValueTask DisposeAsyncCore()
     {
-        StateKitMetrics.UntrackResident(this);
+        _metrics.UntrackResident(this);
         await base.DisposeAsyncCore().ConfigureAwait(false);
         _directory.Dispose();
     }

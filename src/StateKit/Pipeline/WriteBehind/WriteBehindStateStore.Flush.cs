@@ -120,7 +120,7 @@ public sealed partial class WriteBehindStateStore
         }
 
         Interlocked.Increment(ref _flushed);
-        StateKitMetrics.RecordWriteBehindFlush(TimeSpan.FromMilliseconds(Environment.TickCount64 - pending.AcknowledgedAt));
+        Metrics.RecordWriteBehindFlush(TimeSpan.FromMilliseconds(Environment.TickCount64 - pending.AcknowledgedAt));
     }
 
     /// <summary>
@@ -187,6 +187,6 @@ public sealed partial class WriteBehindStateStore
     {
         Interlocked.Increment(ref _conflicts);
         Log.WriteBehindConflict(_logger, StateKeys.Printable(key), version, storeVersion);
-        StateKitMetrics.RecordWriteBehindConflict();
+        Metrics.RecordWriteBehindConflict();
     }
 }

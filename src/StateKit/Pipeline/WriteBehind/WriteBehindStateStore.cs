@@ -84,6 +84,9 @@ public sealed partial class WriteBehindStateStore : DelegatingStateStore
     /// <summary>Gets how many flushes found the store ahead (another writer): the store's value stayed.</summary>
     public long Conflicts => Interlocked.Read(ref _conflicts);
 
+    /// <summary>Gets or sets where flush lags and conflicts are counted (the container's instruments in a pipeline).</summary>
+    internal StateKitMetrics Metrics { get; set; } = StateKitMetrics.Process;
+
     /// <inheritdoc />
     public override async ValueTask<StateEntry?> GetAsync(string key, CancellationToken cancellationToken = default)
     {
