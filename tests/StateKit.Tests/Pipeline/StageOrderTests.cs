@@ -250,6 +250,31 @@ public sealed class StageOrderTests
     }
 
     [Test]
+    public async Task UseWriteBehind_BindsItsSection_ThenCode_AndBadSettingsFailTheStartNamingThePath()
+    {
+        // One options rule for every layer: bound from StateKit[:Stores:{name}]:{Layer}, then code, validated at start.
+        var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["StateKit:WriteBehind:FlushInterval"] = "00:00:02",
+            ["StateKit:WriteBehind:FlushConcurrency"] = "4",
+        }).Build();
+        var services = new ServiceCollection();
+        services.AddStateKit(config.GetSection("StateKit")).UseWriteBehind(Path.Combine(_root, "journal"), o => o.FlushConcurrency = 8);
+        await using (var provider = services.BuildServiceProvider())
+        {
+            var options = provider.GetRequiredService<IOptionsMonitor<WriteBehindOptions>>().Get(string.Empty);
+            Assert.That((options.FlushInterval, options.FlushConcurrency, options.JournalDirectory), Is.EqualTo((TimeSpan.FromSeconds(2), 8, Path.Combine(_root, "journal"))));
+            Assert.That(provider.GetRequiredService<IStateStore>().DescribePipeline(), Is.EqualTo("telemetry > write-behind > memory"));
+        }
+
+        var bad = new ServiceCollection();
+        bad.AddStateKit().AddStore("durable", b => b.UseMemory().UseWriteBehind(Path.Combine(_root, "j2"), o => o.FlushConcurrency = 0));
+        await using var failing = bad.BuildServiceProvider();
+        var error = Assert.Throws<OptionsValidationException>(() => failing.GetRequiredService<IOptionsMonitor<WriteBehindOptions>>().Get("durable"));
+        Assert.That(error!.Message, Does.Contain("StateKit:Stores:durable:WriteBehind"));
+    }
+
+    [Test]
     public async Task APipelineOfEveryLayer_DisposedByItsOwnerAndByTheContainer_DisposesOnce()
     {
         // Found by the combination fixtures: L1 disposed a second time threw ObjectDisposedException from its

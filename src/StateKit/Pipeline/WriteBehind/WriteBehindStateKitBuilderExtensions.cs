@@ -13,6 +13,9 @@ public static partial class StateKitBuilderExtensions
     /// Puts write-behind (<see cref="WriteBehindStateStore"/>) in front of the chosen store: writes are acknowledged once
     /// they are in a durable journal under <paramref name="journalDirectory"/> and flushed to the store in the background,
     /// coalesced per key; the journal is replayed after a crash. For keys one instance owns (see the remarks there).
+    /// Options are bound from <c>StateKit:WriteBehind</c> (a named store's from <c>StateKit:Stores:{name}:WriteBehind</c>)
+    /// when there is configuration, then from <paramref name="journalDirectory"/> and <paramref name="configure"/>, and
+    /// validated at start-up, naming the option path.
     /// </summary>
     /// <param name="builder">The builder.</param>
     /// <param name="journalDirectory">A local directory for the journal, used by this store only.</param>
@@ -22,18 +25,25 @@ public static partial class StateKitBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentException.ThrowIfNullOrWhiteSpace(journalDirectory);
-        var options = new WriteBehindOptions { JournalDirectory = journalDirectory };
-        configure?.Invoke(options);
-        var problems = new List<System.ComponentModel.DataAnnotations.ValidationResult>();
-        if (!System.ComponentModel.DataAnnotations.Validator.TryValidateObject(options, new System.ComponentModel.DataAnnotations.ValidationContext(options), problems, validateAllProperties: true))
+        var name = builder.Name;
+        var marker = StateKitServiceCollectionExtensions.Marker(builder.Services);
+        var path = (name.Length == 0 ? StateKitOptions.SectionName : StateKitOptions.SectionName + ":Stores:" + name) + ":WriteBehind";
+        var options = builder.Services.AddOptions<WriteBehindOptions>(name)
+            .Configure<IServiceProvider>((o, sp) => marker.Section(sp, name, "WriteBehind")?.Bind(o))
+            .Configure(o => o.JournalDirectory = journalDirectory);
+        if (configure is not null)
         {
-            throw new ArgumentException("Write-behind options are not valid: " + string.Join(" ", problems.Select(p => p.ErrorMessage)), nameof(configure));
+            options.Configure(configure);
         }
 
-        var name = builder.Name;
+        options.Validate(
+            o => System.ComponentModel.DataAnnotations.Validator.TryValidateObject(o, new System.ComponentModel.DataAnnotations.ValidationContext(o), null, validateAllProperties: true),
+            $"{path}: FlushInterval must be 1 ms to 10 minutes, MaxPendingBytes at least 1024, FlushConcurrency 1 to 256.")
+            .Validate(o => !string.IsNullOrWhiteSpace(o.JournalDirectory), $"{path}:JournalDirectory is required.")
+            .ValidateOnStart();
         return builder.AddLayer(StateStoreStage.WriteBehind, "write-behind", (store, services) => new WriteBehindStateStore(
             store,
-            options,
+            services.GetRequiredService<IOptionsMonitor<WriteBehindOptions>>().Get(name),
             BackendOptions.Of(store) ?? StateStoreSelector.Options(services, name),
             services.GetService<TimeProvider>(),
             services.GetService<Microsoft.Extensions.Logging.ILogger<WriteBehindStateStore>>()));
