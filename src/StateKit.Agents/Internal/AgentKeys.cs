@@ -21,7 +21,7 @@ internal static class AgentKeys
     /// <summary>A saved agent session: under its agent's id, or (<paramref name="agentId"/> null) in the layout of 0.1, shared by agents.</summary>
     public static string Session(string? agentId, string sessionId, IReadOnlyDictionary<string, string> partitions)
     {
-        var key = (agentId is null ? "agents/sessions/" : "agents/agent-sessions/" + Segment(agentId) + "/") + Segment(sessionId);
+        var key = (agentId is null ? StoreKeyLayout.Agents + "sessions/" : StoreKeyLayout.Agents + "agent-sessions/" + Segment(agentId) + "/") + Segment(sessionId);
         foreach (var (name, value) in partitions.OrderBy(p => p.Key, StringComparer.Ordinal))
         {
             key += "/" + Segment(name) + "=" + Segment(value);
@@ -31,13 +31,13 @@ internal static class AgentKeys
     }
 
     /// <summary>A workflow checkpoint's value.</summary>
-    public static string Checkpoint(string sessionId, string checkpointId) => "agents/workflows/" + Segment(sessionId) + "/c/" + Segment(checkpointId);
+    public static string Checkpoint(string sessionId, string checkpointId) => StoreKeyLayout.Agents + "workflows/" + Segment(sessionId) + "/c/" + Segment(checkpointId);
 
     /// <summary>The marker of a workflow run that has finished (<see cref="StateKitWorkflowRuns"/>).</summary>
-    public static string WorkflowCompleted(string sessionId) => "agents/workflows/" + Segment(sessionId) + "/completed";
+    public static string WorkflowCompleted(string sessionId) => StoreKeyLayout.Agents + "workflows/" + Segment(sessionId) + "/completed";
 
     /// <summary>A workflow session's checkpoint index (a list, oldest first).</summary>
-    public static string CheckpointIndex(string sessionId) => "agents/workflows/" + Segment(sessionId) + "/index";
+    public static string CheckpointIndex(string sessionId) => StoreKeyLayout.Agents + "workflows/" + Segment(sessionId) + "/index";
 
     private static string ConversationList(string id) => "agents/chat/" + Segment(id);
 

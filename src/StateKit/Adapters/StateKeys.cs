@@ -128,7 +128,7 @@ public static class StateKeys
     }
 
     /// <summary>The prefix under which session managers keep session records: <c>sessions/{type}/{id}</c>.</summary>
-    internal const string SessionRecordPrefix = "sessions/";
+    internal const string SessionRecordPrefix = Internal.StoreKeyLayout.SessionRecords;
 
     /// <summary>A session id as messages and logs show it: its first four characters, so two can be told apart, and no more.</summary>
     /// <param name="sessionId">The id.</param>

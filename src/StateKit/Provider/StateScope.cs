@@ -36,7 +36,7 @@ public readonly record struct StateScope
     {
         Tier = tier;
         OwnerId = ownerId;
-        _storePrefix = $"{tier.ToString().ToLowerInvariant()}/{ownerId}/";
+        _storePrefix = Internal.StoreKeyLayout.ScopePrefix(tier, ownerId);
     }
 
     /// <summary>Gets the one application-wide scope.</summary>

@@ -12,10 +12,10 @@ namespace StateKit.Internal;
 internal sealed class SessionKeys(string name)
 {
     /// <summary>Gets the prefix of the session records.</summary>
-    public string RecordPrefix { get; } = StateKit.Adapters.StateKeys.SessionRecordPrefix + name + "/";
+    public string RecordPrefix { get; } = StoreKeyLayout.SessionRecords + name + "/";
 
     /// <summary>Gets the prefix of the scope owner entries.</summary>
-    public string OwnerPrefix { get; } = "session-scopes/" + name + "/";
+    public string OwnerPrefix { get; } = StoreKeyLayout.SessionScopes + name + "/";
 
     /// <summary>The key of a session record.</summary>
     public string Record(string sessionId) => RecordPrefix + sessionId;

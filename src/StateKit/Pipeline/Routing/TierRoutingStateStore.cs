@@ -63,25 +63,8 @@ internal sealed class TierRoutingStateStore : IStateStore, IStateChangeFeed, ISt
         return new TierRoutingStateStore(defaultStore, byTier);
     }
 
-    /// <summary>The tier a store key belongs to, from its first segment; <see langword="null"/> for a key of no tier.</summary>
-    internal static StateTier? TierOf(ReadOnlySpan<char> key)
-    {
-        var slash = key.IndexOf('/');
-        if (slash < 0)
-        {
-            return null;
-        }
-
-        return key[..slash] switch
-        {
-            "local" => StateTier.Local,
-            "shared" => StateTier.Shared,
-            "session" or "sessions" or "session-scopes" => StateTier.Session,
-            "persistent" => StateTier.Persistent,
-            "global" => StateTier.Global,
-            _ => null,
-        };
-    }
+    /// <summary>The tier a store key belongs to (<see cref="StoreKeyLayout.TierOf"/>).</summary>
+    internal static StateTier? TierOf(ReadOnlySpan<char> key) => StoreKeyLayout.TierOf(key);
 
     /// <inheritdoc />
     public object? GetService(Type serviceType, object? serviceKey = null)
