@@ -52,7 +52,15 @@ public sealed partial class WriteBehindStateStore
             {
                 try
                 {
-                    await FlushKeyAsync(pair.Key, pair.Value, token).ConfigureAwait(false);
+                    // Under the key's lock, and only what is still pending then: a version-preserving write or a touch
+                    // (ThroughAsync) may have flushed this key and written past it meanwhile, and flushing the older
+                    // snapshot afterwards would put it back over an expired newer version (found by the L1 +
+                    // write-behind + PostgreSQL combination fixture).
+                    using var held = await _locks.LockAsync(pair.Key, token).ConfigureAwait(false);
+                    if (_entries.TryGetValue(pair.Key, out var current) && current.Dirty)
+                    {
+                        await FlushKeyAsync(pair.Key, current, token).ConfigureAwait(false);
+                    }
                 }
                 catch (StateStoreException ex)
                 {

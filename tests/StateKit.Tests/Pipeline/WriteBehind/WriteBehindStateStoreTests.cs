@@ -216,4 +216,57 @@ public sealed class WriteBehindStateStoreTests
             return base.SetAtVersionAsync(key, value, version, expiresAt, cancellationToken);
         }
     }
+
+    [Test]
+    public async Task ABackgroundFlushOfAnOlderSnapshot_NeverLandsAfterAVersionPreservingWriteThatPassedIt()
+    {
+        // Found by the L1 + write-behind + PostgreSQL combination fixture (1 run in 11): the flush loop took a key's
+        // pending write, a version-preserving write then flushed that key itself and wrote an expired newer version, and
+        // the loop's late write of the older snapshot brought the key back to life.
+        var time = new StateKit.Testing.ManualTimeProvider(new DateTimeOffset(2026, 12, 6, 12, 0, 0, TimeSpan.Zero));
+        var memory = new MemoryStateStore(new StateStoreOptions(), time);
+        var gate = new FirstVersionedWriteGate(memory);
+        await using var store = new WriteBehindStateStore(gate, new WriteBehindOptions { JournalDirectory = _root, FlushInterval = TimeSpan.FromMinutes(10), SegmentBytes = 64 * 1024 }, null, time);
+        await store.SetAsync("k", new byte[] { 1 });
+
+        var flushing = Task.Run(() => store.FlushAsync());
+        await gate.Entered.Task.WaitAsync(TimeSpan.FromSeconds(30)); // the flush is writing version 1
+        var passing = store.SetAtVersionAsync("k", new byte[] { 4 }, 4, time.GetUtcNow() - TimeSpan.FromMinutes(1)).AsTask();
+        await Task.WhenAny(passing, Task.Delay(200));
+        gate.Release();
+        await flushing.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.That(await passing.WaitAsync(TimeSpan.FromSeconds(30)), Is.True);
+
+        Assert.That(await store.GetAsync("k"), Is.Null, "version 4 expired; version 1 must not come back");
+        Assert.That(await memory.GetAsync("k"), Is.Null, "nor in the store");
+        var listed = new List<string>();
+        await foreach (var key in store.ListKeysAsync())
+        {
+            listed.Add(key);
+        }
+
+        Assert.That(listed, Is.Empty);
+    }
+
+    /// <summary>Holds the first version-preserving write (the flush of the first pending value) until released.</summary>
+    private sealed class FirstVersionedWriteGate(IStateStore inner) : DelegatingStateStore(inner)
+    {
+        private readonly TaskCompletionSource _release = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _calls;
+
+        public TaskCompletionSource Entered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void Release() => _release.TrySetResult();
+
+        public override async ValueTask<bool> SetAtVersionAsync(string key, ReadOnlyMemory<byte> value, long version, DateTimeOffset? expiresAt, CancellationToken cancellationToken = default)
+        {
+            if (Interlocked.Increment(ref _calls) == 1)
+            {
+                Entered.TrySetResult();
+                await _release.Task.ConfigureAwait(false);
+            }
+
+            return await base.SetAtVersionAsync(key, value, version, expiresAt, cancellationToken).ConfigureAwait(false);
+        }
+    }
 }
