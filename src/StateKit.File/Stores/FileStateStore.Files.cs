@@ -1,6 +1,3 @@
-using System.Runtime.CompilerServices;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 using StateKit.Adapters;
 using StateKit.File.Internal;
 using PrivateFiles = StateKit.Internal.PrivateFiles;

@@ -124,7 +124,7 @@ public sealed class PipelineCombinationConformanceTests(string kind, string comb
             "memory" => store.GetService<MemoryStateStore>() is { } memory && memory.DamageValueForTest(key),
             "postgres" => await Postgres.PostgresStateStoreConformanceTests.DamageAsync(_schema, keyPrefix, key),
             "redis" => await Redis.RedisStateStoreConformanceTests.DamageAsync(_redisPrefix, keyPrefix, key),
-            _ => await DamageSqliteAsync(Path.Combine(_root, keyPrefix, "state.db"), keyPrefix, key),
+            _ => await Sqlite.SqliteStateStoreConformanceTests.DamageAsync(Path.Combine(_root, keyPrefix, "state.db"), keyPrefix, key),
         };
     }
 
@@ -158,16 +158,5 @@ public sealed class PipelineCombinationConformanceTests(string kind, string comb
             default:
                 throw new AssertionException($"unknown backend {backend}");
         }
-    }
-
-    private static async ValueTask<bool> DamageSqliteAsync(string path, string keyPrefix, string key)
-    {
-        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={path};Pooling=False");
-        await connection.OpenAsync();
-        await using var cmd = connection.CreateCommand();
-        cmd.CommandText = "UPDATE statekit_entries SET value = CAST(substr(value, 1, length(value) / 2) || X'5A' || substr(value, length(value) / 2 + 2) AS BLOB) WHERE ns = $ns AND key = $key";
-        cmd.Parameters.AddWithValue("$ns", keyPrefix);
-        cmd.Parameters.AddWithValue("$key", key);
-        return await cmd.ExecuteNonQueryAsync() == 1;
     }
 }

@@ -28,9 +28,12 @@ public sealed class SqliteStateStoreConformanceTests(StorePipeline pipeline) : S
         return new(new SqliteStateStore(sqliteOptions, timeProvider));
     }
 
-    protected override async ValueTask<bool> DamageStoredValueAsync(string keyPrefix, string key)
+    protected override ValueTask<bool> DamageStoredValueAsync(string keyPrefix, string key) => DamageAsync(Path.Combine(_directory, "state.db"), keyPrefix, key);
+
+    /// <summary>Replaces a byte in the middle of a stored value in the SQLite file, as a damaged disk would.</summary>
+    internal static async ValueTask<bool> DamageAsync(string path, string keyPrefix, string key)
     {
-        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(_directory, "state.db")};Pooling=False");
+        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={path};Pooling=False");
         await connection.OpenAsync();
         await using var cmd = connection.CreateCommand();
         cmd.CommandText = "UPDATE statekit_entries SET value = CAST(substr(value, 1, length(value) / 2) || X'5A' || substr(value, length(value) / 2 + 2) AS BLOB) WHERE ns = $ns AND key = $key";

@@ -1,8 +1,6 @@
 using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using StateKit;
-using StateKit.Internal;
 
 namespace Microsoft.Extensions.DependencyInjection;
 

@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-
 namespace StateKit;
 
 /// <content>What the tier holds: stripes and generations, holding and dropping entries, the fail-safe, change notices and eviction.</content>

@@ -1,8 +1,4 @@
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Options;
 using StateKit;
-using StateKit.Internal;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
