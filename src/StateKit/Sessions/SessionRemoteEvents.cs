@@ -88,10 +88,9 @@ internal sealed class SessionRemoteEvents(IStateStore store, string recordPrefix
         switch (change.Kind)
         {
             case StateStoreChangeKind.Set:
-                if (_pending.TryGetValue(change.Key, out var pending) && pending.Version == change.Version)
+                if (_pending.TryGetValue(change.Key, out var pending) && pending.Version == change.Version && pending.TryHoldBack())
                 {
-                    pending.HeldBack = true; // most likely this instance's write, still running: decided when it ends
-                    return null;
+                    return null; // most likely this instance's write, still running: decided when it ends
                 }
 
                 if (_own.TryRemove((change.Key, change.Version), out _))
@@ -117,8 +116,9 @@ internal sealed class SessionRemoteEvents(IStateStore store, string recordPrefix
     /// <summary>A write landed: its notice is this instance's own (unless it already came and was held back).</summary>
     private void Written(string key, long version, Pending? pending)
     {
+        // Remembered before the write is closed: a notice arriving in between is held back, one after finds it remembered.
         Remember(key, version);
-        if (pending is { HeldBack: true } && pending.Version == version)
+        if (pending?.Close() == true && pending.Version == version)
         {
             _own.TryRemove((key, version), out _); // its notice was already consumed while the write ran
         }
@@ -139,7 +139,10 @@ internal sealed class SessionRemoteEvents(IStateStore store, string recordPrefix
     /// <summary>The write failed: a notice it held back for the version it expected was another instance's change.</summary>
     private void Abandon(string key, Pending? pending)
     {
-        if (pending is { HeldBack: true })
+        // Closed first: a notice held back until now is reported here, and one arriving later is classified as usual (it
+        // was not this instance's write). Before, a notice held back after this check and before the pending entry was
+        // removed was never reported: 30 to 50 in 20,000 raced failures (SessionRemoteEventsRaceTests).
+        if (pending?.Close() == true)
         {
             _seen[key] = pending.Version;
             report(pending.Version == 1 ? SessionEventKind.Created : SessionEventKind.Updated, key[recordPrefix.Length..]);
@@ -168,8 +171,30 @@ internal sealed class SessionRemoteEvents(IStateStore store, string recordPrefix
 
     private sealed class Pending(long version)
     {
+        private readonly object _gate = new();
+        private bool _heldBack;
+        private bool _closed;
+
         public long Version { get; } = version;
 
-        public volatile bool HeldBack;
+        /// <summary>Holds a notice of this version back until the write ends; <see langword="false"/> once it has ended.</summary>
+        public bool TryHoldBack()
+        {
+            lock (_gate)
+            {
+                _heldBack |= !_closed;
+                return !_closed;
+            }
+        }
+
+        /// <summary>Ends the write: no notice is held back after this; returns whether one was before.</summary>
+        public bool Close()
+        {
+            lock (_gate)
+            {
+                _closed = true;
+                return _heldBack;
+            }
+        }
     }
 }
