@@ -59,7 +59,9 @@ internal static class ConfiguredLayers
     private static IConfiguration? Enabled(IConfiguration? section) =>
         section is not null && bool.TryParse(section["Enabled"], out var enabled) && enabled ? section : null;
 
-    private static bool Check(object settings, string path, List<string> problems)
+    /// <summary>Adds the DataAnnotations failures of <paramref name="settings"/> to <paramref name="problems"/>, each naming its option path.</summary>
+    /// <returns>Whether there were none.</returns>
+    internal static bool Check(object settings, string path, List<string> problems)
     {
         var results = new List<ValidationResult>();
         if (Validator.TryValidateObject(settings, new ValidationContext(settings), results, validateAllProperties: true))
@@ -69,5 +71,31 @@ internal static class ConfiguredLayers
 
         problems.AddRange(results.Select(r => $"{path}:{string.Join(",", r.MemberNames)}: {r.ErrorMessage}"));
         return false;
+    }
+}
+
+/// <summary>Validates a layer's named options at start: their DataAnnotations and <paramref name="extra"/>, every failure naming the option path.</summary>
+/// <typeparam name="T">The options type.</typeparam>
+/// <param name="name">The store's name (the options' name).</param>
+/// <param name="path">The configuration path, e.g. <c>StateKit:Stores:durable:WriteBehind</c>.</param>
+/// <param name="extra">A further rule: the failure, or <see langword="null"/>.</param>
+internal sealed class LayerOptionsValidator<T>(string name, string path, Func<T, string?> extra) : Microsoft.Extensions.Options.IValidateOptions<T>
+    where T : class
+{
+    public Microsoft.Extensions.Options.ValidateOptionsResult Validate(string? optionsName, T options)
+    {
+        if (!string.Equals(optionsName ?? string.Empty, name, StringComparison.Ordinal))
+        {
+            return Microsoft.Extensions.Options.ValidateOptionsResult.Skip;
+        }
+
+        var problems = new List<string>();
+        ConfiguredLayers.Check(options, path, problems);
+        if (extra(options) is { } failure)
+        {
+            problems.Add(failure);
+        }
+
+        return problems.Count == 0 ? Microsoft.Extensions.Options.ValidateOptionsResult.Success : Microsoft.Extensions.Options.ValidateOptionsResult.Fail(problems);
     }
 }

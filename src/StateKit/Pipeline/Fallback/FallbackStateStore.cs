@@ -317,7 +317,8 @@ public sealed partial class FallbackStateStore : IStateStore, IStateStoreCapabil
     private static string JournalKey(string key) =>
         JournalPrefix + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)).AsSpan(0, 16));
 
-    private async ValueTask<T> ReadAsync<T>(IReadOnlyCollection<string> keys, Func<IStateStore, CancellationToken, ValueTask<T>> read, CancellationToken cancellationToken)
+    /// <summary>The entry of every operation: not disposed, not cancelled, the journals loaded, then through the gate (leave with <c>_gate.Exit()</c>).</summary>
+    private async ValueTask EnterAsync(CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         cancellationToken.ThrowIfCancellationRequested();
@@ -327,6 +328,11 @@ public sealed partial class FallbackStateStore : IStateStore, IStateStoreCapabil
         }
 
         await _gate.EnterAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async ValueTask<T> ReadAsync<T>(IReadOnlyCollection<string> keys, Func<IStateStore, CancellationToken, ValueTask<T>> read, CancellationToken cancellationToken)
+    {
+        await EnterAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             while (true)
@@ -355,14 +361,7 @@ public sealed partial class FallbackStateStore : IStateStore, IStateStoreCapabil
 
     private async ValueTask<T> WriteAsync<T>(IReadOnlyList<string> keys, bool isList, Func<IStateStore, CancellationToken, ValueTask<T>> write, CancellationToken cancellationToken)
     {
-        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        cancellationToken.ThrowIfCancellationRequested();
-        if (!_ready.IsCompletedSuccessfully)
-        {
-            await _ready.WaitAsync(cancellationToken).ConfigureAwait(false);
-        }
-
-        await _gate.EnterAsync(cancellationToken).ConfigureAwait(false);
+        await EnterAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             using var held = await _locks.LockAsync(keys, cancellationToken).ConfigureAwait(false);

@@ -35,11 +35,9 @@ public static partial class StateKitBuilderExtensions
             options.Configure(configure);
         }
 
-        options.Validate(
-            o => System.ComponentModel.DataAnnotations.Validator.TryValidateObject(o, new System.ComponentModel.DataAnnotations.ValidationContext(o), null, validateAllProperties: true),
-            $"{path}: FlushInterval must be 1 ms to 10 minutes, MaxPendingBytes at least 1024, FlushConcurrency 1 to 256.")
-            .Validate(o => !string.IsNullOrWhiteSpace(o.JournalDirectory), $"{path}:JournalDirectory is required.")
-            .ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<WriteBehindOptions>>(new LayerOptionsValidator<WriteBehindOptions>(
+            name, path, o => string.IsNullOrWhiteSpace(o.JournalDirectory) ? $"{path}:JournalDirectory is required." : null));
+        options.ValidateOnStart();
         return builder.AddLayer(StateStoreStage.WriteBehind, "write-behind", (store, services) => new WriteBehindStateStore(
             store,
             services.GetRequiredService<IOptionsMonitor<WriteBehindOptions>>().Get(name),

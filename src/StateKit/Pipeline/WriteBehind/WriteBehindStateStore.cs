@@ -46,7 +46,6 @@ public sealed partial class WriteBehindStateStore : DelegatingStateStore
     private long _pendingBytes;
     private long _conflicts;
     private long _flushed;
-    private int _disposed;
 
     /// <summary>Initializes a new instance of the <see cref="WriteBehindStateStore"/> class, replaying what its journal holds.</summary>
     /// <param name="innerStore">The slow store; it must provide <see cref="IVersionPreservingStateStore"/>. Owned.</param>
@@ -243,13 +242,9 @@ public sealed partial class WriteBehindStateStore : DelegatingStateStore
     }
 
     /// <inheritdoc />
+    /// <remarks>Runs once: <see cref="DelegatingStateStore.DisposeAsync"/> calls it only the first time.</remarks>
     protected override async ValueTask DisposeAsyncCore()
     {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0)
-        {
-            return;
-        }
-
         _guard.MarkDisposed();
         await _stopping.CancelAsync().ConfigureAwait(false);
         await _flusher.ConfigureAwait(false);
