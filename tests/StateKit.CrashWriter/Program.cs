@@ -13,7 +13,7 @@ if (mode == "write-behind")
     // write-behind <journal directory> <postgres connection string> <schema> <keys>: acknowledged writes that are never
     // flushed (the flush interval is ten minutes); each acknowledgement is printed, then the process waits to be killed.
     var postgres = new StateKit.Postgres.PostgresStateStore(new StateKit.Postgres.PostgresStateStoreOptions { ConnectionString = args[2], Schema = args[3] });
-    var behind = new WriteBehindStateStore(postgres, new WriteBehindOptions { JournalDirectory = args[1], FlushInterval = TimeSpan.FromMinutes(10) });
+    var behind = new StateStorePipelineBuilder(postgres).UseWriteBehind(args[1], o => o.FlushInterval = TimeSpan.FromMinutes(10)).Build();
     var keyCount = int.Parse(args[4], System.Globalization.CultureInfo.InvariantCulture);
     for (var n = 0; ; n++)
     {

@@ -89,19 +89,17 @@ public static partial class StateKitBuilderExtensions
     /// <param name="builder">The builder.</param>
     /// <param name="stage">Where the layer sits.</param>
     /// <param name="name">A name for errors and descriptions.</param>
-    /// <param name="layer">Creates the layer around the store below it (the layer owns and disposes that store).</param>
+    /// <param name="layer">
+    /// Creates the layer around the store below it (the layer owns and disposes that store), given the
+    /// <see cref="StateStoreLayerContext"/>: the store's name, its backend's options, the clock, logging and the container.
+    /// </param>
     /// <returns>The builder.</returns>
-    public static StateKitBuilder AddLayer(this StateKitBuilder builder, StateStoreStage stage, string name, Func<IStateStore, IServiceProvider, IStateStore> layer)
+    public static StateKitBuilder AddLayer(this StateKitBuilder builder, StateStoreStage stage, string name, Func<IStateStore, StateStoreLayerContext, IStateStore> layer)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        ArgumentException.ThrowIfNullOrWhiteSpace(name);
         ArgumentNullException.ThrowIfNull(layer);
-        if (!Enum.IsDefined(stage))
-        {
-            throw new ArgumentOutOfRangeException(nameof(stage), stage, "Use a StateStoreStage value.");
-        }
-
-        builder.Services.Configure<StateStorePipelineOptions>(builder.Name, o => o.Layers.Add(new StateStoreLayer(stage, name, layer)));
+        var added = new StateStoreLayer(StateStorePipelineBuilder.Check(stage, nameof(stage)), StateStorePipelineBuilder.Check(name), layer);
+        builder.Services.Configure<StateStorePipelineOptions>(builder.Name, o => o.Layers.Add(added));
         return builder;
     }
 
@@ -113,8 +111,11 @@ public static partial class StateKitBuilderExtensions
     /// <param name="builder">The builder.</param>
     /// <param name="decorator">Creates the decorator around the store it is given (the decorator owns and disposes that store).</param>
     /// <returns>The builder.</returns>
-    public static StateKitBuilder Decorate(this StateKitBuilder builder, Func<IStateStore, IServiceProvider, IStateStore> decorator) =>
-        builder.AddLayer(StateStoreStage.Custom, "custom", decorator);
+    public static StateKitBuilder Decorate(this StateKitBuilder builder, Func<IStateStore, IServiceProvider, IStateStore> decorator)
+    {
+        ArgumentNullException.ThrowIfNull(decorator);
+        return builder.AddLayer(StateStoreStage.Custom, "custom", (inner, context) => decorator(inner, context.Services));
+    }
 
     /// <summary>
     /// Adds a named store with its own backend, settings and pipeline, next to the default one: for example

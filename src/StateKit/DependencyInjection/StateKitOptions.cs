@@ -17,12 +17,12 @@ public sealed class StateKitOptions : StateStoreOptions
 
     /// <summary>
     /// Gets the fallback chain (<c>StateKit:Fallback</c>): named stores that back this store up, in order (see
-    /// <see cref="FallbackStateStore"/>). Read from the default store's options only.
+    /// <see cref="IFallbackStatus"/>). Read from the default store's options only.
     /// </summary>
     [Required]
     public FallbackStateStoreOptions Fallback { get; } = new();
 
-    /// <summary>Gets the memory store's budget (<c>StateKit:MemoryBudget</c>): past it, entries spill to disk (see <see cref="SpillingStateStore"/>).</summary>
+    /// <summary>Gets the memory store's budget (<c>StateKit:MemoryBudget</c>): past it, entries spill to disk (see <see cref="IMemoryBudgetStatus"/>).</summary>
     [Required]
     public MemoryBudgetOptions MemoryBudget { get; } = new();
 

@@ -42,7 +42,7 @@ public static class StateKitTelemetry
     /// <summary>Counter of sessions this instance deleted, tagged by session name.</summary>
     public const string SessionsDeleted = "statekit.sessions.deleted";
 
-    /// <summary>Counter of a fallback chain's switches (<see cref="FallbackStateStore"/>), tagged <c>statekit.fallback.index</c> (0: back to the primary).</summary>
+    /// <summary>Counter of a fallback chain's switches (<see cref="IFallbackStatus"/>), tagged <c>statekit.fallback.index</c> (0: back to the primary).</summary>
     public const string FallbackSwitches = "statekit.fallback.switches";
 
     /// <summary>Counter of keys replayed from a fallback onto the primary.</summary>
@@ -51,13 +51,13 @@ public static class StateKitTelemetry
     /// <summary>Counter of keys that changed on the primary and on the fallback during an outage.</summary>
     public const string FallbackConflicts = "statekit.fallback.conflicts";
 
-    /// <summary>Histogram of the time from a write-behind acknowledgement to its flush (<see cref="WriteBehindStateStore"/>).</summary>
+    /// <summary>Histogram of the time from a write-behind acknowledgement to its flush (<see cref="IWriteBehindStatus"/>).</summary>
     public const string WriteBehindFlushLag = "statekit.writebehind.flush_lag";
 
     /// <summary>Counter of write-behind flushes that found the store ahead (another writer).</summary>
     public const string WriteBehindConflicts = "statekit.writebehind.conflicts";
 
-    /// <summary>Counter of entries a memory budget (<see cref="SpillingStateStore"/>) moved to spill files.</summary>
+    /// <summary>Counter of entries a memory budget (<see cref="IMemoryBudgetStatus"/>) moved to spill files.</summary>
     public const string Spills = "statekit.memory.spills";
 
     /// <summary>Counter of entries brought back from spill files.</summary>

@@ -40,7 +40,7 @@ public sealed class StateStoreHealthCheck : IHealthCheck
                 return HealthCheckResult.Unhealthy($"The '{_store.Name}' store did not return the probe entry it had just written.", data: data);
             }
 
-            if (_store.GetService<FallbackStateStore>() is { IsOnFallback: true } chain)
+            if (_store.GetService<IFallbackStatus>() is { IsOnFallback: true } chain)
             {
                 data["fallbackIndex"] = chain.ActiveIndex;
                 data["pendingReplay"] = chain.PendingReplay;

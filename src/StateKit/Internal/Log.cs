@@ -29,6 +29,9 @@ internal static partial class Log
     [LoggerMessage(41, LogLevel.Warning, "The fallback chain could not copy '{Key}' to the fallback '{Store}'; it retries in the background and does not serve that key from there until then.")]
     public static partial void FallbackCopyFailed(ILogger logger, Exception exception, string store, string key);
 
+    [LoggerMessage(43, LogLevel.Warning, "A fallback chain's {Change} callback or handler threw; the chain goes on.")]
+    public static partial void FallbackCallbackFailed(ILogger logger, Exception exception, string change);
+
     [LoggerMessage(42, LogLevel.Warning, "Replay found a conflict on '{Key}': it changed on the primary ({PrimaryVersion}) and on the fallback ({FallbackVersion}) since version {BaseVersion}; resolved by {Resolution}.")]
     public static partial void FallbackConflict(ILogger logger, string key, long baseVersion, long primaryVersion, long fallbackVersion, FallbackConflictPolicy resolution);
 

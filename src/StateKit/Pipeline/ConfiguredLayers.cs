@@ -27,30 +27,16 @@ internal static class ConfiguredLayers
         {
             var l1 = new L1StateStoreOptions();
             l1Section.Bind(l1);
-            if (Check(l1, options.SectionPath + ":L1", problems) && l1.Lifetime <= TimeSpan.Zero)
-            {
-                problems.Add($"{options.SectionPath}:L1:Lifetime must be positive.");
-            }
-
-            layers.Add(new StateStoreLayer(StateStoreStage.Cache, "l1", (inner, sp) => new L1StateStore(inner, l1, sp.GetService<TimeProvider>())));
+            Check(l1, options.SectionPath + ":L1", problems);
+            layers.Add(new StateStoreLayer(StateStoreStage.Cache, "l1", L1StateStore.Layer(_ => l1)));
         }
 
         if (!registered.Any(l => l.Stage == StateStoreStage.WriteBehind) && Enabled(marker.Section(services, name, "WriteBehind")) is { } wbSection)
         {
             var writeBehind = new WriteBehindOptions();
             wbSection.Bind(writeBehind);
-            if (string.IsNullOrWhiteSpace(writeBehind.JournalDirectory))
-            {
-                problems.Add($"{options.SectionPath}:WriteBehind:JournalDirectory is required when {options.SectionPath}:WriteBehind:Enabled is true.");
-            }
-
             Check(writeBehind, options.SectionPath + ":WriteBehind", problems);
-            layers.Add(new StateStoreLayer(StateStoreStage.WriteBehind, "write-behind", (inner, sp) => new WriteBehindStateStore(
-                inner,
-                writeBehind,
-                BackendOptions.Of(inner) ?? options,
-                sp.GetService<TimeProvider>(),
-                sp.GetService<ILogger<WriteBehindStateStore>>())));
+            layers.Add(new StateStoreLayer(StateStoreStage.WriteBehind, "write-behind", WriteBehindStateStore.Layer(_ => writeBehind)));
         }
 
         return layers;
@@ -74,12 +60,11 @@ internal static class ConfiguredLayers
     }
 }
 
-/// <summary>Validates a layer's named options at start: their DataAnnotations and <paramref name="extra"/>, every failure naming the option path.</summary>
+/// <summary>Validates a layer's named options at start: their DataAnnotations, every failure naming the option path.</summary>
 /// <typeparam name="T">The options type.</typeparam>
 /// <param name="name">The store's name (the options' name).</param>
 /// <param name="path">The configuration path, e.g. <c>StateKit:Stores:durable:WriteBehind</c>.</param>
-/// <param name="extra">A further rule: the failure, or <see langword="null"/>.</param>
-internal sealed class LayerOptionsValidator<T>(string name, string path, Func<T, string?> extra) : Microsoft.Extensions.Options.IValidateOptions<T>
+internal sealed class LayerOptionsValidator<T>(string name, string path) : Microsoft.Extensions.Options.IValidateOptions<T>
     where T : class
 {
     public Microsoft.Extensions.Options.ValidateOptionsResult Validate(string? optionsName, T options)
@@ -91,11 +76,6 @@ internal sealed class LayerOptionsValidator<T>(string name, string path, Func<T,
 
         var problems = new List<string>();
         ConfiguredLayers.Check(options, path, problems);
-        if (extra(options) is { } failure)
-        {
-            problems.Add(failure);
-        }
-
         return problems.Count == 0 ? Microsoft.Extensions.Options.ValidateOptionsResult.Success : Microsoft.Extensions.Options.ValidateOptionsResult.Fail(problems);
     }
 }

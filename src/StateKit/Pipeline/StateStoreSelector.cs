@@ -30,8 +30,12 @@ internal static class StateStoreSelector
         var store = factory.Create(services, options);
         var registered = services.GetRequiredService<IOptionsMonitor<StateStorePipelineOptions>>().Get(name).Layers;
         var problems = new List<string>();
-        var layers = new List<StateStoreLayer>(registered);
-        layers.AddRange(ConfiguredLayers.Find(services, options, registered, problems));
+        var pipeline = new StateStorePipelineBuilder(store, name, options);
+        foreach (var layer in registered.Concat(ConfiguredLayers.Find(services, options, registered, problems)))
+        {
+            pipeline.Add(layer);
+        }
+
         if (problems.Count > 0)
         {
             store.DisposeAsync().AsTask().GetAwaiter().GetResult();
@@ -40,32 +44,25 @@ internal static class StateStoreSelector
 
         if (options.MemoryBudget.MaxResidentBytes > 0)
         {
-            layers.Add(new StateStoreLayer(StateStoreStage.MemoryBudget, "memory-budget", (inner, sp) => new SpillingStateStore(
-                inner as MemoryStateStore ?? throw new InvalidOperationException($"{options.SectionPath}:MemoryBudget applies to the memory store only; this store is {inner.GetType().Name}."),
-                options.MemoryBudget,
-                sp.GetService<TimeProvider>(),
-                sp.GetService<Microsoft.Extensions.Logging.ILogger<SpillingStateStore>>())));
+            pipeline.Add(new StateStoreLayer(StateStoreStage.MemoryBudget, "memory-budget", SpillingStateStore.Layer(options.MemoryBudget, options.SectionPath + ":MemoryBudget")));
         }
 
         if (name.Length == 0 && options.Fallback.Stores.Count > 0)
         {
-            layers.Add(new StateStoreLayer(StateStoreStage.Fallback, "fallback", (inner, sp) => new FallbackStateStore(
-                [inner, .. options.Fallback.Stores.Select(n => sp.GetRequiredKeyedService<IStateStore>(n))],
-                options.Fallback,
+            var names = options.Fallback.Stores.ToArray();
+            pipeline.Add(new StateStoreLayer(StateStoreStage.Fallback, "fallback", FallbackStateStore.Layer(
+                _ => options.Fallback,
+                context => names.Select(n => context.Services.GetRequiredKeyedService<IStateStore>(n)).ToArray(),
                 ownsFallbacks: false,
-                sp.GetService<TimeProvider>(),
-                sp.GetService<Microsoft.Extensions.Logging.ILogger<FallbackStateStore>>())
-            {
-                FallbackNames = options.Fallback.Stores.ToArray(),
-            }));
+                names)));
         }
 
         if (options.Telemetry)
         {
-            layers.Add(new StateStoreLayer(StateStoreStage.Telemetry, "telemetry", (inner, sp) => new InstrumentedStateStore(inner, sp.GetRequiredService<StateKitMetrics>())));
+            pipeline.Add(new StateStoreLayer(StateStoreStage.Telemetry, "telemetry", (inner, context) => new InstrumentedStateStore(inner, context.Services.GetRequiredService<StateKitMetrics>())));
         }
 
-        var wrapped = StateStorePipelineOptions.Wrap(store, layers, services);
+        var wrapped = pipeline.Build(services);
         StateStoreMetrics.Bind(wrapped, options.Telemetry ? services.GetRequiredService<StateKitMetrics>() : StateKitMetrics.Off);
         return name.Length == 0 && options.Tiers.Count > 0 ? TierRoutingStateStore.Create(wrapped, options.Tiers, services) : wrapped;
     }

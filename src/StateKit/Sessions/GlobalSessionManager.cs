@@ -75,7 +75,7 @@ internal sealed class GlobalSessionManager<TSession>(IStateStore store, StateVal
         var record = new SessionRecord(DefaultState(), Now, GlobalId);
         try
         {
-            var version = await Store.SetAsync(Keys.Record(GlobalId), Encoded(record).Bytes, new StateWriteOptions(0, Timeout.InfiniteTimeSpan), cancellationToken).ConfigureAwait(false);
+            var version = await SetRecordAsync(Keys.Record(GlobalId), Encoded(record).Bytes, new StateWriteOptions(0, Timeout.InfiniteTimeSpan), cancellationToken).ConfigureAwait(false);
             Raise(SessionEventKind.Created, GlobalId);
             return ToSession(GlobalId, record, version, null, isNew: true);
         }

@@ -58,7 +58,7 @@ internal sealed class SessionManager<TSession> : SessionManagerBase<TSession>
         try
         {
             // The scope's owner entry and the record in one batch (the owner first where batches are not atomic).
-            var versions = await Store.SetManyAsync(
+            var versions = await SetRecordsAsync(
             [
                 Scopes.OwnerWrite(record.ScopeId, sessionId),
                 new StateWrite(Keys.Record(sessionId), bytes, new StateWriteOptions(0, ttl)),
@@ -172,15 +172,15 @@ internal sealed class SessionManager<TSession> : SessionManagerBase<TSession>
             // record is gone: at every step a live owner is named, so no instance clears the scope in between.
             var newId = NewId();
             var ownerVersion = await Scopes.AddOwnerAsync(record.ScopeId, newId, Options.MaxUpdateAttempts, cancellationToken).ConfigureAwait(false);
-            var version = await Store.SetAsync(Keys.Record(newId), entry.Value, new StateWriteOptions(0, ttl), cancellationToken).ConfigureAwait(false);
+            var version = await SetRecordAsync(Keys.Record(newId), entry.Value, new StateWriteOptions(0, ttl), cancellationToken).ConfigureAwait(false);
             try
             {
                 // Delete the old id only at the version copied: if someone updated it meanwhile, copy again.
-                await Store.DeleteAsync(Keys.Record(sessionId), entry.Version, cancellationToken).ConfigureAwait(false);
+                await DeleteRecordAsync(Keys.Record(sessionId), entry.Version, cancellationToken).ConfigureAwait(false);
             }
             catch (StateConflictException)
             {
-                await Store.DeleteAsync(Keys.Record(newId), cancellationToken: cancellationToken).ConfigureAwait(false);
+                await DeleteRecordAsync(Keys.Record(newId), null, cancellationToken).ConfigureAwait(false);
                 throw;
             }
 
@@ -259,7 +259,7 @@ internal sealed class SessionManager<TSession> : SessionManagerBase<TSession>
     {
         foreach (var (victim, scopeId) in victims)
         {
-            if (await Store.DeleteAsync(Keys.Record(victim), cancellationToken: cancellationToken).ConfigureAwait(false))
+            if (await DeleteRecordAsync(Keys.Record(victim), null, cancellationToken).ConfigureAwait(false))
             {
                 await Scopes.EndAsync(scopeId, cancellationToken).ConfigureAwait(false);
                 Raise(SessionEventKind.Evicted, victim);

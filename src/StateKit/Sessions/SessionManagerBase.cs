@@ -47,10 +47,9 @@ internal abstract class SessionManagerBase<TSession> : ISessionManager<TSession>
         Keys = new SessionKeys(name);
         if (options.CrossInstanceEvents)
         {
-            _remote = new SessionRemoteEvents(store, Keys.RecordPrefix, RaiseRemote);
-            store = _remote;
-            Store = store;
+            _remote = new SessionRemoteEvents(Keys.RecordPrefix, RaiseRemote);
         }
+
         Scopes = new SessionScopes(store, provider, Keys);
         _defaultState = defaultState ?? CreateDefault;
     }
@@ -73,6 +72,18 @@ internal abstract class SessionManagerBase<TSession> : ISessionManager<TSession>
     public string PartName => "session:" + Name;
 
     protected IStateStore Store { get; }
+
+    /// <summary>Writes a session record (with cross-instance events on, noting the version as this instance's own).</summary>
+    protected ValueTask<long> SetRecordAsync(string key, ReadOnlyMemory<byte> value, StateWriteOptions options, CancellationToken cancellationToken) =>
+        _remote is null ? Store.SetAsync(key, value, options, cancellationToken) : _remote.SetAsync(Store, key, value, options, cancellationToken);
+
+    /// <summary>Writes a batch holding session records (with cross-instance events on, noting their versions as this instance's own).</summary>
+    protected ValueTask<IReadOnlyList<long>> SetRecordsAsync(IReadOnlyList<StateWrite> writes, CancellationToken cancellationToken) =>
+        _remote is null ? Store.SetManyAsync(writes, cancellationToken) : _remote.SetManyAsync(Store, writes, cancellationToken);
+
+    /// <summary>Deletes a session record (with cross-instance events on, noting the delete as this instance's own).</summary>
+    protected ValueTask<bool> DeleteRecordAsync(string key, long? expectedVersion, CancellationToken cancellationToken) =>
+        _remote is null ? Store.DeleteAsync(key, expectedVersion, cancellationToken) : _remote.DeleteAsync(Store, key, expectedVersion, cancellationToken);
 
     protected StateValueCodec Codec { get; }
 
@@ -150,7 +161,7 @@ internal abstract class SessionManagerBase<TSession> : ISessionManager<TSession>
         {
             var entry = await Store.GetAsync(Keys.Record(owner.Id), cancellationToken).ConfigureAwait(false) ?? throw new SessionNotFoundException(owner.Id);
             var bytes = Encoded(Decode(entry) with { State = state }).Bytes;
-            return await Store.SetAsync(Keys.Record(owner.Id), bytes, new StateWriteOptions(entry.Version, StateTimeToLive.KeepCurrent), cancellationToken).ConfigureAwait(false);
+            return await SetRecordAsync(Keys.Record(owner.Id), bytes, new StateWriteOptions(entry.Version, StateTimeToLive.KeepCurrent), cancellationToken).ConfigureAwait(false);
         }, cancellationToken).ConfigureAwait(false);
         Raise(SessionEventKind.Updated, owner.Id);
         return true;
@@ -284,7 +295,7 @@ internal abstract class SessionManagerBase<TSession> : ISessionManager<TSession>
             throw new SessionNotFoundException(id);
         }
 
-        var written = await Store.SetAsync(Keys.Record(id), bytes, new StateWriteOptions(version, ttl ?? Timeout.InfiniteTimeSpan), cancellationToken).ConfigureAwait(false);
+        var written = await SetRecordAsync(Keys.Record(id), bytes, new StateWriteOptions(version, ttl ?? Timeout.InfiniteTimeSpan), cancellationToken).ConfigureAwait(false);
         Wrote(id, bytes, next);
         var expiresAt = now + ttl;
         Written(id, record.ScopeId, expiresAt);
@@ -302,7 +313,7 @@ internal abstract class SessionManagerBase<TSession> : ISessionManager<TSession>
             return false;
         }
 
-        var deleted = await Store.DeleteAsync(Keys.Record(id), cancellationToken: cancellationToken).ConfigureAwait(false);
+        var deleted = await DeleteRecordAsync(Keys.Record(id), null, cancellationToken).ConfigureAwait(false);
         await Scopes.EndAsync(Decode(entry).ScopeId, cancellationToken).ConfigureAwait(false);
         Forgotten(id);
         if (deleted)

@@ -3,16 +3,16 @@ using System.Collections.Concurrent;
 namespace StateKit.Internal;
 
 /// <summary>
-/// For <see cref="SessionOptions.CrossInstanceEvents"/>: wraps the store a session manager writes its records to and
-/// notes the versions it writes and the records it deletes, so that the change feed's notices of this instance's own
-/// changes are told apart from other instances' changes.
+/// For <see cref="SessionOptions.CrossInstanceEvents"/>: the session manager writes and deletes its records through this
+/// (it is not a store layer: the store's pipeline stays as built), which notes the versions written and the records
+/// deleted, so that the change feed's notices of this instance's own changes are told apart from other instances' changes.
 /// </summary>
 /// <remarks>
 /// A notice can arrive before the write that caused it returns (the memory store publishes during the write), so a
 /// conditional write notes the version it will produce before it runs (pending). If the write then fails (another
 /// instance wrote that version first), a notice it held back is reported after all, through <paramref name="report"/>.
 /// </remarks>
-internal sealed class SessionRemoteEvents(IStateStore store, string recordPrefix, Action<SessionEventKind, string> report) : DelegatingStateStore(store)
+internal sealed class SessionRemoteEvents(string recordPrefix, Action<SessionEventKind, string> report)
 {
     private const int MaxRemembered = 100_000;
     private const long DeletedHere = -1;
@@ -20,12 +20,13 @@ internal sealed class SessionRemoteEvents(IStateStore store, string recordPrefix
     private readonly ConcurrentDictionary<string, long> _seen = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Pending> _pending = new(StringComparer.Ordinal);
 
-    public override async ValueTask<long> SetAsync(string key, ReadOnlyMemory<byte> value, StateWriteOptions options = default, CancellationToken cancellationToken = default)
+    /// <summary>Writes through <paramref name="store"/>, noting the version written as this instance's own.</summary>
+    public async ValueTask<long> SetAsync(IStateStore store, string key, ReadOnlyMemory<byte> value, StateWriteOptions options, CancellationToken cancellationToken)
     {
         var pending = Expect(key, options.ExpectedVersion);
         try
         {
-            var version = await base.SetAsync(key, value, options, cancellationToken).ConfigureAwait(false);
+            var version = await store.SetAsync(key, value, options, cancellationToken).ConfigureAwait(false);
             Written(key, version, pending);
             return version;
         }
@@ -40,12 +41,13 @@ internal sealed class SessionRemoteEvents(IStateStore store, string recordPrefix
         }
     }
 
-    public override async ValueTask<IReadOnlyList<long>> SetManyAsync(IReadOnlyList<StateWrite> writes, CancellationToken cancellationToken = default)
+    /// <summary>Writes a batch through <paramref name="store"/>, noting the versions written as this instance's own.</summary>
+    public async ValueTask<IReadOnlyList<long>> SetManyAsync(IStateStore store, IReadOnlyList<StateWrite> writes, CancellationToken cancellationToken)
     {
         var pending = writes.Select(w => Expect(w.Key, w.Options.ExpectedVersion)).ToArray();
         try
         {
-            var versions = await base.SetManyAsync(writes, cancellationToken).ConfigureAwait(false);
+            var versions = await store.SetManyAsync(writes, cancellationToken).ConfigureAwait(false);
             for (var i = 0; i < writes.Count; i++)
             {
                 Written(writes[i].Key, versions[i], pending[i]);
@@ -71,10 +73,11 @@ internal sealed class SessionRemoteEvents(IStateStore store, string recordPrefix
         }
     }
 
-    public override async ValueTask<bool> DeleteAsync(string key, long? expectedVersion = null, CancellationToken cancellationToken = default)
+    /// <summary>Deletes through <paramref name="store"/>, noting the delete as this instance's own.</summary>
+    public ValueTask<bool> DeleteAsync(IStateStore store, string key, long? expectedVersion, CancellationToken cancellationToken)
     {
         Remember(key, DeletedHere);
-        return await base.DeleteAsync(key, expectedVersion, cancellationToken).ConfigureAwait(false);
+        return store.DeleteAsync(key, expectedVersion, cancellationToken);
     }
 
     /// <summary>Turns a notice into the event another instance's change means, or <see langword="null"/> for this instance's own changes and refreshes.</summary>

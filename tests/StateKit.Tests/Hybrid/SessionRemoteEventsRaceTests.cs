@@ -18,7 +18,7 @@ public sealed class SessionRemoteEventsRaceTests
         var reported = 0;
         var classified = 0;
         await using var memory = new MemoryStateStore();
-        var events = new SessionRemoteEvents(new Provider.NonDisposingStore(memory), "sessions/t/", (_, _) => Interlocked.Increment(ref reported));
+        var events = new SessionRemoteEvents("sessions/t/", (_, _) => Interlocked.Increment(ref reported));
         for (var i = 0; i < rounds; i++)
         {
             var key = "sessions/t/" + i;
@@ -34,7 +34,7 @@ public sealed class SessionRemoteEventsRaceTests
             });
             try
             {
-                await events.SetAsync(key, new byte[] { 3 }, StateWriteOptions.IfVersion(1)); // this instance, at the old version
+                await events.SetAsync(memory, key, new byte[] { 3 }, StateWriteOptions.IfVersion(1), CancellationToken.None); // this instance, at the old version
                 Assert.Fail("the write at version 1 must conflict");
             }
             catch (StateConflictException)

@@ -218,7 +218,7 @@ public sealed class StageOrderTests
         invalid.AddStateKit(bad.GetSection("StateKit"));
         await using var failing = invalid.BuildServiceProvider();
         var error = Assert.Throws<OptionsValidationException>(() => failing.GetRequiredService<IOptions<StateKitOptions>>().Value.ToString());
-        Assert.That(error!.Message, Does.Contain("StateKit:WriteBehind:JournalDirectory is required").And.Contain("StateKit:L1:Lifetime must be positive"));
+        Assert.That(error!.Message, Does.Contain("StateKit:WriteBehind:JournalDirectory: The JournalDirectory field is required").And.Contain("StateKit:L1:Lifetime: Lifetime must be positive"));
     }
 
     [Test]

@@ -7,7 +7,7 @@ public static partial class StateKitBuilderExtensions
 {
     /// <summary>
     /// Backs the default store up with named stores (<see cref="AddStore"/>), in order: a fallback chain
-    /// (<see cref="FallbackStateStore"/>) that serves from the first store that answers, copies every write to the
+    /// (state: <see cref="IFallbackStatus"/>) that serves from the first store that answers, copies every write to the
     /// fallbacks while the primary serves, and replays the writes made during an outage onto the primary when it recovers.
     /// The same as <c>StateKit:Fallback:Stores</c> in configuration (with <c>ProbeInterval</c>, <c>MaxProbeInterval</c>,
     /// <c>ConflictPolicy</c>).

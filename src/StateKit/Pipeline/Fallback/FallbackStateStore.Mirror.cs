@@ -4,7 +4,7 @@ using StateKit.Internal;
 namespace StateKit;
 
 /// <content>Mirroring: the journal marker of an outage write and the copies of every write to the fallbacks.</content>
-public sealed partial class FallbackStateStore
+internal sealed partial class FallbackStateStore
 {
     /// <summary>Records in fallback <paramref name="index"/> what <paramref name="key"/> looked like there before its first write of the outage.</summary>
     private async ValueTask JournalAsync(int index, string key, CancellationToken cancellationToken)

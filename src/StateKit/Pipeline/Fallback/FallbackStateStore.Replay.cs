@@ -3,7 +3,7 @@ using StateKit.Internal;
 namespace StateKit;
 
 /// <content>Replay: the journaled keys put back onto the recovered primary, conflicts, and the background probe.</content>
-public sealed partial class FallbackStateStore
+internal sealed partial class FallbackStateStore
 {
     /// <summary>Replays every journaled key, <see cref="ReplayConcurrency"/> at a time, each under its key's lock.</summary>
     private async Task<int> ReplayAllAsync(CancellationToken cancellationToken)
@@ -139,7 +139,7 @@ public sealed partial class FallbackStateStore
         Interlocked.Increment(ref _conflicts);
         Log.FallbackConflict(_logger, StateKit.Adapters.StateKeys.Printable(conflict.Key), conflict.BaseVersion, conflict.PrimaryVersion, conflict.FallbackVersion, conflict.Resolution);
         Metrics.RecordFallbackConflict();
-        Conflict?.Invoke(this, conflict);
+        Notify(_options.OnConflict, Conflict, conflict);
     }
 
     /// <summary>Reads the journal markers the fallbacks hold (an app restarted during an outage): the chain then starts on the first of them.</summary>

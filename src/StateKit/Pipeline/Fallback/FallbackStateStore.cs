@@ -38,7 +38,7 @@ namespace StateKit;
 /// until replay writes them to the primary.
 /// </para>
 /// </remarks>
-public sealed partial class FallbackStateStore : IStateStore, IStateStoreCapabilities, IVersionPreservingStateStore
+internal sealed partial class FallbackStateStore : IStateStore, IStateStoreCapabilities, IVersionPreservingStateStore, IFallbackStatus
 {
     /// <summary>The key prefix of the journal markers a fallback store holds during an outage.</summary>
     public const string JournalPrefix = "statekit-fallback/";
@@ -68,6 +68,21 @@ public sealed partial class FallbackStateStore : IStateStore, IStateStoreCapabil
     private long _conflicts;
     private int _disposed;
     private long _replayed;
+
+    /// <summary>The layer <c>UseFallback</c> adds (with a container or without): the chain from the store below to <paramref name="fallbacks"/>.</summary>
+    /// <param name="options">The chain's options.</param>
+    /// <param name="fallbacks">The fallback stores.</param>
+    /// <param name="ownsFallbacks">Whether the chain disposes them.</param>
+    /// <param name="names">Their names for <c>DescribePipeline</c>, or <see langword="null"/> for their store names.</param>
+    internal static Func<IStateStore, StateStoreLayerContext, IStateStore> Layer(
+        Func<StateStoreLayerContext, FallbackStateStoreOptions> options,
+        Func<StateStoreLayerContext, IReadOnlyList<IStateStore>> fallbacks,
+        bool ownsFallbacks,
+        IReadOnlyList<string>? names) =>
+        (inner, context) => new FallbackStateStore([inner, .. fallbacks(context)], options(context), ownsFallbacks, context.TimeProvider, context.CreateLogger<FallbackStateStore>())
+        {
+            FallbackNames = names,
+        };
 
     /// <summary>Initializes a new instance of the <see cref="FallbackStateStore"/> class.</summary>
     /// <param name="stores">The primary first, then its fallbacks in order; each must provide <see cref="IVersionPreservingStateStore"/>.</param>
@@ -439,7 +454,24 @@ public sealed partial class FallbackStateStore : IStateStore, IStateStoreCapabil
     {
         Log.FallbackSwitched(_logger, _stores[from].Name, from, _stores[to].Name, to, reason);
         Metrics.RecordFallbackSwitch(to);
-        Switched?.Invoke(this, new FallbackSwitch(from, to, reason));
+        Notify(_options.OnSwitch, Switched, new FallbackSwitch(from, to, reason));
+    }
+
+    /// <summary>Runs the option's callback and the event's handlers; what they throw is logged, never passed to the caller whose call saw the change.</summary>
+    private void Notify<T>(Action<T>? callback, EventHandler<T>? handlers, T change)
+    {
+        Action?[] listeners = [callback is null ? null : () => callback(change), handlers is null ? null : () => handlers(this, change)];
+        foreach (var listener in listeners)
+        {
+            try
+            {
+                listener?.Invoke();
+            }
+            catch (Exception ex)
+            {
+                Log.FallbackCallbackFailed(_logger, ex, typeof(T).Name);
+            }
+        }
     }
 
     /// <summary>What a key looked like on a fallback before the outage changed it there.</summary>

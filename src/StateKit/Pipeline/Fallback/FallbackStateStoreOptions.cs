@@ -2,7 +2,7 @@ using System.ComponentModel.DataAnnotations;
 
 namespace StateKit;
 
-/// <summary>The settings of a fallback chain (<see cref="FallbackStateStore"/>; <c>StateKit:Fallback</c> in configuration).</summary>
+/// <summary>The settings of a fallback chain (<c>UseFallback</c>; <c>StateKit:Fallback</c> in configuration); its state is <see cref="IFallbackStatus"/>.</summary>
 public sealed class FallbackStateStoreOptions
 {
     /// <summary>
@@ -24,9 +24,24 @@ public sealed class FallbackStateStoreOptions
     /// <summary>Gets or sets whose value a key keeps when it changed on the primary and on the fallback during an outage.</summary>
     /// <value>The default value is <see cref="FallbackConflictPolicy.FallbackWins"/>.</value>
     public FallbackConflictPolicy ConflictPolicy { get; set; } = FallbackConflictPolicy.FallbackWins;
+
+    /// <summary>
+    /// Gets or sets what runs when the chain changes the store it serves from (as <see cref="IFallbackStatus.Switched"/>).
+    /// It runs on the thread that saw the failure or the recovery; an exception it throws is logged, never passed on.
+    /// </summary>
+    /// <value>The default value is <see langword="null"/>.</value>
+    public Action<FallbackSwitch>? OnSwitch { get; set; }
+
+    /// <summary>
+    /// Gets or sets what runs for each key replay finds changed on both sides of an outage (as
+    /// <see cref="IFallbackStatus.Conflict"/>), after the key was resolved by <see cref="ConflictPolicy"/>. An exception it
+    /// throws is logged, never passed on.
+    /// </summary>
+    /// <value>The default value is <see langword="null"/>.</value>
+    public Action<FallbackConflict>? OnConflict { get; set; }
 }
 
-/// <summary>How a fallback chain resolves a key that changed on both sides of an outage (see <see cref="FallbackStateStore"/>).</summary>
+/// <summary>How a fallback chain resolves a key that changed on both sides of an outage (see <see cref="IFallbackStatus"/>).</summary>
 public enum FallbackConflictPolicy
 {
     /// <summary>The value written on the fallback during the outage (acknowledged to this instance's callers) replaces the primary's.</summary>

@@ -8,7 +8,7 @@ namespace Microsoft.Extensions.DependencyInjection;
 public static partial class StateKitBuilderExtensions
 {
     /// <summary>
-    /// Puts an in-process tier (<see cref="L1StateStore"/>) in front of the chosen store: repeated reads are answered from
+    /// Puts an in-process tier  in front of the chosen store: repeated reads are answered from
     /// memory, changes reported by the store's change feed remove entries at once, and every entry is held at most
     /// <see cref="L1StateStoreOptions.Lifetime"/>. Options are bound from <c>StateKit:L1</c> (a named store's from
     /// <c>StateKit:Stores:{name}:L1</c>) when there is configuration, then from <paramref name="configure"/>, and validated
@@ -25,16 +25,12 @@ public static partial class StateKitBuilderExtensions
         var options = builder.Services.AddOptions<L1StateStoreOptions>(name)
             .Configure<IServiceProvider>((o, sp) => marker.Section(sp, name, "L1")?.Bind(o))
             .ValidateDataAnnotations()
-            .Validate(o => o.Lifetime > TimeSpan.Zero, "L1 Lifetime must be positive.")
             .ValidateOnStart();
         if (configure is not null)
         {
             options.Configure(configure);
         }
 
-        return builder.AddLayer(StateStoreStage.Cache, "l1", (store, services) => new L1StateStore(
-            store,
-            services.GetRequiredService<IOptionsMonitor<L1StateStoreOptions>>().Get(name),
-            services.GetService<TimeProvider>()));
+        return builder.AddLayer(StateStoreStage.Cache, "l1", L1StateStore.Layer(context => context.Services.GetRequiredService<IOptionsMonitor<L1StateStoreOptions>>().Get(name)));
     }
 }

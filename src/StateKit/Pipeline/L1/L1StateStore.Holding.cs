@@ -1,7 +1,7 @@
 namespace StateKit;
 
 /// <content>What the tier holds: stripes and generations, holding and dropping entries, the fail-safe, change notices and eviction.</content>
-public sealed partial class L1StateStore
+internal sealed partial class L1StateStore
 {
     private static int StripeOf(string key) => (key.GetHashCode() & int.MaxValue) % Stripes;
 

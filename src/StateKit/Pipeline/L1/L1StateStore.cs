@@ -20,7 +20,7 @@ namespace StateKit;
 /// another caller reads. Over its bounds the tier drops arbitrary entries (random replacement), which costs nothing per read.
 /// </para>
 /// </remarks>
-public sealed partial class L1StateStore : DelegatingStateStore, Internal.ISharesDecodedValues
+internal sealed partial class L1StateStore : DelegatingStateStore, Internal.ISharesDecodedValues, IL1Status
 {
     private const int Stripes = 256;
     private readonly ConcurrentDictionary<string, Held> _held = new(StringComparer.Ordinal);
@@ -42,6 +42,10 @@ public sealed partial class L1StateStore : DelegatingStateStore, Internal.IShare
     private volatile bool _disposed;
     private long _bytes;
     private long _retrySubscribeAt;
+
+    /// <summary>The layer <c>UseL1</c> adds (with a container or without): the tier with the options <paramref name="options"/> gives, on the pipeline's clock.</summary>
+    internal static Func<IStateStore, StateStoreLayerContext, IStateStore> Layer(Func<StateStoreLayerContext, L1StateStoreOptions> options) =>
+        (inner, context) => new L1StateStore(inner, options(context), context.TimeProvider);
 
     /// <summary>Initializes a new instance of the <see cref="L1StateStore"/> class.</summary>
     /// <param name="innerStore">The store of record.</param>

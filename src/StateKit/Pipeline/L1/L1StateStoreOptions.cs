@@ -2,7 +2,7 @@ using System.ComponentModel.DataAnnotations;
 
 namespace StateKit;
 
-/// <summary>Options of <see cref="L1StateStore"/>, the in-process tier in front of a store.</summary>
+/// <summary>Options of the in-process tier in front of a store (<c>UseL1</c>; its state is <see cref="IL1Status"/>).</summary>
 public sealed class L1StateStoreOptions
 {
     /// <summary>Gets or sets the most entries the tier holds (default 10,000).</summary>
@@ -19,12 +19,13 @@ public sealed class L1StateStoreOptions
     /// which removes a changed entry as soon as its notice arrives; for a store without a feed, or a change made by a
     /// writer that does not publish, this lifetime is the longest an instance can answer a value that changed elsewhere.
     /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.001", "10675199.02:48:05.4775807", ErrorMessage = "{0} must be positive.")]
     public TimeSpan Lifetime { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
-    /// Gets or sets the fail-safe: when the store is unavailable (<see cref="StateStoreUnavailableException"/>), a single read (<see cref="L1StateStore.GetAsync"/>)
+    /// Gets or sets the fail-safe: when the store is unavailable (<see cref="StateStoreUnavailableException"/>), a single read 
     /// may answer the last value the tier read, up to this long after that read, marked stale
-    /// (<see cref="L1StateStore.IsStale"/>); later, or with no such value, the read fails as the store did. Writes never
+    /// (<see cref="IL1Status.IsStale"/>); later, or with no such value, the read fails as the store did. Writes never
     /// pretend: they always fail when the store does. <see langword="null"/> (the default) turns the fail-safe off.
     /// </summary>
     /// <remarks>
@@ -32,5 +33,6 @@ public sealed class L1StateStoreOptions
     /// (a resync) are kept, but only for this fallback: a normal read goes to the store. A change reported for a key
     /// removes it even from the fallback.
     /// </remarks>
+    [Range(typeof(TimeSpan), "00:00:00.001", "10675199.02:48:05.4775807", ErrorMessage = "{0} must be positive.")]
     public TimeSpan? FailSafeMaxStaleness { get; set; }
 }

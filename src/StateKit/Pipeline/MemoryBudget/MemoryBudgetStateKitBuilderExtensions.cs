@@ -8,7 +8,7 @@ public static partial class StateKitBuilderExtensions
     /// <summary>
     /// Gives the in-memory store a byte budget: past <paramref name="maxResidentBytes"/>, the least recently used
     /// entries move to files under <paramref name="spillDirectory"/> and come back on their next use, with their version
-    /// and expiry (<see cref="SpillingStateStore"/>). The same as <c>StateKit:MemoryBudget</c> in configuration. It does
+    /// and expiry (state: <see cref="IMemoryBudgetStatus"/>). The same as <c>StateKit:MemoryBudget</c> in configuration. It does
     /// not choose the backend: on any store other than memory the start fails, naming <c>StateKit:MemoryBudget</c>.
     /// </summary>
     /// <param name="builder">The builder.</param>

@@ -3,7 +3,7 @@ using StateKit.Internal;
 namespace StateKit;
 
 /// <content>The budget: byte accounting, least-recently-used order, spilling to and restoring from files.</content>
-public sealed partial class SpillingStateStore
+internal sealed partial class SpillingStateStore
 {
     /// <summary>The result of a memory-store call, which always completes synchronously.</summary>
     private static T Sync<T>(ValueTask<T> pending) => pending.IsCompletedSuccessfully ? pending.Result : pending.AsTask().GetAwaiter().GetResult();

@@ -31,7 +31,7 @@ namespace StateKit;
 /// instead of growing memory; the budget is brought down to 95 % in each pass, oldest use first.
 /// </para>
 /// </remarks>
-public sealed partial class SpillingStateStore : DelegatingStateStore
+internal sealed partial class SpillingStateStore : DelegatingStateStore, IMemoryBudgetStatus
 {
     private const int EntryOverhead = 80;
     private StateKitMetrics _metrics = StateKitMetrics.Process;
@@ -51,6 +51,16 @@ public sealed partial class SpillingStateStore : DelegatingStateStore
     private long _spills;
     private long _restores;
     private long _useClock;
+
+    /// <summary>The layer <c>UseMemoryBudget</c> adds (with a container or without); the store below must be the memory store.</summary>
+    /// <param name="options">The budget.</param>
+    /// <param name="optionPath">The option's name for the error, e.g. <c>StateKit:MemoryBudget</c>.</param>
+    internal static Func<IStateStore, StateStoreLayerContext, IStateStore> Layer(MemoryBudgetOptions options, string optionPath) =>
+        (inner, context) => new SpillingStateStore(
+            inner as MemoryStateStore ?? throw new InvalidOperationException($"{optionPath} applies to the memory store only; this store is {inner.GetType().Name}."),
+            options,
+            context.TimeProvider,
+            context.CreateLogger<SpillingStateStore>());
 
     /// <summary>Initializes a new instance of the <see cref="SpillingStateStore"/> class.</summary>
     /// <param name="store">The memory store that holds the resident entries; owned and disposed with this one.</param>

@@ -2,11 +2,12 @@ using System.ComponentModel.DataAnnotations;
 
 namespace StateKit;
 
-/// <summary>The settings of write-behind (<see cref="WriteBehindStateStore"/>; <c>UseWriteBehind</c>).</summary>
+/// <summary>The settings of write-behind (<c>UseWriteBehind</c>; its state is <see cref="IWriteBehindStatus"/>).</summary>
 public sealed class WriteBehindOptions
 {
     /// <summary>Gets or sets the local directory of the durable journal (one store per directory). Required.</summary>
     /// <value>The default value is <see langword="null"/>.</value>
+    [Required]
     public string? JournalDirectory { get; set; }
 
     /// <summary>Gets or sets how often acknowledged writes are flushed to the store (sooner when many are waiting).</summary>

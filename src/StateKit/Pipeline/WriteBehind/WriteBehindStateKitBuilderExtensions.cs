@@ -9,7 +9,7 @@ namespace Microsoft.Extensions.DependencyInjection;
 public static partial class StateKitBuilderExtensions
 {
     /// <summary>
-    /// Puts write-behind (<see cref="WriteBehindStateStore"/>) in front of the chosen store: writes are acknowledged once
+    /// Puts write-behind  in front of the chosen store: writes are acknowledged once
     /// they are in a durable journal under <paramref name="journalDirectory"/> and flushed to the store in the background,
     /// coalesced per key; the journal is replayed after a crash. For keys one instance owns (see the remarks there).
     /// Options are bound from <c>StateKit:WriteBehind</c> (a named store's from <c>StateKit:Stores:{name}:WriteBehind</c>)
@@ -35,14 +35,8 @@ public static partial class StateKitBuilderExtensions
             options.Configure(configure);
         }
 
-        builder.Services.AddSingleton<IValidateOptions<WriteBehindOptions>>(new LayerOptionsValidator<WriteBehindOptions>(
-            name, path, o => string.IsNullOrWhiteSpace(o.JournalDirectory) ? $"{path}:JournalDirectory is required." : null));
+        builder.Services.AddSingleton<IValidateOptions<WriteBehindOptions>>(new LayerOptionsValidator<WriteBehindOptions>(name, path));
         options.ValidateOnStart();
-        return builder.AddLayer(StateStoreStage.WriteBehind, "write-behind", (store, services) => new WriteBehindStateStore(
-            store,
-            services.GetRequiredService<IOptionsMonitor<WriteBehindOptions>>().Get(name),
-            BackendOptions.Of(store) ?? StateStoreSelector.Options(services, name),
-            services.GetService<TimeProvider>(),
-            services.GetService<Microsoft.Extensions.Logging.ILogger<WriteBehindStateStore>>()));
+        return builder.AddLayer(StateStoreStage.WriteBehind, "write-behind", WriteBehindStateStore.Layer(context => context.Services.GetRequiredService<IOptionsMonitor<WriteBehindOptions>>().Get(name)));
     }
 }

@@ -4,7 +4,7 @@ using StateKit.Internal;
 namespace StateKit;
 
 /// <content>The flush: pending writes to the store in the background, version-preserving and idempotent, and the conflicts it finds.</content>
-public sealed partial class WriteBehindStateStore
+internal sealed partial class WriteBehindStateStore
 {
     private async Task FlushLoopAsync()
     {

@@ -26,7 +26,7 @@ namespace StateKit;
 /// pending; what cannot be flushed (the store is down) stays in the journal for the next start.
 /// </para>
 /// </remarks>
-public sealed partial class WriteBehindStateStore : DelegatingStateStore
+internal sealed partial class WriteBehindStateStore : DelegatingStateStore, IWriteBehindStatus
 {
     /// <summary>The value of a flushed key's record: only its version and expiry are kept, the value is in the store.</summary>
     private static readonly byte[] KnownOnly = [];
@@ -46,6 +46,10 @@ public sealed partial class WriteBehindStateStore : DelegatingStateStore
     private long _pendingBytes;
     private long _conflicts;
     private long _flushed;
+
+    /// <summary>The layer <c>UseWriteBehind</c> adds (with a container or without): checks writes against the backend's options, on the pipeline's clock.</summary>
+    internal static Func<IStateStore, StateStoreLayerContext, IStateStore> Layer(Func<StateStoreLayerContext, WriteBehindOptions> options) =>
+        (inner, context) => new WriteBehindStateStore(inner, options(context), context.BackendOptions, context.TimeProvider, context.CreateLogger<WriteBehindStateStore>());
 
     /// <summary>Initializes a new instance of the <see cref="WriteBehindStateStore"/> class, replaying what its journal holds.</summary>
     /// <param name="innerStore">The slow store; it must provide <see cref="IVersionPreservingStateStore"/>. Owned.</param>

@@ -8,7 +8,7 @@ using StateKit.Testing;
 namespace StateKit.Tests.Resilience;
 
 /// <summary>The fallback chain keeps the store contract with a healthy primary (every write copied to the fallback): memory → memory.</summary>
-public sealed class FallbackStateStoreConformanceTests : StateStoreConformanceTests<FallbackStateStore>
+internal sealed class FallbackStateStoreConformanceTests : StateStoreConformanceTests<FallbackStateStore>
 {
     private readonly Dictionary<string, MemoryStateStore> _primaries = new(StringComparer.Ordinal);
 
@@ -27,7 +27,7 @@ public sealed class FallbackStateStoreConformanceTests : StateStoreConformanceTe
 /// The contract during an outage: the primary is down for the whole run, so everything is served by the fallback, and
 /// every write is journaled there first.
 /// </summary>
-public sealed class FallbackDuringOutageConformanceTests : StateStoreConformanceTests<FallbackStateStore>
+internal sealed class FallbackDuringOutageConformanceTests : StateStoreConformanceTests<FallbackStateStore>
 {
     private readonly Dictionary<string, MemoryStateStore> _fallbacks = new(StringComparer.Ordinal);
 
@@ -44,7 +44,7 @@ public sealed class FallbackDuringOutageConformanceTests : StateStoreConformance
 }
 
 /// <summary>The contract on real servers: Redis backed up by a SQLite file.</summary>
-public sealed class FallbackRedisSqliteConformanceTests : StateStoreConformanceTests<FallbackStateStore>
+internal sealed class FallbackRedisSqliteConformanceTests : StateStoreConformanceTests<FallbackStateStore>
 {
     private readonly string _redisPrefix = "sktest-fb-" + Guid.NewGuid().ToString("N")[..10];
     private string _root = null!;
@@ -72,7 +72,7 @@ public sealed class FallbackRedisSqliteConformanceTests : StateStoreConformanceT
 }
 
 /// <summary>The contract on real servers: PostgreSQL backed up by a file directory.</summary>
-public sealed class FallbackPostgresFileConformanceTests : StateStoreConformanceTests<FallbackStateStore>
+internal sealed class FallbackPostgresFileConformanceTests : StateStoreConformanceTests<FallbackStateStore>
 {
     private readonly string _schema = "sk_fb_" + Guid.NewGuid().ToString("N")[..10];
     private string _root = null!;

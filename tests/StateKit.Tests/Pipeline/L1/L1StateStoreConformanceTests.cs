@@ -7,7 +7,7 @@ namespace StateKit.Tests.Hybrid;
 /// The conformance suite against <see cref="L1StateStore"/> over the memory store, whose change feed it subscribes to.
 /// (Over the file, SQLite, PostgreSQL and Redis stores it runs as their <c>StorePipeline.L1</c> fixtures.)
 /// </summary>
-public sealed class L1StateStoreConformanceTests : StateStoreConformanceTests<L1StateStore>
+internal sealed class L1StateStoreConformanceTests : StateStoreConformanceTests<L1StateStore>
 {
     private readonly Dictionary<string, MemoryStateStore> _stores = new(StringComparer.Ordinal);
 

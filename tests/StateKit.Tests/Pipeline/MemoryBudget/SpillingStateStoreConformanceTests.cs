@@ -10,7 +10,7 @@ namespace StateKit.Tests.Resilience;
 /// </summary>
 [TestFixture(false)]
 [TestFixture(true)]
-public sealed class SpillingStateStoreConformanceTests(bool spillEverything) : StateStoreConformanceTests<SpillingStateStore>
+internal sealed class SpillingStateStoreConformanceTests(bool spillEverything) : StateStoreConformanceTests<SpillingStateStore>
 {
     private readonly Dictionary<string, SpillingStateStore> _stores = new(StringComparer.Ordinal);
     private string _root = null!;

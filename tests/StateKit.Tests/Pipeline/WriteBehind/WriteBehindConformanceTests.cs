@@ -5,7 +5,7 @@ using StateKit.Testing;
 namespace StateKit.Tests.Resilience;
 
 /// <summary>Write-behind keeps the store contract over the memory store (each store its own journal directory).</summary>
-public sealed class WriteBehindConformanceTests : StateStoreConformanceTests<WriteBehindStateStore>
+internal sealed class WriteBehindConformanceTests : StateStoreConformanceTests<WriteBehindStateStore>
 {
     private readonly Dictionary<string, (WriteBehindStateStore Store, MemoryStateStore Inner)> _stores = new(StringComparer.Ordinal);
     private string _root = null!;
@@ -37,7 +37,7 @@ public sealed class WriteBehindConformanceTests : StateStoreConformanceTests<Wri
 }
 
 /// <summary>Write-behind keeps the store contract over PostgreSQL.</summary>
-public sealed class WriteBehindPostgresConformanceTests : StateStoreConformanceTests<WriteBehindStateStore>
+internal sealed class WriteBehindPostgresConformanceTests : StateStoreConformanceTests<WriteBehindStateStore>
 {
     private readonly string _schema = "sk_wb_" + Guid.NewGuid().ToString("N")[..10];
     private readonly Dictionary<string, WriteBehindStateStore> _stores = new(StringComparer.Ordinal);
