@@ -138,29 +138,14 @@ internal sealed partial class L1StateStore
 
         var held = new Held(entry, now, now + _options.Lifetime, size, Environment.TickCount64 + _lifetimeTicks);
 
-        _held.AddOrUpdate(
-            entry.Key,
-            _ =>
-            {
-                Interlocked.Add(ref _bytes, held.Size);
-                return held;
-            },
-            (_, old) =>
-            {
-                if (old.Entry.Version > held.Entry.Version && old.UntilTick != long.MinValue)
-                {
-                    return old; // a read that began before this instance's own write ended: keep the newer entry
-                }
-
-                Interlocked.Add(ref _bytes, held.Size - old.Size);
-                return held;
-            });
+        // A read that began before this instance's own write ended keeps the newer entry held.
+        _held.Set(entry.Key, old => old is not null && old.Entry.Version > held.Entry.Version && old.UntilTick != long.MinValue ? old : held);
         if (Generation(entry.Key) != generation)
         {
             Remove(entry.Key, held); // a change arrived while it was being added
         }
 
-        if (_held.Count > _options.MaxEntries || Interlocked.Read(ref _bytes) > _options.MaxBytes)
+        if (_held.Count > _options.MaxEntries || _held.Bytes > _options.MaxBytes)
         {
             Evict();
         }
@@ -187,7 +172,7 @@ internal sealed partial class L1StateStore
             var bytes = _options.MaxBytes - (_options.MaxBytes / 10);
             foreach (var pair in _held)
             {
-                if (_held.Count <= entries && Interlocked.Read(ref _bytes) <= bytes)
+                if (_held.Count <= entries && _held.Bytes <= bytes)
                 {
                     break;
                 }
@@ -209,10 +194,7 @@ internal sealed partial class L1StateStore
         }
 
         Interlocked.Increment(ref _generations[StripeOf(key)]);
-        if (_held.TryRemove(key, out var held))
-        {
-            Interlocked.Add(ref _bytes, -held.Size);
-        }
+        _held.TryRemove(key, out _);
     }
 
     private void ForgetAll(IReadOnlyList<StateWrite> writes)
@@ -225,9 +207,6 @@ internal sealed partial class L1StateStore
 
     private void Remove(string key, Held held)
     {
-        if (_held.TryRemove(new KeyValuePair<string, Held>(key, held)))
-        {
-            Interlocked.Add(ref _bytes, -held.Size);
-        }
+        _held.TryRemove(key, held);
     }
 }

@@ -23,7 +23,7 @@ namespace StateKit;
 internal sealed partial class L1StateStore : DelegatingStateStore, Internal.ISharesDecodedValues, IL1Status
 {
     private const int Stripes = 256;
-    private readonly ConcurrentDictionary<string, Held> _held = new(StringComparer.Ordinal);
+    private readonly Internal.SizedMap<Held> _held = new(held => held.Size);
     private readonly long[] _generations = new long[Stripes];
     private readonly ConcurrentDictionary<string, OwnWrite> _ownWrites = new(StringComparer.Ordinal);
     private readonly L1StateStoreOptions _options;
@@ -40,7 +40,6 @@ internal sealed partial class L1StateStore : DelegatingStateStore, Internal.ISha
     private IAsyncDisposable? _subscription;
     private volatile bool _subscribed;
     private volatile bool _disposed;
-    private long _bytes;
     private long _retrySubscribeAt;
 
     /// <summary>The layer <c>UseL1</c> adds (with a container or without): the tier with the options <paramref name="options"/> gives, on the pipeline's clock.</summary>
@@ -70,7 +69,7 @@ internal sealed partial class L1StateStore : DelegatingStateStore, Internal.ISha
     public int Count => _held.Count;
 
     /// <summary>Gets how many value bytes the tier holds now.</summary>
-    public long Bytes => Interlocked.Read(ref _bytes);
+    public long Bytes => _held.Bytes;
 
     /// <summary>
     /// Tells whether <paramref name="entry"/> was answered by the fail-safe (<see cref="L1StateStoreOptions.FailSafeMaxStaleness"/>):

@@ -137,18 +137,12 @@ internal sealed partial class SpillingStateStore
         var entry = Sync(_memory.GetAsync(key));
         if (entry is null)
         {
-            if (_resident.TryRemove(key, out var gone))
-            {
-                Interlocked.Add(ref _residentBytes, -gone.Size);
-            }
-
+            _resident.TryRemove(key, out _);
             return;
         }
 
         var size = SizeOf(key, entry.Value.Length);
-        var resident = _resident.GetOrAdd(key, static _ => new Resident());
-        Interlocked.Add(ref _residentBytes, size - resident.Size);
-        resident.Size = size;
+        var resident = _resident.Set(key, old => old?.Size == size ? old : new Resident(size));
         Volatile.Write(ref resident.LastUse, Interlocked.Increment(ref _useClock));
     }
 
@@ -165,14 +159,14 @@ internal sealed partial class SpillingStateStore
             return;
         }
 
-        if (Interlocked.Read(ref _residentBytes) <= _budget)
+        if (_resident.Bytes <= _budget)
         {
             return;
         }
 
         lock (_spillGate)
         {
-            if (Interlocked.Read(ref _residentBytes) <= _budget)
+            if (_resident.Bytes <= _budget)
             {
                 return;
             }
@@ -181,7 +175,7 @@ internal sealed partial class SpillingStateStore
             Array.Sort(candidates, static (a, b) => a.Item2.CompareTo(b.Item2));
             foreach (var (key, _) in candidates)
             {
-                if (Interlocked.Read(ref _residentBytes) <= _lowWater)
+                if (_resident.Bytes <= _lowWater)
                 {
                     return;
                 }
@@ -246,10 +240,7 @@ internal sealed partial class SpillingStateStore
             Metrics.RecordSpill();
         }
 
-        if (_resident.TryRemove(new KeyValuePair<string, Resident>(key, resident)))
-        {
-            Interlocked.Add(ref _residentBytes, -resident.Size);
-        }
+        _resident.TryRemove(key, resident);
     }
 
     private void DeleteFile(SpillLocation location)
@@ -264,9 +255,11 @@ internal sealed partial class SpillingStateStore
         }
     }
 
-    private sealed class Resident
+    /// <summary>A resident entry's size (fixed: a new size is a new instance) and last use.</summary>
+    private sealed class Resident(int size)
     {
-        public int Size;
         public long LastUse;
+
+        public int Size { get; } = size;
     }
 }

@@ -43,9 +43,8 @@ internal sealed partial class SpillingStateStore : DelegatingStateStore, IMemory
     private readonly ILogger _logger;
     private readonly object[] _locks = Enumerable.Range(0, 64).Select(_ => new object()).ToArray();
     private readonly object _spillGate = new();
-    private readonly ConcurrentDictionary<string, Resident> _resident = new(StringComparer.Ordinal);
+    private readonly SizedMap<Resident> _resident = new(resident => resident.Size);
     private readonly ConcurrentDictionary<string, Spilled> _spilled = new(StringComparer.Ordinal);
-    private long _residentBytes;
     private long _movesActive;
     private long _movesDone;
     private long _spills;
@@ -104,7 +103,7 @@ internal sealed partial class SpillingStateStore : DelegatingStateStore, IMemory
     }
 
     /// <summary>Gets the bytes the resident entries count toward the budget.</summary>
-    public long ResidentBytes => Interlocked.Read(ref _residentBytes);
+    public long ResidentBytes => _resident.Bytes;
 
     /// <summary>Gets how many entries are in spill files now.</summary>
     public int SpilledCount => _spilled.Count;

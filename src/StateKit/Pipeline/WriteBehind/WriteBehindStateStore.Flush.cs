@@ -109,11 +109,7 @@ internal sealed partial class WriteBehindStateStore
 
         // Clean now, unless a newer write came meanwhile; a delete's record goes once flushed.
         var clean = pending with { Dirty = false, Value = KnownOnly, DeletedThrough = 0 };
-        if (pending.Value is null ? _entries.TryRemove(new KeyValuePair<string, Pending>(key, pending)) : _entries.TryUpdate(key, clean, pending))
-        {
-            Interlocked.Add(ref _pendingBytes, -pending.Size);
-        }
-        else if (pending.DeletedThrough > 0)
+        if (!(pending.Value is null ? _entries.TryRemove(key, pending) : _entries.TryUpdate(key, clean, pending)) && pending.DeletedThrough > 0)
         {
             // A newer write of the same life came meanwhile: the older lives are gone from the store now.
             while (_entries.TryGetValue(key, out var newer) && newer.Dirty && newer.DeletedThrough == pending.DeletedThrough && newer.Seq > pending.Seq

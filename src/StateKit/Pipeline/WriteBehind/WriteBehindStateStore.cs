@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -36,14 +35,13 @@ internal sealed partial class WriteBehindStateStore : DelegatingStateStore, IWri
     private readonly WriteBehindOptions _options;
     private readonly ILogger _logger;
     private readonly WriteBehindJournal _journal;
-    private readonly ConcurrentDictionary<string, Pending> _entries = new(StringComparer.Ordinal);
+    private readonly SizedMap<Pending> _entries = new(pending => pending.Dirty ? pending.Size : 0); // counts what is not flushed
     private readonly KeyLocks _locks = new();
     private readonly SemaphoreSlim _wake = new(0);
     private readonly SemaphoreSlim _flushing = new(1, 1);
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _flusher;
     private long _seq;
-    private long _pendingBytes;
     private long _conflicts;
     private long _flushed;
 
@@ -311,7 +309,7 @@ internal sealed partial class WriteBehindStateStore : DelegatingStateStore, IWri
         var seq = Interlocked.Increment(ref _seq);
         await _journal.AppendAsync(seq, writes).WaitAsync(cancellationToken).ConfigureAwait(false);
         Apply(seq, writes);
-        if (Interlocked.Read(ref _pendingBytes) > _options.MaxPendingBytes / 4)
+        if (_entries.Bytes > _options.MaxPendingBytes / 4)
         {
             _wake.Release();
         }
@@ -322,18 +320,7 @@ internal sealed partial class WriteBehindStateStore : DelegatingStateStore, IWri
         foreach (var write in writes)
         {
             var next = new Pending(write.Value, write.Version, write.ExpiresAt, seq, Dirty: true, Environment.TickCount64);
-            _entries.AddOrUpdate(
-                write.Key,
-                _ =>
-                {
-                    Interlocked.Add(ref _pendingBytes, next.Size);
-                    return next with { DeletedThrough = write.Value is null ? write.Version : 0 };
-                },
-                (_, old) =>
-                {
-                    Interlocked.Add(ref _pendingBytes, next.Size - (old.Dirty ? old.Size : 0));
-                    return next with { DeletedThrough = DeletedThrough(old, write) };
-                });
+            _entries.Set(write.Key, old => next with { DeletedThrough = old is null ? (write.Value is null ? write.Version : 0) : DeletedThrough(old, write) });
         }
     }
 
@@ -359,7 +346,7 @@ internal sealed partial class WriteBehindStateStore : DelegatingStateStore, IWri
         var result = await operation().ConfigureAwait(false);
         if (_entries.TryGetValue(key, out var known) && !known.Dirty)
         {
-            _entries.TryRemove(new KeyValuePair<string, Pending>(key, known));
+            _entries.TryRemove(key, known);
         }
 
         return result;
@@ -367,7 +354,7 @@ internal sealed partial class WriteBehindStateStore : DelegatingStateStore, IWri
 
     private async ValueTask WaitForRoomAsync(CancellationToken cancellationToken)
     {
-        while (Interlocked.Read(ref _pendingBytes) > _options.MaxPendingBytes)
+        while (_entries.Bytes > _options.MaxPendingBytes)
         {
             _wake.Release();
             await Task.Delay(1, cancellationToken).ConfigureAwait(false);
