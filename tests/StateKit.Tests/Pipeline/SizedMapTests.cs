@@ -78,3 +78,33 @@ public sealed class SizedMapTests
         public bool Counts { get; init; } = true;
     }
 }
+
+/// <summary>The L1 tier's byte count through its status after many reads of the same keys raced to be held.</summary>
+public sealed class L1ByteCountTests
+{
+    [Test]
+    public async Task AfterRacingReads_TheTiersByteCount_IsWhatItHolds()
+    {
+        var backend = new MemoryStateStore();
+        await using var store = new StateStorePipelineBuilder(new Provider.NonDisposingStore(backend)).UseL1().Build();
+        var keys = new[] { "a", "bb", "ccc", "dddd" };
+        for (var round = 0; round < 2_000; round++)
+        {
+            var key = keys[round % keys.Length];
+            await backend.SetAsync(key, new byte[(round % 50) + 1]); // the feed drops the held entry
+            await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(async () => await store.GetAsync(key))));
+        }
+
+        long expected = 0;
+        foreach (var key in keys)
+        {
+            var entry = await store.GetAsync(key);
+            expected += entry!.Value.Length + (key.Length * 2) + 64;
+        }
+
+        var status = store.GetService<IL1Status>()!;
+        Assert.That(status.Count, Is.EqualTo(keys.Length));
+        Assert.That(status.Bytes, Is.EqualTo(expected));
+        await backend.DisposeAsync();
+    }
+}
