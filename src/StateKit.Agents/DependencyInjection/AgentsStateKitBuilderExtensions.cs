@@ -2,7 +2,6 @@ using System.Text.Json;
 using Microsoft.Agents.AI;
 using Microsoft.Agents.AI.Workflows;
 using Microsoft.Agents.AI.Workflows.Checkpointing;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using StateKit;
@@ -18,8 +17,8 @@ public static class AgentsStateKitBuilderExtensions
     /// (give it to <c>ChatClientAgentOptions.ChatHistoryProvider</c>), <see cref="AgentSessionStore"/>
     /// (<see cref="StateKitAgentSessionStore"/>), and workflow checkpoints (<see cref="StateKitCheckpointStore"/> as
     /// <see cref="JsonCheckpointStore"/> and <see cref="ICheckpointStore{TStoreObject}"/>, and a <see cref="CheckpointManager"/>
-    /// on it). Options come from the configuration section <c>StateKit:Agents</c> when the container has an
-    /// <see cref="IConfiguration"/>, then from <paramref name="configure"/>; they are validated at start-up.
+    /// on it). Options come from <c>Agents</c> under StateKit's section (<c>StateKit:Agents</c>, or under the section given
+    /// to <c>AddStateKit(configuration)</c>), then from <paramref name="configure"/>; they are validated at start-up.
     /// </summary>
     /// <param name="builder">The builder.</param>
     /// <param name="configure">Changes the options.</param>
@@ -28,8 +27,7 @@ public static class AgentsStateKitBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         var services = builder.Services;
-        var options = services.AddOptions<StateKitAgentOptions>()
-            .Configure<IServiceProvider>((o, sp) => sp.GetService<IConfiguration>()?.GetSection(StateKitOptions.SectionName + ":" + StateKitAgentOptions.SectionName).Bind(o))
+        var options = builder.BindOptions<StateKitAgentOptions>(StateKitAgentOptions.SectionName)
             .ValidateDataAnnotations()
             .ValidateOnStart();
         if (configure is not null)

@@ -3,7 +3,6 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Caching.Distributed;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
@@ -22,7 +21,8 @@ public static class AspNetCoreStateKitExtensions
     /// <summary>
     /// Lets requests carry a <typeparamref name="TSession"/> session in a cookie or header: take a
     /// <see cref="SessionContext{TSession}"/> parameter in a minimal-API endpoint, or call <c>HttpContext.GetSessionAsync</c>.
-    /// Options are bound from <c>StateKit:Sessions:Http</c> when the container has an <see cref="IConfiguration"/>, then
+    /// Options are bound from <c>Sessions:Http</c> under StateKit's section (<c>StateKit:Sessions:Http</c>, or under the section
+    /// given to <c>AddStateKit(configuration)</c>), then
     /// from <paramref name="configure"/>; they are validated at start-up. Register the sessions too (<c>AddSessions</c>).
     /// </summary>
     /// <typeparam name="TSession">The session state type.</typeparam>
@@ -32,8 +32,7 @@ public static class AspNetCoreStateKitExtensions
     public static StateKitBuilder AddHttpSessions<TSession>(this StateKitBuilder builder, Action<HttpSessionOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        var options = builder.Services.AddOptions<HttpSessionOptions>(HttpSessionSettingsFor<TSession>.Name)
-            .Configure<IServiceProvider>((o, sp) => sp.GetService<IConfiguration>()?.GetSection(HttpSessionOptions.SectionName).Bind(o))
+        var options = builder.BindOptions<HttpSessionOptions>(HttpSessionOptions.SectionPath, HttpSessionSettingsFor<TSession>.Name)
             .Validate(o => o.UseCookie || o.UseHeader, "HTTP sessions need a cookie or a header (UseCookie or UseHeader).")
             .Validate(o => !o.UseCookie || IsToken(o.CookieName), "CookieName must be a non-empty cookie name (letters, digits and !#$%&'*+-.^_`|~).")
             .Validate(o => !o.UseHeader || IsToken(o.HeaderName), "HeaderName must be a non-empty header name (letters, digits and !#$%&'*+-.^_`|~).")

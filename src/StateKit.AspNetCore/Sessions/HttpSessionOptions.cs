@@ -4,12 +4,13 @@ namespace StateKit.AspNetCore;
 
 /// <summary>
 /// How <see cref="SessionContext{TSession}"/> finds a request's session id and hands it back: a cookie and/or a header.
-/// Bound from the configuration section <c>StateKit:Sessions:Http</c> when the host has an <c>IConfiguration</c>.
+/// Bound from <c>Sessions:Http</c> under StateKit's configuration section (<c>StateKit:Sessions:Http</c>, or under the
+/// section given to <c>AddStateKit(configuration)</c>).
 /// </summary>
 public sealed class HttpSessionOptions
 {
-    /// <summary>The configuration section the options are bound from.</summary>
-    public const string SectionName = "StateKit:Sessions:Http";
+    /// <summary>The path under StateKit's configuration section that the options are bound from.</summary>
+    public const string SectionPath = "Sessions:Http";
 
     /// <summary>Gets or sets a value indicating whether the id is read from and written to a cookie (default <see langword="true"/>).</summary>
     public bool UseCookie { get; set; } = true;

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 using StateKit;
 
@@ -21,9 +20,7 @@ public static partial class StateKitBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         var name = builder.Name;
-        var marker = StateKitServiceCollectionExtensions.Marker(builder.Services);
-        var options = builder.Services.AddOptions<L1StateStoreOptions>(name)
-            .Configure<IServiceProvider>((o, sp) => marker.Section(sp, name, "L1")?.Bind(o))
+        var options = builder.BindOptions<L1StateStoreOptions>("L1", name)
             .ValidateDataAnnotations()
             .ValidateOnStart();
         if (configure is not null)

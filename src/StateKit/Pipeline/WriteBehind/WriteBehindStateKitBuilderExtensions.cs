@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 using StateKit;
 using StateKit.Internal;
@@ -25,10 +24,8 @@ public static partial class StateKitBuilderExtensions
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentException.ThrowIfNullOrWhiteSpace(journalDirectory);
         var name = builder.Name;
-        var marker = StateKitServiceCollectionExtensions.Marker(builder.Services);
         var path = (name.Length == 0 ? StateKitOptions.SectionName : StateKitOptions.SectionName + ":Stores:" + name) + ":WriteBehind";
-        var options = builder.Services.AddOptions<WriteBehindOptions>(name)
-            .Configure<IServiceProvider>((o, sp) => marker.Section(sp, name, "WriteBehind")?.Bind(o))
+        var options = builder.BindOptions<WriteBehindOptions>("WriteBehind", name)
             .Configure(o => o.JournalDirectory = journalDirectory);
         if (configure is not null)
         {
