@@ -61,7 +61,7 @@ internal abstract class SessionManagerBase<TSession> : ISessionManager<TSession>
             _changed += value;
             if (_remote is not null && Interlocked.Exchange(ref _remoteStarted, 1) == 0)
             {
-                _ = ListenToOtherInstancesAsync();
+                RemoteEventsListening = ListenToOtherInstancesAsync();
             }
         }
 
@@ -94,6 +94,9 @@ internal abstract class SessionManagerBase<TSession> : ISessionManager<TSession>
     protected ILogger Logger { get; }
 
     internal string Name { get; }
+
+    /// <summary>Gets the start of the subscription to other instances' changes (tests wait for it instead of sleeping).</summary>
+    internal Task RemoteEventsListening { get; private set; } = Task.CompletedTask;
 
     protected SessionKeys Keys { get; }
 
