@@ -28,9 +28,12 @@ public sealed class FileStateStoreConformanceTests(StorePipeline pipeline) : Sta
         return new(new FileStateStore(fileOptions, timeProvider));
     }
 
-    protected override async ValueTask<bool> DamageStoredValueAsync(string keyPrefix, string key)
+    protected override ValueTask<bool> DamageStoredValueAsync(string keyPrefix, string key) => DamageAsync(_root, keyPrefix, key);
+
+    /// <summary>Flips a byte of a stored entry's value in a file store under <paramref name="root"/> (also used by the combination fixtures).</summary>
+    internal static async ValueTask<bool> DamageAsync(string root, string keyPrefix, string key)
     {
-        var path = Path.Combine(_root, "ns-" + StateKit.File.Internal.FileNames.ForKey(keyPrefix), "entries", StateKit.File.Internal.FileNames.ForKey(key));
+        var path = Path.Combine(root, "ns-" + StateKit.File.Internal.FileNames.ForKey(keyPrefix), "entries", StateKit.File.Internal.FileNames.ForKey(key));
         var bytes = await System.IO.File.ReadAllBytesAsync(path);
         bytes[bytes.Length - 8] ^= 0x5A;
         await System.IO.File.WriteAllBytesAsync(path, bytes);

@@ -11,12 +11,20 @@ namespace StateKit.Tests.Pipeline;
 /// <summary>
 /// Issue 24: the conformance suite over pipelines built the way users build them (<c>AddStateKit()</c> and the
 /// <c>Use…</c> calls), two and three layers together, on the stores where the combination applies: L1 + write-behind
-/// (memory, SQLite, PostgreSQL), L1 + fallback (memory → memory, Redis → SQLite), a value transform + fallback
-/// (memory → memory, PostgreSQL → file), a transform + write-behind (memory, SQLite) and a memory budget + L1.
+/// (every store), L1 + fallback (memory → memory, Redis → SQLite, SQLite → memory), a value transform + fallback
+/// (memory → memory, PostgreSQL → file, file → memory), a transform + write-behind (memory, SQLite, Redis), a memory
+/// budget + L1, L1 + transform + write-behind on PostgreSQL, and all four feature layers together on memory.
 /// </summary>
 [TestFixture("memory", "l1+write-behind")]
 [TestFixture("sqlite", "l1+write-behind")]
 [TestFixture("postgres", "l1+write-behind")]
+[TestFixture("redis", "l1+write-behind")]
+[TestFixture("file", "l1+write-behind")]
+[TestFixture("sqlite", "l1+fallback")]
+[TestFixture("file", "transform+fallback")]
+[TestFixture("redis", "transform+write-behind")]
+[TestFixture("postgres", "l1+transform+write-behind")]
+[TestFixture("memory", "l1+transform+write-behind+fallback")]
 [TestFixture("memory", "l1+fallback")]
 [TestFixture("redis", "l1+fallback")]
 [TestFixture("memory", "transform+fallback")]
@@ -114,7 +122,7 @@ public sealed class PipelineCombinationConformanceTests(string kind, string comb
             return false;
         }
 
-        if (store.GetService<WriteBehindStateStore>() is { } writeBehind)
+        if (store.GetService<IWriteBehindStatus>() is { } writeBehind)
         {
             await writeBehind.FlushAsync();
         }
@@ -124,6 +132,7 @@ public sealed class PipelineCombinationConformanceTests(string kind, string comb
             "memory" => store.GetService<MemoryStateStore>() is { } memory && memory.DamageValueForTest(key),
             "postgres" => await Postgres.PostgresStateStoreConformanceTests.DamageAsync(_schema, keyPrefix, key),
             "redis" => await Redis.RedisStateStoreConformanceTests.DamageAsync(_redisPrefix, keyPrefix, key),
+            "file" => await File.FileStateStoreConformanceTests.DamageAsync(Path.Combine(_root, keyPrefix), keyPrefix, key),
             _ => await Sqlite.SqliteStateStoreConformanceTests.DamageAsync(Path.Combine(_root, keyPrefix, "state.db"), keyPrefix, key),
         };
     }
