@@ -54,6 +54,37 @@ public sealed class HttpSessionTests(string kind) : StoreFixture(kind)
     }
 
     [Test]
+    public async Task AWritingRequest_OnAStoredSession_ReadsItOnceAndWritesItOnce()
+    {
+        var counter = new OperationCounter();
+        await using var web = await StartAsync(configure: b => b.Decorate((store, _) => new CountingStore(store, counter)));
+        using var first = await web.Client.PostAsync("/inc", null);
+        Assert.That(await Count(first), Is.EqualTo(1));
+
+        counter.Reset();
+        using var second = await web.Client.PostAsync("/inc3", null);
+        Assert.That(await Count(second), Is.EqualTo(4));
+        Assert.That((counter.Reads, counter.Writes), Is.EqualTo((1, 1)), "Get + Set, as ASP.NET Core session does (it was Get + Get + Set)");
+
+        // A mutable state changed in place is not changed twice by the save.
+        counter.Reset();
+        using var third = await web.Client.PostAsync("/inc", null);
+        Assert.That(await Count(third), Is.EqualTo(5));
+        Assert.That((await Sessions(web).GetAsync(first.Headers.GetValues("X-Session-Id").Single()))!.State.Count, Is.EqualTo(5));
+    }
+
+    [Test]
+    public async Task ARequestRacedByAnother_StillAppliesItsChangesOnce_ToTheNewerState()
+    {
+        await using var web = await StartAsync();
+        using var first = await web.Client.PostAsync("/inc", null);
+        using var raced = await web.Client.PostAsync("/race", null);
+        Assert.That(raced.IsSuccessStatusCode, Is.True);
+        var id = first.Headers.GetValues("X-Session-Id").Single();
+        Assert.That((await Sessions(web).GetAsync(id))!.State.Count, Is.EqualTo(102), "1 + the other request's 100 + this request's 1, re-applied once on the newer state");
+    }
+
+    [Test]
     public async Task Https_MakesTheCookieSecure()
     {
         await using var web = await StartAsync(baseAddress: "https://localhost/");
@@ -324,7 +355,7 @@ public sealed class HttpSessionTests(string kind) : StoreFixture(kind)
         return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("count").GetInt32();
     }
 
-    private Task<WebTestApp> StartAsync(Action<HttpSessionOptions>? http = null, Action<SessionOptions>? sessions = null, string baseAddress = "http://localhost/") =>
+    private Task<WebTestApp> StartAsync(Action<HttpSessionOptions>? http = null, Action<SessionOptions>? sessions = null, string baseAddress = "http://localhost/", Action<StateKitBuilder>? configure = null) =>
         WebTestApp.StartAsync(
             Store,
             builder =>
@@ -341,6 +372,7 @@ public sealed class HttpSessionTests(string kind) : StoreFixture(kind)
                     o.CookieSecurePolicy = CookieSecurePolicy.SameAsRequest; // and mostly talk plain http
                     http?.Invoke(o);
                 });
+                configure?.Invoke(builder.Services.AddStateKit());
             },
             SessionEndpoints.Map,
             baseAddress);
@@ -349,6 +381,61 @@ public sealed class HttpSessionTests(string kind) : StoreFixture(kind)
 /// <summary>The test session state.</summary>
 /// <param name="Count">A counter.</param>
 public sealed record Counter(int Count = 0);
+
+/// <summary>Counts a store's reads and writes.</summary>
+internal sealed class OperationCounter
+{
+    private int _reads;
+    private int _writes;
+
+    public int Reads => Volatile.Read(ref _reads);
+
+    public int Writes => Volatile.Read(ref _writes);
+
+    public void Read() => Interlocked.Increment(ref _reads);
+
+    public void Write() => Interlocked.Increment(ref _writes);
+
+    public void Reset()
+    {
+        Volatile.Write(ref _reads, 0);
+        Volatile.Write(ref _writes, 0);
+    }
+}
+
+/// <summary>A layer that counts the entry reads and writes that reach the store.</summary>
+internal sealed class CountingStore(IStateStore inner, OperationCounter counter) : DelegatingStateStore(inner)
+{
+    public override ValueTask<StateEntry?> GetAsync(string key, CancellationToken cancellationToken = default)
+    {
+        counter.Read();
+        return base.GetAsync(key, cancellationToken);
+    }
+
+    public override ValueTask<IReadOnlyDictionary<string, StateEntry>> GetManyAsync(IReadOnlyCollection<string> keys, CancellationToken cancellationToken = default)
+    {
+        counter.Read();
+        return base.GetManyAsync(keys, cancellationToken);
+    }
+
+    public override ValueTask<long> SetAsync(string key, ReadOnlyMemory<byte> value, StateWriteOptions options = default, CancellationToken cancellationToken = default)
+    {
+        counter.Write();
+        return base.SetAsync(key, value, options, cancellationToken);
+    }
+
+    public override ValueTask<IReadOnlyList<long>> SetManyAsync(IReadOnlyList<StateWrite> writes, CancellationToken cancellationToken = default)
+    {
+        counter.Write();
+        return base.SetManyAsync(writes, cancellationToken);
+    }
+
+    public override ValueTask<bool> TouchAsync(string key, TimeSpan timeToLive, CancellationToken cancellationToken = default)
+    {
+        counter.Write();
+        return base.TouchAsync(key, timeToLive, cancellationToken);
+    }
+}
 
 /// <summary>The endpoints the HTTP session tests call.</summary>
 internal static class SessionEndpoints

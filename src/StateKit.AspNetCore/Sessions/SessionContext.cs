@@ -125,9 +125,32 @@ public sealed class SessionContext<TSession> : IEndpointParameterMetadataProvide
             return state;
         }
 
-        _session = _settings.Options.Conflict == HttpSessionConflictBehavior.Fail
-            ? await _manager.UpdateAtVersionAsync(_session.Id, _session.Version, Apply, cancellationToken).ConfigureAwait(false)
-            : await _manager.UpdateAsync(_session.Id, Apply, cancellationToken).ConfigureAwait(false);
+        if (_settings.Options.Conflict == HttpSessionConflictBehavior.Fail)
+        {
+            _session = await _manager.UpdateAtVersionAsync(_session.Id, _session.Version, Apply, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            // One write at the version this request read (no second read): its first attempt stores the state Update
+            // already computed (a mutator that changed the read state in place must not run on it twice); only when
+            // another request changed the session meanwhile is it re-read and every mutator applied to the new state.
+            var computed = State;
+            var first = true;
+            _session = await _manager.UpdateAsync(
+                _session,
+                state =>
+                {
+                    if (first)
+                    {
+                        first = false;
+                        return computed;
+                    }
+
+                    return Apply(state);
+                },
+                cancellationToken).ConfigureAwait(false);
+        }
+
         _pending.Clear();
         State = _session.State;
         return _session;
