@@ -165,6 +165,68 @@ public sealed class DistributedCacheTests(string kind) : StoreFixture(kind)
         Assert.That(actual, Is.EqualTo(expected));
     }
 
+    /// <summary>The same scripts through the buffer methods (<see cref="IBufferDistributedCache"/>, HybridCache's path), values split over several segments.</summary>
+    [TestCaseSource(nameof(Scripts))]
+    public async Task ThroughItsBufferMethods_GivesTheAnswersOfMemoryDistributedCache(Func<IDistributedCache, ManualTimeProvider, List<string>, Task> script)
+    {
+        var memoryTime = new ManualTimeProvider(Time.GetUtcNow());
+        var memory = new MemoryDistributedCache(Options.Create(new MemoryDistributedCacheOptions { Clock = new Clock(memoryTime) }));
+        var ours = new BufferPath(new StateKitDistributedCache(Store, Time, new StateKit.AspNetCore.StateKitDistributedCacheOptions()));
+        var expected = new List<string>();
+        var actual = new List<string>();
+        await script(memory, memoryTime, expected);
+        await script(ours, Time, actual);
+        Assert.That(actual, Is.EqualTo(expected));
+    }
+
+    [Test]
+    public async Task TheBufferMethods_AppendToTheDestination_AndReadWhatTheArrayMethodsWrote()
+    {
+        var cache = new StateKitDistributedCache(Store, Time, new StateKit.AspNetCore.StateKitDistributedCacheOptions());
+        Assert.That(cache, Is.InstanceOf<IBufferDistributedCache>());
+        await cache.SetAsync("k", Bytes("value"), None);
+        var destination = new System.Buffers.ArrayBufferWriter<byte>();
+        System.Buffers.BuffersExtensions.Write(destination, "pre:"u8);
+        Assert.That(await cache.TryGetAsync("k", destination), Is.True);
+        Assert.That(Encoding.UTF8.GetString(destination.WrittenSpan), Is.EqualTo("pre:value"), "appended after what the writer held");
+        Assert.That(cache.TryGet("missing", destination), Is.False);
+        Assert.That(destination.WrittenCount, Is.EqualTo(9), "nothing written for a miss");
+
+        cache.Set("s", Segmented(Bytes("split value")), None);
+        Assert.That(Encoding.UTF8.GetString((await cache.GetAsync("s"))!), Is.EqualTo("split value"));
+    }
+
+    [Test]
+    public async Task HybridCache_OnIt_SharesItsSecondLevelBetweenTwoApps()
+    {
+        await using var first = HybridApp();
+        await using var second = HybridApp();
+        var calls = 0;
+        var made = await first.GetRequiredService<Microsoft.Extensions.Caching.Hybrid.HybridCache>().GetOrCreateAsync("profile:7", _ =>
+        {
+            calls++;
+            return ValueTask.FromResult(new Profile("Ada", 36));
+        });
+        var read = await second.GetRequiredService<Microsoft.Extensions.Caching.Hybrid.HybridCache>().GetOrCreateAsync("profile:7", _ =>
+        {
+            calls++;
+            return ValueTask.FromResult(new Profile("someone else", 0));
+        });
+
+        Assert.That(read, Is.EqualTo(made));
+        Assert.That(calls, Is.EqualTo(1), "the second app found the value in StateKit (HybridCache's second level), not its factory");
+
+        ServiceProvider HybridApp()
+        {
+            var services = new ServiceCollection();
+            services.AddSingleton<TimeProvider>(Time);
+            services.AddStateKit().UseStore(_ => new Provider.NonDisposingStore(Store));
+            services.AddStateKitDistributedCache();
+            services.AddHybridCache();
+            return services.BuildServiceProvider();
+        }
+    }
+
     [Test]
     public async Task SyncMethods_AndArguments_BehaveLikeMemoryDistributedCache()
     {
@@ -268,8 +330,72 @@ public sealed class DistributedCacheTests(string kind) : StoreFixture(kind)
 
     private static byte[] Bytes(string text) => Encoding.UTF8.GetBytes(text);
 
+    /// <summary>A cached record.</summary>
+    /// <param name="Name">A name.</param>
+    /// <param name="Age">An age.</param>
+    public sealed record Profile(string Name, int Age);
+
+    /// <summary><paramref name="value"/> as a sequence of segments of up to 3 bytes (as a pooled writer hands over a large value).</summary>
+    internal static System.Buffers.ReadOnlySequence<byte> Segmented(byte[] value)
+    {
+        if (value.Length <= 3)
+        {
+            return new System.Buffers.ReadOnlySequence<byte>(value);
+        }
+
+        var first = new Segment(value.AsMemory(0, 3), 0);
+        var last = first;
+        for (var offset = 3; offset < value.Length; offset += 3)
+        {
+            last = last.Append(value.AsMemory(offset, Math.Min(3, value.Length - offset)));
+        }
+
+        return new System.Buffers.ReadOnlySequence<byte>(first, 0, last, last.Memory.Length);
+    }
+
+    private sealed class Segment : System.Buffers.ReadOnlySequenceSegment<byte>
+    {
+        public Segment(ReadOnlyMemory<byte> memory, long runningIndex)
+        {
+            Memory = memory;
+            RunningIndex = runningIndex;
+        }
+
+        public Segment Append(ReadOnlyMemory<byte> memory)
+        {
+            var next = new Segment(memory, RunningIndex + Memory.Length);
+            Next = next;
+            return next;
+        }
+    }
+
     private sealed class Clock(TimeProvider time) : ISystemClock
     {
         public DateTimeOffset UtcNow => time.GetUtcNow();
     }
+}
+
+/// <summary>An <see cref="IDistributedCache"/> whose reads and writes go through the buffer methods of the cache it wraps.</summary>
+internal sealed class BufferPath(IBufferDistributedCache cache) : IDistributedCache
+{
+    public byte[]? Get(string key) => GetAsync(key).GetAwaiter().GetResult();
+
+    public async Task<byte[]?> GetAsync(string key, CancellationToken token = default)
+    {
+        var destination = new System.Buffers.ArrayBufferWriter<byte>();
+        return await cache.TryGetAsync(key, destination, token) ? destination.WrittenSpan.ToArray() : null;
+    }
+
+    public void Set(string key, byte[] value, DistributedCacheEntryOptions options) => cache.Set(key, DistributedCacheTests.Segmented(value), options);
+
+    public async Task SetAsync(string key, byte[] value, DistributedCacheEntryOptions options, CancellationToken token = default) =>
+        await cache.SetAsync(key, DistributedCacheTests.Segmented(value), options, token);
+
+    public void Refresh(string key) => cache.Refresh(key);
+
+    public Task RefreshAsync(string key, CancellationToken token = default) => cache.RefreshAsync(key, token);
+
+    public void Remove(string key) => cache.Remove(key);
+
+    public Task RemoveAsync(string key, CancellationToken token = default) => cache.RemoveAsync(key, token);
 }

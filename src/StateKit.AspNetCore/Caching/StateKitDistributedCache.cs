@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 using System.Text;
@@ -12,9 +13,10 @@ namespace StateKit.AspNetCore.Internal;
 /// or refreshed within its window, never past its absolute expiration; an entry set with an absolute expiration already
 /// past is not stored (and replaces, so removes, an older value). Each entry is stored with the store's time to live, so
 /// an expired entry is never returned, on any store. Value layout: format byte, absolute expiration and sliding window
-/// (Unix milliseconds and milliseconds, 0 = none), then the value.
+/// (Unix milliseconds and milliseconds, 0 = none), then the value. It is also an <see cref="IBufferDistributedCache"/>, so
+/// HybridCache reads into its own buffers and writes from them instead of allocating an array per call.
 /// </summary>
-internal sealed class StateKitDistributedCache : IDistributedCache
+internal sealed class StateKitDistributedCache : IBufferDistributedCache
 {
     private const byte Format = 1;
     private const int HeaderLength = 17;
@@ -33,7 +35,38 @@ internal sealed class StateKitDistributedCache : IDistributedCache
 
     public byte[]? Get(string key) => GetAsync(key).GetAwaiter().GetResult();
 
-    public async Task<byte[]?> GetAsync(string key, CancellationToken token = default)
+    public async Task<byte[]?> GetAsync(string key, CancellationToken token = default) =>
+        await ReadAsync(key, token).ConfigureAwait(false) is { } value ? value.ToArray() : null;
+
+    public bool TryGet(string key, IBufferWriter<byte> destination) => TryGetAsync(key, destination).AsTask().GetAwaiter().GetResult();
+
+    public async ValueTask<bool> TryGetAsync(string key, IBufferWriter<byte> destination, CancellationToken token = default)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        if (await ReadAsync(key, token).ConfigureAwait(false) is not { } value)
+        {
+            return false;
+        }
+
+        destination.Write(value.Span);
+        return true;
+    }
+
+    public void Set(string key, byte[] value, DistributedCacheEntryOptions options) => SetAsync(key, value, options).GetAwaiter().GetResult();
+
+    public Task SetAsync(string key, byte[] value, DistributedCacheEntryOptions options, CancellationToken token = default)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        return WriteAsync(key, new ReadOnlySequence<byte>(value), options, token).AsTask();
+    }
+
+    public void Set(string key, ReadOnlySequence<byte> value, DistributedCacheEntryOptions options) => SetAsync(key, value, options).AsTask().GetAwaiter().GetResult();
+
+    public ValueTask SetAsync(string key, ReadOnlySequence<byte> value, DistributedCacheEntryOptions options, CancellationToken token = default) =>
+        WriteAsync(key, value, options, token);
+
+    /// <summary>The value of a live entry (its sliding window restarted), or <see langword="null"/>.</summary>
+    private async ValueTask<ReadOnlyMemory<byte>?> ReadAsync(string key, CancellationToken token)
     {
         var storeKey = StoreKey(key);
         if (await _store.GetAsync(storeKey, token).ConfigureAwait(false) is not { } entry)
@@ -47,14 +80,11 @@ internal sealed class StateKitDistributedCache : IDistributedCache
             return null;
         }
 
-        return entry.Value.Span[HeaderLength..].ToArray();
+        return entry.Value[HeaderLength..];
     }
 
-    public void Set(string key, byte[] value, DistributedCacheEntryOptions options) => SetAsync(key, value, options).GetAwaiter().GetResult();
-
-    public async Task SetAsync(string key, byte[] value, DistributedCacheEntryOptions options, CancellationToken token = default)
+    private async ValueTask WriteAsync(string key, ReadOnlySequence<byte> value, DistributedCacheEntryOptions options, CancellationToken token)
     {
-        ArgumentNullException.ThrowIfNull(value);
         ArgumentNullException.ThrowIfNull(options);
         var storeKey = StoreKey(key);
         var now = _time.GetUtcNow();
@@ -67,11 +97,11 @@ internal sealed class StateKitDistributedCache : IDistributedCache
             return;
         }
 
-        var buffer = new byte[HeaderLength + value.Length];
+        var buffer = new byte[HeaderLength + checked((int)value.Length)];
         buffer[0] = Format;
         BinaryPrimitives.WriteInt64LittleEndian(buffer.AsSpan(1), absolute?.ToUnixTimeMilliseconds() ?? 0);
         BinaryPrimitives.WriteInt64LittleEndian(buffer.AsSpan(9), sliding is { } s ? (long)Math.Ceiling(s.TotalMilliseconds) : 0);
-        value.CopyTo(buffer, HeaderLength);
+        value.CopyTo(buffer.AsSpan(HeaderLength));
         await _store.SetAsync(storeKey, buffer, new StateWriteOptions(null, ttl ?? Timeout.InfiniteTimeSpan), token).ConfigureAwait(false);
     }
 

@@ -50,8 +50,9 @@ public static class AspNetCoreStateKitExtensions
 
     /// <summary>
     /// Registers an <see cref="IDistributedCache"/> on the StateKit store (replacing any other), with the expiration rules
-    /// of <c>MemoryDistributedCache</c>: ASP.NET Core's session, output caching or HybridCache's second level then run on
-    /// the file, SQLite, PostgreSQL or Redis store. Call <c>AddStateKit()</c> too.
+    /// of <c>MemoryDistributedCache</c>: ASP.NET Core's session or HybridCache's second level then run on the file, SQLite,
+    /// PostgreSQL or Redis store. It is also an <see cref="IBufferDistributedCache"/> (HybridCache's buffer path). Output
+    /// caching uses <c>IOutputCacheStore</c>, which this does not provide. Call <c>AddStateKit()</c> too.
     /// </summary>
     /// <param name="services">The services.</param>
     /// <param name="configure">The key prefix.</param>
