@@ -75,6 +75,9 @@ internal static class SessionRequestRunner
             Console.WriteLine($"| {contenders[c].Name} | {p50:0.0} µs | {times[c][(int)(rounds * 0.99)]:0.0} µs | {p50 / baseline:0.00} |");
         }
 
+        Console.WriteLine();
+        var requests = 2 * (rounds + 50); // each app serves a mutable and an immutable contender
+        Console.WriteLine($"Redis reads per StateKit request (get-or-create, update, read back): {plain.Reads / (double)requests:0.00} without L1, {tiered.Reads / (double)requests:0.00} with L1.");
         await cache.RemoveAsync(aspNetKey);
     }
 
@@ -97,7 +100,9 @@ internal static class SessionRequestRunner
     private static async Task<App> StateKitAsync(string redis, string prefix, bool l1)
     {
         var services = new ServiceCollection();
-        var builder = services.AddStateKit(o => o.Telemetry = false).UseRedis(redis, o => o.RedisKeyPrefix = prefix);
+        var reads = new ReadCounter();
+        var builder = services.AddStateKit(o => o.Telemetry = false).UseRedis(redis, o => o.RedisKeyPrefix = prefix)
+            .Decorate((store, _) => new ReadCountingStore(store, reads)); // below L1: the reads that reach Redis
         if (l1)
         {
             builder.UseL1();
@@ -106,11 +111,28 @@ internal static class SessionRequestRunner
         builder.AddSessions<ChatState>(o => o.IdleTimeout = IdleTimeout).AddSessions<ImmutableChatState>(o => o.IdleTimeout = IdleTimeout);
         var provider = services.BuildServiceProvider();
         await provider.GetRequiredService<IStateStore>().GetAsync("warm-up");
-        return new App(provider);
+        reads.Count = 0;
+        return new App(provider, reads);
     }
 
-    private sealed class App(ServiceProvider services) : IAsyncDisposable
+    private sealed class ReadCounter
     {
+        public long Count;
+    }
+
+    private sealed class ReadCountingStore(IStateStore inner, ReadCounter reads) : DelegatingStateStore(inner)
+    {
+        public override ValueTask<StateEntry?> GetAsync(string key, CancellationToken cancellationToken = default)
+        {
+            Interlocked.Increment(ref reads.Count);
+            return base.GetAsync(key, cancellationToken);
+        }
+    }
+
+    private sealed class App(ServiceProvider services, ReadCounter reads) : IAsyncDisposable
+    {
+        public long Reads => Interlocked.Read(ref reads.Count);
+
         public async Task<Func<Task<int>>> MutableAsync(ChatState state)
         {
             var sessions = services.GetRequiredService<ISessionManager<ChatState>>();

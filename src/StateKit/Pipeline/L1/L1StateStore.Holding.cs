@@ -111,11 +111,13 @@ internal sealed partial class L1StateStore
     }
 
     /// <summary>
-    /// Whether a set notice tells nothing new: the store's notice of this instance's own write in flight, or of a version
-    /// no newer than the one held (versions only grow while a key lives; a delete is noticed before a key starts again).
+    /// Whether a set notice tells nothing new: the store's notice of this instance's own write in flight or of a version
+    /// it replaces (an earlier update of a key updated back to back: the write in flight lands only over the version it
+    /// expects, and if it fails the key is dropped anyway), or of a version no newer than the one held (versions only grow
+    /// while a key lives; a delete is noticed before a key starts again).
     /// </summary>
     private bool IsKnown(StateStoreChange change) =>
-        (_ownWrites.TryGetValue(change.Key, out var own) && own.Version == change.Version)
+        (_ownWrites.TryGetValue(change.Key, out var own) && change.Version <= own.Version)
         || (_held.TryGetValue(change.Key, out var held) && held.Entry.Version >= change.Version && held.UntilTick != long.MinValue);
 
     private void Hold(StateEntry entry, long generation, DateTimeOffset now)

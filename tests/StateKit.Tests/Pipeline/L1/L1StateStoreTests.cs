@@ -10,6 +10,44 @@ public sealed class L1StateStoreTests
 {
     private readonly ManualTimeProvider _time = new(DateTimeOffset.UtcNow);
 
+    /// <summary>
+    /// Issue 29: back-to-back updates of one key (a session updated by request after request). The store's notice of
+    /// update n arriving while this instance's update n + 1 is in flight is older than that write: it used to drop the
+    /// key and keep update n + 1 out of the tier, so the next read went to the store.
+    /// </summary>
+    [Test]
+    public async Task TheNoticeOfAnEarlierOwnUpdate_ArrivingDuringTheNextUpdate_KeepsTheNextOneHeld()
+    {
+        var feed = new GatedFeedStore(new MemoryStateStore());
+        await using var l1 = new L1StateStore(feed);
+        var ttl = TimeSpan.FromMinutes(5);
+        var v1 = await l1.SetAsync("s", new byte[] { 1 }, new StateWriteOptions(0, ttl));
+
+        feed.HoldWrites();
+        var second = l1.SetAsync("s", new byte[] { 2 }, new StateWriteOptions(v1, ttl)).AsTask();
+        await feed.WriteStarted;
+        await feed.EmitAsync(new StateStoreChange("s", StateStoreChangeKind.Set, v1)); // update 1's notice, late
+        feed.ReleaseWrites();
+        var v2 = await second;
+        await feed.EmitAsync(new StateStoreChange("s", StateStoreChangeKind.Set, v2));
+
+        var reads = feed.Reads;
+        var entry = await l1.GetAsync("s");
+        Assert.That(entry!.Version, Is.EqualTo(v2));
+        Assert.That(feed.Reads - reads, Is.Zero, "update 2 is held: no read of the store");
+
+        // A notice newer than the write in flight (another instance's) still drops the key.
+        feed.HoldWrites();
+        var third = l1.SetAsync("s", new byte[] { 3 }, new StateWriteOptions(v2, ttl)).AsTask();
+        await feed.WriteStarted;
+        await feed.EmitAsync(new StateStoreChange("s", StateStoreChangeKind.Set, v2 + 2));
+        feed.ReleaseWrites();
+        await third;
+        reads = feed.Reads;
+        await l1.GetAsync("s");
+        Assert.That(feed.Reads - reads, Is.EqualTo(1), "a newer change seen while writing keeps the written entry out");
+    }
+
     [Test]
     public async Task RepeatedReads_AreAnsweredInProcess_AndAWriteIsReadBackAtOnce()
     {
@@ -310,6 +348,60 @@ public sealed class L1StateStoreTests
         }
 
         public ValueTask EmitAsync(StateStoreChange change) => _subscriber!(change, CancellationToken.None);
+
+        private sealed class Nothing : IAsyncDisposable
+        {
+            public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+        }
+    }
+
+    /// <summary>A store whose change feed the test drives, whose writes can be held at their start, and which counts reads.</summary>
+    private sealed class GatedFeedStore(IStateStore inner) : DelegatingStateStore(inner), IStateChangeFeed
+    {
+        private Func<StateStoreChange, CancellationToken, ValueTask>? _subscriber;
+        private TaskCompletionSource _gate = Completed();
+        private TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _reads;
+
+        public int Reads => Volatile.Read(ref _reads);
+
+        public Task WriteStarted => _started.Task;
+
+        public void HoldWrites()
+        {
+            _gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+
+        public void ReleaseWrites() => _gate.TrySetResult();
+
+        public ValueTask<IAsyncDisposable> SubscribeAsync(string prefix, Func<StateStoreChange, CancellationToken, ValueTask> onChange, CancellationToken cancellationToken = default)
+        {
+            _subscriber = onChange;
+            return ValueTask.FromResult<IAsyncDisposable>(new Nothing());
+        }
+
+        public ValueTask EmitAsync(StateStoreChange change) => _subscriber!(change, CancellationToken.None);
+
+        public override ValueTask<StateEntry?> GetAsync(string key, CancellationToken cancellationToken = default)
+        {
+            Interlocked.Increment(ref _reads);
+            return base.GetAsync(key, cancellationToken);
+        }
+
+        public override async ValueTask<long> SetAsync(string key, ReadOnlyMemory<byte> value, StateWriteOptions options = default, CancellationToken cancellationToken = default)
+        {
+            _started.TrySetResult();
+            await _gate.Task;
+            return await base.SetAsync(key, value, options, cancellationToken);
+        }
+
+        private static TaskCompletionSource Completed()
+        {
+            var done = new TaskCompletionSource();
+            done.SetResult();
+            return done;
+        }
 
         private sealed class Nothing : IAsyncDisposable
         {
