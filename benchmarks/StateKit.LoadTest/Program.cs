@@ -2,7 +2,7 @@ using System.Globalization;
 using StateKit.LoadTest;
 
 // StateKit load test. Prints markdown tables; exits non-zero when a client saw an error or an update was lost.
-//   dotnet run -c Release --project benchmarks/StateKit.LoadTest -- [--quick] [--stores memory,redis,postgres] [--seconds 15] [--invalidation-only]
+//   dotnet run -c Release --project benchmarks/StateKit.LoadTest -- [--quick] [--stores memory,redis,postgres] [--seconds 15] [--invalidation-only] [--cleanup-only]
 // Redis and PostgreSQL come from STATEKIT_REDIS / STATEKIT_POSTGRES (benchmarks/run.sh starts both).
 var quick = args.Contains("--quick");
 var invalidationOnly = args.Contains("--invalidation-only");
@@ -15,6 +15,14 @@ Console.WriteLine($"# StateKit load test ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC
 Console.WriteLine();
 Console.WriteLine($"{Environment.ProcessorCount} cores, .NET {Environment.Version}, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}; ~1 KB chat-session state.");
 Console.WriteLine();
+
+if (args.Contains("--cleanup-only"))
+{
+    Console.WriteLine("## Session cleanup (memory store)");
+    Console.WriteLine();
+    await CleanupMeasurement.RunAsync(quick ? 10_000 : 100_000);
+    return 0;
+}
 
 if (invalidationOnly)
 {

@@ -17,6 +17,9 @@ internal static partial class Log
     [LoggerMessage(21, LogLevel.Warning, "Session cleanup for {SessionType} failed; it runs again at the next interval.")]
     public static partial void SessionCleanupFailed(ILogger logger, Exception exception, string sessionType);
 
+    [LoggerMessage(23, LogLevel.Warning, "The session sweep for {SessionName} failed; it runs again after the next OrphanSweepInterval.")]
+    public static partial void OrphanSweepFailed(ILogger logger, Exception exception, string sessionName);
+
     [LoggerMessage(22, LogLevel.Information, "The session sweep for {SessionName} cleared {Count} scopes whose sessions had all ended while no instance tracked them.")]
     public static partial void OrphanScopesCleared(ILogger logger, string sessionName, int count);
 

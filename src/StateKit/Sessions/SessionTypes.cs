@@ -84,7 +84,8 @@ public sealed class SessionOptions
     /// Gets or sets how often the cleanup also sweeps the store for session scopes whose sessions all ended while no
     /// instance was tracking them (after a restart or a crash); such a scope is cleared on the second sweep that finds
     /// it unchanged. <see cref="TimeSpan.Zero"/> turns the sweep off (default 10 minutes). Each sweep reads every scope
-    /// owner entry and session record of this session type once.
+    /// owner entry and session record of this session type once; it is started by the first cleanup pass after the
+    /// interval and runs beside it (a failure is logged), so a cleanup pass itself costs only what has expired.
     /// </summary>
     public TimeSpan OrphanSweepInterval { get; set; } = TimeSpan.FromMinutes(10);
 
