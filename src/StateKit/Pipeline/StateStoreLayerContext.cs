@@ -27,7 +27,10 @@ public sealed class StateStoreLayerContext
     /// </summary>
     public StateStoreOptions BackendOptions { get; }
 
-    /// <summary>Gets the clock: the container's <see cref="System.TimeProvider"/>, or <see cref="TimeProvider.System"/>.</summary>
+    /// <summary>
+    /// Gets the clock: the backend's (so the layers' expiry agrees with the store's) when it is a built-in store, else
+    /// the services' <see cref="System.TimeProvider"/>, else <see cref="TimeProvider.System"/>.
+    /// </summary>
     public TimeProvider TimeProvider { get; }
 
     /// <summary>Gets the logger factory: the container's, or one that logs nothing.</summary>

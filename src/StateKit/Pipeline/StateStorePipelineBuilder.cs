@@ -81,10 +81,11 @@ public sealed class StateStorePipelineBuilder
 
         _built = true;
         services ??= EmptyServices.Instance;
+        var backend = _backend.GetService<IStateStoreBackend>()?.Guard;
         var context = new StateStoreLayerContext(
             _storeName,
-            BackendOptions.Of(_backend) ?? _storeOptions ?? new StateStoreOptions(),
-            services.GetService<TimeProvider>() ?? TimeProvider.System,
+            backend?.Options ?? _storeOptions ?? new StateStoreOptions(),
+            backend?.TimeProvider ?? services.GetService<TimeProvider>() ?? TimeProvider.System,
             services.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance,
             services);
         var ordered = _layers.Select((layer, index) => (layer, index)).OrderByDescending(l => l.layer.Stage).ThenByDescending(l => l.index).Select(l => l.layer);

@@ -53,7 +53,6 @@ public sealed class PipelineBuilderTests
         var time = new ManualTimeProvider(new DateTimeOffset(2026, 12, 6, 12, 0, 0, TimeSpan.Zero));
         var file = new FileStateStore(new FileStateStoreOptions { RootPath = Path.Combine(_root, "files"), MaxValueBytes = 1024, DefaultTimeToLive = TimeSpan.FromHours(1) }, time);
         StateStoreLayerContext? seen = null;
-        var services = new ServiceCollection().AddSingleton<TimeProvider>(time).BuildServiceProvider();
         await using var store = new StateStorePipelineBuilder(file)
             .UseWriteBehind(Path.Combine(_root, "journal"))
             .Use(StateStoreStage.Custom, "probe", (inner, context) =>
@@ -61,12 +60,12 @@ public sealed class PipelineBuilderTests
                 seen = context;
                 return inner;
             })
-            .Build(services);
+            .Build(); // no services: the clock comes from the backend
 
         Assert.That(seen, Is.Not.Null);
         Assert.That(seen!.StoreName, Is.Empty);
         Assert.That(seen.BackendOptions.MaxValueBytes, Is.EqualTo(1024), "the file store's own limit, not a default");
-        Assert.That(seen.TimeProvider, Is.SameAs(time), "the clock of the services given to Build");
+        Assert.That(seen.TimeProvider, Is.SameAs(time), "the backend's clock");
         await Assert.ThrowsAsync<StateValueTooLargeException>(async () => await store.SetAsync("big", new byte[2000]));
         Assert.That(await store.GetAsync("big"), Is.Null);
         await store.SetAsync("k", new byte[] { 1 });
