@@ -8,7 +8,8 @@
 #   STATEKIT_POSTGRES  Npgsql connection string, e.g. "Host=127.0.0.1;Port=5432;Username=me;Password=…;Database=statekit"
 #   STATEKIT_REDIS     StackExchange.Redis configuration, e.g. "127.0.0.1:6379"
 # For the servers started here the script also exports STATEKIT_POSTGRES_STOP/START and
-# STATEKIT_REDIS_STOP/START: commands the crash tests run to take a server down and bring it back.
+# STATEKIT_REDIS_STOP/START: commands the crash tests run to take a server down and bring it back, and
+# STATEKIT_REDIS_SERVER: the redis-server binary, for the tests that start a Redis Cluster of their own.
 started_postgres=""; started_redis=""
 
 free_port() {
@@ -53,7 +54,11 @@ as_server_prefix() {
 }
 
 start_redis() {
-  if [[ -n "${STATEKIT_REDIS:-}" ]]; then echo "==> Redis: using STATEKIT_REDIS from the environment"; return 0; fi
+  if [[ -n "${STATEKIT_REDIS:-}" ]]; then
+    echo "==> Redis: using STATEKIT_REDIS from the environment"
+    if command -v redis-server >/dev/null 2>&1; then export STATEKIT_REDIS_SERVER="$(command -v redis-server)"; fi
+    return 0
+  fi
   if ! command -v redis-server >/dev/null 2>&1; then
     if [[ "$(id -u)" == "0" ]] && command -v apt-get >/dev/null 2>&1; then
       echo "==> installing redis-server"
@@ -65,6 +70,8 @@ start_redis() {
   fi
   local dir="$work/redis" port
   port="$(free_port)"; mkdir -p "$dir"
+  # The binary, for tests that start servers of their own (the Redis Cluster tests start three cluster nodes).
+  export STATEKIT_REDIS_SERVER="$(command -v redis-server)"
   export STATEKIT_REDIS_START="$(printf '%q ' "$(command -v redis-server)" --port "$port" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" --dir "$dir")"
   export STATEKIT_REDIS_STOP="pkill -9 -f '[r]edis-server 127.0.0.1:$port' && sleep 0.2"
   bash -c "$STATEKIT_REDIS_START"

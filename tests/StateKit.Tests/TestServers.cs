@@ -17,6 +17,9 @@ internal static class TestServers
     /// <summary>Gets the path of ChromeDriver (Debian's chromium-driver), for the browser tests.</summary>
     public static string ChromeDriver => Require("STATEKIT_CHROMEDRIVER", "ChromeDriver (apt-get install chromium chromium-driver)");
 
+    /// <summary>Gets the path of the redis-server binary, for tests that start servers of their own (a Redis Cluster).</summary>
+    public static string RedisServer => Require("STATEKIT_REDIS_SERVER", "redis-server");
+
     /// <summary>Gets the path of Chromium, for the browser tests.</summary>
     public static string Chromium => Require("STATEKIT_CHROMIUM", "Chromium (apt-get install chromium chromium-driver)");
 

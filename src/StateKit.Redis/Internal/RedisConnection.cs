@@ -17,6 +17,7 @@ internal sealed class RedisConnection : IAsyncDisposable
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly ILogger _logger;
     private int _down;
+    private int _topology; // 0: not known yet, 1: one server (with replicas), 2: a Redis Cluster
     private IConnectionMultiplexer? _multiplexer;
     private volatile bool _disposed;
 
@@ -42,6 +43,34 @@ internal sealed class RedisConnection : IAsyncDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         var multiplexer = Volatile.Read(ref _multiplexer) ?? await ConnectAsync(cancellationToken).ConfigureAwait(false);
         return multiplexer.GetDatabase(_database);
+    }
+
+    /// <summary>
+    /// Whether <paramref name="multiplexer"/> talks to a Redis Cluster, decided once a server is connected (the store
+    /// refuses a cluster: its scripts, lists and key listing span hash slots, which a cluster refuses or answers in part).
+    /// </summary>
+    public bool IsCluster(IConnectionMultiplexer multiplexer)
+    {
+        var known = Volatile.Read(ref _topology);
+        if (known != 0)
+        {
+            return known == 2;
+        }
+
+        foreach (var server in multiplexer.GetServers())
+        {
+            if (server.IsConnected)
+            {
+                known = server.ServerType == ServerType.Cluster ? 2 : Math.Max(known, 1);
+            }
+        }
+
+        if (known != 0)
+        {
+            Volatile.Write(ref _topology, known);
+        }
+
+        return known == 2;
     }
 
     /// <summary>An operation succeeded: the connection is up (logged once when it was down).</summary>

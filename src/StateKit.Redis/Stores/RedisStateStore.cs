@@ -416,12 +416,20 @@ public sealed partial class RedisStateStore : IStateStore, IStateStoreCapabiliti
             }
         }, cancellationToken);
 
+    private const string ClusterRefused =
+        "the Redis store does not support Redis Cluster yet: its scripts, lists and key listing span hash slots, which a cluster refuses or answers only in part (listing and purging would silently miss keys). Use one Redis server, with replicas or Sentinel for failover.";
+
     private async Task<T> RunAsync<T>(string operation, string? key, bool write, Func<IDatabase, Task<T>> action, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         try
         {
             var db = await _connection.DatabaseAsync(cancellationToken).ConfigureAwait(false);
+            if (_connection.IsCluster(db.Multiplexer))
+            {
+                throw new StateStoreConfigurationException(Name, operation, key, ClusterRefused);
+            }
+
             // The store bounds the wait itself, also on a multiplexer it was given (whose timeouts it does not set).
             // A write is awaited to its outcome or the timeout, never abandoned on cancellation: once sent it cannot
             // be called back, and cancelling the wait would only hide whether it was applied.
@@ -445,6 +453,11 @@ public sealed partial class RedisStateStore : IStateStore, IStateStoreCapabiliti
         {
             _connection.Failed(operation, ex);
             throw new StateStoreUnavailableException(Name, operation, key, $"Redis did not answer within {_options.OperationTimeout.TotalMilliseconds:0} ms.", ex, writeMayHaveApplied: write);
+        }
+        catch (RedisCommandException ex)
+        {
+            // Refused by the client before it was sent (CROSSSLOT: keys of one command in different hash slots).
+            throw new StateStoreConfigurationException(Name, operation, key, $"Redis refused the command before sending it: {ex.Message}", ex);
         }
         catch (RedisServerException ex) when (ex.Message.Contains("WRONGTYPE", StringComparison.Ordinal))
         {
