@@ -23,6 +23,7 @@ internal sealed class PostgresDialect : SqlDialect, IAsyncDisposable
         "40P01", // deadlock_detected
         "53300", // too_many_connections
         "55P03", // lock_not_available
+        "25006", // read_only_sql_transaction: a write reached a standby (after a failover); a new connection finds the primary
     };
 
     private readonly NpgsqlDataSource _dataSource;
@@ -102,9 +103,10 @@ internal sealed class PostgresDialect : SqlDialect, IAsyncDisposable
     {
         if (broken)
         {
-            // After a server restart every idle pooled connection is dead: drop them all at once
-            // instead of failing one attempt per pooled connection.
-            NpgsqlConnection.ClearPool((NpgsqlConnection)connection);
+            // After a server restart every idle pooled connection is dead, and after a failover they lead to the old
+            // primary (now a standby): drop them all at once, this one included, so the retry opens a new connection.
+            // (NpgsqlConnection.ClearPool did nothing here: it clears pools by connection string, not a data source's.)
+            _dataSource.Clear();
         }
 
         await connection.DisposeAsync().ConfigureAwait(false);
