@@ -28,6 +28,17 @@ public sealed class RedisStateStoreOptions : StateStoreOptions
     [Range(typeof(TimeSpan), "00:00:00.001", "1.00:00:00")]
     public TimeSpan OperationTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// Gets or sets how many replicas must have a write before it is acknowledged: after each write the store runs
+    /// <c>WAIT</c> for that many replicas, up to <see cref="OperationTimeout"/>. A write the replicas did not confirm in
+    /// time is applied on the primary but raises <see cref="StateStoreUnavailableException"/> with
+    /// <see cref="StateStoreUnavailableException.WriteMayHaveApplied"/> set: a failover to a replica that lacks it would
+    /// lose it, so it is not promised. 0 (the default) waits for none, as Redis itself acknowledges.
+    /// </summary>
+    /// <value>The default value is 0; at most 16.</value>
+    [Range(0, 16)]
+    public int MinReplicaAcknowledgements { get; set; }
+
     /// <summary>Gets or sets how many keys one SCAN step asks for when listing or purging (default 1,000).</summary>
     [Range(1, int.MaxValue)]
     public int ScanPageSize { get; set; } = 1000;

@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 using NUnit.Framework;
 using StateKit.Redis;
@@ -16,68 +13,34 @@ namespace StateKit.Tests.Redis;
 public sealed class RedisClusterTests
 {
     private readonly List<int> _ports = [];
-    private string _directory = string.Empty;
+    private RedisProcesses _servers = null!;
 
     [OneTimeSetUp]
     public async Task StartClusterAsync()
     {
-        var server = TestServers.RedisServer;
-        var cli = Path.Combine(Path.GetDirectoryName(server)!, "redis-cli");
-        _directory = Directory.CreateTempSubdirectory("statekit-redis-cluster-").FullName;
+        _servers = new RedisProcesses();
         try
         {
             for (var i = 0; i < 3; i++)
             {
-                var port = FreeClusterPort();
-                _ports.Add(port);
-                await RunAsync(server, $"--port {port} --bind 127.0.0.1 --cluster-enabled yes --cluster-config-file nodes-{port}.conf --cluster-node-timeout 5000 --save '' --appendonly no --daemonize yes --pidfile {_directory}/{port}.pid --logfile {_directory}/{port}.log --dir {_directory}");
+                _ports.Add(await _servers.StartAsync("--cluster-enabled yes --cluster-node-timeout 5000"));
             }
 
+            await TestServers.RunAsync($"{_servers.Cli} --cluster create " + string.Join(' ', _ports.Select(p => "127.0.0.1:" + p)) + " --cluster-replicas 0 --cluster-yes");
             foreach (var port in _ports)
             {
-                await WaitAsync(cli, port, "PING", "PONG");
-            }
-
-            await RunAsync(cli, "--cluster create " + string.Join(' ', _ports.Select(p => "127.0.0.1:" + p)) + " --cluster-replicas 0 --cluster-yes");
-            foreach (var port in _ports)
-            {
-                await WaitAsync(cli, port, "CLUSTER INFO", "cluster_state:ok");
+                await _servers.WaitAsync(port, "CLUSTER INFO", "cluster_state:ok");
             }
         }
         catch
         {
-            StopCluster();
+            _servers.StopAll();
             throw;
         }
     }
 
     [OneTimeTearDown]
-    public void StopCluster()
-    {
-        foreach (var port in _ports)
-        {
-            var pidFile = Path.Combine(_directory, port + ".pid");
-            if (System.IO.File.Exists(pidFile) && int.TryParse(System.IO.File.ReadAllText(pidFile).Trim(), out var pid))
-            {
-                try
-                {
-                    using var process = Process.GetProcessById(pid);
-                    process.Kill();
-                    process.WaitForExit(5000);
-                }
-                catch (ArgumentException)
-                {
-                    // already gone
-                }
-            }
-        }
-
-        _ports.Clear();
-        if (Directory.Exists(_directory))
-        {
-            Directory.Delete(_directory, recursive: true);
-        }
-    }
+    public void StopCluster() => _servers?.StopAll();
 
     [Test]
     public async Task EveryOperation_IsRefusedWithAConfigurationError_NamingRedisCluster()
@@ -109,57 +72,4 @@ public sealed class RedisClusterTests
     }
 
     private string Endpoints() => string.Join(',', _ports.Select(p => "127.0.0.1:" + p));
-
-    /// <summary>A free port whose cluster bus port (port + 10000) is free too.</summary>
-    private static int FreeClusterPort()
-    {
-        for (var attempt = 0; attempt < 100; attempt++)
-        {
-            using var listener = new TcpListener(IPAddress.Loopback, 0);
-            listener.Start();
-            var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-            listener.Stop();
-            if (port + 10000 > 65535)
-            {
-                continue;
-            }
-
-            try
-            {
-                using var bus = new TcpListener(IPAddress.Loopback, port + 10000);
-                bus.Start();
-                bus.Stop();
-                return port;
-            }
-            catch (SocketException)
-            {
-                // the bus port is taken: try another
-            }
-        }
-
-        throw new InvalidOperationException("no free port pair for a cluster node");
-    }
-
-    private static async Task RunAsync(string file, string arguments)
-    {
-        await TestServers.RunAsync($"{file} {arguments}");
-    }
-
-    private static async Task WaitAsync(string cli, int port, string command, string expected)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (true)
-        {
-            using var process = Process.Start(new ProcessStartInfo(cli, $"-p {port} {command}") { RedirectStandardOutput = true, RedirectStandardError = true })!;
-            var output = await process.StandardOutput.ReadToEndAsync();
-            await process.WaitForExitAsync();
-            if (output.Contains(expected, StringComparison.Ordinal))
-            {
-                return;
-            }
-
-            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), $"redis on {port} did not answer {expected} to {command}: {output}");
-            await Task.Delay(100);
-        }
-    }
 }

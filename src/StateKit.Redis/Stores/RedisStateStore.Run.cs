@@ -1,0 +1,96 @@
+using StackExchange.Redis;
+using StateKit.Redis.Internal;
+
+namespace StateKit.Redis;
+
+/// <content>Running one operation: connection, cluster refusal, timeout, replica acknowledgement and the mapping of Redis failures.</content>
+public sealed partial class RedisStateStore
+{
+    /// <summary>
+    /// Waits until <see cref="RedisStateStoreOptions.MinReplicaAcknowledgements"/> replicas have every write this
+    /// connection sent so far (this one included); fewer in time is not an acknowledgement.
+    /// </summary>
+    private async Task WaitForReplicasAsync(IDatabase db, string operation, string? key)
+    {
+        var wanted = _options.MinReplicaAcknowledgements;
+        var timeout = (long)Math.Ceiling(_options.OperationTimeout.TotalMilliseconds);
+        var acknowledged = (long)(await db.ExecuteAsync("WAIT", wanted, timeout).WaitAsync(_options.OperationTimeout + _options.OperationTimeout).ConfigureAwait(false));
+        if (acknowledged < wanted)
+        {
+            throw new StateStoreUnavailableException(
+                Name,
+                operation,
+                key,
+                $"the write reached the primary but only {acknowledged} of the {wanted} replicas required (MinReplicaAcknowledgements) confirmed it within {timeout} ms; a failover now could lose it, so it is not acknowledged.",
+                innerException: null,
+                writeMayHaveApplied: true);
+        }
+    }
+
+    private const string ClusterRefused =
+        "the Redis store does not support Redis Cluster yet: its scripts, lists and key listing span hash slots, which a cluster refuses or answers only in part (listing and purging would silently miss keys). Use one Redis server, with replicas or Sentinel for failover.";
+
+    private async Task<T> RunAsync<T>(string operation, string? key, bool write, Func<IDatabase, Task<T>> action, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        try
+        {
+            var db = await _connection.DatabaseAsync(cancellationToken).ConfigureAwait(false);
+            if (_connection.IsCluster(db.Multiplexer))
+            {
+                throw new StateStoreConfigurationException(Name, operation, key, ClusterRefused);
+            }
+
+            // The store bounds the wait itself, also on a multiplexer it was given (whose timeouts it does not set).
+            // A write is awaited to its outcome or the timeout, never abandoned on cancellation: once sent it cannot
+            // be called back, and cancelling the wait would only hide whether it was applied.
+            var pending = action(db);
+            var result = write
+                ? await pending.WaitAsync(_options.OperationTimeout).ConfigureAwait(false)
+                : await pending.WaitAsync(_options.OperationTimeout, cancellationToken).ConfigureAwait(false);
+            if (write && _options.MinReplicaAcknowledgements > 0)
+            {
+                await WaitForReplicasAsync(db, operation, key).ConfigureAwait(false);
+            }
+
+            _connection.Succeeded();
+            return result;
+        }
+        catch (RedisConnectionException ex)
+        {
+            _connection.Failed(operation, ex);
+
+            // "No connection is available" means the command was never sent; any other connection failure may
+            // have come after the server received it.
+            var maybeApplied = write && ex.FailureType != ConnectionFailureType.UnableToResolvePhysicalConnection;
+            throw new StateStoreUnavailableException(Name, operation, key, $"Redis is not reachable ({ex.FailureType}).", ex, maybeApplied);
+        }
+        catch (TimeoutException ex)
+        {
+            _connection.Failed(operation, ex);
+            throw new StateStoreUnavailableException(Name, operation, key, $"Redis did not answer within {_options.OperationTimeout.TotalMilliseconds:0} ms.", ex, writeMayHaveApplied: write);
+        }
+        catch (RedisCommandException ex)
+        {
+            // Refused by the client before it was sent (CROSSSLOT: keys of one command in different hash slots).
+            throw new StateStoreConfigurationException(Name, operation, key, $"Redis refused the command before sending it: {ex.Message}", ex);
+        }
+        catch (RedisServerException ex) when (ex.Message.Contains("WRONGTYPE", StringComparison.Ordinal))
+        {
+            throw WrongType(operation, key, ex);
+        }
+        catch (RedisServerException ex)
+        {
+            throw new StateStoreUnavailableException(Name, operation, key, $"Redis refused the command: {ex.Message}", ex);
+        }
+        catch (RedisException ex)
+        {
+            _connection.Failed(operation, ex);
+            throw new StateStoreUnavailableException(Name, operation, key, $"Redis failed: {ex.Message}", ex, writeMayHaveApplied: write);
+        }
+        catch (ObjectDisposedException ex) when (ex.ObjectName != nameof(RedisConnection))
+        {
+            throw new StateStoreUnavailableException(Name, operation, key, "the Redis connection was closed.", ex, writeMayHaveApplied: write);
+        }
+    }
+}
