@@ -131,24 +131,13 @@ public sealed class SessionContext<TSession> : IEndpointParameterMetadataProvide
         }
         else
         {
-            // One write at the version this request read (no second read): its first attempt stores the state Update
-            // already computed (a mutator that changed the read state in place must not run on it twice); only when
-            // another request changed the session meanwhile is it re-read and every mutator applied to the new state.
+            // One write at the version this request read (no second read): given the state this request read, the
+            // save stores the state Update already computed from it (a mutator that changed it in place must not run on
+            // it twice); given any other state (another request changed the session meanwhile and it was re-read, or
+            // the manager starts from its own), every mutator is applied to that state.
+            var read = _session.State;
             var computed = State;
-            var first = true;
-            _session = await _manager.UpdateAsync(
-                _session,
-                state =>
-                {
-                    if (first)
-                    {
-                        first = false;
-                        return computed;
-                    }
-
-                    return Apply(state);
-                },
-                cancellationToken).ConfigureAwait(false);
+            _session = await _manager.UpdateAsync(_session, state => ReferenceEquals(state, read) ? computed : Apply(state), cancellationToken).ConfigureAwait(false);
         }
 
         _pending.Clear();
