@@ -14,7 +14,7 @@ public sealed partial class RedisStateStore
     {
         var wanted = _options.MinReplicaAcknowledgements;
         var timeout = (long)Math.Ceiling(_options.OperationTimeout.TotalMilliseconds);
-        var acknowledged = (long)(await db.ExecuteAsync("WAIT", wanted, timeout).WaitAsync(_options.OperationTimeout + _options.OperationTimeout).ConfigureAwait(false));
+        var acknowledged = (long)(await db.ExecuteAsync("WAIT", wanted, timeout).WaitAsync(_options.OperationTimeout * 2) /* WAIT answers by its own timeout; this only bounds a lost reply */.ConfigureAwait(false));
         if (acknowledged < wanted)
         {
             throw new StateStoreUnavailableException(

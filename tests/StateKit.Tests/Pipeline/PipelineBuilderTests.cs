@@ -175,6 +175,7 @@ public sealed class PipelineBuilderTests
             })
             .Build();
         var status = store.GetService<IFallbackStatus>()!;
+        status.Switched += (_, _) => throw new InvalidOperationException("the first handler failed");
         status.Switched += (_, s) => handled.Add(s);
         await store.SetAsync("k", new byte[] { 1 });
 
@@ -182,7 +183,7 @@ public sealed class PipelineBuilderTests
         Assert.That((await store.GetAsync("k"))!.Value.ToArray(), Is.EqualTo(new byte[] { 1 }), "served from the fallback although the callback threw");
         Assert.That(status.IsOnFallback, Is.True);
         Assert.That(switches.Select(s => (s.From, s.To)), Is.EqualTo(new[] { (0, 1) }));
-        Assert.That(handled.Select(s => (s.From, s.To)), Is.EqualTo(new[] { (0, 1) }), "the event's handlers run after a callback that threw");
+        Assert.That(handled.Select(s => (s.From, s.To)), Is.EqualTo(new[] { (0, 1) }), "every handler runs, after a callback and a handler that threw");
 
         primary.Down = false;
         Assert.That(await status.TryRecoverAsync(), Is.True);

@@ -457,15 +457,24 @@ internal sealed partial class FallbackStateStore : IStateStore, IStateStoreCapab
         Notify(_options.OnSwitch, Switched, new FallbackSwitch(from, to, reason));
     }
 
-    /// <summary>Runs the option's callback and the event's handlers; what they throw is logged, never passed to the caller whose call saw the change.</summary>
+    /// <summary>
+    /// Runs the option's callback and each of the event's handlers on its own; what one throws is logged, never passed to
+    /// the caller whose call saw the change, and never keeps the next one from running.
+    /// </summary>
     private void Notify<T>(Action<T>? callback, EventHandler<T>? handlers, T change)
     {
-        Action?[] listeners = [callback is null ? null : () => callback(change), handlers is null ? null : () => handlers(this, change)];
-        foreach (var listener in listeners)
+        foreach (var listener in (callback?.GetInvocationList() ?? []).Concat(handlers?.GetInvocationList() ?? []))
         {
             try
             {
-                listener?.Invoke();
+                if (listener is Action<T> action)
+                {
+                    action(change);
+                }
+                else
+                {
+                    ((EventHandler<T>)listener)(this, change);
+                }
             }
             catch (Exception ex)
             {
