@@ -6,7 +6,7 @@ using Microsoft.Extensions.Logging;
 namespace StateKit.Internal;
 
 /// <summary>
-/// Layers that configuration alone turns on: a store's <c>L1</c> or <c>WriteBehind</c> section with
+/// Layers that configuration alone turns on: a store's <c>L1</c>, <c>WriteBehind</c> or <c>Encryption</c> section with
 /// <c>"Enabled": true</c> (under <c>StateKit</c>, a named store's under <c>StateKit:Stores:{name}</c>) adds the layer as
 /// <c>UseL1</c> / <c>UseWriteBehind</c> would, bound from that section. A layer added in code is not added twice.
 /// </summary>
@@ -37,6 +37,19 @@ internal static class ConfiguredLayers
             wbSection.Bind(writeBehind);
             Check(writeBehind, options.SectionPath + ":WriteBehind", problems);
             layers.Add(new StateStoreLayer(StateStoreStage.WriteBehind, "write-behind", WriteBehindStateStore.Layer(_ => writeBehind)));
+        }
+
+        if (!registered.Any(l => l.Stage == StateStoreStage.Encryption) && Enabled(marker.Section(services, name, "Encryption")) is { } encryptionSection)
+        {
+            var encryption = new StateEncryptionOptions();
+            encryptionSection.Bind(encryption);
+            var found = StateEncryptionKeyRing.Problems(encryption, options.SectionPath + ":Encryption");
+            problems.AddRange(found);
+            if (found.Count == 0)
+            {
+                var ring = StateEncryptionKeyRing.FromOptions(encryption, options.SectionPath + ":Encryption");
+                layers.Add(new StateStoreLayer(StateStoreStage.Encryption, "encryption", EncryptingStateStore.Layer(_ => (ring, encryption))));
+            }
         }
 
         return layers;

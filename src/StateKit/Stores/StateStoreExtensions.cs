@@ -72,6 +72,7 @@ public static class StateStoreExtensions
     {
         Internal.InstrumentedStateStore => "telemetry",
         L1StateStore => "l1",
+        EncryptingStateStore => "encryption",
         WriteBehindStateStore => "write-behind",
         SpillingStateStore => "memory-budget",
         _ => layer.GetType().Name is var name && name.EndsWith("StateStore", StringComparison.Ordinal) && name.Length > "StateStore".Length
