@@ -91,6 +91,29 @@ public sealed partial class MemoryStateStore : IStateStore, IStateStoreCapabilit
         return true;
     }
 
+    /// <summary>Every value and list item as held, keyed by its state key (tests that look for plaintext at rest only).</summary>
+    internal IEnumerable<(string Key, byte[] Bytes)> StoredBytesForTest()
+    {
+        foreach (var (key, item) in _entries)
+        {
+            yield return (key, item.Value);
+        }
+
+        foreach (var (key, list) in _lists)
+        {
+            byte[][] items;
+            lock (list)
+            {
+                items = [.. list.Items];
+            }
+
+            foreach (var bytes in items)
+            {
+                yield return (key, bytes);
+            }
+        }
+    }
+
     /// <inheritdoc />
     public ValueTask<StateEntry?> GetAsync(string key, CancellationToken cancellationToken = default)
     {
