@@ -12,6 +12,13 @@ if (args.Length > 0 && args[0] == "--paired")
     return;
 }
 
+// "--encryption [rounds]" runs a get and a set plain and encrypted, alternating, on the memory store and on Redis.
+if (args.Length > 0 && args[0] == "--encryption")
+{
+    await EncryptionBenchmarks.RunPairedAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5000);
+    return;
+}
+
 // "--session-redis [rounds]" runs a session request on Redis for StateKit and ASP.NET Core's session, alternating.
 if (args.Length > 0 && args[0] == "--session-redis")
 {
