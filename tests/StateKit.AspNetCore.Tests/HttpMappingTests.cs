@@ -33,6 +33,7 @@ public sealed class HttpMappingTests
         yield return Case(new StateCorruptedException(Secret, "Get", SecretKey, "bad checksum"), 500);
         yield return Case(new StateSchemaVersionException(Secret, SecretKey, 9, 1), 500);
         yield return Case(new StateEncryptionKeyNotFoundException(Secret, "Get", SecretKey, "key-2026-" + Secret), 500);
+        yield return Case(new StateTypeVersionException(SecretKey, "Profile", 4, 3, "written by a newer version " + Secret), 500);
         yield return Case(new StateStoreException("Host=db.internal;Password=hunter2", Secret, "Get", SecretKey), 500);
     }
 

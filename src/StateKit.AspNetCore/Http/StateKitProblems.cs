@@ -41,7 +41,7 @@ public static class StateKitProblems
             StateValidationException validation => Validation(context, validation),
             StateAccessDeniedException => Problem(context, StatusCodes.Status403Forbidden, "Access denied", "Access to this state is denied."),
             StateStoreConfigurationException => Problem(context, StatusCodes.Status500InternalServerError, "State store misconfigured", "The state store is not set up correctly."),
-            StateCorruptedException or StateSchemaVersionException or StateEncryptionKeyNotFoundException => Problem(context, StatusCodes.Status500InternalServerError, "State unreadable", "Stored state could not be read."),
+            StateCorruptedException or StateSchemaVersionException or StateEncryptionKeyNotFoundException or StateTypeVersionException => Problem(context, StatusCodes.Status500InternalServerError, "State unreadable", "Stored state could not be read."),
             StateStoreException => Problem(context, StatusCodes.Status500InternalServerError, "State store error", "The state store failed."),
             _ => null,
         };

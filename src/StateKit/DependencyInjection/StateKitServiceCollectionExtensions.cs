@@ -102,7 +102,7 @@ public static class StateKitServiceCollectionExtensions
         services.TryAddSingleton<IStateStore>(sp => StateStoreSelector.Create(sp, string.Empty));
         services.TryAddSingleton(sp => new StateKitMetrics(sp.GetService<IMeterFactory>()));
         services.TryAddSingleton<IStateSerializer>(_ => new JsonStateSerializer());
-        services.TryAddSingleton(sp => new StateValueCodec(sp.GetRequiredService<IStateSerializer>(), sp.GetRequiredService<IOptions<StateKitOptions>>().Value.Envelope));
+        services.TryAddSingleton(sp => CreateCodec(sp));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, StateKitStartupReport>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, StateKitPurgeService>());
         services.AddOptions<StateProviderOptions>()
@@ -116,5 +116,18 @@ public static class StateKitServiceCollectionExtensions
             sp.GetRequiredService<TimeProvider>(),
             sp));
         return builder;
+    }
+
+    /// <summary>The codec, with the upgraders of <c>AddStateUpgrades</c>; JSON upgrade steps need the JSON serializer.</summary>
+    private static StateValueCodec CreateCodec(IServiceProvider services)
+    {
+        var serializer = services.GetRequiredService<IStateSerializer>();
+        var upgrades = services.GetService<StateUpgrades>();
+        if (upgrades is { HasJsonSteps: true } && serializer is not JsonStateSerializer)
+        {
+            throw new InvalidOperationException($"AddStateUpgrades has JSON document steps (FromJson), but the serializer is {serializer.GetType().Name}; use typed steps (From<TOld, TNext>) with it.");
+        }
+
+        return new StateValueCodec(serializer, services.GetRequiredService<IOptions<StateKitOptions>>().Value.Envelope) { Upgrades = upgrades };
     }
 }

@@ -9,9 +9,11 @@ namespace StateKit.Serialization;
 /// <see cref="StateCorruptedException"/> instead of deserializing into garbage.
 /// </summary>
 /// <remarks>
-/// Layout: byte 0 = marker <c>0xA7</c>, byte 1 = envelope version (1), byte 2 = serializer format id,
-/// byte 3 = <see cref="StateCompression"/>, bytes 4–7 = CRC-32C (little-endian) of bytes 0–3 and the payload,
-/// then the payload. A compressed payload starts with its inflated length (int32, little-endian).
+/// Layout: byte 0 = marker <c>0xA7</c>, byte 1 = envelope version, byte 2 = serializer format id,
+/// byte 3 = <see cref="StateCompression"/>, bytes 4–7 = CRC-32C (little-endian) of bytes 0–3 and everything after byte 7,
+/// then, in envelope version 2 only, the type's schema version (<see cref="StateVersionAttribute"/>, int32 little-endian,
+/// 2 or more), then the payload. Version 1 (a type at schema version 1) has no schema field. A compressed payload starts
+/// with its inflated length (int32, little-endian).
 /// </remarks>
 public sealed class StateValueCodec
 {
@@ -20,6 +22,8 @@ public sealed class StateValueCodec
 
     private const byte Marker = 0xA7;
     private const byte EnvelopeVersion = 1;
+    private const byte EnvelopeVersionWithSchema = 2;
+    private const int SchemaBytes = 4;
     private const string Origin = "serializer";
     private const int MaxRetainedBufferBytes = 1024 * 1024;
 
@@ -39,6 +43,9 @@ public sealed class StateValueCodec
         ArgumentOutOfRangeException.ThrowIfNegative(_options.CompressionThresholdBytes);
         ArgumentOutOfRangeException.ThrowIfLessThan(_options.MaxDecodedBytes, 1);
     }
+
+    /// <summary>Gets or sets the upgraders applied to values stored at an older schema version (<c>AddStateUpgrades</c>).</summary>
+    internal StateUpgrades? Upgrades { get; set; }
 
     /// <summary>Gets the serializer in use.</summary>
     public IStateSerializer Serializer => _serializer;
@@ -91,13 +98,20 @@ public sealed class StateValueCodec
             }
         }
 
-        var result = new byte[HeaderSize + payload.Length];
+        var schema = StateTypeVersion<T>.Current;
+        var headerSize = schema > 1 ? HeaderSize + SchemaBytes : HeaderSize;
+        var result = new byte[headerSize + payload.Length];
         result[0] = Marker;
-        result[1] = EnvelopeVersion;
+        result[1] = schema > 1 ? EnvelopeVersionWithSchema : EnvelopeVersion;
         result[2] = _serializer.FormatId;
         result[3] = (byte)compression;
-        payload.CopyTo(result.AsSpan(HeaderSize));
-        BinaryPrimitives.WriteUInt32LittleEndian(result.AsSpan(4), Crc32C.Compute(result.AsSpan(0, 4), payload));
+        if (schema > 1)
+        {
+            BinaryPrimitives.WriteInt32LittleEndian(result.AsSpan(HeaderSize), schema);
+        }
+
+        payload.CopyTo(result.AsSpan(headerSize));
+        BinaryPrimitives.WriteUInt32LittleEndian(result.AsSpan(4), Crc32C.Compute(result.AsSpan(0, 4), result.AsSpan(HeaderSize)));
         if (compressed is not null)
         {
             ArrayPool<byte>.Shared.Return(compressed);
@@ -119,7 +133,7 @@ public sealed class StateValueCodec
             throw Corrupt(key, $"not a StateKit envelope ({envelope.Length} bytes, no 0xA7 marker)");
         }
 
-        if (envelope[1] != EnvelopeVersion)
+        if (envelope[1] is not (EnvelopeVersion or EnvelopeVersionWithSchema))
         {
             throw Corrupt(key, $"envelope version {envelope[1]} is not supported by this StateKit version");
         }
@@ -128,6 +142,18 @@ public sealed class StateValueCodec
         if (BinaryPrimitives.ReadUInt32LittleEndian(envelope[4..]) != Crc32C.Compute(envelope[..4], payload))
         {
             throw Corrupt(key, "checksum mismatch");
+        }
+
+        var schema = 1;
+        if (envelope[1] == EnvelopeVersionWithSchema)
+        {
+            schema = payload.Length >= SchemaBytes ? BinaryPrimitives.ReadInt32LittleEndian(payload) : 0;
+            if (schema < 2)
+            {
+                throw Corrupt(key, $"schema version {schema} in a version-2 envelope");
+            }
+
+            payload = payload[SchemaBytes..];
         }
 
         if (envelope[2] != _serializer.FormatId)
@@ -145,7 +171,9 @@ public sealed class StateValueCodec
                 payload = rented.AsSpan(0, length);
             }
 
-            return _serializer.Deserialize<T>(payload);
+            return schema == StateTypeVersion<T>.Current || StateTypeVersion<T>.IsDocument
+                ? _serializer.Deserialize<T>(payload)
+                : Upgrade<T>(payload, schema, key);
         }
         catch (Exception ex) when (ex is System.Text.Json.JsonException or NotSupportedException or InvalidDataException)
         {
@@ -157,6 +185,25 @@ public sealed class StateValueCodec
             {
                 ArrayPool<byte>.Shared.Return(rented);
             }
+        }
+    }
+
+    /// <summary>Reads a value stored at schema version <paramref name="schema"/> as <typeparamref name="T"/>, through the upgraders.</summary>
+    private T? Upgrade<T>(ReadOnlySpan<byte> payload, int schema, string? key)
+    {
+        var current = StateTypeVersion<T>.Current;
+        if (schema > current)
+        {
+            throw new StateTypeVersionException(key, typeof(T).Name, schema, current, "it was written by a newer version of the application; run that version to read it");
+        }
+
+        try
+        {
+            return (Upgrades ?? StateUpgrades.None).Upgrade<T>(_serializer, payload.ToArray(), schema, key);
+        }
+        catch (Exception ex) when (ex is not (StateStoreException or System.Text.Json.JsonException or OutOfMemoryException))
+        {
+            throw new StateTypeVersionException(key, typeof(T).Name, schema, current, $"an upgrader failed: {ex.Message}", ex);
         }
     }
 

@@ -389,5 +389,5 @@ internal abstract class SessionManagerBase<TSession> : ISessionManager<TSession>
     /// <param name="State">The state.</param>
     /// <param name="CreatedAt">When it was created (for the absolute timeout).</param>
     /// <param name="ScopeId">The id of its provider scope; stays when the session id is regenerated.</param>
-    internal sealed record SessionRecord(TSession State, DateTimeOffset CreatedAt, string ScopeId);
+    internal sealed record SessionRecord(TSession State, DateTimeOffset CreatedAt, string ScopeId) : IStateVersionCarrier<TSession>;
 }
