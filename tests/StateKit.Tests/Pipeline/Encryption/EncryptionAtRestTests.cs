@@ -28,6 +28,7 @@ public sealed class EncryptionAtRestTests(string kind)
     private readonly string _schema = "sk_enc_" + Guid.NewGuid().ToString("N")[..10];
     private readonly string _redisPrefix = "skenc-" + Guid.NewGuid().ToString("N")[..10];
     private string _root = null!;
+    private MemoryStateStore? _memory;
 
     [SetUp]
     public void SetUp() => _root = Directory.CreateTempSubdirectory("statekit-enc-").FullName;
@@ -35,6 +36,12 @@ public sealed class EncryptionAtRestTests(string kind)
     [TearDown]
     public async Task TearDownAsync()
     {
+        if (_memory is not null)
+        {
+            await _memory.DisposeAsync();
+            _memory = null;
+        }
+
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         Directory.Delete(_root, recursive: true);
         if (kind == "postgres")
@@ -130,6 +137,84 @@ public sealed class EncryptionAtRestTests(string kind)
             }
         }
     }
+
+    [Test]
+    public async Task Rotation_Rewrap_Retire_AndAMovedValue_OnTheStore()
+    {
+        var (k1, _) = TestKeys.New("k1");
+        var (k2, _) = TestKeys.New("k2");
+        var ring = TestKeys.Ring(k1);
+        await using (var first = App(() => ring))
+        {
+            var store = first.GetRequiredService<IStateStore>();
+            for (var i = 0; i < 30; i++)
+            {
+                await store.SetAsync("doc/" + i, Encoding.UTF8.GetBytes(Marker + i), new StateWriteOptions(TimeToLive: i % 3 == 0 ? TimeSpan.FromHours(2) : null));
+            }
+
+            await store.ListAppendAsync("turns", [MarkerBytes]);
+        }
+
+        ring = TestKeys.Ring(k2, k1);
+        await using (var rotated = App(() => ring))
+        {
+            var store = rotated.GetRequiredService<IStateStore>();
+            Assert.That(Encoding.UTF8.GetString((await store.GetAsync("doc/7"))!.Value.Span), Is.EqualTo(Marker + 7), "read with the retired key");
+            var expiries = new Dictionary<string, DateTimeOffset?>();
+            for (var i = 0; i < 30; i++)
+            {
+                expiries["doc/" + i] = (await store.GetAsync("doc/" + i))!.ExpiresAt;
+            }
+
+            var result = await store.GetRequiredService<IStateEncryptionStatus>().RewrapAsync("doc/");
+            Assert.That(result, Is.EqualTo(new StateRewrapProgress(30, 30)));
+            Assert.That((await store.GetRequiredService<IStateEncryptionStatus>().RewrapAsync("doc/")).Rewrapped, Is.Zero);
+            foreach (var (key, expiry) in expiries)
+            {
+                Assert.That((await store.GetAsync(key))!.ExpiresAt, Is.EqualTo(expiry), key + ": the expiry stays");
+            }
+        }
+
+        ring = TestKeys.Ring(k2);
+        await using var retired = App(() => ring);
+        var current = retired.GetRequiredService<IStateStore>();
+        for (var i = 0; i < 30; i++)
+        {
+            Assert.That(Encoding.UTF8.GetString((await current.GetAsync("doc/" + i))!.Value.Span), Is.EqualTo(Marker + i), "k1 retired");
+        }
+
+        var missing = await Assert.ThrowsAsync<StateEncryptionKeyNotFoundException>(async () => await current.ListRangeAsync("turns"));
+        Assert.That(missing!.KeyId, Is.EqualTo("k1"), "list items keep the key they were written with");
+
+        // A value copied to another key in the database fails authentication on this store.
+        var backend = BackendOf(current);
+        var sealedValue = (await backend.GetAsync("doc/1"))!.Value;
+        await backend.SetAsync("copied", sealedValue); // a key L1 has not held
+        Assert.That((await Assert.ThrowsAsync<StateCorruptedException>(async () => await current.GetAsync("copied")))!.Message, Does.Contain("failed authentication"));
+    }
+
+    /// <summary>A container over this fixture's store (same location each time) with encryption from <paramref name="ring"/>.</summary>
+    private ServiceProvider App(Func<IStateEncryptionKeyRing> ring)
+    {
+        var services = new ServiceCollection();
+        var builder = services.AddStateKit(o => o.PurgeInterval = TimeSpan.Zero);
+        if (kind == "memory")
+        {
+            _memory ??= new MemoryStateStore();
+            var shared = _memory;
+            builder.UseStore(_ => new Borrowed(shared));
+        }
+        else
+        {
+            Backend(builder);
+        }
+
+        builder.UseL1().UseEncryption(o => o.KeyRing = ring());
+        return services.BuildServiceProvider();
+    }
+
+    /// <summary>The backend below every layer, to read and write stored bytes as they are.</summary>
+    private static IStateStore BackendOf(IStateStore store) => StateKit.StateStoreExtensions.PipelineLayers(store).Last();
 
     private static bool Holds(byte[] bytes) => bytes.AsSpan().IndexOf(MarkerBytes) >= 0;
 
