@@ -350,22 +350,36 @@ internal abstract class SessionManagerBase<TSession> : ISessionManager<TSession>
             return;
         }
 
-        try
+        // A failed subscription (the server busy or away for a moment) is tried again in the background until it works:
+        // before, it waited for the next SessionChanged handler, so other instances' changes could go unreported for good
+        // (looked for after a CI run in which one instance never saw another's update; SessionRemoteEventsRaceTests).
+        var delay = TimeSpan.FromMilliseconds(100);
+        while (true)
         {
-            _remoteSubscription = await feed.SubscribeAsync(Keys.RecordPrefix, (change, _) =>
+            try
             {
-                if (_remote!.Classify(change) is { } kind)
+                _remoteSubscription = await feed.SubscribeAsync(Keys.RecordPrefix, (change, _) =>
                 {
-                    RaiseRemote(kind, change.Key[Keys.RecordPrefix.Length..]);
-                }
+                    if (_remote!.Classify(change) is { } kind)
+                    {
+                        RaiseRemote(kind, change.Key[Keys.RecordPrefix.Length..]);
+                    }
 
-                return ValueTask.CompletedTask;
-            }).ConfigureAwait(false);
-        }
-        catch (StateStoreException ex)
-        {
-            Interlocked.Exchange(ref _remoteStarted, 0); // try again with the next subscriber
-            Logger.LogWarning(ex, "Could not subscribe to other instances' session changes; trying again with the next subscriber.");
+                    return ValueTask.CompletedTask;
+                }).ConfigureAwait(false);
+                return;
+            }
+            catch (StateStoreException ex)
+            {
+                Logger.LogWarning(ex, "Could not subscribe to other instances' session changes; trying again in {Delay}.", delay);
+            }
+            catch (ObjectDisposedException)
+            {
+                return; // the store was disposed: nothing to listen to
+            }
+
+            await Task.Delay(delay).ConfigureAwait(false);
+            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(10).Ticks));
         }
     }
 

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using NUnit.Framework;
 using StateKit.Internal;
 
@@ -45,5 +46,69 @@ public sealed class SessionRemoteEventsRaceTests
         }
 
         Assert.That(reported + classified, Is.EqualTo(rounds), $"{reported} reported after the failed write, {classified} classified on arrival");
+    }
+
+    [Test]
+    public async Task ASubscriptionThatFailsAtFirst_IsTriedAgain_AndOtherInstancesChangesArrive()
+    {
+        // Before, a failed subscription was tried again only when another SessionChanged handler was added: one refused
+        // subscribe (a busy server) and this instance never heard of another's changes.
+        await using var memory = new MemoryStateStore();
+        var flaky = new FailingSubscriptions(memory, failures: 2);
+        var services = new ServiceCollection();
+        services.AddStateKit().UseStore(_ => flaky).AddSessions<Chat>(o => o.CrossInstanceEvents = true);
+        await using var provider = services.BuildServiceProvider();
+        var a = provider.GetRequiredService<ISessionManager<Chat>>();
+        var seen = new List<SessionEvent>();
+        a.SessionChanged += (_, e) =>
+        {
+            lock (seen)
+            {
+                seen.Add(e);
+            }
+        };
+        await ((SessionManagerBase<Chat>)a).RemoteEventsListening.WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.That(flaky.Attempts, Is.EqualTo(3), "two refusals, then the subscription");
+
+        // Another instance writes a session record (a store write this manager did not make).
+        var id = (await a.CreateAsync(new Chat())).Id;
+        var recordKey = await memory.ListKeysAsync("sessions/").SingleAsync(k => k.EndsWith("/" + id, StringComparison.Ordinal));
+        var record = (await memory.GetAsync(recordKey))!;
+        await memory.SetAsync(record.Key, record.Value, StateWriteOptions.IfVersion(record.Version));
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (!Snapshot().Any(e => e.FromOtherInstance) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(10);
+        }
+
+        Assert.That(Snapshot().Where(e => e.FromOtherInstance).Select(e => (e.Kind, e.SessionId)), Is.EqualTo(new[] { (SessionEventKind.Updated, id) }));
+
+        List<SessionEvent> Snapshot()
+        {
+            lock (seen)
+            {
+                return [.. seen];
+            }
+        }
+    }
+
+    public sealed record Chat(int Turns = 0);
+
+    /// <summary>A store whose change feed refuses the first <paramref name="failures"/> subscriptions, as a busy server does.</summary>
+    private sealed class FailingSubscriptions(IStateStore inner, int failures) : DelegatingStateStore(inner), IStateChangeFeed
+    {
+        private int _attempts;
+
+        public int Attempts => Volatile.Read(ref _attempts);
+
+        public override object? GetService(Type serviceType, object? serviceKey = null) =>
+            serviceType == typeof(IStateChangeFeed) && serviceKey is null ? this : base.GetService(serviceType, serviceKey);
+
+        public ValueTask<IAsyncDisposable> SubscribeAsync(string prefix, Func<StateStoreChange, CancellationToken, ValueTask> onChange, CancellationToken cancellationToken = default) =>
+            Interlocked.Increment(ref _attempts) <= failures
+                ? throw new StateStoreUnavailableException(Name, "Subscribe", null, "could not LISTEN for changes (test)")
+                : Inner.GetRequiredService<IStateChangeFeed>().SubscribeAsync(prefix, onChange, cancellationToken);
+
+        protected override ValueTask DisposeAsyncCore() => ValueTask.CompletedTask;
     }
 }
