@@ -17,7 +17,7 @@ namespace StateKit.Internal;
 internal sealed class StateKitStartupReport(IServiceProvider services, IOptions<StateKitOptions> options, ILogger<StateKitStartupReport>? logger = null) : IHostedService
 {
     /// <summary>Sections under <c>StateKit</c> that are not properties of <see cref="StateKitOptions"/> but are read by StateKit or its packages.</summary>
-    private static readonly string[] OtherSections = ["Stores", "Provider", "Sessions", "Agents", "L1", "WriteBehind"];
+    private static readonly string[] OtherSections = ["Stores", "Provider", "Sessions", "Agents", "L1", "WriteBehind", "Encryption"];
 
     private readonly ILogger _logger = (ILogger?)logger ?? NullLogger.Instance;
 

@@ -35,10 +35,18 @@ public sealed class StartupReportTests
         var root = Directory.CreateTempSubdirectory("statekit-startup-").FullName;
         try
         {
-            using var host = Build(Environments.Production, logger, new() { ["StateKit:PurgeInterval"] = "00:10:00", ["StateKit:KeyPrefix"] = "app" }, b => b.UseFileSystem(root).UseL1());
+            // Issue 26: the Encryption section is StateKit's (it was reported as a typo).
+            using var host = Build(Environments.Production, logger, new()
+            {
+                ["StateKit:PurgeInterval"] = "00:10:00",
+                ["StateKit:KeyPrefix"] = "app",
+                ["StateKit:Encryption:Enabled"] = "true",
+                ["StateKit:Encryption:CurrentKeyId"] = "k1",
+                ["StateKit:Encryption:Keys:k1"] = Convert.ToBase64String(new byte[32]),
+            }, b => b.UseFileSystem(root).UseL1());
             await host.StartAsync();
             await host.StopAsync();
-            Assert.That(logger.Events(60).Single().Message, Does.Contain("type file, pipeline telemetry > l1 > file."));
+            Assert.That(logger.Events(60).Single().Message, Does.Contain("type file, pipeline telemetry > l1 > encryption > file."));
             Assert.That(logger.Events(61).Concat(logger.Events(62)), Is.Empty);
         }
         finally
