@@ -320,6 +320,42 @@ public sealed class EncryptionTests
         }
     }
 
+    [Test]
+    public async Task DuringAnOutage_TheFallbackHoldsCiphertext_AndTheReplayCarriesIt()
+    {
+        var (k1, _) = TestKeys.New("k1");
+        var primaryMemory = new MemoryStateStore();
+        var primary = new Resilience.SwitchableStore(primaryMemory);
+        var copy = new MemoryStateStore();
+        await using var store = new StateStorePipelineBuilder(primary)
+            .UseEncryption(o => o.KeyRing = TestKeys.Ring(k1))
+            .UseFallback([new Borrowed(copy)])
+            .Build();
+        Assert.That(store.DescribePipeline(), Does.StartWith("encryption > fallback["));
+
+        primary.Down = true;
+        await store.SetAsync("during-outage", Secret);
+        await store.ListAppendAsync("turns", [Secret]);
+        var fallback = store.GetRequiredService<IFallbackStatus>();
+        Assert.That(fallback.IsOnFallback, Is.True);
+        Assert.That(copy.StoredBytesForTest().Where(s => Contains(s.Bytes, Secret.AsSpan(0, 17))).Select(s => s.Key), Is.Empty, "the fallback and its journal hold no plaintext");
+        Assert.That((await copy.GetAsync("during-outage"))!.Value.Span[0], Is.EqualTo(0xE5), "the fallback holds the sealed value");
+
+        primary.Down = false;
+        Assert.That(await fallback.TryRecoverAsync(), Is.True);
+        for (var i = 0; i < 500 && fallback.PendingReplay > 0; i++)
+        {
+            await Task.Delay(10);
+        }
+
+        Assert.That(fallback.PendingReplay, Is.Zero);
+        Assert.That((await primaryMemory.GetAsync("during-outage"))!.Value.Span[0], Is.EqualTo(0xE5), "the replay carried the sealed bytes to the primary");
+        Assert.That(primaryMemory.StoredBytesForTest().Where(s => Contains(s.Bytes, Secret.AsSpan(0, 17))), Is.Empty);
+        Assert.That((await store.GetAsync("during-outage"))!.Value.ToArray(), Is.EqualTo(Secret));
+        Assert.That((await store.ListRangeAsync("turns")).Single().ToArray(), Is.EqualTo(Secret));
+        await copy.DisposeAsync();
+    }
+
     internal static bool Contains(byte[] haystack, ReadOnlySpan<byte> needle) => haystack.AsSpan().IndexOf(needle) >= 0;
 
     private static string KeyId(StateEntry entry) => Encoding.ASCII.GetString(entry.Value.Span.Slice(3, entry.Value.Span[2]));
