@@ -26,6 +26,22 @@ internal static class TestStores
         return (first, kind == "memory" ? new Provider.NonDisposingStore(first) : create());
     }
 
+    /// <summary>Runs <paramref name="test"/> on twins of <paramref name="kind"/> (<see cref="CreateTwins"/>), disposing them and removing their data afterwards, failure included.</summary>
+    public static async Task WithTwinsAsync(string kind, TimeProvider time, Func<IStateStore, IStateStore, Task> test)
+    {
+        var (first, second) = CreateTwins(kind, time, out var cleanup);
+        try
+        {
+            await test(first, second);
+        }
+        finally
+        {
+            await first.DisposeAsync();
+            await second.DisposeAsync();
+            await cleanup();
+        }
+    }
+
     private static Func<IStateStore> Factory(string kind, TimeProvider time, out Func<Task> cleanup, Action<StateStoreOptions>? configure)
     {
         T With<T>(T options)

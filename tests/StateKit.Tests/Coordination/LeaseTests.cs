@@ -18,8 +18,7 @@ public sealed class LeaseTests(string kind) : StoreFixture(kind)
     [Test]
     public async Task OneHolderAtATime_ReleaseHandsOver_AndEveryGrantHasALargerToken()
     {
-        var (first, second) = TestStores.CreateTwins(_kind, Time, out var cleanup);
-        try
+        await TestStores.WithTwinsAsync(_kind, Time, async (first, second) =>
         {
             var a = new StateLeaseManager(first, Time);
             var b = new StateLeaseManager(second, Time);
@@ -45,20 +44,13 @@ public sealed class LeaseTests(string kind) : StoreFixture(kind)
                 Assert.That(grant.FencingToken, Is.GreaterThan(last));
                 last = grant.FencingToken;
             }
-        }
-        finally
-        {
-            await first.DisposeAsync();
-            await second.DisposeAsync();
-            await cleanup();
-        }
+        });
     }
 
     [Test]
     public async Task AnExpiredLease_IsTakenOver_AndThePausedHoldersRenewalAndFencedWriteAreRefused()
     {
-        var (first, second) = TestStores.CreateTwins(_kind, Time, out var cleanup);
-        try
+        await TestStores.WithTwinsAsync(_kind, Time, async (first, second) =>
         {
             var a = new StateLeaseManager(first, Time);
             var b = new StateLeaseManager(second, Time);
@@ -80,13 +72,7 @@ public sealed class LeaseTests(string kind) : StoreFixture(kind)
             Assert.That(stored.FencingToken, Is.EqualTo(taker.FencingToken));
             Assert.That(await paused.ReleaseAsync(), Is.False, "a lost lease releases nothing (the new holder keeps it)");
             Assert.That(await a.TryAcquireAsync("report", TimeSpan.FromSeconds(10)), Is.Null);
-        }
-        finally
-        {
-            await first.DisposeAsync();
-            await second.DisposeAsync();
-            await cleanup();
-        }
+        });
     }
 
     [TestCase(false)]
@@ -96,8 +82,7 @@ public sealed class LeaseTests(string kind) : StoreFixture(kind)
         // Real time here: 6 workers on two instances, 150 ms leases, random pauses of up to 300 ms between taking the
         // lease and writing (half of them past the lease). Each accepted write appends (token, worker) to a shared
         // register through SetFencedAsync; the checker then reads the register's history.
-        var (first, second) = TestStores.CreateTwins(_kind, TimeProvider.System, out var cleanup);
-        try
+        await TestStores.WithTwinsAsync(_kind, TimeProvider.System, async (first, second) =>
         {
             // Through L1 on each instance, reads may answer a lease entry the other instance has changed: the conditional
             // writes still decide at the store.
@@ -160,13 +145,7 @@ public sealed class LeaseTests(string kind) : StoreFixture(kind)
                 await stores[0].DisposeAsync();
                 await stores[1].DisposeAsync();
             }
-        }
-        finally
-        {
-            await first.DisposeAsync();
-            await second.DisposeAsync();
-            await cleanup();
-        }
+        });
     }
 
     [Test]
