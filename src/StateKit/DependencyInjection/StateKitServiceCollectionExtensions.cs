@@ -103,6 +103,7 @@ public static class StateKitServiceCollectionExtensions
         services.TryAddSingleton(sp => new StateKitMetrics(sp.GetService<IMeterFactory>()));
         services.TryAddSingleton<IStateSerializer>(_ => new JsonStateSerializer());
         services.TryAddSingleton(sp => CreateCodec(sp));
+        services.TryAddSingleton<IStateEventStreams>(sp => new StateEventStreams(sp.GetRequiredService<IStateStore>(), sp.GetRequiredService<StateValueCodec>()));
         services.TryAddSingleton<IStateLeaseManager>(sp => new StateLeaseManager(sp.GetRequiredService<IStateStore>(), sp.GetService<TimeProvider>()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, StateKitStartupReport>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, StateKitPurgeService>());

@@ -25,6 +25,8 @@ internal static class ScopeKeys
     /// <summary>The index entry prefix of a checkpoint.</summary>
     public const string IndexedCheckpoint = "c:";
 
+    public const string IndexedStream = "e:";
+
     /// <summary>The prefix of a scope's values.</summary>
     public static string ValuePrefix(StateScope scope) => scope.StorePrefix + "v/";
 

@@ -83,7 +83,7 @@ internal sealed partial class StateProvider
 
     private async ValueTask<CheckpointData> SnapshotAsync(StateScope scope, CancellationToken cancellationToken)
     {
-        var (keys, lists, _) = await ReadIndexAsync(scope, cancellationToken).ConfigureAwait(false);
+        var (keys, lists, _, _) = await ReadIndexAsync(scope, cancellationToken).ConfigureAwait(false); // streams are append-only: not part of a checkpoint
         if (keys.Count + lists.Count > _options.MaxCheckpointKeys)
         {
             throw new InvalidOperationException($"{scope} holds {keys.Count} values and {lists.Count} lists, more than MaxCheckpointKeys ({_options.MaxCheckpointKeys}) allows in a checkpoint.");

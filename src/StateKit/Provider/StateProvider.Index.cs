@@ -13,11 +13,11 @@ internal sealed partial class StateProvider
         ScopeKeys.AddToIndexAsync(_store, scope, entry, cancellationToken);
 
     /// <summary>Reads the scope's index: every value key, list key and checkpoint id it has created (some may be gone since).</summary>
-    private async ValueTask<(List<string> Values, List<string> Lists, List<string> Checkpoints)> ReadIndexAsync(StateScope scope, CancellationToken cancellationToken)
+    private async ValueTask<(List<string> Values, List<string> Lists, List<string> Checkpoints, List<string> Streams)> ReadIndexAsync(StateScope scope, CancellationToken cancellationToken)
     {
         var raw = await _store.ListRangeAsync(ScopeKeys.Index(scope), 0, -1, cancellationToken).ConfigureAwait(false);
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        var (values, lists, checkpoints) = (new List<string>(), new List<string>(), new List<string>());
+        var (values, lists, checkpoints, streams) = (new List<string>(), new List<string>(), new List<string>(), new List<string>());
         foreach (var item in raw)
         {
             var entry = System.Text.Encoding.UTF8.GetString(item.Span);
@@ -30,10 +30,11 @@ internal sealed partial class StateProvider
             {
                 ScopeKeys.IndexedValue => values,
                 ScopeKeys.IndexedList => lists,
+                ScopeKeys.IndexedStream => streams,
                 _ => checkpoints,
             }).Add(entry[2..]);
         }
 
-        return (values, lists, checkpoints);
+        return (values, lists, checkpoints, streams);
     }
 }

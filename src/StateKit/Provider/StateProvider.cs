@@ -189,8 +189,13 @@ internal sealed partial class StateProvider : IStateProvider
 
         // The scope's index names everything it ever created, so clearing costs what the scope holds,
         // not what the store holds.
-        var (values, lists, checkpoints) = await ReadIndexAsync(scope, cancellationToken).ConfigureAwait(false);
+        var (values, lists, checkpoints, streams) = await ReadIndexAsync(scope, cancellationToken).ConfigureAwait(false);
         long removed = 0;
+        foreach (var stream in streams)
+        {
+            removed += await StateEventStreams.DeleteAsync(_store, scope, stream, cancellationToken).ConfigureAwait(false);
+        }
+
         foreach (var list in lists)
         {
             removed += await _store.ListDeleteAsync(ScopeKeys.List(scope, list), cancellationToken).ConfigureAwait(false) ? 1 : 0;
