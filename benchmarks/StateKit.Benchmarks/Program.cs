@@ -19,6 +19,15 @@ if (args.Length > 0 && args[0] == "--encryption")
     return;
 }
 
+// "--counters [seconds] [writers]" compares a compare-and-set counter with a PN-counter under contention on Redis.
+if (args.Length > 0 && args[0] == "--counters")
+{
+    await CounterContentionRunner.RunAsync(
+        args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5,
+        args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 16);
+    return;
+}
+
 // "--session-redis [rounds]" runs a session request on Redis for StateKit and ASP.NET Core's session, alternating.
 if (args.Length > 0 && args[0] == "--session-redis")
 {
