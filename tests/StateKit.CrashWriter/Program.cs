@@ -7,6 +7,9 @@ using StateKit.Sqlite;
 // Usage (<target> is a file-store root directory, or sqlite:<database file>):
 //   write <target> <keys>          endless rounds of conditional writes of self-describing values + list appends
 //   increment <target> <count>     <count> conditional increments of one counter (for the multi-process tests)
+//   lease <target> <worker> <ms>   for <ms>: take the lease "register" (150 ms), pause 0-300 ms, append to the fenced
+//                                  register "register/log"; prints "accepted N refused M" (target may also be
+//                                  postgres:<schema>:<connection string>)
 var mode = args[0];
 if (mode == "write-behind")
 {
@@ -27,7 +30,45 @@ if (mode == "write-behind")
 
 await using IStateStore store = args[1].StartsWith("sqlite:", StringComparison.Ordinal)
     ? new SqliteStateStore(new SqliteStateStoreOptions { ConnectionString = args[1]["sqlite:".Length..] })
-    : new FileStateStore(new FileStateStoreOptions { RootPath = args[1] });
+    : args[1].StartsWith("postgres:", StringComparison.Ordinal)
+        ? new StateKit.Postgres.PostgresStateStore(new StateKit.Postgres.PostgresStateStoreOptions { Schema = args[1].Split(':')[1], ConnectionString = args[1][("postgres:".Length + args[1].Split(':')[1].Length + 1)..] })
+        : new FileStateStore(new FileStateStoreOptions { RootPath = args[1] });
+if (mode == "lease")
+{
+    var worker = args[2];
+    var until = DateTime.UtcNow.AddMilliseconds(int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture));
+    var leases = new StateLeaseManager(store);
+    var random = new Random();
+    int accepted = 0, refused = 0;
+    Console.WriteLine("ready");
+    while (DateTime.UtcNow < until)
+    {
+        var lease = await leases.TryAcquireAsync("register", TimeSpan.FromMilliseconds(150), TimeSpan.FromSeconds(2));
+        if (lease is null)
+        {
+            continue;
+        }
+
+        await Task.Delay(random.Next(0, 300)); // sometimes past the lease
+        try
+        {
+            var log = await store.GetFencedAsync("register/log");
+            var text = log is null ? string.Empty : System.Text.Encoding.UTF8.GetString(log.Value.Span);
+            await store.SetFencedAsync("register/log", System.Text.Encoding.UTF8.GetBytes(text + $"{lease.FencingToken}:{worker};"), lease.FencingToken);
+            accepted++;
+        }
+        catch (StateFencedException)
+        {
+            refused++;
+        }
+
+        await lease.ReleaseAsync();
+    }
+
+    Console.WriteLine($"accepted {accepted} refused {refused}");
+    return 0;
+}
+
 if (mode == "write")
 {
     var keys = int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture);

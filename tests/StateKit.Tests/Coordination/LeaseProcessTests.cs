@@ -1,0 +1,91 @@
+using System.Globalization;
+using System.Text;
+using NUnit.Framework;
+using StateKit.File;
+using StateKit.Postgres;
+using StateKit.Sqlite;
+
+namespace StateKit.Tests.Coordination;
+
+/// <summary>
+/// Issue 27: the lease checker across operating-system processes. Four worker processes share one store (a file-store
+/// directory, a SQLite file, a PostgreSQL schema) for three seconds, each taking the lease on one register, pausing up
+/// to twice its 150 ms lifetime, then appending to a fenced log. No write of a stale holder may be accepted: the log's
+/// tokens never go back, and some writes must have been refused (holders did outlive their lease).
+/// </summary>
+[TestFixture("file")]
+[TestFixture("sqlite")]
+[TestFixture("postgres")]
+public sealed class LeaseProcessTests(string kind)
+{
+    [Test]
+    public async Task FourProcesses_PausingPastTheirLease_NeverGetAStaleWriteAccepted()
+    {
+        var root = Directory.CreateTempSubdirectory("statekit-lease-proc-").FullName;
+        var schema = "sk_lease_" + Guid.NewGuid().ToString("N")[..10];
+        var target = kind switch
+        {
+            "file" => Path.Combine(root, "store"),
+            "sqlite" => "sqlite:" + Path.Combine(root, "state.db"),
+            _ => $"postgres:{schema}:{TestServers.Postgres}",
+        };
+        var children = new List<System.Diagnostics.Process>();
+        try
+        {
+            for (var w = 0; w < 4; w++)
+            {
+                children.Add(File.ChildProcess.Start("lease", target, "p" + w, "3000"));
+            }
+
+            var accepted = 0;
+            var refused = 0;
+            foreach (var child in children)
+            {
+                Assert.That(await child.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60)), Is.EqualTo("ready"), await ErrorsAsync(child));
+                var summary = await child.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60));
+                await child.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+                Assert.That(child.ExitCode, Is.Zero, await ErrorsAsync(child));
+                var parts = summary!.Split(' ');
+                accepted += int.Parse(parts[1], CultureInfo.InvariantCulture);
+                refused += int.Parse(parts[3], CultureInfo.InvariantCulture);
+            }
+
+            await using IStateStore store = kind switch
+            {
+                "file" => new FileStateStore(new FileStateStoreOptions { RootPath = Path.Combine(root, "store") }),
+                "sqlite" => new SqliteStateStore(new SqliteStateStoreOptions { ConnectionString = Path.Combine(root, "state.db") }),
+                _ => new PostgresStateStore(new PostgresStateStoreOptions { ConnectionString = TestServers.Postgres, Schema = schema }),
+            };
+            var tokens = Encoding.UTF8.GetString((await store.GetFencedAsync("register/log"))!.Value.Span)
+                .Split(';', StringSplitOptions.RemoveEmptyEntries)
+                .Select(e => long.Parse(e.Split(':')[0], CultureInfo.InvariantCulture))
+                .ToList();
+            Assert.That(tokens.Count, Is.GreaterThan(3), "the processes made progress");
+            Assert.That(tokens, Is.Ordered, "a smaller token after a larger one is a stale holder's write");
+            Assert.That(refused, Is.GreaterThan(0), "some holders outlived their lease and were fenced off");
+            Assert.That(tokens.Count, Is.LessThanOrEqualTo(accepted));
+        }
+        finally
+        {
+            foreach (var child in children)
+            {
+                if (!child.HasExited)
+                {
+                    child.Kill();
+                }
+
+                child.Dispose();
+            }
+
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(root, recursive: true);
+            if (kind == "postgres")
+            {
+                await TestServers.DropSchemaAsync(schema);
+            }
+        }
+    }
+
+    private static async Task<string> ErrorsAsync(System.Diagnostics.Process child) =>
+        child.HasExited ? await child.StandardError.ReadToEndAsync() : "(still running)";
+}
