@@ -25,6 +25,7 @@ public sealed class CrdtStoreTests(string kind) : StoreFixture(kind)
             {
                 var counter = new PNCounter();
                 var seen = new ORSet<string>();
+                var order = new UniqueList<string>();
                 var provider = instances[w % 2];
                 for (var i = 0; i < 10; i++)
                 {
@@ -35,8 +36,10 @@ public sealed class CrdtStoreTests(string kind) : StoreFixture(kind)
                         seen = seen.Remove($"w{w}-step{i}");
                     }
 
+                    order = order.Add($"w{w % 2}-item{i % 5}", "worker-" + w, i); // the same items from several writers
                     await provider.MergeAsync(scope, "progress", counter);
                     await provider.MergeAsync(scope, "steps", seen);
+                    await provider.MergeAsync(scope, "order", order);
                 }
 
                 await provider.MergeAsync(scope, "progress", counter); // the same copy again: no change
@@ -49,6 +52,8 @@ public sealed class CrdtStoreTests(string kind) : StoreFixture(kind)
             Assert.That(steps.Elements, Has.Count.EqualTo(8 * 6), "every add kept, every observed remove applied");
             Assert.That(steps.Contains("w3-step3"), Is.False);
             Assert.That(steps.Contains("w3-step4"), Is.True);
+            var order = (await instances[0].GetAsync<UniqueList<string>>(scope, "order"))!.Value;
+            Assert.That(order.Items, Is.EquivalentTo(Enumerable.Range(0, 2).SelectMany(g => Enumerable.Range(0, 5).Select(i => $"w{g}-item{i}"))), "each item once, however many writers added it");
         });
     }
 }

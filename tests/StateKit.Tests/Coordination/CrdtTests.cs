@@ -97,6 +97,36 @@ public sealed class CrdtTests
         Assert.That(b.Merge(a).Contains("x"), Is.False, "the observed add is removed");
     }
 
+    [Test]
+    public void UniqueLists_Converge_KeepEachItemOnce_InTheOrderOfItsFirstLiveAdd()
+    {
+        for (var seed = 0; seed < 200; seed++)
+        {
+            var random = new Random(seed);
+            var replicas = Enumerable.Range(0, random.Next(2, 9)).Select(_ => new UniqueList<string>()).ToArray();
+            for (var op = 0; op < 60; op++)
+            {
+                var r = random.Next(replicas.Length);
+                var item = "i" + random.Next(6);
+                replicas[r] = random.Next(5) switch
+                {
+                    0 => replicas[r].Merge(replicas[random.Next(replicas.Length)]),
+                    1 => replicas[r].Remove(item),
+                    _ => replicas[r].Add(item, "r" + r, op),
+                };
+            }
+
+            var merged = AssertConverges(replicas, random, Canonical);
+            Assert.That(merged.Items, Is.Unique, $"seed {seed}: each item once");
+            var live = replicas.SelectMany(x => x.Adds).DistinctBy(a => a.Key).Where(a => !replicas.Any(x => x.Removed.Contains(a.Key, StringComparer.Ordinal))).ToList();
+            var expected = live.OrderBy(a => a.Value.Timestamp).ThenBy(a => a.Value.Replica, StringComparer.Ordinal).ThenBy(a => a.Key, StringComparer.Ordinal).Select(a => a.Value.Item).Distinct();
+            Assert.That(merged.Items, Is.EqualTo(expected), $"seed {seed}: in the order of each item's first live add");
+        }
+
+        var list = new UniqueList<string>().Add("a", "r1", 1).Add("b", "r1", 2).Add("a", "r1", 3);
+        Assert.That(list.Items, Is.EqualTo(new[] { "a", "b" }), "an item already in the list is not added again");
+    }
+
     /// <summary>
     /// Merges the replicas in three random orders and groupings, once more with duplicates, and checks every result is
     /// the same value, and that merge is commutative and idempotent on random pairs.
@@ -143,6 +173,10 @@ public sealed class CrdtTests
     private static string Canonical<TValue>(ORSet<TValue> s)
         where TValue : notnull =>
         JsonSerializer.Serialize(new { A = s.Adds.OrderBy(a => a.Key, StringComparer.Ordinal).Select(a => a.Key + "=" + a.Value), R = s.Removed.Order(StringComparer.Ordinal) });
+
+    private static string Canonical<TValue>(UniqueList<TValue> l)
+        where TValue : notnull =>
+        JsonSerializer.Serialize(new { A = l.Adds.OrderBy(a => a.Key, StringComparer.Ordinal).Select(a => $"{a.Key}={a.Value.Item}@{a.Value.Timestamp}/{a.Value.Replica}"), R = l.Removed.Order(StringComparer.Ordinal) });
 
     private static IEnumerable<KeyValuePair<string, long>> Sorted(IEnumerable<KeyValuePair<string, long>> entries) => entries.OrderBy(e => e.Key, StringComparer.Ordinal);
 }
