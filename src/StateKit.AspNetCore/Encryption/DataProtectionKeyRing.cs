@@ -99,7 +99,7 @@ internal sealed partial class DataProtectionKeyRing : IStateEncryptionKeyRing
             {
                 // Keep serving the keys known; look again later.
                 Log.RefreshFailed(_logger, e);
-                return _snapshot = seen with { LoadedAt = _time.GetUtcNow(), NextRefresh = _time.GetUtcNow() + RefreshEvery };
+                return _snapshot = seen with { NextRefresh = _time.GetUtcNow() + RefreshEvery };
             }
         }
     }
@@ -151,7 +151,7 @@ internal sealed partial class DataProtectionKeyRing : IStateEncryptionKeyRing
             throw new InvalidOperationException("ASP.NET Core Data Protection has no active key StateKit can use for encryption at rest (every key is revoked, expired or unreadable).");
         }
 
-        return new Snapshot(keys, current, now, now + RefreshEvery);
+        return new Snapshot(keys, current, now + RefreshEvery);
     }
 
     private static bool Usable(IKey key, DateTimeOffset now) => !key.IsRevoked && key.ActivationDate <= now && key.ExpirationDate > now;
@@ -164,7 +164,7 @@ internal sealed partial class DataProtectionKeyRing : IStateEncryptionKeyRing
         return value is null ? null : Convert.FromBase64String(value);
     }
 
-    private sealed record Snapshot(Dictionary<string, StateEncryptionKey> Keys, StateEncryptionKey Current, DateTimeOffset LoadedAt, DateTimeOffset NextRefresh);
+    private sealed record Snapshot(Dictionary<string, StateEncryptionKey> Keys, StateEncryptionKey Current, DateTimeOffset NextRefresh);
 
     private static partial class Log
     {

@@ -37,7 +37,10 @@ public sealed class StateKitOptions : StateStoreOptions
     internal string StoreName { get; set; } = string.Empty;
 
     /// <summary>Gets the configuration path of these options, for messages: <c>StateKit</c> or <c>StateKit:Stores:{name}</c>.</summary>
-    internal string SectionPath => StoreName.Length == 0 ? SectionName : SectionName + ":Stores:" + StoreName;
+    internal string SectionPath => SectionPathOf(StoreName);
+
+    /// <summary>The configuration path of a store's options: <c>StateKit</c> for the default store, <c>StateKit:Stores:{name}</c> for a named one.</summary>
+    internal static string SectionPathOf(string storeName) => storeName.Length == 0 ? SectionName : SectionName + ":Stores:" + storeName;
 
     /// <summary>Gets the envelope settings of the value codec (<c>StateKit:Envelope</c>).</summary>
     [Required]

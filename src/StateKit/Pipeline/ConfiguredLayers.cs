@@ -73,11 +73,12 @@ internal static class ConfiguredLayers
     }
 }
 
-/// <summary>Validates a layer's named options at start: their DataAnnotations, every failure naming the option path.</summary>
+/// <summary>Validates a layer's named options at start: their DataAnnotations and any further checks, every failure naming the option path.</summary>
 /// <typeparam name="T">The options type.</typeparam>
 /// <param name="name">The store's name (the options' name).</param>
 /// <param name="path">The configuration path, e.g. <c>StateKit:Stores:durable:WriteBehind</c>.</param>
-internal sealed class LayerOptionsValidator<T>(string name, string path) : Microsoft.Extensions.Options.IValidateOptions<T>
+/// <param name="more">Checks beyond the DataAnnotations, each problem naming its option path.</param>
+internal sealed class LayerOptionsValidator<T>(string name, string path, Func<T, IEnumerable<string>>? more = null) : Microsoft.Extensions.Options.IValidateOptions<T>
     where T : class
 {
     public Microsoft.Extensions.Options.ValidateOptionsResult Validate(string? optionsName, T options)
@@ -89,6 +90,7 @@ internal sealed class LayerOptionsValidator<T>(string name, string path) : Micro
 
         var problems = new List<string>();
         ConfiguredLayers.Check(options, path, problems);
+        problems.AddRange(more?.Invoke(options) ?? []);
         return problems.Count == 0 ? Microsoft.Extensions.Options.ValidateOptionsResult.Success : Microsoft.Extensions.Options.ValidateOptionsResult.Fail(problems);
     }
 }

@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-
 namespace StateKit;
 
 /// <summary>
@@ -12,10 +10,10 @@ namespace StateKit;
 public sealed class ORSet<T> : IMergeable<ORSet<T>>
     where T : notnull
 {
+    private HashSet<string>? _removed;
+
     /// <summary>Gets every add by its unique tag (for serialization).</summary>
     public IReadOnlyDictionary<string, T> Adds { get; init; } = new Dictionary<string, T>(StringComparer.Ordinal);
-
-    private HashSet<string>? _removed;
 
     /// <summary>Gets the tags of removed adds (for serialization).</summary>
     public IReadOnlyCollection<string> Removed { get; init; } = [];
@@ -23,7 +21,7 @@ public sealed class ORSet<T> : IMergeable<ORSet<T>>
     /// <summary>Gets the elements in the set.</summary>
     public IReadOnlySet<T> Elements => Adds.Where(a => !RemovedTags.Contains(a.Key)).Select(a => a.Value).ToHashSet();
 
-    private HashSet<string> RemovedTags => _removed ??= Removed as HashSet<string> ?? new HashSet<string>(Removed, StringComparer.Ordinal);
+    private HashSet<string> RemovedTags => _removed ??= ObservedRemove.AsSet(Removed);
 
     /// <summary>Tells whether <paramref name="element"/> is in the set.</summary>
     /// <param name="element">The element.</param>
@@ -36,32 +34,20 @@ public sealed class ORSet<T> : IMergeable<ORSet<T>>
     public ORSet<T> Add(T element)
     {
         ArgumentNullException.ThrowIfNull(element);
-        var tag = Convert.ToBase64String(RandomNumberGenerator.GetBytes(12));
-        return new ORSet<T> { Adds = new Dictionary<string, T>(Adds, StringComparer.Ordinal) { [tag] = element }, Removed = Removed };
+        return new ORSet<T> { Adds = ObservedRemove.With(Adds, element), Removed = Removed };
     }
 
     /// <summary>Removes <paramref name="element"/>: every add of it this replica has seen.</summary>
     /// <param name="element">The element.</param>
     /// <returns>The new set.</returns>
-    public ORSet<T> Remove(T element)
-    {
-        var removed = new HashSet<string>(RemovedTags, StringComparer.Ordinal);
-        removed.UnionWith(Adds.Where(a => EqualityComparer<T>.Default.Equals(a.Value, element)).Select(a => a.Key));
-        return new ORSet<T> { Adds = Adds, Removed = removed };
-    }
+    public ORSet<T> Remove(T element) =>
+        new() { Adds = Adds, Removed = ObservedRemove.Tombstone(Adds, RemovedTags, e => EqualityComparer<T>.Default.Equals(e, element)) };
 
     /// <inheritdoc />
     public ORSet<T> Merge(ORSet<T> other)
     {
         ArgumentNullException.ThrowIfNull(other);
-        var adds = new Dictionary<string, T>(Adds, StringComparer.Ordinal);
-        foreach (var (tag, element) in other.Adds)
-        {
-            adds.TryAdd(tag, element);
-        }
-
-        var removed = new HashSet<string>(RemovedTags, StringComparer.Ordinal);
-        removed.UnionWith(other.RemovedTags);
+        var (adds, removed) = ObservedRemove.Merge(Adds, RemovedTags, other.Adds, other.RemovedTags);
         return new ORSet<T> { Adds = adds, Removed = removed };
     }
 }

@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-
 namespace StateKit;
 
 /// <summary>
@@ -28,7 +26,7 @@ public sealed class UniqueList<T> : IMergeable<UniqueList<T>>
         .Distinct()
         .ToList();
 
-    private HashSet<string> RemovedTags => _removed ??= Removed as HashSet<string> ?? new HashSet<string>(Removed, StringComparer.Ordinal);
+    private HashSet<string> RemovedTags => _removed ??= ObservedRemove.AsSet(Removed);
 
     /// <summary>Adds <paramref name="item"/> at the end, unless it is in the list already.</summary>
     /// <param name="item">The item.</param>
@@ -44,32 +42,20 @@ public sealed class UniqueList<T> : IMergeable<UniqueList<T>>
             return this;
         }
 
-        var tag = Convert.ToBase64String(RandomNumberGenerator.GetBytes(12));
-        return new UniqueList<T> { Adds = new Dictionary<string, UniqueListAdd<T>>(Adds, StringComparer.Ordinal) { [tag] = new UniqueListAdd<T>(item, timestamp, replica) }, Removed = Removed };
+        return new UniqueList<T> { Adds = ObservedRemove.With(Adds, new UniqueListAdd<T>(item, timestamp, replica)), Removed = Removed };
     }
 
     /// <summary>Removes <paramref name="item"/>: every add of it this replica has seen.</summary>
     /// <param name="item">The item.</param>
     /// <returns>The new list.</returns>
-    public UniqueList<T> Remove(T item)
-    {
-        var removed = new HashSet<string>(RemovedTags, StringComparer.Ordinal);
-        removed.UnionWith(Adds.Where(a => EqualityComparer<T>.Default.Equals(a.Value.Item, item)).Select(a => a.Key));
-        return new UniqueList<T> { Adds = Adds, Removed = removed };
-    }
+    public UniqueList<T> Remove(T item) =>
+        new() { Adds = Adds, Removed = ObservedRemove.Tombstone(Adds, RemovedTags, a => EqualityComparer<T>.Default.Equals(a.Item, item)) };
 
     /// <inheritdoc />
     public UniqueList<T> Merge(UniqueList<T> other)
     {
         ArgumentNullException.ThrowIfNull(other);
-        var adds = new Dictionary<string, UniqueListAdd<T>>(Adds, StringComparer.Ordinal);
-        foreach (var (tag, add) in other.Adds)
-        {
-            adds.TryAdd(tag, add);
-        }
-
-        var removed = new HashSet<string>(RemovedTags, StringComparer.Ordinal);
-        removed.UnionWith(other.RemovedTags);
+        var (adds, removed) = ObservedRemove.Merge(Adds, RemovedTags, other.Adds, other.RemovedTags);
         return new UniqueList<T> { Adds = adds, Removed = removed };
     }
 }

@@ -19,6 +19,7 @@ public sealed class StateEventStreams : IStateEventStreams
     private const int MaxAppend = 1000;
     private const int Page = 256;
     private const int MaxStreamName = 200;
+    private const int MaxRemembered = 10_000;
     private readonly IStateStore _store;
     private readonly StateValueCodec _codec;
     private readonly ConcurrentDictionary<string, long> _ends = new(StringComparer.Ordinal);
@@ -68,7 +69,7 @@ public sealed class StateEventStreams : IStateEventStreams
             {
                 await _store.SetManyAsync(writes, cancellationToken).ConfigureAwait(false);
                 var version = end + encoded.Length;
-                _ends[EventPrefix(scope, stream)] = version;
+                Remember(EventPrefix(scope, stream), version);
                 return version;
             }
             catch (StateConflictException) when (expectedVersion is null)
@@ -95,10 +96,10 @@ public sealed class StateEventStreams : IStateEventStreams
         CheckStream(stream);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxCount, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(fromPosition, 1);
-        var start = await StartAsync(scope, stream, cancellationToken).ConfigureAwait(false);
         var result = new List<StreamEvent<TEvent>>();
         if (backward)
         {
+            var start = await StartAsync(scope, stream, cancellationToken).ConfigureAwait(false);
             var position = Math.Min(fromPosition, await FindEndAsync(scope, stream, cancellationToken).ConfigureAwait(false));
             while (result.Count < maxCount && position >= start)
             {
@@ -119,23 +120,36 @@ public sealed class StateEventStreams : IStateEventStreams
             return result;
         }
 
-        var next = Math.Max(fromPosition, start);
+        var next = fromPosition;
+        var startChecked = false;
         while (result.Count < maxCount)
         {
             var count = Math.Min(Page, maxCount - result.Count);
             var keys = Enumerable.Range(0, count).Select(i => EventKey(scope, stream, next + i)).ToArray();
             var found = await _store.GetManyAsync(keys, cancellationToken).ConfigureAwait(false);
-            for (var i = 0; i < count; i++)
+            var read = 0;
+            while (read < count && found.TryGetValue(keys[read], out var entry))
             {
-                if (!found.TryGetValue(keys[i], out var entry))
-                {
-                    return result; // the end: positions are written without gaps
-                }
-
-                result.Add(new StreamEvent<TEvent>(next + i, _codec.Decode<TEvent>(entry.Value.Span, entry.Key)!));
+                result.Add(new StreamEvent<TEvent>(next + read, _codec.Decode<TEvent>(entry.Value.Span, entry.Key)!));
+                read++;
             }
 
-            next += count;
+            if (read == count)
+            {
+                next += count;
+                continue;
+            }
+
+            // The end (positions are written without gaps), unless the read began before a truncation: the marker is
+            // read only then, not on every read.
+            if (result.Count == 0 && !startChecked && await StartAsync(scope, stream, cancellationToken).ConfigureAwait(false) is var start && start > next)
+            {
+                startChecked = true;
+                next = start;
+                continue;
+            }
+
+            break;
         }
 
         return result;
@@ -302,20 +316,38 @@ public sealed class StateEventStreams : IStateEventStreams
         }
     }
 
+    /// <summary>Notes a stream's end for the next probe; bounded (an app with a stream per session touches many).</summary>
+    private void Remember(string prefix, long end)
+    {
+        if (_ends.Count >= MaxRemembered)
+        {
+            _ends.Clear(); // a forgotten end costs a few more probes, nothing else
+        }
+
+        _ends[prefix] = end;
+    }
+
     private async ValueTask<long> StartAsync(StateScope scope, string stream, CancellationToken cancellationToken) =>
         await _store.GetAsync(StartKey(scope, stream), cancellationToken).ConfigureAwait(false) is { Value.Length: 8 } entry
             ? BinaryPrimitives.ReadInt64LittleEndian(entry.Value.Span)
             : 1;
 
-    /// <summary>The position of the stream's last event: probed from the last end seen here, doubling, then halving.</summary>
+    /// <summary>
+    /// The position of the stream's last event: probed from the last end seen here, doubling, then halving. The
+    /// truncation marker is read only when there is no such end to start from (two reads per append, not three).
+    /// </summary>
     private async ValueTask<long> FindEndAsync(StateScope scope, string stream, CancellationToken cancellationToken)
     {
         var prefix = EventPrefix(scope, stream);
-        var start = await StartAsync(scope, stream, cancellationToken).ConfigureAwait(false);
-        var known = Math.Max(_ends.GetValueOrDefault(prefix), start - 1);
-        if (known >= start && !await ExistsAsync(known).ConfigureAwait(false))
+        var known = _ends.GetValueOrDefault(prefix);
+        if (known > 0 && !await ExistsAsync(known).ConfigureAwait(false))
         {
-            known = start - 1; // the stream was cleared since: start over
+            known = 0; // the stream was cleared since: start over
+        }
+
+        if (known == 0)
+        {
+            known = await StartAsync(scope, stream, cancellationToken).ConfigureAwait(false) - 1;
         }
 
         long step = 1;
@@ -339,7 +371,7 @@ public sealed class StateEventStreams : IStateEventStreams
             }
         }
 
-        _ends[prefix] = known;
+        Remember(prefix, known);
         return known;
 
         ValueTask<bool> ExistsAsync(long position) => _store.ExistsAsync(EventKey(scope, stream, position), cancellationToken);

@@ -21,14 +21,14 @@ public static partial class StateKitBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         var name = builder.Name;
-        var path = EncryptionPath(name);
+        var path = StateKitOptions.SectionPathOf(name) + ":Encryption";
         var options = builder.BindOptions<StateEncryptionOptions>("Encryption", name);
         if (configure is not null)
         {
             options.Configure(configure);
         }
 
-        builder.Services.AddSingleton<IValidateOptions<StateEncryptionOptions>>(new EncryptionKeysValidator(name, path));
+        builder.Services.AddSingleton<IValidateOptions<StateEncryptionOptions>>(new StateKit.Internal.LayerOptionsValidator<StateEncryptionOptions>(name, path, o => o.KeyRing is null ? StateEncryptionKeyRing.Problems(o, path) : []));
         options.ValidateOnStart();
         return builder.AddLayer(StateStoreStage.Encryption, "encryption", EncryptingStateStore.Layer(context =>
         {
@@ -36,16 +36,4 @@ public static partial class StateKitBuilderExtensions
             return (options.KeyRing ?? StateEncryptionKeyRing.FromOptions(options, path), options);
         }));
     }
-
-    private static string EncryptionPath(string name) =>
-        (name.Length == 0 ? StateKitOptions.SectionName : StateKitOptions.SectionName + ":Stores:" + name) + ":Encryption";
-}
-
-/// <summary>Checks the keys of a store's encryption options at start, each problem naming its option path (never a key).</summary>
-internal sealed class EncryptionKeysValidator(string name, string path) : IValidateOptions<StateEncryptionOptions>
-{
-    public ValidateOptionsResult Validate(string? optionsName, StateEncryptionOptions options) =>
-        !string.Equals(optionsName ?? string.Empty, name, StringComparison.Ordinal) ? ValidateOptionsResult.Skip
-        : options.KeyRing is null && StateEncryptionKeyRing.Problems(options, path) is { Count: > 0 } problems ? ValidateOptionsResult.Fail(problems)
-        : ValidateOptionsResult.Success;
 }

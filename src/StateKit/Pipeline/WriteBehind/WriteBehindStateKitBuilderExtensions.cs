@@ -24,7 +24,7 @@ public static partial class StateKitBuilderExtensions
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentException.ThrowIfNullOrWhiteSpace(journalDirectory);
         var name = builder.Name;
-        var path = (name.Length == 0 ? StateKitOptions.SectionName : StateKitOptions.SectionName + ":Stores:" + name) + ":WriteBehind";
+        var path = StateKitOptions.SectionPathOf(name) + ":WriteBehind";
         var options = builder.BindOptions<WriteBehindOptions>("WriteBehind", name)
             .Configure(o => o.JournalDirectory = journalDirectory);
         if (configure is not null)
