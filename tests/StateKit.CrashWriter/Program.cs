@@ -7,7 +7,8 @@ using StateKit.Sqlite;
 // Usage (<target> is a file-store root directory, or sqlite:<database file>):
 //   write <target> <keys>          endless rounds of conditional writes of self-describing values + list appends
 //   increment <target> <count>     <count> conditional increments of one counter (for the multi-process tests)
-//   lease <target> <worker> <ms>   for <ms>: take the lease "register" (150 ms), pause 0-300 ms, append to the fenced
+//   lease <target> <worker> <ms>   for <ms>: take the lease "register" (150 ms), pause 0-300 ms (worker p0: until a
+//                                  later holder has written), append to the fenced
 //                                  register "register/log"; prints "accepted N refused M" (target may also be
 //                                  postgres:<schema>:<connection string>)
 var mode = args[0];
@@ -49,7 +50,19 @@ if (mode == "lease")
             continue;
         }
 
-        await Task.Delay(random.Next(0, 300)); // sometimes past the lease
+        if (worker == "p0")
+        {
+            // The certain case: paused until a later holder has written, so this write is stale whatever the timing.
+            while (DateTime.UtcNow < until && ((await store.GetFencedAsync("register/log"))?.FencingToken ?? 0) <= lease.FencingToken)
+            {
+                await Task.Delay(10);
+            }
+        }
+        else
+        {
+            await Task.Delay(random.Next(0, 300)); // sometimes past the lease
+        }
+
         try
         {
             var log = await store.GetFencedAsync("register/log");

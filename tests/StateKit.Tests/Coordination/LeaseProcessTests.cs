@@ -10,8 +10,8 @@ namespace StateKit.Tests.Coordination;
 /// <summary>
 /// Issue 27: the lease checker across operating-system processes. Four worker processes share one store (a file-store
 /// directory, a SQLite file, a PostgreSQL schema) for three seconds, each taking the lease on one register, pausing up
-/// to twice its 150 ms lifetime, then appending to a fenced log. No write of a stale holder may be accepted: the log's
-/// tokens never go back, and some writes must have been refused (holders did outlive their lease).
+/// to twice its 150 ms lifetime (worker p0: until a later holder has written), then appending to a fenced log. No
+/// write of a stale holder may be accepted: the log's tokens never go back, and p0's writes must have been refused.
 /// </summary>
 [TestFixture("file")]
 [TestFixture("sqlite")]
@@ -62,7 +62,7 @@ public sealed class LeaseProcessTests(string kind)
                 .ToList();
             Assert.That(tokens.Count, Is.GreaterThan(3), "the processes made progress");
             Assert.That(tokens, Is.Ordered, "a smaller token after a larger one is a stale holder's write");
-            Assert.That(refused, Is.GreaterThan(0), "some holders outlived their lease and were fenced off");
+            Assert.That(refused, Is.GreaterThan(0), "worker p0 always writes after a later holder: its writes must be refused");
             Assert.That(tokens.Count, Is.LessThanOrEqualTo(accepted));
         }
         finally

@@ -80,7 +80,7 @@ public sealed class LeaseTests(string kind) : StoreFixture(kind)
     public async Task JepsenStyle_WorkersPausingPastTheirLease_NeverGetAStaleWriteAccepted(bool throughL1)
     {
         // Real time here: 6 workers on two instances, 150 ms leases, random pauses of up to 300 ms between taking the
-        // lease and writing (half of them past the lease). Each accepted write appends (token, worker) to a shared
+        // lease and writing (half of them past the lease); worker 0 always pauses until a later holder has written. Each accepted write appends (token, worker) to a shared
         // register through SetFencedAsync; the checker then reads the register's history.
         await TestStores.WithTwinsAsync(_kind, TimeProvider.System, async (first, second) =>
         {
@@ -106,8 +106,21 @@ public sealed class LeaseTests(string kind) : StoreFixture(kind)
                     }
 
                     grants.Add((lease.FencingToken, worker));
-                    await Task.Delay(random.Next(0, 300)); // a GC pause, a slow call: sometimes past the lease
                     var store = stores[worker % 2];
+                    if (worker == 0)
+                    {
+                        // The certain case: stay paused until a later holder has written (so this write is stale
+                        // whatever the timing), then write.
+                        while (DateTime.UtcNow < deadline && ((await store.GetFencedAsync("register/log"))?.FencingToken ?? 0) <= lease.FencingToken)
+                        {
+                            await Task.Delay(10);
+                        }
+                    }
+                    else
+                    {
+                        await Task.Delay(random.Next(0, 300)); // a GC pause, a slow call: sometimes past the lease
+                    }
+
                     try
                     {
                         var current = await store.GetFencedAsync("register/log");
@@ -131,7 +144,7 @@ public sealed class LeaseTests(string kind) : StoreFixture(kind)
                 .Select(p => (Token: long.Parse(p[0], System.Globalization.CultureInfo.InvariantCulture), Worker: int.Parse(p[1], System.Globalization.CultureInfo.InvariantCulture)))
                 .ToList();
             Assert.That(history.Count, Is.GreaterThan(5), "the run made progress");
-            Assert.That(refused, Is.GreaterThan(0), "some holders paused past their lease and were fenced off (else the run proved nothing)");
+            Assert.That(refused, Is.GreaterThan(0), "worker 0 always writes after a later holder: its writes must be refused (else the run proved nothing)");
             for (var i = 1; i < history.Count; i++)
             {
                 Assert.That(history[i].Token, Is.GreaterThanOrEqualTo(history[i - 1].Token), $"write {i}: a smaller token after a larger one is a stale holder's write");
