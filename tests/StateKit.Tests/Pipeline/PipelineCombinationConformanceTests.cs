@@ -37,6 +37,7 @@ namespace StateKit.Tests.Pipeline;
 [TestFixture("memory", "l1+encryption+write-behind+fallback")]
 [TestFixture("memory", "encryption+budget")]
 [TestFixture("file", "encryption+write-behind")]
+[TestFixture("sqlite", "transform+encryption+write-behind")]
 [TestFixture("sqlite", "l1+encryption+fallback")]
 [TestFixture("postgres", "encryption+write-behind")]
 [TestFixture("redis", "l1+encryption")]
