@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using StateKit;
 using StateKit.CrashWriter;
+using Microsoft.Extensions.DependencyInjection;
 using StateKit.File;
 using StateKit.Sqlite;
 
@@ -9,8 +10,11 @@ using StateKit.Sqlite;
 //   increment <target> <count>     <count> conditional increments of one counter (for the multi-process tests)
 //   lease <target> <worker> <ms>   for <ms>: take the lease "register" (150 ms), pause 0-300 ms (worker p0: until a
 //                                  later holder has written), append to the fenced
-//                                  register "register/log"; prints "accepted N refused M" (target may also be
-//                                  postgres:<schema>:<connection string>)
+//                                  register "register/log"; prints "accepted N refused M"
+//   crdt <target> <worker> <count> <count> rounds: add 1 to the PN-counter "board/progress", add "<worker>-<i>" to the
+//                                  observed-remove set "board/steps" (removing every third again), set "<worker>" in
+//                                  the last-writer-wins map "board/last" to i, each merged into the stored value; prints "done"
+// A target may also be postgres:<schema>:<connection string> or redis:<key prefix>:<configuration>.
 var mode = args[0];
 if (mode == "write-behind")
 {
@@ -29,11 +33,7 @@ if (mode == "write-behind")
     }
 }
 
-await using IStateStore store = args[1].StartsWith("sqlite:", StringComparison.Ordinal)
-    ? new SqliteStateStore(new SqliteStateStoreOptions { ConnectionString = args[1]["sqlite:".Length..] })
-    : args[1].StartsWith("postgres:", StringComparison.Ordinal)
-        ? new StateKit.Postgres.PostgresStateStore(new StateKit.Postgres.PostgresStateStoreOptions { Schema = args[1].Split(':')[1], ConnectionString = args[1][("postgres:".Length + args[1].Split(':')[1].Length + 1)..] })
-        : new FileStateStore(new FileStateStoreOptions { RootPath = args[1] });
+await using IStateStore store = Open(args[1]);
 if (mode == "lease")
 {
     var worker = args[2];
@@ -79,6 +79,39 @@ if (mode == "lease")
     }
 
     Console.WriteLine($"accepted {accepted} refused {refused}");
+    return 0;
+}
+
+if (mode == "crdt")
+{
+    var worker = args[2];
+    var rounds = int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture);
+    var services = new ServiceCollection();
+    services.AddStateKit().UseStore(_ => store);
+    // The store is disposed with the process's own 'await using'; the container is left to the process exit.
+    var container = services.BuildServiceProvider();
+    var provider = container.GetRequiredService<IStateProvider>();
+    var scope = StateScope.Shared("board");
+    var counter = new PNCounter();
+    var steps = new ORSet<string>();
+    var last = new LwwMap<int>();
+    Console.WriteLine("ready");
+    for (var i = 0; i < rounds; i++)
+    {
+        counter = counter.Add(worker, 1);
+        steps = steps.Add($"{worker}-{i}");
+        if (i % 3 == 0)
+        {
+            steps = steps.Remove($"{worker}-{i}");
+        }
+
+        last = last.Set(worker, i, worker, i + 1);
+        await provider.MergeAsync(scope, "progress", counter);
+        await provider.MergeAsync(scope, "steps", steps);
+        await provider.MergeAsync(scope, "last", last);
+    }
+
+    Console.WriteLine("done");
     return 0;
 }
 
@@ -132,3 +165,31 @@ if (mode == "increment")
 }
 
 return 2;
+
+static IStateStore Open(string target)
+{
+    static (string Head, string Tail) Split(string text)
+    {
+        var colon = text.IndexOf(':', StringComparison.Ordinal);
+        return (text[..colon], text[(colon + 1)..]);
+    }
+
+    if (target.StartsWith("sqlite:", StringComparison.Ordinal))
+    {
+        return new SqliteStateStore(new SqliteStateStoreOptions { ConnectionString = target["sqlite:".Length..] });
+    }
+
+    if (target.StartsWith("postgres:", StringComparison.Ordinal))
+    {
+        var (schema, connection) = Split(target["postgres:".Length..]);
+        return new StateKit.Postgres.PostgresStateStore(new StateKit.Postgres.PostgresStateStoreOptions { Schema = schema, ConnectionString = connection });
+    }
+
+    if (target.StartsWith("redis:", StringComparison.Ordinal))
+    {
+        var (prefix, configuration) = Split(target["redis:".Length..]);
+        return new StateKit.Redis.RedisStateStore(new StateKit.Redis.RedisStateStoreOptions { RedisKeyPrefix = prefix, Configuration = configuration });
+    }
+
+    return new FileStateStore(new FileStateStoreOptions { RootPath = target });
+}

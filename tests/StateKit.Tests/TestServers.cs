@@ -39,6 +39,22 @@ internal static class TestServers
         await drop.ExecuteNonQueryAsync();
     }
 
+    /// <summary>Deletes every key of the test Redis server under a prefix a test used.</summary>
+    /// <param name="prefix">The Redis key prefix.</param>
+    /// <returns>A task.</returns>
+    public static async Task DeleteRedisKeysAsync(string prefix)
+    {
+        await using var multiplexer = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(Redis);
+        var database = multiplexer.GetDatabase();
+        foreach (var server in multiplexer.GetServers())
+        {
+            await foreach (var key in server.KeysAsync(pattern: prefix + "*"))
+            {
+                await database.KeyDeleteAsync(key);
+            }
+        }
+    }
+
     /// <summary>Runs a shell command and fails the test when it fails.</summary>
     /// <param name="command">The command.</param>
     /// <returns>A task.</returns>

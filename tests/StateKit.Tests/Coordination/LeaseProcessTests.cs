@@ -3,38 +3,93 @@ using System.Text;
 using NUnit.Framework;
 using StateKit.File;
 using StateKit.Postgres;
+using StateKit.Redis;
 using StateKit.Sqlite;
 
 namespace StateKit.Tests.Coordination;
 
 /// <summary>
 /// Issue 27: the lease checker across operating-system processes. Four worker processes share one store (a file-store
-/// directory, a SQLite file, a PostgreSQL schema) for three seconds, each taking the lease on one register, pausing up
+/// directory, a SQLite file, a PostgreSQL schema, a Redis key prefix) for three seconds, each taking the lease on one register, pausing up
 /// to twice its 150 ms lifetime (worker p0: until a later holder has written), then appending to a fenced log. No
 /// write of a stale holder may be accepted: the log's tokens never go back, and p0's writes must have been refused.
 /// </summary>
 [TestFixture("file")]
 [TestFixture("sqlite")]
 [TestFixture("postgres")]
+[TestFixture("redis")]
 public sealed class LeaseProcessTests(string kind)
 {
+    /// <summary>A fresh shared target for the crash-writer child processes, and how to open it here.</summary>
+    internal sealed class SharedTarget : IAsyncDisposable
+    {
+        private readonly string _root = Directory.CreateTempSubdirectory("statekit-proc-").FullName;
+        private readonly string _kind;
+        private readonly string _name = "sk_proc_" + Guid.NewGuid().ToString("N")[..10];
+
+        public SharedTarget(string kind)
+        {
+            _kind = kind;
+            Argument = kind switch
+            {
+                "file" => Path.Combine(_root, "store"),
+                "sqlite" => "sqlite:" + Path.Combine(_root, "state.db"),
+                "postgres" => $"postgres:{_name}:{TestServers.Postgres}",
+                _ => $"redis:{_name}:{TestServers.Redis}",
+            };
+        }
+
+        /// <summary>Gets the crash writer's target argument.</summary>
+        public string Argument { get; }
+
+        /// <summary>Opens the shared store in this process.</summary>
+        public IStateStore Open() => _kind switch
+        {
+            "file" => new FileStateStore(new FileStateStoreOptions { RootPath = Path.Combine(_root, "store") }),
+            "sqlite" => new SqliteStateStore(new SqliteStateStoreOptions { ConnectionString = Path.Combine(_root, "state.db") }),
+            "postgres" => new PostgresStateStore(new PostgresStateStoreOptions { ConnectionString = TestServers.Postgres, Schema = _name }),
+            _ => new RedisStateStore(new RedisStateStoreOptions { Configuration = TestServers.Redis, RedisKeyPrefix = _name }),
+        };
+
+        public async ValueTask DisposeAsync()
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(_root, recursive: true);
+            if (_kind == "postgres")
+            {
+                await TestServers.DropSchemaAsync(_name);
+            }
+            else if (_kind == "redis")
+            {
+                await TestServers.DeleteRedisKeysAsync(_name);
+            }
+        }
+    }
+
+    /// <summary>Kills and disposes child processes still running (a failed test).</summary>
+    internal static void Stop(IEnumerable<System.Diagnostics.Process> children)
+    {
+        foreach (var child in children)
+        {
+            if (!child.HasExited)
+            {
+                child.Kill();
+            }
+
+            child.Dispose();
+        }
+    }
+
     [Test]
     public async Task FourProcesses_PausingPastTheirLease_NeverGetAStaleWriteAccepted()
     {
-        var root = Directory.CreateTempSubdirectory("statekit-lease-proc-").FullName;
-        var schema = "sk_lease_" + Guid.NewGuid().ToString("N")[..10];
-        var target = kind switch
-        {
-            "file" => Path.Combine(root, "store"),
-            "sqlite" => "sqlite:" + Path.Combine(root, "state.db"),
-            _ => $"postgres:{schema}:{TestServers.Postgres}",
-        };
+        await using var target = new SharedTarget(kind);
         var children = new List<System.Diagnostics.Process>();
         try
         {
             for (var w = 0; w < 4; w++)
             {
-                children.Add(File.ChildProcess.Start("lease", target, "p" + w, "3000"));
+                children.Add(File.ChildProcess.Start("lease", target.Argument, "p" + w, "3000"));
             }
 
             var accepted = 0;
@@ -50,12 +105,7 @@ public sealed class LeaseProcessTests(string kind)
                 refused += int.Parse(parts[3], CultureInfo.InvariantCulture);
             }
 
-            await using IStateStore store = kind switch
-            {
-                "file" => new FileStateStore(new FileStateStoreOptions { RootPath = Path.Combine(root, "store") }),
-                "sqlite" => new SqliteStateStore(new SqliteStateStoreOptions { ConnectionString = Path.Combine(root, "state.db") }),
-                _ => new PostgresStateStore(new PostgresStateStoreOptions { ConnectionString = TestServers.Postgres, Schema = schema }),
-            };
+            await using var store = target.Open();
             var tokens = Encoding.UTF8.GetString((await store.GetFencedAsync("register/log"))!.Value.Span)
                 .Split(';', StringSplitOptions.RemoveEmptyEntries)
                 .Select(e => long.Parse(e.Split(':')[0], CultureInfo.InvariantCulture))
@@ -67,25 +117,10 @@ public sealed class LeaseProcessTests(string kind)
         }
         finally
         {
-            foreach (var child in children)
-            {
-                if (!child.HasExited)
-                {
-                    child.Kill();
-                }
-
-                child.Dispose();
-            }
-
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-            Directory.Delete(root, recursive: true);
-            if (kind == "postgres")
-            {
-                await TestServers.DropSchemaAsync(schema);
-            }
+            Stop(children);
         }
     }
 
-    private static async Task<string> ErrorsAsync(System.Diagnostics.Process child) =>
+    internal static async Task<string> ErrorsAsync(System.Diagnostics.Process child) =>
         child.HasExited ? await child.StandardError.ReadToEndAsync() : "(still running)";
 }
