@@ -3,21 +3,27 @@ using BenchmarkDotNet.Attributes;
 namespace StateKit.Benchmarks;
 
 /// <summary>
-/// Event streams (issue 27) on the memory store: appending one event vs a raw conditional set (the baseline), and
-/// folding a 10,000-event stream without a snapshot vs from a snapshot 10 events back.
+/// Event streams (issue 27) on the memory store and the server stores: appending one event vs a raw conditional set on
+/// the same store (the baseline), and folding a 10,000-event stream without a snapshot vs from a snapshot 10 events back.
 /// </summary>
 [MemoryDiagnoser]
 public class StreamBenchmarks
 {
     private static readonly StateScope Scope = StateScope.Shared("bench");
-    private MemoryStateStore _store = null!;
+    private BenchmarkStore _target = null!;
+    private IStateStore _store = null!;
     private StateEventStreams _streams = null!;
     private long _raw;
+
+    /// <summary>Gets or sets the store: memory, sqlite, postgres or redis.</summary>
+    [Params("memory", "sqlite", "postgres", "redis")]
+    public string Store { get; set; } = "memory";
 
     [GlobalSetup]
     public void SetUp()
     {
-        _store = new MemoryStateStore();
+        _target = BenchmarkStore.Create(Store);
+        _store = _target.Store;
         _streams = new StateEventStreams(_store);
         for (var i = 0; i < 100; i++)
         {
@@ -30,7 +36,11 @@ public class StreamBenchmarks
     }
 
     [GlobalCleanup]
-    public void CleanUp() => _store.DisposeAsync().AsTask().GetAwaiter().GetResult();
+    public void CleanUp()
+    {
+        _store.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        _target.RemoveData().GetAwaiter().GetResult();
+    }
 
     [Benchmark(Baseline = true)]
     [BenchmarkCategory("append")]
