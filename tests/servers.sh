@@ -10,7 +10,8 @@
 # For the servers started here the script also exports STATEKIT_POSTGRES_STOP/START and
 # STATEKIT_REDIS_STOP/START: commands the crash tests run to take a server down and bring it back, and
 # STATEKIT_REDIS_SERVER: the redis-server binary, for the tests that start a Redis Cluster of their own.
-started_postgres=""; started_redis=""
+#   STATEKIT_REDIS_CLUSTER  the endpoints of a Redis Cluster (3 primaries, 3 replicas here), e.g. "127.0.0.1:7000,127.0.0.1:7001"
+started_postgres=""; started_redis=""; started_cluster=""
 
 free_port() {
   local port
@@ -83,6 +84,40 @@ start_redis() {
   echo "==> Redis started on 127.0.0.1:$port"
 }
 
+# A Redis Cluster of 3 primaries and 3 replicas on free loopback ports (each with its bus port, port + 10000, free).
+start_redis_cluster() {
+  if [[ -n "${STATEKIT_REDIS_CLUSTER:-}" ]]; then echo "==> Redis Cluster: using STATEKIT_REDIS_CLUSTER from the environment"; return 0; fi
+  local dir="$work/redis-cluster" port endpoints=() cli
+  cli="$(dirname "$(command -v redis-server)")/redis-cli"
+  mkdir -p "$dir"
+  for _ in 1 2 3 4 5 6; do
+    for _ in $(seq 1 50); do
+      port="$(free_port)"
+      if (( port + 10000 < 65536 )) && ! (exec 3<>"/dev/tcp/127.0.0.1/$((port + 10000))") 2>/dev/null \
+        && [[ " ${endpoints[*]} " != *":$port "* ]]; then break; fi
+    done
+    redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes --cluster-enabled yes \
+      --cluster-config-file "$dir/nodes-$port.conf" --cluster-node-timeout 5000 \
+      --pidfile "$dir/$port.pid" --logfile "$dir/$port.log" --dir "$dir"
+    started_cluster="$started_cluster $port"
+    endpoints+=("127.0.0.1:$port")
+  done
+  for endpoint in "${endpoints[@]}"; do
+    for _ in $(seq 1 100); do
+      if [[ "$("$cli" -p "${endpoint#*:}" PING 2>/dev/null)" == "PONG" ]]; then break; fi; sleep 0.1
+    done
+  done
+  "$cli" --cluster create "${endpoints[@]}" --cluster-replicas 1 --cluster-yes >"$dir/create.log" 2>&1 \
+    || { cat "$dir/create.log" >&2; return 1; }
+  for endpoint in "${endpoints[@]}"; do
+    for _ in $(seq 1 300); do
+      if "$cli" -p "${endpoint#*:}" CLUSTER INFO 2>/dev/null | grep -q "cluster_state:ok"; then break; fi; sleep 0.1
+    done
+  done
+  export STATEKIT_REDIS_CLUSTER="$(IFS=,; echo "${endpoints[*]}")"
+  echo "==> Redis Cluster (3 primaries, 3 replicas) started on $STATEKIT_REDIS_CLUSTER"
+}
+
 # Chromium and ChromeDriver for the browser tests (Debian's packages), installed like redis-server when missing.
 ensure_chromium() {
   if [[ -n "${STATEKIT_CHROMEDRIVER:-}" ]]; then echo "==> Chromium: using STATEKIT_CHROMEDRIVER from the environment"; return 0; fi
@@ -102,11 +137,13 @@ ensure_chromium() {
 start_servers() {
   start_postgres
   start_redis
+  start_redis_cluster
   ensure_chromium
 }
 
 stop_servers() {
   if [[ -n "$started_redis" ]]; then pkill -f "[r]edis-server 127.0.0.1:$started_redis" 2>/dev/null || true; fi
+  for port in $started_cluster; do pkill -f "[r]edis-server 127.0.0.1:$port" 2>/dev/null || true; done
   if [[ -n "$started_postgres" ]]; then as_server_user $started_postgres -m immediate stop >/dev/null 2>&1 || true; fi
 }
 

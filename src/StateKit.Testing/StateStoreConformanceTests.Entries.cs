@@ -213,10 +213,10 @@ public abstract partial class StateStoreConformanceTests<TStore>
     [Test]
     public virtual async Task SetManyAsync_SeveralWrites_WritesAllAndReturnsVersions()
     {
-        await Store.SetAsync("b", Bytes("old"));
-        var versions = await Store.SetManyAsync([new("a", Bytes("1")), new("b", Bytes("2")), new("c", Bytes("3"), StateWriteOptions.IfNotExists)]);
+        await Store.SetAsync("batch/1/b", Bytes("old"));
+        var versions = await Store.SetManyAsync([new("batch/1/a", Bytes("1")), new("batch/1/b", Bytes("2")), new("batch/1/c", Bytes("3"), StateWriteOptions.IfNotExists)]);
         Assert.That(versions, Is.EqualTo(new long[] { 1, 2, 1 }));
-        var all = await Store.GetManyAsync(["a", "b", "c"]);
+        var all = await Store.GetManyAsync(["batch/1/a", "batch/1/b", "batch/1/c"]);
         Assert.That(all.Values.Select(e => Text(e.Value)), Is.EquivalentTo(new[] { "1", "2", "3" }));
     }
 

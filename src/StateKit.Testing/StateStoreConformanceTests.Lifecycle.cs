@@ -26,18 +26,18 @@ public abstract partial class StateStoreConformanceTests<TStore>
     [Test]
     public virtual async Task SetManyAsync_ConflictAfterOtherWrites_WritesNothing()
     {
-        await Store.SetAsync("taken", Bytes("old"));
+        await Store.SetAsync("batch/1/taken", Bytes("old"));
         var ex = await Assert.ThrowsAsync<StateConflictException>(async () => await Store.SetManyAsync(
         [
-            new StateWrite("first", Bytes("1")),
-            new StateWrite("second", Bytes("2"), StateWriteOptions.IfNotExists),
-            new StateWrite("taken", Bytes("new"), StateWriteOptions.IfNotExists),
-            new StateWrite("last", Bytes("3")),
+            new StateWrite("batch/1/first", Bytes("1")),
+            new StateWrite("batch/1/second", Bytes("2"), StateWriteOptions.IfNotExists),
+            new StateWrite("batch/1/taken", Bytes("new"), StateWriteOptions.IfNotExists),
+            new StateWrite("batch/1/last", Bytes("3")),
         ]));
-        Assert.That(ex!.Key, Is.EqualTo("taken"));
+        Assert.That(ex!.Key, Is.EqualTo("batch/1/taken"));
         Assert.That(ex.CurrentVersion, Is.EqualTo(1));
-        Assert.That(await ListAsync(Store), Is.EqualTo(new[] { "taken" }));
-        Assert.That(Text((await Store.GetAsync("taken"))!.Value), Is.EqualTo("old"));
+        Assert.That(await ListAsync(Store), Is.EqualTo(new[] { "batch/1/taken" }));
+        Assert.That(Text((await Store.GetAsync("batch/1/taken"))!.Value), Is.EqualTo("old"));
     }
 
     /// <summary>A key written twice in one batch gets consecutive versions, and the second write sees the first.</summary>

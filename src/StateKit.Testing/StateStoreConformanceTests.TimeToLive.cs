@@ -98,26 +98,26 @@ public abstract partial class StateStoreConformanceTests<TStore>
     [Test]
     public virtual async Task SetManyAsync_KeepCurrent_SeesTheBatchsOwnEarlierWrite()
     {
-        await Store.SetAsync("live", Bytes("v1"), new StateWriteOptions(TimeToLive: Minute));
-        var liveExpiry = (await Store.GetAsync("live"))!.ExpiresAt;
+        await Store.SetAsync("ttl/b/live", Bytes("v1"), new StateWriteOptions(TimeToLive: Minute));
+        var liveExpiry = (await Store.GetAsync("ttl/b/live"))!.ExpiresAt;
         Time.Advance(TimeSpan.FromSeconds(10));
         var keep = new StateWriteOptions(TimeToLive: StateTimeToLive.KeepCurrent);
         var versions = await Store.SetManyAsync(
         [
-            new StateWrite("live", Bytes("v2"), keep),
-            new StateWrite("fresh", Bytes("v1"), new StateWriteOptions(TimeToLive: Hour)),
-            new StateWrite("fresh", Bytes("v2"), keep),
-            new StateWrite("cleared", Bytes("v1"), new StateWriteOptions(TimeToLive: Minute)),
-            new StateWrite("cleared", Bytes("v2"), new StateWriteOptions(TimeToLive: Timeout.InfiniteTimeSpan)),
-            new StateWrite("cleared", Bytes("v3"), keep),
+            new StateWrite("ttl/b/live", Bytes("v2"), keep),
+            new StateWrite("ttl/b/fresh", Bytes("v1"), new StateWriteOptions(TimeToLive: Hour)),
+            new StateWrite("ttl/b/fresh", Bytes("v2"), keep),
+            new StateWrite("ttl/b/cleared", Bytes("v1"), new StateWriteOptions(TimeToLive: Minute)),
+            new StateWrite("ttl/b/cleared", Bytes("v2"), new StateWriteOptions(TimeToLive: Timeout.InfiniteTimeSpan)),
+            new StateWrite("ttl/b/cleared", Bytes("v3"), keep),
         ]);
 
         Assert.That(versions, Is.EqualTo(new long[] { 2, 1, 2, 1, 2, 3 }));
-        Assert.That((await Store.GetAsync("live"))!.ExpiresAt, Is.EqualTo(liveExpiry));
-        Assert.That((await Store.GetAsync("fresh"))!.ExpiresAt, Is.EqualTo(StateStoreGuard.RoundUpToMillisecond(Time.GetUtcNow() + Hour)));
-        Assert.That((await Store.GetAsync("cleared"))!.ExpiresAt, Is.Null);
+        Assert.That((await Store.GetAsync("ttl/b/live"))!.ExpiresAt, Is.EqualTo(liveExpiry));
+        Assert.That((await Store.GetAsync("ttl/b/fresh"))!.ExpiresAt, Is.EqualTo(StateStoreGuard.RoundUpToMillisecond(Time.GetUtcNow() + Hour)));
+        Assert.That((await Store.GetAsync("ttl/b/cleared"))!.ExpiresAt, Is.Null);
         Time.Advance(Minute);
-        Assert.That(await ListAsync(Store), Is.EqualTo(new[] { "cleared", "fresh" }));
+        Assert.That(await ListAsync(Store), Is.EqualTo(new[] { "ttl/b/cleared", "ttl/b/fresh" }));
     }
 
     /// <summary><see cref="StateTimeToLive.KeepCurrent"/> keeps a live list's expiry; a new list gets the store's default.</summary>

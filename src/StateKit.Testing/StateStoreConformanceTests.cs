@@ -16,6 +16,11 @@ namespace StateKit.Testing;
 /// There are no opt-outs: every member of <see cref="IStateStore"/> is part of the contract. Expiry is driven by
 /// <see cref="Time"/>, a <see cref="ManualTimeProvider"/> the factory must hand to the store.
 /// </para>
+/// <para>
+/// The batches of the suite keep their keys in one shard (the same first two <c>/</c>-separated segments, such as
+/// <c>batch/1/a</c> and <c>batch/1/b</c>), so a store that spreads shards over servers, as the Redis store does on a
+/// Redis Cluster, runs them too; such a store tests its refusal of cross-shard batches itself.
+/// </para>
 /// </remarks>
 /// <typeparam name="TStore">The store type under test.</typeparam>
 [TestFixture]

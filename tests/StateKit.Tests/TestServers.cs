@@ -17,6 +17,9 @@ internal static class TestServers
     /// <summary>Gets the path of ChromeDriver (Debian's chromium-driver), for the browser tests.</summary>
     public static string ChromeDriver => Require("STATEKIT_CHROMEDRIVER", "ChromeDriver (apt-get install chromium chromium-driver)");
 
+    /// <summary>Gets the StackExchange.Redis configuration of the test Redis Cluster (3 primaries, 3 replicas, started by tests/run.sh).</summary>
+    public static string RedisCluster => Require("STATEKIT_REDIS_CLUSTER", "Redis Cluster");
+
     /// <summary>Gets the path of the redis-server binary, for tests that start servers of their own (a Redis Cluster).</summary>
     public static string RedisServer => Require("STATEKIT_REDIS_SERVER", "redis-server");
 
@@ -42,11 +45,12 @@ internal static class TestServers
     /// <summary>Deletes every key of the test Redis server under a prefix a test used.</summary>
     /// <param name="prefix">The Redis key prefix.</param>
     /// <returns>A task.</returns>
-    public static async Task DeleteRedisKeysAsync(string prefix)
+    /// <param name="cluster">Whether the keys are on the test Redis Cluster.</param>
+    public static async Task DeleteRedisKeysAsync(string prefix, bool cluster = false)
     {
-        await using var multiplexer = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(Redis);
+        await using var multiplexer = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(cluster ? RedisCluster : Redis);
         var database = multiplexer.GetDatabase();
-        foreach (var server in multiplexer.GetServers())
+        foreach (var server in multiplexer.GetServers().Where(s => !s.IsReplica))
         {
             await foreach (var key in server.KeysAsync(pattern: prefix + "*"))
             {

@@ -9,7 +9,8 @@ namespace StateKit.Tests;
 /// <summary>Creates a fresh store of each kind for tests that run the same behaviour on every backend.</summary>
 internal static class TestStores
 {
-    public static readonly string[] Kinds = ["memory", "file", "sqlite", "postgres", "redis"];
+    /// <summary>Every store kind: the five stores, and the Redis store on a Redis Cluster (its hash-slot layout).</summary>
+    public static readonly string[] Kinds = ["memory", "file", "sqlite", "postgres", "redis", "redis-cluster"];
 
     /// <summary>Creates an empty store of <paramref name="kind"/>; <paramref name="cleanup"/> removes its data afterwards.</summary>
     public static IStateStore Create(string kind, TimeProvider time, out Func<Task> cleanup, Action<StateStoreOptions>? configure = null) =>
@@ -96,6 +97,13 @@ internal static class TestStores
             case "redis":
                 cleanup = () => Task.CompletedTask;
                 return () => new RedisStateStore(With(new RedisStateStoreOptions { Configuration = TestServers.Redis, RedisKeyPrefix = "sktest-provider", KeyPrefix = prefix }), time);
+            case "redis-cluster":
+            {
+                var redisPrefix = "sktest-cluster-" + prefix;
+                cleanup = () => TestServers.DeleteRedisKeysAsync(redisPrefix, cluster: true);
+                return () => new RedisStateStore(With(new RedisStateStoreOptions { Configuration = TestServers.RedisCluster, RedisKeyPrefix = redisPrefix, KeyPrefix = prefix }), time);
+            }
+
             default:
                 throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown store kind");
         }

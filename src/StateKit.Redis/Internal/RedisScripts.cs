@@ -250,7 +250,8 @@ internal static class RedisScripts
         return out
         """);
 
-    /// <summary>One SCAN page over list meta keys. ARGV[1]=cursor, [2]=MATCH pattern, [3]=now, [4]=COUNT, [5]=byte length of the meta-key prefix, [6]=list-key prefix.
+    /// <summary>One SCAN page over list meta keys. ARGV[1]=cursor, [2]=MATCH pattern, [3]=now, [4]=COUNT, [5]=byte offset of the kind
+    /// (<c>m:</c>) in a meta key; the list key is the same key with <c>l:</c> there.
     /// Deletes due lists (meta and list key) and the meta key of a list that is gone; returns {next cursor, removed count}.</summary>
     public static readonly Script PurgeLists = new("""
         local page = redis.call('SCAN', ARGV[1], 'MATCH', ARGV[2], 'COUNT', ARGV[4])
@@ -258,7 +259,8 @@ internal static class RedisScripts
         local removed = 0
         for _, meta in ipairs(page[2]) do
           local value = redis.call('GET', meta)
-          local list = ARGV[6] .. string.sub(meta, tonumber(ARGV[5]) + 1)
+          local at = tonumber(ARGV[5])
+          local list = string.sub(meta, 1, at) .. 'l:' .. string.sub(meta, at + 3)
           if value and string.sub(value, 1, 1) == 'c' then value = string.sub(value, 2) end
           local exp = tonumber(value)
           if exp and exp <= now then
@@ -278,5 +280,7 @@ internal static class RedisScripts
         public string Text { get; } = text;
 
         public byte[] Hash { get; } = SHA1.HashData(Encoding.UTF8.GetBytes(text));
+
+        public string HashHex => Convert.ToHexStringLower(Hash);
     }
 }

@@ -44,6 +44,8 @@ public sealed partial class RedisStateStore : IStateChangeFeed
                 return;
             }
 
+            // The layout first: a notice names the Redis key, which only the layout turns back into a StateKit key.
+            await RunAsync("Subscribe", null, write: false, (_, _) => Task.FromResult(true), cancellationToken).ConfigureAwait(false);
             var multiplexer = (await _connection.DatabaseAsync(cancellationToken).ConfigureAwait(false)).Multiplexer;
             ChannelMessageQueue queue;
             try
@@ -84,14 +86,10 @@ public sealed partial class RedisStateStore : IStateChangeFeed
             return;
         }
 
-        var redisKey = payload.AsSpan(bar + 1);
-        var entry = redisKey.StartsWith(_entryPrefix, StringComparison.Ordinal);
-        if (!entry && !redisKey.StartsWith(_listPrefix, StringComparison.Ordinal))
+        if (_keys is { } keys && keys.TryParse(payload.AsSpan(bar + 1), out _, out var key))
         {
-            return;
+            _fanout.Publish(payload[0], key, version);
         }
-
-        _fanout.Publish(payload[0], redisKey[(entry ? _entryPrefix.Length : _listPrefix.Length)..].ToString(), version);
     }
 
     private async ValueTask StopFeedAsync()

@@ -45,16 +45,15 @@ public sealed partial class RedisStateStore
     {
         _guard.Enter(cancellationToken);
         _guard.ValidateKey(key, "ListRange");
-        var keys = ListKeys(key);
         var now = Now;
 
         // A read needs no script: MULTI/EXEC reads the list's expiry and its items atomically in one round trip, and
         // the items come back as they are instead of being copied through Lua (1.8× the raw LRANGE time for 20 KB).
-        var (expiry, values) = await RunAsync("ListRange", key, write: false, async db =>
+        var (expiry, values) = await RunAsync("ListRange", key, write: false, async (db, k) =>
         {
             var transaction = db.CreateTransaction();
-            var meta = transaction.StringGetAsync(keys[1]);
-            var range = transaction.ListRangeAsync(keys[0], start, stop);
+            var meta = transaction.StringGetAsync(k.Meta(key));
+            var range = transaction.ListRangeAsync(k.List(key), start, stop);
             await transaction.ExecuteAsync().ConfigureAwait(false);
             return (await meta.ConfigureAwait(false), await range.ConfigureAwait(false));
         }, cancellationToken).ConfigureAwait(false);
@@ -94,7 +93,7 @@ public sealed partial class RedisStateStore
     {
         if (stored.Length < sizeof(uint) || BinaryPrimitives.ReadUInt32LittleEndian(stored) != Crc32C.Keyed(key, Crc32C.ListItemPosition, stored.AsSpan(sizeof(uint))))
         {
-            throw new StateCorruptedException(Name, "ListRange", key, $"item {index} of the range read does not match its checksum (damaged, or copied from another list)", _listPrefix + StateKeys.Printable(key));
+            throw new StateCorruptedException(Name, "ListRange", key, $"item {index} of the range read does not match its checksum (damaged, or copied from another list)", _base + "l:" + StateKeys.Printable(key));
         }
 
         return stored.AsMemory(sizeof(uint));
@@ -130,5 +129,5 @@ public sealed partial class RedisStateStore
         return await ExpireAsync("ListTouch", RedisScripts.ListTouch, key, ListKeys(key), timeToLive, cancellationToken).ConfigureAwait(false) == 1;
     }
 
-    private RedisKey[] ListKeys(string key) => [_listPrefix + key, _metaPrefix + key];
+    private static Func<RedisKeys, RedisKey[]> ListKeys(string key) => k => [k.List(key), k.Meta(key)];
 }

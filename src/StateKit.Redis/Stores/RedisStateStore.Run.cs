@@ -8,13 +8,19 @@ public sealed partial class RedisStateStore
 {
     /// <summary>
     /// Waits until <see cref="RedisStateStoreOptions.MinReplicaAcknowledgements"/> replicas have every write this
-    /// connection sent so far (this one included); fewer in time is not an acknowledgement.
+    /// connection sent so far (this one included); fewer in time is not an acknowledgement. On a cluster the WAIT goes
+    /// to the primary of the written key's hash slot (a batch's first key).
     /// </summary>
-    private async Task WaitForReplicasAsync(IDatabase db, string operation, string? key)
+    private async Task WaitForReplicasAsync(IDatabase db, RedisKeys keys, string operation, string? key, string? slotKey)
     {
         var wanted = _options.MinReplicaAcknowledgements;
         var timeout = (long)Math.Ceiling(_options.OperationTimeout.TotalMilliseconds);
-        var acknowledged = (long)(await db.ExecuteAsync("WAIT", wanted, timeout).WaitAsync(_options.OperationTimeout * 2) /* WAIT answers by its own timeout; this only bounds a lost reply */.ConfigureAwait(false));
+
+        // WAIT counts the writes of the connection it arrives on: on a cluster, the connection to the key's primary.
+        var wait = _connection.IsCluster(db.Multiplexer)
+            ? PrimaryOf(db.Multiplexer, keys, slotKey, operation).ExecuteAsync("WAIT", wanted, timeout)
+            : db.ExecuteAsync("WAIT", wanted, timeout);
+        var acknowledged = (long)(await wait.WaitAsync(_options.OperationTimeout * 2) /* WAIT answers by its own timeout; this only bounds a lost reply */.ConfigureAwait(false));
         if (acknowledged < wanted)
         {
             throw new StateStoreUnavailableException(
@@ -27,30 +33,24 @@ public sealed partial class RedisStateStore
         }
     }
 
-    private const string ClusterRefused =
-        "the Redis store does not support Redis Cluster yet: its scripts, lists and key listing span hash slots, which a cluster refuses or answers only in part (listing and purging would silently miss keys). Use one Redis server, with replicas or Sentinel for failover.";
-
-    private async Task<T> RunAsync<T>(string operation, string? key, bool write, Func<IDatabase, Task<T>> action, CancellationToken cancellationToken)
+    private async Task<T> RunAsync<T>(string operation, string? key, bool write, Func<IDatabase, RedisKeys, Task<T>> action, CancellationToken cancellationToken, string? slotKey = null)
     {
         cancellationToken.ThrowIfCancellationRequested();
         try
         {
             var db = await _connection.DatabaseAsync(cancellationToken).ConfigureAwait(false);
-            if (_connection.IsCluster(db.Multiplexer))
-            {
-                throw new StateStoreConfigurationException(Name, operation, key, ClusterRefused);
-            }
+            var keys = _keys ?? await ResolveLayoutAsync(db, operation).WaitAsync(_options.OperationTimeout, cancellationToken).ConfigureAwait(false);
 
             // The store bounds the wait itself, also on a multiplexer it was given (whose timeouts it does not set).
             // A write is awaited to its outcome or the timeout, never abandoned on cancellation: once sent it cannot
             // be called back, and cancelling the wait would only hide whether it was applied.
-            var pending = action(db);
+            var pending = action(db, keys);
             var result = write
                 ? await pending.WaitAsync(_options.OperationTimeout).ConfigureAwait(false)
                 : await pending.WaitAsync(_options.OperationTimeout, cancellationToken).ConfigureAwait(false);
             if (write && _options.MinReplicaAcknowledgements > 0)
             {
-                await WaitForReplicasAsync(db, operation, key).ConfigureAwait(false);
+                await WaitForReplicasAsync(db, keys, operation, key, slotKey ?? key).ConfigureAwait(false);
             }
 
             _connection.Succeeded();

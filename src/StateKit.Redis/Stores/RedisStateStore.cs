@@ -17,8 +17,9 @@ namespace StateKit.Redis;
 /// </summary>
 /// <remarks>
 /// Built on StackExchange.Redis 2.7.27 and tested on it and on 3.4.35. Works with one Redis server (with or
-/// without replicas); batches and lists touch several keys in one script, which Redis Cluster does not allow
-/// across slots. A write that timed out or lost its connection after it was sent raises
+/// without replicas) and with Redis Cluster: on a cluster the keys use the hash-slot layout
+/// (<see cref="RedisKeyLayout.HashSlots"/>), in which every key of a shard (a scope, a session) shares a hash slot, a
+/// batch is atomic within one shard (<see cref="SetManyAsync"/>), and listing and purging run on every primary. A write that timed out or lost its connection after it was sent raises
 /// <see cref="StateStoreUnavailableException"/> with <see cref="StateStoreUnavailableException.WriteMayHaveApplied"/> set.
 /// </remarks>
 public sealed partial class RedisStateStore : IStateStore, IStateStoreCapabilities, IVersionPreservingStateStore, StateKit.Internal.IStateStoreLocation, StateKit.Internal.IStateStoreBackend
@@ -27,9 +28,6 @@ public sealed partial class RedisStateStore : IStateStore, IStateStoreCapabiliti
     private readonly StateStoreGuard _guard;
     private readonly RedisStateStoreOptions _options;
     private readonly string _base;
-    private readonly string _entryPrefix;
-    private readonly string _listPrefix;
-    private readonly string _metaPrefix;
     private readonly string _changeChannel;
 
     /// <summary>Initializes a new instance of the <see cref="RedisStateStore"/> class that owns its connection.</summary>
@@ -86,15 +84,18 @@ public sealed partial class RedisStateStore : IStateStore, IStateStoreCapabiliti
 
         var prefix = options.KeyPrefix;
         _base = $"{options.RedisKeyPrefix}:{prefix.Length}:{prefix}:";
-        _entryPrefix = _base + "e:";
-        _listPrefix = _base + "l:";
-        _metaPrefix = _base + "m:";
         _changeChannel = _base + "changes";
     }
 
     /// <inheritdoc />
-    /// <remarks>Batches are atomic.</remarks>
-    public StateStoreCapabilities Capabilities => StateStoreCapabilities.AtomicBatches;
+    /// <remarks>
+    /// Batches are atomic in the single-server layout. In the hash-slot layout (<see cref="KeyLayout"/>; on a Redis
+    /// Cluster) a batch is atomic within one shard only, so the store declares no <see cref="StateStoreCapabilities.AtomicBatches"/>
+    /// there; until it has first talked to Redis it declares what <see cref="RedisStateStoreOptions.KeyLayout"/> implies
+    /// (atomic unless <see cref="RedisKeyLayout.HashSlots"/> is asked for).
+    /// </remarks>
+    public StateStoreCapabilities Capabilities =>
+        (_keys?.Layout ?? _options.KeyLayout) == RedisKeyLayout.HashSlots ? StateStoreCapabilities.None : StateStoreCapabilities.AtomicBatches;
 
     /// <inheritdoc />
     public string Name => "redis";
@@ -114,7 +115,7 @@ public sealed partial class RedisStateStore : IStateStore, IStateStoreCapabiliti
     {
         _guard.Enter(cancellationToken);
         _guard.ValidateKey(key, "Get");
-        var fields = await RunAsync("Get", key, write: false, db => db.HashGetAsync(_entryPrefix + key, EntryFields), cancellationToken).ConfigureAwait(false);
+        var fields = await RunAsync("Get", key, write: false, (db, k) => db.HashGetAsync(k.Entry(key), EntryFields), cancellationToken).ConfigureAwait(false);
         return ToEntry(key, fields);
     }
 
@@ -123,7 +124,7 @@ public sealed partial class RedisStateStore : IStateStore, IStateStoreCapabiliti
     {
         _guard.Enter(cancellationToken);
         var distinct = _guard.ValidateDistinctKeys(keys, "GetMany");
-        var all = await RunAsync("GetMany", null, write: false, db => Task.WhenAll(distinct.Select(k => db.HashGetAsync(_entryPrefix + k, EntryFields))), cancellationToken).ConfigureAwait(false);
+        var all = await RunAsync("GetMany", null, write: false, (db, k) => Task.WhenAll(distinct.Select(key => db.HashGetAsync(k.Entry(key), EntryFields))), cancellationToken).ConfigureAwait(false);
         var result = new Dictionary<string, StateEntry>(distinct.Count, StringComparer.Ordinal);
         for (var i = 0; i < distinct.Count; i++)
         {
@@ -146,12 +147,26 @@ public sealed partial class RedisStateStore : IStateStore, IStateStoreCapabiliti
     }
 
     /// <inheritdoc />
-    /// <remarks>The batch is one script: when a conditional write conflicts, nothing of the batch is written.</remarks>
+    /// <remarks>
+    /// In the single-server layout the batch is one script: when a conditional write conflicts, nothing of the batch is
+    /// written. In the hash-slot layout the writes of one shard are one such script; a batch over several shards checks
+    /// every condition first (a conflict then writes nothing) and then writes shard by shard in the batch's order, so a
+    /// concurrent writer or a failure between two shards can leave the earlier shards written (the later write then
+    /// raises <see cref="StateConflictException"/> or <see cref="StateStoreUnavailableException"/>).
+    /// </remarks>
     public async ValueTask<IReadOnlyList<long>> SetManyAsync(IReadOnlyList<StateWrite> writes, CancellationToken cancellationToken = default)
     {
         _guard.Enter(cancellationToken);
         _guard.ValidateBatch(writes, "SetMany");
-        return writes.Count == 0 ? Array.Empty<long>() : await WriteAsync("SetMany", writes, cancellationToken).ConfigureAwait(false);
+        if (writes.Count == 0)
+        {
+            return Array.Empty<long>();
+        }
+
+        var keys = _keys ?? await RunAsync("SetMany", null, write: false, (_, k) => Task.FromResult(k), cancellationToken).ConfigureAwait(false);
+        return keys.HashSlots && writes.Skip(1).Any(w => keys.Tag(w.Key) != keys.Tag(writes[0].Key))
+            ? await WriteAcrossShardsAsync(keys, writes, cancellationToken).ConfigureAwait(false)
+            : await WriteAsync("SetMany", writes, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -161,7 +176,7 @@ public sealed partial class RedisStateStore : IStateStore, IStateStoreCapabiliti
         var at = _guard.ValidateVersionedWrite(key, value, version, expiresAt, "SetAtVersion");
         var now = Now;
         var (expiry, ttl) = Expiry(at, now);
-        var result = (long)(await EvalAsync("SetAtVersion", key, write: true, RedisScripts.SetAtVersion, [_entryPrefix + key], [now, WholeArray.Of(value), version, expiry, ttl, _changeChannel, Crc32C.Keyed(key, Crc32C.EntryPosition, value.Span)], cancellationToken).ConfigureAwait(false))!;
+        var result = (long)(await EvalAsync("SetAtVersion", key, write: true, RedisScripts.SetAtVersion, k => [k.Entry(key)], [now, WholeArray.Of(value), version, expiry, ttl, _changeChannel, Crc32C.Keyed(key, Crc32C.EntryPosition, value.Span)], cancellationToken).ConfigureAwait(false))!;
         return result == -2 ? throw WrongType("SetAtVersion", key) : result == 1;
     }
 
@@ -171,7 +186,7 @@ public sealed partial class RedisStateStore : IStateStore, IStateStoreCapabiliti
         _guard.Enter(cancellationToken);
         _guard.ValidateKey(key, "Delete");
         _guard.ValidateDeleteVersion(expectedVersion);
-        var result = (RedisResult[])(await EvalAsync("Delete", key, write: true, RedisScripts.Delete, [_entryPrefix + key], [Now, expectedVersion ?? -1, _changeChannel], cancellationToken).ConfigureAwait(false))!;
+        var result = (RedisResult[])(await EvalAsync("Delete", key, write: true, RedisScripts.Delete, k => [k.Entry(key)], [Now, expectedVersion ?? -1, _changeChannel], cancellationToken).ConfigureAwait(false))!;
         var outcome = (long)result[0];
         return outcome switch
         {
@@ -186,60 +201,56 @@ public sealed partial class RedisStateStore : IStateStore, IStateStoreCapabiliti
     {
         _guard.Enter(cancellationToken);
         _guard.ValidateKey(key, "Exists");
-        var fields = await RunAsync("Exists", key, write: false, db => db.HashGetAsync(_entryPrefix + key, ExistsFields), cancellationToken).ConfigureAwait(false);
+        var fields = await RunAsync("Exists", key, write: false, (db, k) => db.HashGetAsync(k.Entry(key), ExistsFields), cancellationToken).ConfigureAwait(false);
         return !fields[0].IsNull && (fields[1].IsNull || !fields[1].TryParse(out long ms) || ms > Now);
     }
 
     /// <inheritdoc />
     public async ValueTask<bool> TouchAsync(string key, TimeSpan timeToLive, CancellationToken cancellationToken = default)
     {
-        var touched = await ExpireAsync("Touch", RedisScripts.Touch, key, [_entryPrefix + key], timeToLive, cancellationToken).ConfigureAwait(false);
+        var touched = await ExpireAsync("Touch", RedisScripts.Touch, key, k => [k.Entry(key)], timeToLive, cancellationToken).ConfigureAwait(false);
         return touched == -2 ? throw WrongType("Touch", key) : touched == 1;
     }
 
     /// <inheritdoc />
-    /// <remarks>Keys come in no particular order, a SCAN page at a time; each live key is returned once.</remarks>
+    /// <remarks>
+    /// Keys come in no particular order, a SCAN page at a time; each live key is returned once. On a Redis Cluster every
+    /// primary is scanned (a node whose topology changed during its scan is scanned again), and a listing that cannot
+    /// reach every primary fails with <see cref="StateStoreUnavailableException"/> rather than answer in part.
+    /// </remarks>
     public async IAsyncEnumerable<string> ListKeysAsync(string prefix = "", [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         _guard.Enter(cancellationToken);
         _guard.ValidatePrefix(prefix, "ListKeys");
 
-        var pattern = GlobEscape(_entryPrefix + prefix) + "*";
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        var cursor = "0";
-        do
+        await foreach (var (keys, page) in ScanAsync("ListKeys", RedisScripts.ScanEntries, k => k.EntryPattern(prefix), purge: false, cancellationToken).ConfigureAwait(false))
         {
-            var page = await ScanAsync("ListKeys", RedisScripts.ScanEntries, pattern, cursor, purge: false, cancellationToken).ConfigureAwait(false);
-            cursor = (string)page[0]!;
             for (var i = 2; i < page.Length; i++)
             {
-                var key = ((string)page[i]!)[_entryPrefix.Length..];
-                if (seen.Add(key))
+                if (keys.TryParse((string)page[i]!, out var entry, out var key) && entry && key.StartsWith(prefix, StringComparison.Ordinal) && seen.Add(key))
                 {
                     cancellationToken.ThrowIfCancellationRequested();
                     yield return key;
                 }
             }
         }
-        while (cursor != "0");
     }
 
     /// <inheritdoc />
-    /// <remarks>Redis removes expired keys on its own; this removes the ones already due by the store's clock and scans the namespace to find them.</remarks>
+    /// <remarks>Redis removes expired keys on its own; this removes the ones already due by the store's clock and scans the namespace (every primary of a cluster) to find them.</remarks>
     public async ValueTask<long> PurgeExpiredAsync(CancellationToken cancellationToken = default)
     {
         _guard.Enter(cancellationToken);
         long removed = 0;
-        foreach (var (script, pattern) in new[] { (RedisScripts.ScanEntries, GlobEscape(_entryPrefix) + "*"), (RedisScripts.PurgeLists, GlobEscape(_metaPrefix) + "*") })
+        await foreach (var (_, page) in ScanAsync("PurgeExpired", RedisScripts.ScanEntries, k => k.EntryPattern(string.Empty), purge: true, cancellationToken).ConfigureAwait(false))
         {
-            var cursor = "0";
-            do
-            {
-                var page = await ScanAsync("PurgeExpired", script, pattern, cursor, purge: true, cancellationToken).ConfigureAwait(false);
-                cursor = (string)page[0]!;
-                removed += (long)page[1];
-            }
-            while (cursor != "0");
+            removed += (long)page[1];
+        }
+
+        await foreach (var (_, page) in ScanAsync("PurgeExpired", RedisScripts.PurgeLists, k => k.MetaPattern(), purge: true, cancellationToken).ConfigureAwait(false))
+        {
+            removed += (long)page[1];
         }
 
         return removed;
@@ -251,7 +262,7 @@ public sealed partial class RedisStateStore : IStateStore, IStateStoreCapabiliti
     public async ValueTask<TimeSpan> PingAsync(CancellationToken cancellationToken = default)
     {
         _guard.Enter(cancellationToken);
-        return await RunAsync("Ping", null, write: false, db => db.PingAsync(), cancellationToken).ConfigureAwait(false);
+        return await RunAsync("Ping", null, write: false, (db, _) => db.PingAsync(), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Closes the multiplexer when the store created it.</summary>
@@ -268,22 +279,6 @@ public sealed partial class RedisStateStore : IStateStore, IStateStoreCapabiliti
     private static readonly RedisValue[] EntryFields = ["v", "n", "x", "c", "k"];
     private static readonly RedisValue[] ExistsFields = ["n", "x"];
 
-    private static string GlobEscape(string text)
-    {
-        var builder = new StringBuilder(text.Length + 8);
-        foreach (var c in text)
-        {
-            if (c is '*' or '?' or '[' or ']' or '\\')
-            {
-                builder.Append('\\');
-            }
-
-            builder.Append(c);
-        }
-
-        return builder.ToString();
-    }
-
     private static (long Expiry, long Ttl) Expiry(DateTimeOffset? at, long now)
     {
         if (at is not { } expiresAt)
@@ -295,9 +290,8 @@ public sealed partial class RedisStateStore : IStateStore, IStateStoreCapabiliti
         return (ms, Math.Max(1, ms - now));
     }
 
-    /// <summary>Something other than StateKit wrote a key of another type into this store's namespace.</summary>
     /// <summary>Runs a touch script (entry or list): ARGV now, expiry, ttl, change channel.</summary>
-    private async ValueTask<long> ExpireAsync(string operation, RedisScripts.Script script, string key, RedisKey[] keys, TimeSpan timeToLive, CancellationToken cancellationToken)
+    private async ValueTask<long> ExpireAsync(string operation, RedisScripts.Script script, string key, Func<RedisKeys, RedisKey[]> keys, TimeSpan timeToLive, CancellationToken cancellationToken)
     {
         _guard.Enter(cancellationToken);
         _guard.ValidateKey(key, operation);
@@ -308,7 +302,10 @@ public sealed partial class RedisStateStore : IStateStore, IStateStoreCapabiliti
     }
 
     private StateCorruptedException WrongType(string operation, string? key, Exception? inner = null) =>
-        new(Name, operation, key, "the Redis key holds another type than a StateKit entry (written by something else)", key is null ? null : _entryPrefix + StateKeys.Printable(key), inner);
+        new(Name, operation, key, "the Redis key holds another type than a StateKit entry (written by something else)", key is null ? null : Described(key), inner);
+
+    /// <summary>Where an entry lives, for messages (its hash tag left out; a session id cut short).</summary>
+    private string Described(string key) => _base + "e:" + StateKeys.Printable(key);
 
     private StateEntry? ToEntry(string key, RedisValue[] fields)
     {
@@ -319,7 +316,7 @@ public sealed partial class RedisStateStore : IStateStore, IStateStoreCapabiliti
 
         if (!fields[1].TryParse(out long version) || version < 1 || fields[0].IsNull)
         {
-            throw new StateCorruptedException(Name, "Get", key, "the hash has no value or no valid version", _entryPrefix + StateKeys.Printable(key));
+            throw new StateCorruptedException(Name, "Get", key, "the hash has no value or no valid version", Described(key));
         }
 
         DateTimeOffset? expiresAt = null;
@@ -327,7 +324,7 @@ public sealed partial class RedisStateStore : IStateStore, IStateStoreCapabiliti
         {
             if (!fields[2].TryParse(out long ms))
             {
-                throw new StateCorruptedException(Name, "Get", key, "the hash has an invalid expiry", _entryPrefix + StateKeys.Printable(key));
+                throw new StateCorruptedException(Name, "Get", key, "the hash has an invalid expiry", Described(key));
             }
 
             if (ms <= Now)
@@ -345,7 +342,7 @@ public sealed partial class RedisStateStore : IStateStore, IStateStoreCapabiliti
         if (!fields[3].IsNull && fields[4].TryParse(out long checkedVersion) && checkedVersion == version
             && (!fields[3].TryParse(out long crc) || crc != Crc32C.Keyed(key, Crc32C.EntryPosition, value)))
         {
-            throw new StateCorruptedException(Name, "Get", key, "the stored value does not match its checksum (damaged, or copied from another key)", _entryPrefix + StateKeys.Printable(key));
+            throw new StateCorruptedException(Name, "Get", key, "the stored value does not match its checksum (damaged, or copied from another key)", Described(key));
         }
 
         return new StateEntry(key, value, version, expiresAt);
@@ -354,7 +351,6 @@ public sealed partial class RedisStateStore : IStateStore, IStateStoreCapabiliti
     private async ValueTask<long[]> WriteAsync(string operation, IReadOnlyList<StateWrite> writes, CancellationToken cancellationToken)
     {
         var now = Now;
-        var keys = new RedisKey[writes.Count];
         var args = new RedisValue[2 + (writes.Count * 6)];
         args[0] = now;
         args[^1] = _changeChannel;
@@ -362,7 +358,6 @@ public sealed partial class RedisStateStore : IStateStore, IStateStoreCapabiliti
         {
             var write = writes[i];
             var (expiry, ttl) = Expiry(_guard.ResolveExpiry(write.Options.TimeToLive), now);
-            keys[i] = _entryPrefix + write.Key;
             var at = 1 + (i * 6);
             args[at] = WholeArray.Of(write.Value);
             args[at + 1] = write.Options.ExpectedVersion ?? -1;
@@ -373,7 +368,7 @@ public sealed partial class RedisStateStore : IStateStore, IStateStoreCapabiliti
         }
 
         var key = writes.Count == 1 ? writes[0].Key : null;
-        var result = (RedisResult[])(await EvalAsync(operation, key, write: true, RedisScripts.SetMany, keys, args, cancellationToken).ConfigureAwait(false))!;
+        var result = (RedisResult[])(await EvalAsync(operation, key, write: true, RedisScripts.SetMany, k => writes.Select(w => (RedisKey)k.Entry(w.Key)).ToArray(), args, cancellationToken, writes[0].Key).ConfigureAwait(false))!;
         if ((long)result[0] == 2)
         {
             throw WrongType(operation, writes[(int)(long)result[1] - 1].Key);
@@ -394,25 +389,67 @@ public sealed partial class RedisStateStore : IStateStore, IStateStoreCapabiliti
         return versions;
     }
 
-    private async ValueTask<RedisResult[]> ScanAsync(string operation, RedisScripts.Script script, string pattern, string cursor, bool purge, CancellationToken cancellationToken)
+    /// <summary>
+    /// A batch over several shards of the hash-slot layout: every condition checked first against the live versions and
+    /// the batch's own earlier writes (as the script's first pass does), then each run of consecutive writes of one
+    /// shard as one script, in order.
+    /// </summary>
+    private async ValueTask<long[]> WriteAcrossShardsAsync(RedisKeys keys, IReadOnlyList<StateWrite> writes, CancellationToken cancellationToken)
     {
-        RedisValue[] args = script == RedisScripts.PurgeLists
-            ? [cursor, pattern, Now, _options.ScanPageSize, Encoding.UTF8.GetByteCount(_metaPrefix), _listPrefix]
-            : [cursor, pattern, Now, _options.ScanPageSize, purge ? 1 : 0];
-        return (RedisResult[])(await EvalAsync(operation, null, write: purge, script, [], args, cancellationToken).ConfigureAwait(false))!;
+        var conditioned = writes.Where(w => w.Options.ExpectedVersion is not null).Select(w => w.Key).Distinct(StringComparer.Ordinal).ToArray();
+        if (conditioned.Length > 0)
+        {
+            var fields = await RunAsync("SetMany", null, write: false, (db, k) => Task.WhenAll(conditioned.Select(key => db.HashGetAsync(k.Entry(key), ExistsFields))), cancellationToken).ConfigureAwait(false);
+            var now = Now;
+            var state = new Dictionary<string, long>(StringComparer.Ordinal);
+            for (var i = 0; i < conditioned.Length; i++)
+            {
+                var live = !fields[i][0].IsNull && (fields[i][1].IsNull || !fields[i][1].TryParse(out long ms) || ms > now);
+                state[conditioned[i]] = live && fields[i][0].TryParse(out long version) ? version : 0;
+            }
+
+            foreach (var write in writes)
+            {
+                var current = state.GetValueOrDefault(write.Key);
+                if (write.Options.ExpectedVersion is { } expected && expected != current)
+                {
+                    throw new StateConflictException(Name, "SetMany", write.Key, expected, current);
+                }
+
+                state[write.Key] = current + 1;
+            }
+        }
+
+        var versions = new long[writes.Count];
+        for (var start = 0; start < writes.Count;)
+        {
+            var tag = keys.Tag(writes[start].Key);
+            var end = start + 1;
+            while (end < writes.Count && keys.Tag(writes[end].Key) == tag)
+            {
+                end++;
+            }
+
+            var run = await WriteAsync("SetMany", writes.Skip(start).Take(end - start).ToArray(), cancellationToken).ConfigureAwait(false);
+            run.CopyTo(versions, start);
+            start = end;
+        }
+
+        return versions;
     }
 
-    private Task<RedisResult> EvalAsync(string operation, string? key, bool write, RedisScripts.Script script, RedisKey[] keys, RedisValue[] args, CancellationToken cancellationToken) =>
-        RunAsync(operation, key, write, async db =>
+    private Task<RedisResult> EvalAsync(string operation, string? key, bool write, RedisScripts.Script script, Func<RedisKeys, RedisKey[]> keys, RedisValue[] args, CancellationToken cancellationToken, string? slotKey = null) =>
+        RunAsync(operation, key, write, async (db, k) =>
         {
+            var redisKeys = keys(k);
             try
             {
-                return await db.ScriptEvaluateAsync(script.Hash, keys, args).ConfigureAwait(false);
+                return await db.ScriptEvaluateAsync(script.Hash, redisKeys, args).ConfigureAwait(false);
             }
             catch (RedisServerException ex) when (ex.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal))
             {
                 // First use on this server (or after a restart): EVAL loads it into the script cache.
-                return await db.ScriptEvaluateAsync(script.Text, keys, args).ConfigureAwait(false);
+                return await db.ScriptEvaluateAsync(script.Text, redisKeys, args).ConfigureAwait(false);
             }
-        }, cancellationToken);
+        }, cancellationToken, slotKey);
 }

@@ -42,4 +42,11 @@ public sealed class RedisStateStoreOptions : StateStoreOptions
     /// <summary>Gets or sets how many keys one SCAN step asks for when listing or purging (default 1,000).</summary>
     [Range(1, int.MaxValue)]
     public int ScanPageSize { get; set; } = 1000;
+
+    /// <summary>
+    /// Gets or sets the key layout (default <see cref="RedisKeyLayout.Automatic"/>: the layout recorded under the prefix,
+    /// else hash slots on a Redis Cluster and single-server otherwise). Set <see cref="RedisKeyLayout.HashSlots"/> on one
+    /// server to keep the cluster's rules (batches inside one shard) before moving to a cluster.
+    /// </summary>
+    public RedisKeyLayout KeyLayout { get; set; }
 }

@@ -50,6 +50,45 @@ internal static class StoreKeyLayout
         };
     }
 
+    /// <summary>
+    /// The shard of a store key: keys of one shard must stay together where a store spreads keys over servers (the
+    /// Redis store's hash-slot layout puts a shard in one hash slot), because StateKit writes them in one atomic batch.
+    /// A provider scope (<c>{tier}/{owner}</c>) is a shard, so a conversation's values, history, index, lists,
+    /// checkpoints and event streams stay together; a session's record and scope owner entry belong to its scope's
+    /// shard (<c>session/{id}</c>); StateKit.Agents' keys shard by their third segment (a workflow's checkpoints and
+    /// index together; a conversation's list and its prefix value together); any other key shards by its first two
+    /// segments, or is a shard of its own when it has fewer.
+    /// </summary>
+    /// <param name="key">The store key (valid).</param>
+    /// <returns>The shard.</returns>
+    public static string ShardOf(string key)
+    {
+        if (key.StartsWith(SessionRecords, StringComparison.Ordinal) || key.StartsWith(SessionScopes, StringComparison.Ordinal))
+        {
+            // sessions/{name}/{id}, session-scopes/{name}/{scope}: the shard of StateScope.Session(id or scope).
+            var name = key.IndexOf('/', key.IndexOf('/') + 1);
+            if (name > 0 && name < key.Length - 1)
+            {
+                return "session/" + key[(name + 1)..];
+            }
+        }
+
+        // agents/{kind}/{id}/… (a workflow's checkpoints, index and completion marker together), and
+        // agents/agent-sessions/{agent}/{session}/… (each saved session of an agent a shard of its own).
+        var segments = key.StartsWith(Agents, StringComparison.Ordinal) ? (key.AsSpan(Agents.Length).StartsWith("agent-sessions/") ? 4 : 3) : 2;
+        var end = -1;
+        for (var i = 0; i < segments; i++)
+        {
+            end = key.IndexOf('/', end + 1);
+            if (end < 0)
+            {
+                return key;
+            }
+        }
+
+        return key[..end];
+    }
+
     private static string TierSegment(StateTier tier) => tier switch
     {
         StateTier.Local => "local",

@@ -28,7 +28,7 @@ public sealed class HealthThroughDecoratorTests(string kind) : StoreFixture(kind
         {
             "sqlite" => new SqliteStateStoreHealthCheck(wrapped),
             "postgres" => new PostgresStateStoreHealthCheck(wrapped),
-            "redis" => new RedisStateStoreHealthCheck(wrapped),
+            "redis" or "redis-cluster" => new RedisStateStoreHealthCheck(wrapped),
             _ => null,
         };
         if (ping is not null)

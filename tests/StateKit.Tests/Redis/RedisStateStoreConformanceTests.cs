@@ -25,11 +25,16 @@ public sealed class RedisStateStoreConformanceTests(StorePipeline pipeline) : St
     protected override ValueTask<bool> DamageStoredValueAsync(string keyPrefix, string key) => DamageAsync(_redisPrefix, keyPrefix, key);
 
     /// <summary>Flips a byte of a stored value in Redis, as damaged memory would.</summary>
-    internal static async ValueTask<bool> DamageAsync(string redisPrefix, string keyPrefix, string key)
+    /// <param name="redisPrefix">The store's Redis key prefix.</param>
+    /// <param name="keyPrefix">The store's key prefix.</param>
+    /// <param name="key">The key.</param>
+    /// <param name="layout">The store's key layout.</param>
+    /// <param name="cluster">Whether the store is on the test Redis Cluster.</param>
+    internal static async ValueTask<bool> DamageAsync(string redisPrefix, string keyPrefix, string key, RedisKeyLayout layout = RedisKeyLayout.SingleServer, bool cluster = false)
     {
-        using var multiplexer = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(TestServers.Redis);
+        using var multiplexer = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(cluster ? TestServers.RedisCluster : TestServers.Redis);
         var db = multiplexer.GetDatabase();
-        var redisKey = $"{redisPrefix}:{keyPrefix.Length}:{keyPrefix}:e:{key}";
+        var redisKey = StateKit.Redis.Internal.RedisKeys.For($"{redisPrefix}:{keyPrefix.Length}:{keyPrefix}:", layout).Entry(key);
         var value = (byte[]?)await db.HashGetAsync(redisKey, "v");
         if (value is not { Length: > 0 })
         {

@@ -1,0 +1,136 @@
+using System.Text;
+using StateKit.Internal;
+using StateKit.Serialization;
+
+namespace StateKit.Redis.Internal;
+
+/// <summary>
+/// Where the store's data lives in Redis, for one of the two layouts (<see cref="RedisKeyLayout"/>).
+/// <list type="bullet">
+/// <item>Single server (layout 1): <c>{base}e:{key}</c> entry hash, <c>{base}l:{key}</c> list, <c>{base}m:{key}</c> list meta.</item>
+/// <item>Hash slots (layout 2): the same with a hash tag of the key's shard before the kind, <c>{base}{bbb}e:{key}</c>,
+/// where <c>bbb</c> is the shard's bucket, the CRC-32C of the shard (<see cref="StoreKeyLayout.ShardOf"/>) modulo
+/// 1,024, in three hex digits: a list and its meta key, and every key of a scope, share one hash slot, so each script
+/// touches one slot. The bucket count is fixed (changing it moves data): 1,024 buckets spread over any cluster of up to
+/// a few hundred primaries, and bound the channels a sharded change feed needs.</item>
+/// </list>
+/// <c>{base}</c> is <c>{RedisKeyPrefix}:{length of KeyPrefix}:{KeyPrefix}:</c>; <c>{base}layout</c> holds the layout's number.
+/// </summary>
+internal sealed class RedisKeys
+{
+    /// <summary>The number of buckets of the hash-slot layout.</summary>
+    public const int Buckets = 1024;
+
+    /// <summary>The length of a hash tag: braces and 3 hex digits.</summary>
+    private const int TagLength = 5;
+
+    private readonly string _base;
+    private readonly string _globBase;
+
+    private RedisKeys(string @base, RedisKeyLayout layout)
+    {
+        _base = @base;
+        _globBase = Glob(@base);
+        Layout = layout;
+        HashSlots = layout == RedisKeyLayout.HashSlots;
+        Channel = @base + "changes";
+        KindOffset = @base.Length + (HashSlots ? TagLength : 0);
+        KindByteOffset = Encoding.UTF8.GetByteCount(@base) + (HashSlots ? TagLength : 0);
+    }
+
+    /// <summary>Gets the layout.</summary>
+    public RedisKeyLayout Layout { get; }
+
+    /// <summary>Gets a value indicating whether keys carry hash tags (layout 2).</summary>
+    public bool HashSlots { get; }
+
+    /// <summary>Gets the classic pub/sub channel of change notices.</summary>
+    public string Channel { get; }
+
+    /// <summary>Gets the character offset of the kind (<c>e:</c>, <c>l:</c>, <c>m:</c>) in a Redis key of this store.</summary>
+    public int KindOffset { get; }
+
+    /// <summary>Gets the byte offset of the kind in a Redis key of this store (for the scripts).</summary>
+    public int KindByteOffset { get; }
+
+    /// <summary>The key of the marker holding the layout number.</summary>
+    public static string MarkerKey(string @base) => @base + "layout";
+
+    /// <summary>The keys of <paramref name="layout"/> under <paramref name="base"/>.</summary>
+    public static RedisKeys For(string @base, RedisKeyLayout layout) => new(@base, layout);
+
+    /// <summary>The entry hash of <paramref name="key"/>.</summary>
+    public string Entry(string key) => Prefixed(key, "e:");
+
+    /// <summary>The Redis list of <paramref name="key"/>.</summary>
+    public string List(string key) => Prefixed(key, "l:");
+
+    /// <summary>The list meta key of <paramref name="key"/>.</summary>
+    public string Meta(string key) => Prefixed(key, "m:");
+
+    /// <summary>The hash tag of <paramref name="key"/>'s shard (layout 2), or <see langword="null"/> (layout 1).</summary>
+    public string? Tag(string key) => HashSlots ? TagOf(StoreKeyLayout.ShardOf(key)) : null;
+
+    /// <summary>The SCAN pattern of the entries whose keys start with <paramref name="prefix"/>.</summary>
+    public string EntryPattern(string prefix) => KindPattern("e:") + Glob(prefix) + "*";
+
+    /// <summary>The SCAN pattern of every list meta key.</summary>
+    public string MetaPattern() => KindPattern("m:") + "*";
+
+    /// <summary>The StateKit key of a Redis key of this store, and whether it is an entry (<c>e:</c>) or a list (<c>l:</c>).</summary>
+    /// <returns><see langword="false"/> when the Redis key is not an entry or list of this store.</returns>
+    public bool TryParse(ReadOnlySpan<char> redisKey, out bool entry, out string key)
+    {
+        entry = false;
+        key = string.Empty;
+        if (redisKey.Length < KindOffset + 2 || !redisKey.StartsWith(_base, StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        if (HashSlots && (redisKey[_base.Length] != '{' || redisKey[KindOffset - 1] != '}'))
+        {
+            return false;
+        }
+
+        var kind = redisKey.Slice(KindOffset, 2);
+        entry = kind is "e:";
+        if (!entry && kind is not "l:")
+        {
+            return false;
+        }
+
+        key = redisKey[(KindOffset + 2)..].ToString();
+        return true;
+    }
+
+    /// <summary>The hash tag of bucket <paramref name="bucket"/>.</summary>
+    public static string BucketTag(int bucket) => "{" + bucket.ToString("x3", System.Globalization.CultureInfo.InvariantCulture) + "}";
+
+    private static string TagOf(string shard)
+    {
+        var bytes = Encoding.UTF8.GetBytes(shard);
+        return BucketTag((int)(Crc32C.Compute(bytes) % Buckets));
+    }
+
+    private static string Glob(string text)
+    {
+        var builder = new StringBuilder(text.Length + 8);
+        foreach (var c in text)
+        {
+            if (c is '*' or '?' or '[' or ']' or '\\')
+            {
+                builder.Append('\\');
+            }
+
+            builder.Append(c);
+        }
+
+        return builder.ToString();
+    }
+
+    private string Prefixed(string key, string kind) =>
+        HashSlots ? string.Concat(_base, TagOf(StoreKeyLayout.ShardOf(key)), kind, key) : string.Concat(_base, kind, key);
+
+    private string KindPattern(string kind) => HashSlots ? _globBase + "{???}" + kind : _globBase + kind;
+}
