@@ -38,6 +38,9 @@ internal sealed class RedisConnection : IAsyncDisposable
         _database = database;
     }
 
+    /// <summary>Gets the logger of the store.</summary>
+    public ILogger Logger => _logger;
+
     public async ValueTask<IDatabase> DatabaseAsync(CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);

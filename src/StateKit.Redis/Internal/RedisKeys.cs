@@ -14,7 +14,8 @@ namespace StateKit.Redis.Internal;
 /// touches one slot. The bucket count is fixed (changing it moves data): 1,024 buckets spread over any cluster of up to
 /// a few hundred primaries, and bound the channels a sharded change feed needs.</item>
 /// </list>
-/// <c>{base}</c> is <c>{RedisKeyPrefix}:{length of KeyPrefix}:{KeyPrefix}:</c>; <c>{base}layout</c> holds the layout's number.
+/// <c>{base}</c> is <c>{RedisKeyPrefix}:{length of KeyPrefix}:{KeyPrefix}:</c>; <c>{base}layout</c> holds the layout's number,
+/// and <c>{base}w</c> (layout 1) or <c>{base}{bbb}w</c> (layout 2) the write counter (<see cref="Counter"/>).
 /// </summary>
 internal sealed class RedisKeys
 {
@@ -68,6 +69,19 @@ internal sealed class RedisKeys
     /// <summary>The list meta key of <paramref name="key"/>.</summary>
     public string Meta(string key) => Prefixed(key, "m:");
 
+    /// <summary>Gets the number of write counters: one per bucket (layout 2), or one (layout 1).</summary>
+    public int Counters => HashSlots ? Buckets : 1;
+
+    /// <summary>
+    /// The write counter of <paramref name="key"/>'s bucket: every writing script increments it in the same atomic run
+    /// (same hash slot), and it is never deleted or expired, so it only goes back when Redis lost writes (a failover to a
+    /// replica that lagged, a restart from an older snapshot, a flush).
+    /// </summary>
+    public string Counter(string key) => HashSlots ? string.Concat(_base, TagOf(StoreKeyLayout.ShardOf(key)), "w") : _base + "w";
+
+    /// <summary>The index of <paramref name="key"/>'s write counter (below <see cref="Counters"/>).</summary>
+    public int CounterIndex(string key) => HashSlots ? BucketOf(StoreKeyLayout.ShardOf(key)) : 0;
+
     /// <summary>The hash tag of <paramref name="key"/>'s shard (layout 2), or <see langword="null"/> (layout 1).</summary>
     public string? Tag(string key) => HashSlots ? TagOf(StoreKeyLayout.ShardOf(key)) : null;
 
@@ -107,11 +121,9 @@ internal sealed class RedisKeys
     /// <summary>The hash tag of bucket <paramref name="bucket"/>.</summary>
     public static string BucketTag(int bucket) => "{" + bucket.ToString("x3", System.Globalization.CultureInfo.InvariantCulture) + "}";
 
-    private static string TagOf(string shard)
-    {
-        var bytes = Encoding.UTF8.GetBytes(shard);
-        return BucketTag((int)(Crc32C.Compute(bytes) % Buckets));
-    }
+    private static string TagOf(string shard) => BucketTag(BucketOf(shard));
+
+    private static int BucketOf(string shard) => (int)(Crc32C.Compute(Encoding.UTF8.GetBytes(shard)) % Buckets);
 
     private static string Glob(string text)
     {

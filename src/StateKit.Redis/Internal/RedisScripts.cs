@@ -49,13 +49,13 @@ internal static class RedisScripts
     /// The first pass checks every condition against the state the batch itself has produced so far (a key written
     /// twice sees its own earlier write, its version and whether it then had an expiry); only then is anything written.
     /// </remarks>
-    public static readonly Script SetMany = new(LiveVersion + "\n" + """
+    public static readonly Script SetMany = Script.Stamped(LiveVersion + "\n" + """
         local now = tonumber(ARGV[1])
         local versions = {}
         local expiring = {}
         local state = {}
         local keeping = {}
-        for i = 1, #KEYS do
+        for i = 1, #KEYS - 1 do
           local cur = state[KEYS[i]]
           local b = (i - 1) * 6 + 2
           local expected = tonumber(ARGV[b + 1])
@@ -80,7 +80,7 @@ internal static class RedisScripts
             state[KEYS[i]] = {cur[1] + 1, tonumber(ARGV[b + 2]) >= 0}
           end
         end
-        for i = 1, #KEYS do
+        for i = 1, #KEYS - 1 do
           local b = (i - 1) * 6 + 2
           if keeping[i] then
             redis.call('HSET', KEYS[i], 'v', ARGV[b], 'n', versions[i], 'c', ARGV[b + 5], 'k', versions[i])
@@ -95,7 +95,7 @@ internal static class RedisScripts
 
     /// <summary>KEYS[1] entry; ARGV[1]=now, [2]=value, [3]=version, [4]=expiry (-1 = none), [5]=ttl ms, [6]=channel, [7]=checksum. Returns 1 when
     /// written, 0 when a live entry holds this version or a higher one, -2 for a key of another type.</summary>
-    public static readonly Script SetAtVersion = new(LiveVersion + "\n" + """
+    public static readonly Script SetAtVersion = Script.Stamped(LiveVersion + "\n" + """
         local ver, had_expiry = live_version(KEYS[1], tonumber(ARGV[1]))
         if ver < 0 then return -2 end
         if ver >= tonumber(ARGV[3]) then return 0 end
@@ -105,7 +105,7 @@ internal static class RedisScripts
         """);
 
     /// <summary>KEYS[1] entry; ARGV[1]=now, ARGV[2]=expected (-1 = none), ARGV[3]=channel. Returns {1 deleted / 0 missing / -1 conflict / -2 damaged, current version}.</summary>
-    public static readonly Script Delete = new(LiveVersion + "\n" + """
+    public static readonly Script Delete = Script.Stamped(LiveVersion + "\n" + """
         local ver = live_version(KEYS[1], tonumber(ARGV[1]))
         local expected = tonumber(ARGV[2])
         if ver < 0 then
@@ -123,7 +123,7 @@ internal static class RedisScripts
         """);
 
     /// <summary>KEYS[1] entry; ARGV[1]=now, ARGV[2]=expiry (-1 = none), ARGV[3]=ttl ms, ARGV[4]=channel. Returns 1 when a live entry was touched.</summary>
-    public static readonly Script Touch = new(LiveVersion + "\n" + """
+    public static readonly Script Touch = Script.Stamped(LiveVersion + "\n" + """
         local ver = live_version(KEYS[1], tonumber(ARGV[1]))
         if ver < 0 then return -2 end
         if ver == 0 then return 0 end
@@ -166,7 +166,7 @@ internal static class RedisScripts
 
     /// <summary>ARGV[1]=now, [2]=new-list expiry, [3]=its ttl, [4]=1 sets [5]/[6] on a live list (0 keeps its expiry), [5]=expiry, [6]=ttl, [7]=channel,
     /// [8..]=items, each after its 4-byte checksum (a list created without checksums gets the items without it). Returns the new length.</summary>
-    public static readonly Script ListAppend = new(ListLive + "\n" + """
+    public static readonly Script ListAppend = Script.Stamped(ListLive + "\n" + """
         local live, checked = list_live(tonumber(ARGV[1]))
         local fresh = not live
         if fresh then
@@ -196,7 +196,7 @@ internal static class RedisScripts
         """);
 
     /// <summary>ARGV[1]=now, [2]=start, [3]=stop, [4]=channel. Returns the new length; an emptied list is removed.</summary>
-    public static readonly Script ListTrim = new(ListLive + "\n" + """
+    public static readonly Script ListTrim = Script.Stamped(ListLive + "\n" + """
         if not list_live(tonumber(ARGV[1])) then return 0 end
         redis.call('LTRIM', KEYS[1], ARGV[2], ARGV[3])
         local n = redis.call('LLEN', KEYS[1])
@@ -206,7 +206,7 @@ internal static class RedisScripts
         """);
 
     /// <summary>ARGV[1]=now, [2]=channel. Removes the list; returns 1 when it was live.</summary>
-    public static readonly Script ListDelete = new(ListLive + "\n" + """
+    public static readonly Script ListDelete = Script.Stamped(ListLive + "\n" + """
         local live = list_live(tonumber(ARGV[1]))
         redis.call('DEL', KEYS[1], KEYS[2])
         if live then
@@ -217,7 +217,7 @@ internal static class RedisScripts
         """);
 
     /// <summary>ARGV[1]=now, [2]=expiry (-1 = none), [3]=ttl, [4]=channel. Returns 1 when a live list was touched.</summary>
-    public static readonly Script ListTouch = new(ListLive + "\n" + """
+    public static readonly Script ListTouch = Script.Stamped(ListLive + "\n" + """
         local live, checked = list_live(tonumber(ARGV[1]))
         if not live then return 0 end
         set_expiry(ARGV[2], ARGV[3], checked)
@@ -275,9 +275,21 @@ internal static class RedisScripts
 
     /// <summary>A script and its SHA-1, for EVALSHA with a fallback to EVAL when the server has not seen it.</summary>
     /// <param name="text">The Lua source.</param>
-    internal sealed class Script(string text)
+    /// <param name="stamped">Whether the script increments the write counter (its last key) and returns <c>{result, counter}</c>.</param>
+    internal sealed class Script(string text, bool stamped = false)
     {
         public string Text { get; } = text;
+
+        /// <summary>Gets a value indicating whether the script is a writing script wrapped by <see cref="Stamped"/>.</summary>
+        public bool IsStamped { get; } = stamped;
+
+        /// <summary>
+        /// A writing script that also increments the write counter of its keys' bucket, passed as the last key, in the
+        /// same atomic run, and returns <c>{its result, the counter}</c>.
+        /// </summary>
+        public static Script Stamped(string body) => new(
+            "local function body()\n" + body + "\nend\nlocal result = body()\nreturn {result, redis.call('INCR', KEYS[#KEYS])}",
+            stamped: true);
 
         public byte[] Hash { get; } = SHA1.HashData(Encoding.UTF8.GetBytes(text));
 

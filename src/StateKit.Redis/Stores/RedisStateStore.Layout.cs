@@ -11,6 +11,7 @@ public sealed partial class RedisStateStore
 {
     private readonly SemaphoreSlim _resolving = new(1, 1);
     private volatile RedisKeys? _keys;
+    private long[] _seenCounters = [];
 
     /// <summary>
     /// Gets the key layout in use: <see langword="null"/> until the store has first talked to Redis, then
@@ -67,7 +68,9 @@ public sealed partial class RedisStateStore
                 throw new StateStoreConfigurationException(Name, operation, null, $"the data under this prefix is in the single-server layout (marker '{marker}'), which a Redis Cluster cannot serve; copy it to a store in the HashSlots layout");
             }
 
-            return _keys = RedisKeys.For(_base, layout);
+            var keys = RedisKeys.For(_base, layout);
+            _seenCounters = new long[keys.Counters];
+            return _keys = keys;
         }
         finally
         {
@@ -173,6 +176,35 @@ public sealed partial class RedisStateStore
         }
 
         return (servers, string.Join(';', owners.Select(n => n.EndPoint + "=" + string.Join(',', n.Slots))));
+    }
+
+    /// <summary>The highest write counter this instance has seen for <paramref name="key"/>'s bucket (read before sending an operation).</summary>
+    private long SeenCounter(RedisKeys keys, string key) => Volatile.Read(ref _seenCounters[keys.CounterIndex(key)]);
+
+    /// <summary>
+    /// Checks a write counter that an operation read or raised for <paramref name="key"/>'s bucket against the highest
+    /// seen before it was sent (<paramref name="before"/>, committed then, so a read must not find less and a write must
+    /// raise it). Otherwise the data went back in time: logged, counted and raised as
+    /// <see cref="StateVersionRegressedException"/>, and the mark follows the new state.
+    /// </summary>
+    private void Observe(RedisKeys keys, string key, long before, long counter, string operation, bool write)
+    {
+        ref var seen = ref _seenCounters[keys.CounterIndex(key)];
+        if (write ? counter <= before : counter < before)
+        {
+            Interlocked.Exchange(ref seen, counter);
+            Log.VersionRegressed(_connection.Logger, operation, before, counter);
+            StateKit.Internal.StateKitMetrics.Process.RecordVersionRegression(Name);
+            throw new StateVersionRegressedException(Name, operation, key, before, counter, writeApplied: write);
+        }
+
+        for (var known = Volatile.Read(ref seen); counter > known; known = Volatile.Read(ref seen))
+        {
+            if (Interlocked.CompareExchange(ref seen, counter, known) == known)
+            {
+                return;
+            }
+        }
     }
 
     /// <summary>The primary that holds <paramref name="key"/>'s hash slot (the cluster's connection to it).</summary>

@@ -115,7 +115,16 @@ public sealed partial class RedisStateStore : IStateStore, IStateStoreCapabiliti
     {
         _guard.Enter(cancellationToken);
         _guard.ValidateKey(key, "Get");
-        var fields = await RunAsync("Get", key, write: false, (db, k) => db.HashGetAsync(k.Entry(key), EntryFields), cancellationToken).ConfigureAwait(false);
+        var fields = await RunAsync("Get", key, write: false, async (db, k) =>
+        {
+            // The bucket's write counter in the same round trip: a read must not find it lower than seen before.
+            var before = SeenCounter(k, key);
+            var entry = db.HashGetAsync(k.Entry(key), EntryFields);
+            var counter = db.StringGetAsync(k.Counter(key));
+            var result = await entry.ConfigureAwait(false);
+            Observe(k, key, before, (long)await counter.ConfigureAwait(false), "Get", write: false);
+            return result;
+        }, cancellationToken).ConfigureAwait(false);
         return ToEntry(key, fields);
     }
 
@@ -442,14 +451,32 @@ public sealed partial class RedisStateStore : IStateStore, IStateStoreCapabiliti
         RunAsync(operation, key, write, async (db, k) =>
         {
             var redisKeys = keys(k);
+            var counted = slotKey ?? key;
+            if (script.IsStamped)
+            {
+                // The write counter of the keys' bucket, last (the script increments it and returns it).
+                redisKeys = [.. redisKeys, k.Counter(counted!)];
+            }
+
+            var before = script.IsStamped ? SeenCounter(k, counted!) : 0;
+            RedisResult result;
             try
             {
-                return await db.ScriptEvaluateAsync(script.Hash, redisKeys, args).ConfigureAwait(false);
+                result = await db.ScriptEvaluateAsync(script.Hash, redisKeys, args).ConfigureAwait(false);
             }
             catch (RedisServerException ex) when (ex.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal))
             {
                 // First use on this server (or after a restart): EVAL loads it into the script cache.
-                return await db.ScriptEvaluateAsync(script.Text, redisKeys, args).ConfigureAwait(false);
+                result = await db.ScriptEvaluateAsync(script.Text, redisKeys, args).ConfigureAwait(false);
             }
+
+            if (!script.IsStamped)
+            {
+                return result;
+            }
+
+            var stamped = (RedisResult[])result!;
+            Observe(k, counted!, before, (long)stamped[1], operation, write: true);
+            return stamped[0];
         }, cancellationToken, slotKey);
 }

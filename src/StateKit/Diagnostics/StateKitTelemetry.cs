@@ -54,6 +54,9 @@ public static class StateKitTelemetry
     /// <summary>Histogram of the time from a write-behind acknowledgement to its flush (<see cref="IWriteBehindStatus"/>).</summary>
     public const string WriteBehindFlushLag = "statekit.writebehind.flush_lag";
 
+    /// <summary>Counter: times a store found its data gone back in time (acknowledged writes lost), tagged <c>db.system.name</c>.</summary>
+    public const string VersionRegressions = "statekit.store.version_regressions";
+
     /// <summary>Counter of write-behind flushes that found the store ahead (another writer).</summary>
     public const string WriteBehindConflicts = "statekit.writebehind.conflicts";
 

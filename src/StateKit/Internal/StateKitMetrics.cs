@@ -27,6 +27,7 @@ internal sealed class StateKitMetrics : IDisposable
     private readonly Counter<long>? _fallbackConflicts;
     private readonly Histogram<double>? _flushLag;
     private readonly Counter<long>? _writeBehindConflicts;
+    private readonly Counter<long>? _versionRegressions;
 
     public StateKitMetrics(IMeterFactory? meterFactory)
         : this(meterFactory, enabled: true)
@@ -61,6 +62,7 @@ internal sealed class StateKitMetrics : IDisposable
         _fallbackReplayed = meter.CreateCounter<long>(StateKitTelemetry.FallbackReplayed, "{key}", "Keys replayed from a fallback onto the primary.");
         _fallbackConflicts = meter.CreateCounter<long>(StateKitTelemetry.FallbackConflicts, "{key}", "Keys that changed on both sides of an outage.");
         _flushLag = meter.CreateHistogram<double>(StateKitTelemetry.WriteBehindFlushLag, "s", "Time from a write-behind acknowledgement to its flush to the store.");
+        _versionRegressions = meter.CreateCounter<long>(StateKitTelemetry.VersionRegressions, "{event}", "Times a store found its data gone back in time (acknowledged writes lost, e.g. in a failover), tagged by store.");
         _writeBehindConflicts = meter.CreateCounter<long>(StateKitTelemetry.WriteBehindConflicts, "{key}", "Write-behind flushes that found the store ahead (another writer).");
         meter.CreateObservableGauge(StateKitTelemetry.ResidentBytes, () => _resident.Values.Select(f => new Measurement<long>(f())), "By", "Bytes the entries of a memory budget count toward it.");
     }
@@ -107,6 +109,10 @@ internal sealed class StateKitMetrics : IDisposable
 
     /// <summary>Counts a write-behind conflict.</summary>
     public void RecordWriteBehindConflict() => _writeBehindConflicts?.Add(1);
+
+    /// <summary>Counts a store finding its data gone back in time (<see cref="StateVersionRegressedException"/>).</summary>
+    /// <param name="store">The store name.</param>
+    public void RecordVersionRegression(string store) => _versionRegressions?.Add(1, new KeyValuePair<string, object?>("db.system.name", SystemName(store)));
 
     /// <summary>Counts one entry moved to a spill file.</summary>
     public void RecordSpill() => _spills?.Add(1);

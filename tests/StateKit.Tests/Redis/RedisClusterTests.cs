@@ -216,7 +216,7 @@ public sealed class RedisClusterTests
             {
                 var text = (string)key!;
                 var kind = text.IndexOf("}", StringComparison.Ordinal) + 1;
-                if (kind > 0 && text[(kind + 2)..].StartsWith(prefix, StringComparison.Ordinal))
+                if (kind > 0 && text.Length > kind + 2 && text[(kind + 2)..].StartsWith(prefix, StringComparison.Ordinal))
                 {
                     slots.Add(multiplexer.HashSlot(key));
                 }

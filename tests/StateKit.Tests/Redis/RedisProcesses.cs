@@ -65,6 +65,10 @@ internal sealed class RedisProcesses
         }
     }
 
+    /// <summary>Sends a signal to the server on <paramref name="port"/> (<c>STOP</c> freezes it, <c>CONT</c> resumes it).</summary>
+    public Task SignalAsync(int port, string signal) =>
+        TestServers.RunAsync($"kill -{signal} $(cat {_directory}/{port}.pid)");
+
     /// <summary>Stops every server started here and removes their directory.</summary>
     public void StopAll()
     {

@@ -204,8 +204,35 @@ public sealed class RedisStateStoreTests
 
         TestContext.Out.WriteLine($"{load.Acknowledged.Count} acknowledged writes, {load.Failures.Count} failures ({load.Failures.Count(f => f is StateStoreUnavailableException { WriteMayHaveApplied: true })} indeterminate).");
         Assert.That(duringOutage, Is.GreaterThan(0), "callers see the outage as failures");
-        Assert.That(load.Failures.All(f => f is StateStoreUnavailableException), Is.True, string.Join("\n", load.Failures.Select(f => f.Message).Distinct()));
+        Assert.That(load.Failures.All(f => f is StateStoreUnavailableException or StateVersionRegressedException), Is.True, string.Join("\n", load.Failures.Select(f => f.Message).Distinct()));
+
+        // The test server keeps nothing across a restart: the writers in flight then were told their data went back.
+        Assert.That(load.Failures.OfType<StateVersionRegressedException>().Any(), Is.True, "Redis restarted empty: the store reported it");
         Assert.That(load.SucceededAfterMark, Is.GreaterThanOrEqualTo(200), "the same store works again after Redis is back");
+    }
+
+    [Test]
+    public async Task DataThatWentBack_IsReportedOnce_OnARead_AndOnAWrite()
+    {
+        // Issue 25: what a failover to a lagging replica, a restart from an older snapshot or a flush does to the
+        // store's keys, done here by deleting them (the write counter with them).
+        var options = NewOptions();
+        var logger = new CapturingLogger<RedisStateStore>();
+        await using var store = new RedisStateStore(options, logger: logger);
+        await store.SetAsync("a", new byte[] { 1 });
+        await store.SetAsync("a", new byte[] { 2 });
+        await TestServers.DeleteRedisKeysAsync(_redisPrefix);
+
+        var read = await Assert.ThrowsAsync<StateVersionRegressedException>(async () => await store.GetAsync("a"));
+        Assert.That((read!.WriteApplied, read.Found, read.Seen), Is.EqualTo((false, 0L, 2L)));
+        Assert.That(logger.Entries.Any(e => e.Level == Microsoft.Extensions.Logging.LogLevel.Error && e.Message.Contains("went back in time", StringComparison.Ordinal)), Is.True);
+        Assert.That(await store.GetAsync("a"), Is.Null, "told once; then the store answers from what Redis has");
+
+        await store.SetAsync("b", new byte[] { 1 });
+        await TestServers.DeleteRedisKeysAsync(_redisPrefix);
+        var write = await Assert.ThrowsAsync<StateVersionRegressedException>(async () => await store.SetAsync("a", new byte[] { 3 }));
+        Assert.That(write!.WriteApplied, Is.True, "the write itself went through, at a version that may repeat one");
+        Assert.That((await store.GetAsync("a"))!.Version, Is.EqualTo(1));
     }
 
     private RedisStateStoreOptions NewOptions() =>
