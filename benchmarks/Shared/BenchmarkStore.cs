@@ -11,7 +11,7 @@ namespace StateKit.Benchmarks;
 /// <param name="Twin">Creates a second store object on the same data, as another app instance has; <see langword="null"/> for the memory store.</param>
 internal sealed record BenchmarkStore(IStateStore Store, string Location, Func<Task> RemoveData, Func<IStateStore>? Twin = null)
 {
-    /// <summary>Creates a store of <paramref name="kind"/>: memory, file, sqlite, postgres or redis. Servers come from STATEKIT_POSTGRES / STATEKIT_REDIS.</summary>
+    /// <summary>Creates a store of <paramref name="kind"/>: memory, file, sqlite, postgres, redis or redis-cluster. Servers come from STATEKIT_POSTGRES / STATEKIT_REDIS / STATEKIT_REDIS_CLUSTER.</summary>
     public static BenchmarkStore Create(string kind)
     {
         var run = Guid.NewGuid().ToString("N")[..8];
@@ -54,8 +54,13 @@ internal sealed record BenchmarkStore(IStateStore Store, string Location, Func<T
                 var prefix = $"statekit-bench-{run}";
                 RedisStateStore Redis() => new(new RedisStateStoreOptions { Configuration = configuration, RedisKeyPrefix = prefix, KeyPrefix = "bench" });
                 return new(Redis(), configuration, () => DeleteRedisKeysAsync(configuration, prefix + "*"), Redis);
+            case "redis-cluster":
+                var cluster = Setting("STATEKIT_REDIS_CLUSTER");
+                var clusterPrefix = $"statekit-bench-{run}";
+                RedisStateStore OnCluster() => new(new RedisStateStoreOptions { Configuration = cluster, RedisKeyPrefix = clusterPrefix, KeyPrefix = "bench" });
+                return new(OnCluster(), cluster, () => DeleteRedisKeysAsync(cluster, clusterPrefix + "*"), OnCluster);
             default:
-                throw new ArgumentOutOfRangeException(nameof(kind), kind, "Expected memory, file, sqlite, postgres or redis.");
+                throw new ArgumentOutOfRangeException(nameof(kind), kind, "Expected memory, file, sqlite, postgres, redis or redis-cluster.");
         }
     }
 
@@ -64,9 +69,12 @@ internal sealed record BenchmarkStore(IStateStore Store, string Location, Func<T
     {
         using var connection = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(configuration);
         var db = connection.GetDatabase();
-        foreach (var key in connection.GetServer(connection.GetEndPoints()[0]).Keys(pattern: pattern, pageSize: 1000))
+        foreach (var server in connection.GetServers().Where(s => !s.IsReplica))
         {
-            await db.KeyDeleteAsync(key);
+            foreach (var key in server.Keys(pattern: pattern, pageSize: 1000))
+            {
+                await db.KeyDeleteAsync(key);
+            }
         }
     }
 

@@ -14,7 +14,7 @@ internal static class PairedRunner
     {
         Console.WriteLine($"| store | operation | StateKit p50 | raw p50 | ratio p50 | StateKit p99 | raw p99 |");
         Console.WriteLine("|---|---|---:|---:|---:|---:|---:|");
-        foreach (var type in new[] { typeof(SqliteBenchmarks), typeof(PostgresBenchmarks), typeof(RedisBenchmarks) })
+        foreach (var type in new[] { typeof(SqliteBenchmarks), typeof(PostgresBenchmarks), typeof(RedisBenchmarks), typeof(RedisClusterBenchmarks) })
         {
             if (!type.Name.Contains(filter, StringComparison.OrdinalIgnoreCase))
             {

@@ -102,3 +102,13 @@ public class RedisBenchmarks : ServerStoreBenchmarks
     /// <inheritdoc />
     protected override string Kind => "redis";
 }
+
+/// <summary>
+/// The Redis store on a Redis Cluster (STATEKIT_REDIS_CLUSTER; its hash-slot layout) vs StackExchange.Redis on the same
+/// cluster with its keys under one hash tag (so its batch transaction is allowed).
+/// </summary>
+public class RedisClusterBenchmarks : ServerStoreBenchmarks
+{
+    /// <inheritdoc />
+    protected override string Kind => "redis-cluster";
+}

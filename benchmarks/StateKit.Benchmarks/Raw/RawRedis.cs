@@ -13,7 +13,7 @@ internal sealed class RawRedis : IRawStore
     private static readonly RedisValue[] Fields = ["v", "n", "x"];
     private readonly ConnectionMultiplexer _connection;
     private readonly IDatabase _db;
-    private readonly string _prefix = "raw:" + Guid.NewGuid().ToString("N") + ":";
+    private readonly string _prefix = "raw:{" + Guid.NewGuid().ToString("N") + "}:"; // one hash slot on a cluster
 
     private RawRedis(ConnectionMultiplexer connection)
     {

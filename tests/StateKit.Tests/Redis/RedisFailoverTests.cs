@@ -67,7 +67,7 @@ public sealed class RedisFailoverTests
         Assert.That((await store.GetAsync(key))!.Version, Is.EqualTo(10));
 
         // Freeze the replica of the key's primary, write ten more (acknowledged by the primary alone), kill the primary.
-        using var multiplexer = await ConnectionMultiplexer.ConnectAsync(endpoints);
+        using var multiplexer = await ConnectionMultiplexer.ConnectAsync(endpoints + ",allowAdmin=true"); // CLIENT LIST (admin in 3.x)
         var redisKey = RedisKeys.For("failover:0::", RedisKeyLayout.HashSlots).Entry(key);
         var configuration = multiplexer.GetServers().First(s => s.IsConnected).ClusterConfiguration!;
         var primary = configuration.GetBySlot(redisKey)!;
