@@ -159,9 +159,9 @@ public sealed partial class RedisStateStore : IStateStore, IStateStoreCapabiliti
     /// <remarks>
     /// In the single-server layout the batch is one script: when a conditional write conflicts, nothing of the batch is
     /// written. In the hash-slot layout the writes of one shard are one such script; a batch over several shards checks
-    /// every condition first (a conflict then writes nothing) and then writes shard by shard in the batch's order, so a
-    /// concurrent writer or a failure between two shards can leave the earlier shards written (the later write then
-    /// raises <see cref="StateConflictException"/> or <see cref="StateStoreUnavailableException"/>).
+    /// every condition first (a conflict then writes nothing) and then writes one script per shard, shard after shard in
+    /// the order of their first write, so a concurrent writer or a failure can leave the earlier shards written (the call
+    /// then raises <see cref="StateConflictException"/> or <see cref="StateStoreUnavailableException"/>).
     /// </remarks>
     public async ValueTask<IReadOnlyList<long>> SetManyAsync(IReadOnlyList<StateWrite> writes, CancellationToken cancellationToken = default)
     {
@@ -400,8 +400,8 @@ public sealed partial class RedisStateStore : IStateStore, IStateStoreCapabiliti
 
     /// <summary>
     /// A batch over several shards of the hash-slot layout: every condition checked first against the live versions and
-    /// the batch's own earlier writes (as the script's first pass does), then each run of consecutive writes of one
-    /// shard as one script, in order.
+    /// the batch's own earlier writes (as the script's first pass does), then one script per shard with that shard's
+    /// writes in the batch's order, shard after shard in the order of their first write.
     /// </summary>
     private async ValueTask<long[]> WriteAcrossShardsAsync(RedisKeys keys, IReadOnlyList<StateWrite> writes, CancellationToken cancellationToken)
     {
@@ -429,19 +429,18 @@ public sealed partial class RedisStateStore : IStateStore, IStateStoreCapabiliti
             }
         }
 
+        // One script per shard (its writes in the batch's order), shard after shard in the order of their first write:
+        // callers that order a batch for stores without atomic batches (a session's scope owner before its record)
+        // keep that order when a failure stops the batch halfway.
         var versions = new long[writes.Count];
-        for (var start = 0; start < writes.Count;)
+        foreach (var shard in Enumerable.Range(0, writes.Count).GroupBy(i => keys.Tag(writes[i].Key), StringComparer.Ordinal))
         {
-            var tag = keys.Tag(writes[start].Key);
-            var end = start + 1;
-            while (end < writes.Count && keys.Tag(writes[end].Key) == tag)
+            var indexes = shard.ToArray();
+            var written = await WriteAsync("SetMany", indexes.Select(i => writes[i]).ToArray(), cancellationToken).ConfigureAwait(false);
+            for (var j = 0; j < indexes.Length; j++)
             {
-                end++;
+                versions[indexes[j]] = written[j];
             }
-
-            var run = await WriteAsync("SetMany", writes.Skip(start).Take(end - start).ToArray(), cancellationToken).ConfigureAwait(false);
-            run.CopyTo(versions, start);
-            start = end;
         }
 
         return versions;
