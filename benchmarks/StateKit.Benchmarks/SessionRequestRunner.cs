@@ -35,7 +35,7 @@ internal static class SessionRequestRunner
         first.Set("chat", JsonSerializer.SerializeToUtf8Bytes(state, Web));
         await first.CommitAsync();
 
-        var contenders = new (string Name, Func<Task<int>> Request)[]
+        var contenders = new List<(string Name, Func<Task<int>> Request)>
         {
             ("ASP.NET Core session over RedisCache", () => AspNetRequestAsync(cache, aspNetKey)),
             ("StateKit on Redis", await plain.MutableAsync(state)),
@@ -43,6 +43,15 @@ internal static class SessionRequestRunner
             ("StateKit on Redis + L1", await tiered.MutableAsync(state)),
             ("StateKit on Redis + L1, immutable state", await tiered.ImmutableAsync(state)),
         };
+
+        // With STATEKIT_REDIS_CLUSTER set (benchmarks/run.sh starts one), the same request on a Redis Cluster too.
+        var cluster = Environment.GetEnvironmentVariable("STATEKIT_REDIS_CLUSTER");
+        await using var onCluster = string.IsNullOrEmpty(cluster) ? null : await StateKitAsync(cluster, prefix + "-cluster", l1: false);
+        if (onCluster is not null)
+        {
+            contenders.Add(("StateKit on Redis Cluster", await onCluster.MutableAsync(state)));
+        }
+
         var times = contenders.Select(_ => new double[rounds]).ToArray();
         for (var i = 0; i < 50; i++)
         {
@@ -54,7 +63,7 @@ internal static class SessionRequestRunner
 
         for (var round = 0; round < rounds; round++)
         {
-            for (var c = 0; c < contenders.Length; c++)
+            for (var c = 0; c < contenders.Count; c++)
             {
                 var start = Stopwatch.GetTimestamp();
                 await contenders[c].Request();
@@ -67,7 +76,7 @@ internal static class SessionRequestRunner
         Console.WriteLine("| contender | p50 | p99 | p50 ÷ ASP.NET Core session |");
         Console.WriteLine("|---|---:|---:|---:|");
         double baseline = 0;
-        for (var c = 0; c < contenders.Length; c++)
+        for (var c = 0; c < contenders.Count; c++)
         {
             Array.Sort(times[c]);
             var p50 = times[c][rounds / 2];

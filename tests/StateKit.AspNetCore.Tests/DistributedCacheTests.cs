@@ -207,6 +207,15 @@ public sealed class DistributedCacheTests(string kind) : StoreFixture(kind)
             calls++;
             return ValueTask.FromResult(new Profile("Ada", 36));
         });
+
+        // HybridCache may finish writing its second level after GetOrCreateAsync returns: wait for it (on a slower
+        // store, as the Redis Cluster, the second app once looked before the write had landed).
+        var secondLevel = first.GetRequiredService<IDistributedCache>();
+        for (var wait = 0; await secondLevel.GetAsync("profile:7") is null && wait < 200; wait++)
+        {
+            await Task.Delay(50);
+        }
+
         var read = await second.GetRequiredService<Microsoft.Extensions.Caching.Hybrid.HybridCache>().GetOrCreateAsync("profile:7", _ =>
         {
             calls++;

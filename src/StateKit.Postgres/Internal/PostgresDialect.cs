@@ -30,6 +30,9 @@ internal sealed class PostgresDialect : SqlDialect, IAsyncDisposable
     private readonly bool _ownsDataSource;
     private readonly string _schemaName;
     private readonly string _prefix;
+    private readonly int _partitions;
+    private readonly string? _listenConnectionString;
+    private NpgsqlDataSource? _listenDataSource;
     private string? _upsertMany;
 
     public PostgresDialect(PostgresStateStoreOptions options, NpgsqlDataSource? dataSource)
@@ -38,7 +41,7 @@ internal sealed class PostgresDialect : SqlDialect, IAsyncDisposable
         {
             var builder = new NpgsqlDataSourceBuilder(options.ConnectionString);
             var cs = builder.ConnectionStringBuilder;
-            if (cs.MaxAutoPrepare == 0)
+            if (cs.MaxAutoPrepare == 0 && !SetsAutoPrepare(options.ConnectionString))
             {
                 cs.MaxAutoPrepare = 32;
                 cs.AutoPrepareMinUsages = 2;
@@ -60,6 +63,8 @@ internal sealed class PostgresDialect : SqlDialect, IAsyncDisposable
         var parsed = new NpgsqlConnectionStringBuilder(_dataSource.ConnectionString);
         _schemaName = options.Schema;
         _prefix = options.TablePrefix;
+        _partitions = options.Partitions;
+        _listenConnectionString = string.IsNullOrWhiteSpace(options.ListenConnectionString) ? null : options.ListenConnectionString;
         Location = $"schema '{options.Schema}' of database '{parsed.Database}' on {parsed.Host}:{parsed.Port}";
         var s = SqlIdentifiers.Quote(options.Schema) + ".";
         Tables = new SqlTables(
@@ -125,11 +130,14 @@ internal sealed class PostgresDialect : SqlDialect, IAsyncDisposable
             $"CREATE SCHEMA IF NOT EXISTS {SqlIdentifiers.Quote(_schemaName)}",
             $"CREATE TABLE IF NOT EXISTS {Tables.Schema} (id integer PRIMARY KEY CHECK (id = 1), version integer NOT NULL)",
             $"INSERT INTO {Tables.Schema} (id, version) VALUES (1, 0) ON CONFLICT (id) DO NOTHING",
-            $"CREATE TABLE IF NOT EXISTS {Tables.Entries} (ns text COLLATE \"C\" NOT NULL, key text COLLATE \"C\" NOT NULL, value bytea NOT NULL, version bigint NOT NULL, expires_at bigint, PRIMARY KEY (ns, key))",
+            $"CREATE TABLE IF NOT EXISTS {Tables.Entries} (ns text COLLATE \"C\" NOT NULL, key text COLLATE \"C\" NOT NULL, value bytea NOT NULL, version bigint NOT NULL, expires_at bigint, PRIMARY KEY (ns, key)){PartitionedBy}",
+            .. Partitions(Tables.Entries, "entries"),
             $"CREATE INDEX IF NOT EXISTS {SqlIdentifiers.Quote(_prefix + "_entries_expiry")} ON {Tables.Entries} (ns, expires_at) WHERE expires_at IS NOT NULL",
-            $"CREATE TABLE IF NOT EXISTS {Tables.Lists} (ns text COLLATE \"C\" NOT NULL, key text COLLATE \"C\" NOT NULL, head bigint NOT NULL, tail bigint NOT NULL, expires_at bigint, PRIMARY KEY (ns, key))",
+            $"CREATE TABLE IF NOT EXISTS {Tables.Lists} (ns text COLLATE \"C\" NOT NULL, key text COLLATE \"C\" NOT NULL, head bigint NOT NULL, tail bigint NOT NULL, expires_at bigint, PRIMARY KEY (ns, key)){PartitionedBy}",
+            .. Partitions(Tables.Lists, "lists"),
             $"CREATE INDEX IF NOT EXISTS {SqlIdentifiers.Quote(_prefix + "_lists_expiry")} ON {Tables.Lists} (ns, expires_at) WHERE expires_at IS NOT NULL",
-            $"CREATE TABLE IF NOT EXISTS {Tables.Items} (ns text COLLATE \"C\" NOT NULL, key text COLLATE \"C\" NOT NULL, seq bigint NOT NULL, value bytea NOT NULL, PRIMARY KEY (ns, key, seq))",
+            $"CREATE TABLE IF NOT EXISTS {Tables.Items} (ns text COLLATE \"C\" NOT NULL, key text COLLATE \"C\" NOT NULL, seq bigint NOT NULL, value bytea NOT NULL, PRIMARY KEY (ns, key, seq)){PartitionedBy}",
+            .. Partitions(Tables.Items, "items"),
         ],
 
         // Version 2: every change of an entry or a list is announced on the tables' channel, in the writing transaction
@@ -164,6 +172,32 @@ internal sealed class PostgresDialect : SqlDialect, IAsyncDisposable
         3 => ChecksumMigration("bigint"),
         _ => throw new InvalidOperationException($"No migration from schema version {fromVersion}."),
     };
+
+    private static NpgsqlDataSource BuildListenDataSource(string connectionString)
+    {
+        var builder = new NpgsqlDataSourceBuilder(connectionString);
+        if (string.IsNullOrEmpty(builder.ConnectionStringBuilder.ApplicationName))
+        {
+            builder.ConnectionStringBuilder.ApplicationName = "StateKit change feed";
+        }
+
+        return builder.Build();
+    }
+
+    /// <summary>Whether the connection string sets Max Auto Prepare itself (0 included: off, as behind an older transaction pooler).</summary>
+    private static bool SetsAutoPrepare(string connectionString)
+    {
+        var parsed = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString };
+        return parsed.Keys.Cast<string>().Any(k => k.Replace(" ", string.Empty, StringComparison.Ordinal).Equals("MaxAutoPrepare", StringComparison.OrdinalIgnoreCase));
+    }
+
+    /// <summary>The partitioning clause of a new table (<see cref="PostgresStateStoreOptions.Partitions"/>), or nothing.</summary>
+    private string PartitionedBy => _partitions > 0 ? " PARTITION BY HASH (key)" : string.Empty;
+
+    /// <summary>The hash partitions of a new partitioned table: <c>{prefix}_{table}_p{i}</c>, one per remainder.</summary>
+    private IEnumerable<string> Partitions(string table, string name) =>
+        Enumerable.Range(0, _partitions).Select(i =>
+            $"CREATE TABLE IF NOT EXISTS {SqlIdentifiers.Quote(_schemaName)}.{SqlIdentifiers.Quote($"{_prefix}_{name}_p{i}")} PARTITION OF {table} FOR VALUES WITH (MODULUS {_partitions}, REMAINDER {i})");
 
     /// <summary>The entries' notify function: version 2 announces a touch as a set; version 3 (<paramref name="touches"/>) as 't'.</summary>
     private string NotifyEntriesFunction(bool touches) => $"""
@@ -318,11 +352,22 @@ internal sealed class PostgresDialect : SqlDialect, IAsyncDisposable
     /// <summary>Gets or sets the store's change feed, once a subscriber asked for it; disposed with the dialect.</summary>
     public PostgresChangeFeed? Changes { get; set; }
 
+    /// <summary>
+    /// Gets the data source the change feed LISTENs on: its own, from <see cref="PostgresStateStoreOptions.ListenConnectionString"/>
+    /// (a direct or session-pooled connection behind a transaction pooler), else the store's.
+    /// </summary>
+    public NpgsqlDataSource ListenDataSource => _listenDataSource ??= _listenConnectionString is null ? _dataSource : BuildListenDataSource(_listenConnectionString);
+
     public async ValueTask DisposeAsync()
     {
         if (Changes is { } changes)
         {
             await changes.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (_listenDataSource is { } listen && listen != _dataSource)
+        {
+            await listen.DisposeAsync().ConfigureAwait(false);
         }
 
         if (_ownsDataSource)

@@ -22,7 +22,7 @@ public sealed partial class PostgresStateStore : IStateChangeFeed
         PostgresChangeFeed changes;
         lock (_changesLock)
         {
-            changes = _dialect.Changes ??= new PostgresChangeFeed(_dialect.DataSource, _dialect.Channel, _ns, async ct => await PingAsync(ct).ConfigureAwait(false), _logger);
+            changes = _dialect.Changes ??= new PostgresChangeFeed(_dialect.ListenDataSource, _dialect.Channel, _ns, async ct => await PingAsync(ct).ConfigureAwait(false), _logger);
         }
 
         return changes.SubscribeAsync(prefix, onChange, cancellationToken);

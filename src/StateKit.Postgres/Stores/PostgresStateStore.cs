@@ -56,6 +56,8 @@ public sealed partial class PostgresStateStore : IStateStore
         SqlIdentifiers.Validate(options.Schema, nameof(options) + "." + nameof(options.Schema));
         SqlIdentifiers.Validate(options.TablePrefix, nameof(options) + "." + nameof(options.TablePrefix));
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxAttempts, 1, nameof(options) + "." + nameof(options.MaxAttempts));
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.Partitions, 0, nameof(options) + "." + nameof(options.Partitions));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(options.Partitions, 1024, nameof(options) + "." + nameof(options.Partitions));
         ArgumentOutOfRangeException.ThrowIfLessThan(options.RetryDelay, TimeSpan.Zero, nameof(options) + "." + nameof(options.RetryDelay));
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxRetryDelay, options.RetryDelay, nameof(options) + "." + nameof(options.MaxRetryDelay));
         var guard = new StateStoreGuard(Name, options, timeProvider);

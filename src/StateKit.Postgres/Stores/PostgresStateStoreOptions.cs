@@ -36,4 +36,22 @@ public sealed class PostgresStateStoreOptions : StateStoreOptions
     /// <summary>Gets or sets the longest delay between two attempts (default 2 s).</summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
     public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// Gets or sets how many hash partitions the store creates its tables with (on the key, <c>PARTITION BY HASH</c>);
+    /// 0 (the default) creates plain tables. Applies only when the store creates its tables: existing tables are used as
+    /// they are (partitioned by hand or not). Partitions spread a large table's rows, indexes and vacuum work; a write
+    /// still touches one row per key, so single-row operations cost the same.
+    /// </summary>
+    /// <value>The default value is 0; at most 1,024.</value>
+    [System.ComponentModel.DataAnnotations.Range(0, 1024)]
+    public int Partitions { get; set; }
+
+    /// <summary>
+    /// Gets or sets the Npgsql connection string of the change feed's LISTEN connection; <see langword="null"/> (the
+    /// default) uses the store's. Behind a transaction pooler (PgBouncer <c>pool_mode = transaction</c>) LISTEN does not
+    /// work, since notices go to whichever server connection the pooler last lent: point this at PostgreSQL directly or at
+    /// a session-mode pool.
+    /// </summary>
+    public string? ListenConnectionString { get; set; }
 }

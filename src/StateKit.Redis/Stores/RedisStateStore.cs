@@ -133,7 +133,19 @@ public sealed partial class RedisStateStore : IStateStore, IStateStoreCapabiliti
     {
         _guard.Enter(cancellationToken);
         var distinct = _guard.ValidateDistinctKeys(keys, "GetMany");
-        var all = await RunAsync("GetMany", null, write: false, (db, k) => Task.WhenAll(distinct.Select(key => db.HashGetAsync(k.Entry(key), EntryFields))), cancellationToken).ConfigureAwait(false);
+        var all = await RunAsync("GetMany", null, write: false, async (db, k) =>
+        {
+            // One key per bucket stands for its bucket's write counter, read in the same round trip as the entries.
+            var buckets = distinct.GroupBy(k.CounterIndex).Select(g => (Key: g.First(), Before: SeenCounter(k, g.First()))).ToArray();
+            var counters = buckets.Select(b => db.StringGetAsync(k.Counter(b.Key))).ToArray();
+            var entries = await Task.WhenAll(distinct.Select(key => db.HashGetAsync(k.Entry(key), EntryFields))).ConfigureAwait(false);
+            for (var i = 0; i < buckets.Length; i++)
+            {
+                Observe(k, buckets[i].Key, buckets[i].Before, (long)await counters[i].ConfigureAwait(false), "GetMany", write: false);
+            }
+
+            return entries;
+        }, cancellationToken).ConfigureAwait(false);
         var result = new Dictionary<string, StateEntry>(distinct.Count, StringComparer.Ordinal);
         for (var i = 0; i < distinct.Count; i++)
         {

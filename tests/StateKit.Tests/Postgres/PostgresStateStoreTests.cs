@@ -16,6 +16,39 @@ public sealed class PostgresStateStoreTests
 {
     private readonly List<string> _schemas = [];
 
+    [Test]
+    public async Task BehindATransactionPooler_TheChangeFeedListensOnItsOwnConnection_AndAutoPrepareCanBeTurnedOff()
+    {
+        // Issue 25: LISTEN needs a session; a transaction pooler lends server connections per transaction. The change
+        // feed opens its LISTEN connection from ListenConnectionString (PostgreSQL directly, or a session-mode pool).
+        var listener = "sk-listen-" + Guid.NewGuid().ToString("N")[..8];
+        var options = NewOptions();
+        options.ConnectionString += ";Max Auto Prepare=0";
+        options.ListenConnectionString = TestServers.Postgres + ";Application Name=" + listener;
+        await using var store = new PostgresStateStore(options);
+        Assert.That(new NpgsqlConnectionStringBuilder(store.DataSource.ConnectionString).MaxAutoPrepare, Is.Zero, "an explicit Max Auto Prepare=0 is kept (server-side prepared statements break behind older poolers)");
+        await using (var defaults = new PostgresStateStore(NewOptions()))
+        {
+            Assert.That(new NpgsqlConnectionStringBuilder(defaults.DataSource.ConnectionString).MaxAutoPrepare, Is.EqualTo(32), "auto-prepare stays on by default");
+        }
+
+        var seen = new TaskCompletionSource<StateStoreChange>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var subscription = await store.SubscribeAsync(string.Empty, (change, _) =>
+        {
+            seen.TrySetResult(change);
+            return ValueTask.CompletedTask;
+        });
+        await using (var dataSource = NpgsqlDataSource.Create(TestServers.Postgres))
+        await using (var activity = dataSource.CreateCommand("SELECT count(*) FROM pg_stat_activity WHERE application_name = @name AND query LIKE 'LISTEN%'"))
+        {
+            activity.Parameters.AddWithValue("name", listener);
+            Assert.That((long)(await activity.ExecuteScalarAsync())!, Is.EqualTo(1), "the LISTEN runs on the listen connection");
+        }
+
+        await store.SetAsync("k", new byte[] { 1 });
+        Assert.That((await seen.Task.WaitAsync(TimeSpan.FromSeconds(10))).Key, Is.EqualTo("k"));
+    }
+
     [TearDown]
     public async Task DropSchemasAsync()
     {

@@ -228,6 +228,18 @@ public sealed class RedisStateStoreTests
         Assert.That(logger.Entries.Any(e => e.Level == Microsoft.Extensions.Logging.LogLevel.Error && e.Message.Contains("went back in time", StringComparison.Ordinal)), Is.True);
         Assert.That(await store.GetAsync("a"), Is.Null, "told once; then the store answers from what Redis has");
 
+        await store.SetAsync("c", new byte[] { 1 });
+        await store.SetAsync("c", new byte[] { 2 });
+        await TestServers.DeleteRedisKeysAsync(_redisPrefix);
+        var many = await Assert.ThrowsAsync<StateVersionRegressedException>(async () => await store.GetManyAsync(["a", "c"]));
+        Assert.That(many!.Operation, Is.EqualTo("GetMany"));
+
+        await store.ListAppendAsync("log", [new byte[] { 1 }]);
+        await store.ListAppendAsync("log", [new byte[] { 2 }]);
+        await TestServers.DeleteRedisKeysAsync(_redisPrefix);
+        var range = await Assert.ThrowsAsync<StateVersionRegressedException>(async () => await store.ListRangeAsync("log"));
+        Assert.That(range!.Operation, Is.EqualTo("ListRange"));
+
         await store.SetAsync("b", new byte[] { 1 });
         await TestServers.DeleteRedisKeysAsync(_redisPrefix);
         var write = await Assert.ThrowsAsync<StateVersionRegressedException>(async () => await store.SetAsync("a", new byte[] { 3 }));

@@ -1,0 +1,56 @@
+using Npgsql;
+using NUnit.Framework;
+using StateKit.Postgres;
+using StateKit.Testing;
+
+namespace StateKit.Tests.Postgres;
+
+/// <summary>
+/// Issue 25: the conformance suite on tables the store creates hash-partitioned (<see cref="PostgresStateStoreOptions.Partitions"/>
+/// = 8), and a check that they are partitioned and that rows spread over the partitions.
+/// </summary>
+public sealed class PostgresPartitionedConformanceTests : StateStoreConformanceTests<PostgresStateStore>
+{
+    private readonly string _schema = "sk_part_" + Guid.NewGuid().ToString("N")[..10];
+
+    [OneTimeTearDown]
+    public Task DropSchemaAsync() => TestServers.DropSchemaAsync(_schema);
+
+    [Test]
+    public async Task TheTables_ArePartitionedByHashOfTheKey_AndRowsSpreadOverThePartitions()
+    {
+        for (var i = 0; i < 200; i++)
+        {
+            await Store.SetAsync($"item/{i}", new byte[] { 1 });
+        }
+
+        await Store.ListAppendAsync("log", [new byte[] { 1 }]);
+        await using var dataSource = NpgsqlDataSource.Create(TestServers.Postgres);
+        await using (var partitioned = dataSource.CreateCommand(
+            "SELECT c.relname, p.partstrat FROM pg_partitioned_table p JOIN pg_class c ON c.oid = p.partrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = @schema ORDER BY c.relname"))
+        {
+            partitioned.Parameters.AddWithValue("schema", _schema);
+            var tables = new List<string>();
+            await using var reader = await partitioned.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                Assert.That(reader.GetChar(1), Is.EqualTo('h'), "hash partitioning");
+                tables.Add(reader.GetString(0));
+            }
+
+            Assert.That(tables, Is.EquivalentTo(new[] { "statekit_entries", "statekit_list_items", "statekit_lists" }));
+        }
+
+        await using var spread = dataSource.CreateCommand($"SELECT count(DISTINCT tableoid) FROM \"{_schema}\".statekit_entries");
+        Assert.That((long)(await spread.ExecuteScalarAsync())!, Is.EqualTo(8), "200 keys land in all 8 partitions");
+    }
+
+    protected override ValueTask<PostgresStateStore> CreateStoreAsync(StateStoreOptions options, TimeProvider timeProvider)
+    {
+        var postgresOptions = new PostgresStateStoreOptions { ConnectionString = TestServers.Postgres, Schema = _schema, Partitions = 8 };
+        options.CopyTo(postgresOptions);
+        return new(new PostgresStateStore(postgresOptions, timeProvider));
+    }
+
+    protected override ValueTask<bool> DamageStoredValueAsync(string keyPrefix, string key) => PostgresStateStoreConformanceTests.DamageAsync(_schema, keyPrefix, key);
+}
