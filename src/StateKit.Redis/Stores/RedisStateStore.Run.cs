@@ -14,7 +14,9 @@ public sealed partial class RedisStateStore
     private async Task WaitForReplicasAsync(IDatabase db, RedisKeys keys, string operation, string? key, string? slotKey)
     {
         var wanted = _options.MinReplicaAcknowledgements;
-        var timeout = (long)Math.Ceiling(_options.OperationTimeout.TotalMilliseconds);
+        // The server gives up at 80% of the operation timeout, so its answer ("only n replicas") arrives before the
+        // client's own timeout (the same operation timeout on a multiplexer the store created) turns it into a timeout.
+        var timeout = Math.Max(1, (long)(_options.OperationTimeout.TotalMilliseconds * 0.8));
 
         // WAIT counts the writes of the connection it arrives on: on a cluster, the connection to the key's primary.
         var wait = _connection.IsCluster(db.Multiplexer)

@@ -30,7 +30,7 @@ public sealed class RedisStateStoreOptions : StateStoreOptions
 
     /// <summary>
     /// Gets or sets how many replicas must have a write before it is acknowledged: after each write the store runs
-    /// <c>WAIT</c> for that many replicas, up to <see cref="OperationTimeout"/>. A write the replicas did not confirm in
+    /// <c>WAIT</c> for that many replicas, up to 80% of <see cref="OperationTimeout"/> (so Redis' answer arrives within it). A write the replicas did not confirm in
     /// time is applied on the primary but raises <see cref="StateStoreUnavailableException"/> with
     /// <see cref="StateStoreUnavailableException.WriteMayHaveApplied"/> set: a failover to a replica that lacks it would
     /// lose it, so it is not promised. 0 (the default) waits for none, as Redis itself acknowledges.
