@@ -87,7 +87,7 @@ start_redis() {
 # A Redis Cluster of 3 primaries and 3 replicas on free loopback ports (each with its bus port, port + 10000, free).
 start_redis_cluster() {
   if [[ -n "${STATEKIT_REDIS_CLUSTER:-}" ]]; then echo "==> Redis Cluster: using STATEKIT_REDIS_CLUSTER from the environment"; return 0; fi
-  local dir="$work/redis-cluster" port endpoints=() cli
+  local dir="$work/redis-cluster" port endpoints=() cli info
   cli="$(dirname "$(command -v redis-server)")/redis-cli"
   mkdir -p "$dir"
   for _ in 1 2 3 4 5 6; do
@@ -112,6 +112,13 @@ start_redis_cluster() {
   for endpoint in "${endpoints[@]}"; do
     for _ in $(seq 1 300); do
       if "$cli" -p "${endpoint#*:}" CLUSTER INFO 2>/dev/null | grep -q "cluster_state:ok"; then break; fi; sleep 0.1
+    done
+  done
+  # Replicas acknowledge writes (WAIT) only once their first sync is done.
+  for endpoint in "${endpoints[@]}"; do
+    for _ in $(seq 1 300); do
+      info="$("$cli" -p "${endpoint#*:}" INFO replication 2>/dev/null)"
+      if grep -q "role:master" <<<"$info" || grep -q "master_link_status:up" <<<"$info"; then break; fi; sleep 0.1
     done
   done
   export STATEKIT_REDIS_CLUSTER="$(IFS=,; echo "${endpoints[*]}")"

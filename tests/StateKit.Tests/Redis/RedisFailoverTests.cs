@@ -37,6 +37,12 @@ public sealed class RedisFailoverTests
             {
                 await _servers.WaitAsync(port, "CLUSTER INFO", "cluster_state:ok");
             }
+
+            // A replica acknowledges writes (WAIT) only once its first sync is done.
+            foreach (var port in _ports)
+            {
+                await _servers.WaitAsync(port, "INFO replication", "master_link_status:up", unless: "role:master");
+            }
         }
         catch
         {

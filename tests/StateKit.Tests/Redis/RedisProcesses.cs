@@ -27,8 +27,8 @@ internal sealed class RedisProcesses
         return port;
     }
 
-    /// <summary>Waits until <paramref name="command"/> on <paramref name="port"/> answers with <paramref name="expected"/> in it.</summary>
-    public async Task WaitAsync(int port, string command, string expected)
+    /// <summary>Waits until <paramref name="command"/> on <paramref name="port"/> answers with <paramref name="expected"/> in it (or with <paramref name="unless"/>: then there is nothing to wait for).</summary>
+    public async Task WaitAsync(int port, string command, string expected, string? unless = null)
     {
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (true)
@@ -36,7 +36,7 @@ internal sealed class RedisProcesses
             using var process = Process.Start(new ProcessStartInfo(Cli, $"-p {port} {command}") { RedirectStandardOutput = true, RedirectStandardError = true })!;
             var output = await process.StandardOutput.ReadToEndAsync();
             await process.WaitForExitAsync();
-            if (output.Contains(expected, StringComparison.Ordinal))
+            if (output.Contains(expected, StringComparison.Ordinal) || (unless is not null && output.Contains(unless, StringComparison.Ordinal)))
             {
                 return;
             }
