@@ -15,7 +15,7 @@ namespace StateKit.Redis.Internal;
 /// a few hundred primaries, and bound the channels a sharded change feed needs.</item>
 /// </list>
 /// <c>{base}</c> is <c>{RedisKeyPrefix}:{length of KeyPrefix}:{KeyPrefix}:</c>; <c>{base}layout</c> holds the layout's number,
-/// and <c>{base}w</c> (layout 1) or <c>{base}{bbb}w</c> (layout 2) the write counter (<see cref="Counter"/>).
+/// and <c>{base}w</c> (layout 1) or <c>{base}{bbb}w</c> (layout 2) the write counter of a bucket (<see cref="Counter"/>).
 /// </summary>
 internal sealed class RedisKeys
 {
@@ -25,8 +25,12 @@ internal sealed class RedisKeys
     /// <summary>The length of a hash tag: braces and 3 hex digits.</summary>
     private const int TagLength = 5;
 
+    /// <summary>The hash tag of each bucket, <c>{000}</c> to <c>{3ff}</c>, made once.</summary>
+    private static readonly string[] Tags = Enumerable.Range(0, Buckets).Select(b => "{" + b.ToString("x3", System.Globalization.CultureInfo.InvariantCulture) + "}").ToArray();
+
     private readonly string _base;
     private readonly string _globBase;
+    private readonly string[] _counters;
 
     private RedisKeys(string @base, RedisKeyLayout layout)
     {
@@ -34,7 +38,7 @@ internal sealed class RedisKeys
         _globBase = Glob(@base);
         Layout = layout;
         HashSlots = layout == RedisKeyLayout.HashSlots;
-        Channel = @base + "changes";
+        _counters = HashSlots ? Tags.Select(tag => @base + tag + "w").ToArray() : [@base + "w"];
         KindOffset = @base.Length + (HashSlots ? TagLength : 0);
         KindByteOffset = Encoding.UTF8.GetByteCount(@base) + (HashSlots ? TagLength : 0);
     }
@@ -44,9 +48,6 @@ internal sealed class RedisKeys
 
     /// <summary>Gets a value indicating whether keys carry hash tags (layout 2).</summary>
     public bool HashSlots { get; }
-
-    /// <summary>Gets the classic pub/sub channel of change notices.</summary>
-    public string Channel { get; }
 
     /// <summary>Gets the character offset of the kind (<c>e:</c>, <c>l:</c>, <c>m:</c>) in a Redis key of this store.</summary>
     public int KindOffset { get; }
@@ -61,29 +62,32 @@ internal sealed class RedisKeys
     public static RedisKeys For(string @base, RedisKeyLayout layout) => new(@base, layout);
 
     /// <summary>The entry hash of <paramref name="key"/>.</summary>
-    public string Entry(string key) => Prefixed(key, "e:");
+    public string Entry(string key) => Entry(key, Bucket(key));
+
+    /// <summary>The entry hash of <paramref name="key"/>, whose <see cref="Bucket"/> is known.</summary>
+    public string Entry(string key, int bucket) => Prefixed(key, "e:", bucket);
 
     /// <summary>The Redis list of <paramref name="key"/>.</summary>
-    public string List(string key) => Prefixed(key, "l:");
+    public string List(string key) => Prefixed(key, "l:", Bucket(key));
 
     /// <summary>The list meta key of <paramref name="key"/>.</summary>
-    public string Meta(string key) => Prefixed(key, "m:");
+    public string Meta(string key) => Prefixed(key, "m:", Bucket(key));
 
     /// <summary>Gets the number of write counters: one per bucket (layout 2), or one (layout 1).</summary>
-    public int Counters => HashSlots ? Buckets : 1;
+    public int Counters => _counters.Length;
 
     /// <summary>
-    /// The write counter of <paramref name="key"/>'s bucket: every writing script increments it in the same atomic run
-    /// (same hash slot), and it is never deleted or expired, so it only goes back when Redis lost writes (a failover to a
-    /// replica that lagged, a restart from an older snapshot, a flush).
+    /// The bucket of <paramref name="key"/>: the CRC-32C of its shard (<see cref="StoreKeyLayout.ShardOf"/>) modulo
+    /// <see cref="Buckets"/> in layout 2, always 0 in layout 1. It picks the key's hash tag and its write counter.
     /// </summary>
-    public string Counter(string key) => HashSlots ? string.Concat(_base, TagOf(StoreKeyLayout.ShardOf(key)), "w") : _base + "w";
+    public int Bucket(string key) => HashSlots ? BucketOf(StoreKeyLayout.ShardOf(key)) : 0;
 
-    /// <summary>The index of <paramref name="key"/>'s write counter (below <see cref="Counters"/>).</summary>
-    public int CounterIndex(string key) => HashSlots ? BucketOf(StoreKeyLayout.ShardOf(key)) : 0;
-
-    /// <summary>The hash tag of <paramref name="key"/>'s shard (layout 2), or <see langword="null"/> (layout 1).</summary>
-    public string? Tag(string key) => HashSlots ? TagOf(StoreKeyLayout.ShardOf(key)) : null;
+    /// <summary>
+    /// The write counter of a bucket: every writing script increments it in the same atomic run (same hash slot), and
+    /// it is never deleted or expired, so it only goes back when Redis lost writes (a failover to a replica that
+    /// lagged, a restart from an older snapshot, a flush).
+    /// </summary>
+    public string Counter(int bucket) => _counters[bucket];
 
     /// <summary>The SCAN pattern of the entries whose keys start with <paramref name="prefix"/>.</summary>
     public string EntryPattern(string prefix) => KindPattern("e:") + Glob(prefix) + "*";
@@ -118,12 +122,12 @@ internal sealed class RedisKeys
         return true;
     }
 
-    /// <summary>The hash tag of bucket <paramref name="bucket"/>.</summary>
-    public static string BucketTag(int bucket) => "{" + bucket.ToString("x3", System.Globalization.CultureInfo.InvariantCulture) + "}";
-
-    private static string TagOf(string shard) => BucketTag(BucketOf(shard));
-
-    private static int BucketOf(string shard) => (int)(Crc32C.Compute(Encoding.UTF8.GetBytes(shard)) % Buckets);
+    private static int BucketOf(string shard)
+    {
+        Span<byte> buffer = stackalloc byte[256];
+        var bytes = Encoding.UTF8.GetMaxByteCount(shard.Length) <= buffer.Length ? buffer[..Encoding.UTF8.GetBytes(shard, buffer)] : Encoding.UTF8.GetBytes(shard);
+        return (int)(Crc32C.Compute(bytes) % Buckets);
+    }
 
     private static string Glob(string text)
     {
@@ -141,8 +145,8 @@ internal sealed class RedisKeys
         return builder.ToString();
     }
 
-    private string Prefixed(string key, string kind) =>
-        HashSlots ? string.Concat(_base, TagOf(StoreKeyLayout.ShardOf(key)), kind, key) : string.Concat(_base, kind, key);
+    private string Prefixed(string key, string kind, int bucket) =>
+        HashSlots ? string.Concat(_base, Tags[bucket], kind, key) : string.Concat(_base, kind, key);
 
     private string KindPattern(string kind) => HashSlots ? _globBase + "{???}" + kind : _globBase + kind;
 }

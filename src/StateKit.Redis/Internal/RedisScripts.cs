@@ -293,6 +293,6 @@ internal static class RedisScripts
 
         public byte[] Hash { get; } = SHA1.HashData(Encoding.UTF8.GetBytes(text));
 
-        public string HashHex => Convert.ToHexStringLower(Hash);
+        public string HashHex { get; } = Convert.ToHexStringLower(SHA1.HashData(Encoding.UTF8.GetBytes(text)));
     }
 }

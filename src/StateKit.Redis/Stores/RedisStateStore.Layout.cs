@@ -178,8 +178,8 @@ public sealed partial class RedisStateStore
         return (servers, string.Join(';', owners.Select(n => n.EndPoint + "=" + string.Join(',', n.Slots))));
     }
 
-    /// <summary>The highest write counter this instance has seen for <paramref name="key"/>'s bucket (read before sending an operation).</summary>
-    private long SeenCounter(RedisKeys keys, string key) => Volatile.Read(ref _seenCounters[keys.CounterIndex(key)]);
+    /// <summary>The highest write counter this instance has seen for a bucket (read before sending an operation).</summary>
+    private long SeenCounter(int bucket) => Volatile.Read(ref _seenCounters[bucket]);
 
     /// <summary>
     /// Checks a write counter that an operation read or raised for <paramref name="key"/>'s bucket against the highest
@@ -187,9 +187,9 @@ public sealed partial class RedisStateStore
     /// raise it). Otherwise the data went back in time: logged, counted and raised as
     /// <see cref="StateVersionRegressedException"/>, and the mark follows the new state.
     /// </summary>
-    private void Observe(RedisKeys keys, string key, long before, long counter, string operation, bool write)
+    private void Observe(int bucket, string key, long before, long counter, string operation, bool write)
     {
-        ref var seen = ref _seenCounters[keys.CounterIndex(key)];
+        ref var seen = ref _seenCounters[bucket];
         if (write ? counter <= before : counter < before)
         {
             Interlocked.Exchange(ref seen, counter);
@@ -220,10 +220,7 @@ public sealed partial class RedisStateStore
     /// <summary>One page of a SCAN script on one node; <see langword="null"/> when the node's connection failed.</summary>
     private async Task<RedisResult[]?> NodePageAsync(IServer server, string operation, RedisScripts.Script script, RedisValue[] args, CancellationToken cancellationToken)
     {
-        var arguments = new object[args.Length + 2];
-        arguments[0] = script.HashHex;
-        arguments[1] = 0;
-        Array.Copy(args.Select(a => (object)a).ToArray(), 0, arguments, 2, args.Length);
+        object[] arguments = [script.HashHex, 0, .. args.Select(a => (object)a)];
         try
         {
             return (RedisResult[]?)await RunAsync(operation, null, write: false, async (_, _) =>

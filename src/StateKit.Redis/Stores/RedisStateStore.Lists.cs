@@ -51,13 +51,14 @@ public sealed partial class RedisStateStore
         // the items come back as they are instead of being copied through Lua (1.8× the raw LRANGE time for 20 KB).
         var (expiry, values) = await RunAsync("ListRange", key, write: false, async (db, k) =>
         {
-            var before = SeenCounter(k, key);
+            var bucket = k.Bucket(key);
+            var before = SeenCounter(bucket);
             var transaction = db.CreateTransaction();
             var meta = transaction.StringGetAsync(k.Meta(key));
             var range = transaction.ListRangeAsync(k.List(key), start, stop);
-            var counter = transaction.StringGetAsync(k.Counter(key)); // the bucket's write counter (same hash slot)
+            var counter = transaction.StringGetAsync(k.Counter(bucket)); // the bucket's write counter (same hash slot)
             await transaction.ExecuteAsync().ConfigureAwait(false);
-            Observe(k, key, before, (long)await counter.ConfigureAwait(false), "ListRange", write: false);
+            Observe(bucket, key, before, (long)await counter.ConfigureAwait(false), "ListRange", write: false);
             return (await meta.ConfigureAwait(false), await range.ConfigureAwait(false));
         }, cancellationToken).ConfigureAwait(false);
         var meta = (string?)expiry;

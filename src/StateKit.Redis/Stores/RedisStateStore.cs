@@ -118,11 +118,12 @@ public sealed partial class RedisStateStore : IStateStore, IStateStoreCapabiliti
         var fields = await RunAsync("Get", key, write: false, async (db, k) =>
         {
             // The bucket's write counter in the same round trip: a read must not find it lower than seen before.
-            var before = SeenCounter(k, key);
-            var entry = db.HashGetAsync(k.Entry(key), EntryFields);
-            var counter = db.StringGetAsync(k.Counter(key));
+            var bucket = k.Bucket(key);
+            var before = SeenCounter(bucket);
+            var entry = db.HashGetAsync(k.Entry(key, bucket), EntryFields);
+            var counter = db.StringGetAsync(k.Counter(bucket));
             var result = await entry.ConfigureAwait(false);
-            Observe(k, key, before, (long)await counter.ConfigureAwait(false), "Get", write: false);
+            Observe(bucket, key, before, (long)await counter.ConfigureAwait(false), "Get", write: false);
             return result;
         }, cancellationToken).ConfigureAwait(false);
         return ToEntry(key, fields);
@@ -136,12 +137,13 @@ public sealed partial class RedisStateStore : IStateStore, IStateStoreCapabiliti
         var all = await RunAsync("GetMany", null, write: false, async (db, k) =>
         {
             // One key per bucket stands for its bucket's write counter, read in the same round trip as the entries.
-            var buckets = distinct.GroupBy(k.CounterIndex).Select(g => (Key: g.First(), Before: SeenCounter(k, g.First()))).ToArray();
-            var counters = buckets.Select(b => db.StringGetAsync(k.Counter(b.Key))).ToArray();
-            var entries = await Task.WhenAll(distinct.Select(key => db.HashGetAsync(k.Entry(key), EntryFields))).ConfigureAwait(false);
+            var bucketOf = distinct.Select(k.Bucket).ToArray();
+            var buckets = bucketOf.Distinct().Select(b => (Bucket: b, Key: distinct[Array.IndexOf(bucketOf, b)], Before: SeenCounter(b))).ToArray();
+            var counters = buckets.Select(b => db.StringGetAsync(k.Counter(b.Bucket))).ToArray();
+            var entries = await Task.WhenAll(distinct.Select((key, i) => db.HashGetAsync(k.Entry(key, bucketOf[i]), EntryFields))).ConfigureAwait(false);
             for (var i = 0; i < buckets.Length; i++)
             {
-                Observe(k, buckets[i].Key, buckets[i].Before, (long)await counters[i].ConfigureAwait(false), "GetMany", write: false);
+                Observe(buckets[i].Bucket, buckets[i].Key, buckets[i].Before, (long)await counters[i].ConfigureAwait(false), "GetMany", write: false);
             }
 
             return entries;
@@ -185,7 +187,8 @@ public sealed partial class RedisStateStore : IStateStore, IStateStoreCapabiliti
         }
 
         var keys = _keys ?? await RunAsync("SetMany", null, write: false, (_, k) => Task.FromResult(k), cancellationToken).ConfigureAwait(false);
-        return keys.HashSlots && writes.Skip(1).Any(w => keys.Tag(w.Key) != keys.Tag(writes[0].Key))
+        var first = keys.Bucket(writes[0].Key);
+        return keys.HashSlots && writes.Skip(1).Any(w => keys.Bucket(w.Key) != first)
             ? await WriteAcrossShardsAsync(keys, writes, cancellationToken).ConfigureAwait(false)
             : await WriteAsync("SetMany", writes, cancellationToken).ConfigureAwait(false);
     }
@@ -445,7 +448,7 @@ public sealed partial class RedisStateStore : IStateStore, IStateStoreCapabiliti
         // callers that order a batch for stores without atomic batches (a session's scope owner before its record)
         // keep that order when a failure stops the batch halfway.
         var versions = new long[writes.Count];
-        foreach (var shard in Enumerable.Range(0, writes.Count).GroupBy(i => keys.Tag(writes[i].Key), StringComparer.Ordinal))
+        foreach (var shard in Enumerable.Range(0, writes.Count).GroupBy(i => keys.Bucket(writes[i].Key)))
         {
             var indexes = shard.ToArray();
             var written = await WriteAsync("SetMany", indexes.Select(i => writes[i]).ToArray(), cancellationToken).ConfigureAwait(false);
@@ -463,13 +466,14 @@ public sealed partial class RedisStateStore : IStateStore, IStateStoreCapabiliti
         {
             var redisKeys = keys(k);
             var counted = slotKey ?? key;
+            var bucket = script.IsStamped ? k.Bucket(counted!) : 0;
             if (script.IsStamped)
             {
                 // The write counter of the keys' bucket, last (the script increments it and returns it).
-                redisKeys = [.. redisKeys, k.Counter(counted!)];
+                redisKeys = [.. redisKeys, k.Counter(bucket)];
             }
 
-            var before = script.IsStamped ? SeenCounter(k, counted!) : 0;
+            var before = SeenCounter(bucket);
             RedisResult result;
             try
             {
@@ -487,7 +491,7 @@ public sealed partial class RedisStateStore : IStateStore, IStateStoreCapabiliti
             }
 
             var stamped = (RedisResult[])result!;
-            Observe(k, counted!, before, (long)stamped[1], operation, write: true);
+            Observe(bucket, counted!, before, (long)stamped[1], operation, write: true);
             return stamped[0];
         }, cancellationToken, slotKey);
 }

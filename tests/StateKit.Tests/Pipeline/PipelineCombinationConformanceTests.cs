@@ -15,7 +15,9 @@ namespace StateKit.Tests.Pipeline;
 /// (memory → memory, PostgreSQL → file, file → memory), a transform + write-behind (memory, SQLite, Redis), a memory
 /// budget + L1, L1 + transform + write-behind on PostgreSQL, and all four feature layers together on memory. Issue 26:
 /// encryption with write-behind, fallback, L1 and the memory budget on every store (the backends' value limit raised by
-/// the encryption overhead, as the README says, so the limit callers see is the suite's).
+/// the encryption overhead, as the README says, so the limit callers see is the suite's). Issue 25: the Redis store in
+/// its hash-slot layout on the test Redis Cluster under L1 + write-behind, a transform + encryption + fallback to SQLite,
+/// and L1 + encryption.
 /// </summary>
 [TestFixture("memory", "l1+write-behind")]
 [TestFixture("sqlite", "l1+write-behind")]
@@ -42,6 +44,9 @@ namespace StateKit.Tests.Pipeline;
 [TestFixture("postgres", "encryption+write-behind")]
 [TestFixture("redis", "l1+encryption")]
 [TestFixture("redis", "encryption+fallback")]
+[TestFixture("redis-cluster", "l1+write-behind")]
+[TestFixture("redis-cluster", "transform+encryption+fallback")]
+[TestFixture("redis-cluster", "l1+encryption")]
 public sealed class PipelineCombinationConformanceTests(string kind, string combo) : StateStoreConformanceTests<IStateStore>
 {
     private readonly List<ServiceProvider> _providers = [];
@@ -67,6 +72,10 @@ public sealed class PipelineCombinationConformanceTests(string kind, string comb
         if (kind == "postgres")
         {
             await TestServers.DropSchemaAsync(_schema);
+        }
+        else if (kind is "redis" or "redis-cluster")
+        {
+            await TestServers.DeleteRedisKeysAsync(_redisPrefix, cluster: kind == "redis-cluster");
         }
     }
 
@@ -111,7 +120,7 @@ public sealed class PipelineCombinationConformanceTests(string kind, string comb
                     builder.UseMemoryBudget(1024, Path.Combine(directory, "spill"));
                     break;
                 case "fallback":
-                    var copyKind = kind switch { "redis" => "sqlite", "postgres" => "file", _ => "memory" };
+                    var copyKind = kind switch { "redis" or "redis-cluster" => "sqlite", "postgres" => "file", _ => "memory" };
                     builder.AddStore("copy", b =>
                     {
                         b.Services.Configure<StateKitOptions>("copy", o => options.CopyTo(o));
@@ -156,6 +165,7 @@ public sealed class PipelineCombinationConformanceTests(string kind, string comb
             "memory" => store.GetService<MemoryStateStore>() is { } memory && memory.DamageValueForTest(key),
             "postgres" => await Postgres.PostgresStateStoreConformanceTests.DamageAsync(_schema, keyPrefix, key),
             "redis" => await Redis.RedisStateStoreConformanceTests.DamageAsync(_redisPrefix, keyPrefix, key),
+            "redis-cluster" => await Redis.RedisStateStoreConformanceTests.DamageAsync(_redisPrefix, keyPrefix, key, RedisKeyLayout.HashSlots, cluster: true),
             "file" => await File.FileStateStoreConformanceTests.DamageAsync(Path.Combine(_root, keyPrefix), keyPrefix, key),
             _ => await Sqlite.SqliteStateStoreConformanceTests.DamageAsync(Path.Combine(_root, keyPrefix, "state.db"), keyPrefix, key),
         };
@@ -182,7 +192,8 @@ public sealed class PipelineCombinationConformanceTests(string kind, string comb
                 });
                 break;
             case "redis":
-                builder.UseRedis(TestServers.Redis, o =>
+            case "redis-cluster":
+                builder.UseRedis(backend == "redis" ? TestServers.Redis : TestServers.RedisCluster, o =>
                 {
                     options.CopyTo(o);
                     o.RedisKeyPrefix = _redisPrefix;
