@@ -51,6 +51,15 @@ if (args.Length > 0 && args[0] == "--write-behind")
     return;
 }
 
+// "--pg-writes [seconds] [rounds]" compares PostgreSQL write-through with a hand-written UPSERT at 1, 16 and 64 clients.
+if (args.Length > 0 && args[0] == "--pg-writes")
+{
+    await PostgresWriteRunner.RunAsync(
+        args.Length > 1 ? double.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 3,
+        args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 3);
+    return;
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
 
 /// <summary>Entry point.</summary>

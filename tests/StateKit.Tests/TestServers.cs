@@ -11,6 +11,12 @@ internal static class TestServers
     /// <summary>Gets the Npgsql connection string of the test PostgreSQL server.</summary>
     public static string Postgres => Require("STATEKIT_POSTGRES", "PostgreSQL");
 
+    /// <summary>
+    /// Gets a <c>pg_stat_activity</c> condition that finds a PostgreSQL store's change-feed connection by its last query:
+    /// the LISTEN, the registration's wait (schema version 5) or a renewal of the registration.
+    /// </summary>
+    public const string PostgresFeedConnection = "query LIKE 'LISTEN \"statekit_%' OR query LIKE '%pg_xact_status%' OR query LIKE 'UPDATE %_listeners\" SET expires_at%'";
+
     /// <summary>Gets the StackExchange.Redis configuration of the test Redis server.</summary>
     public static string Redis => Require("STATEKIT_REDIS", "Redis");
 

@@ -72,6 +72,7 @@ internal sealed class PostgresDialect : SqlDialect, IAsyncDisposable
             s + SqlIdentifiers.Quote(_prefix + "_lists"),
             s + SqlIdentifiers.Quote(_prefix + "_list_items"),
             s + SqlIdentifiers.Quote(_prefix + "_schema"));
+        Listeners = s + SqlIdentifiers.Quote(_prefix + "_listeners");
         Channel = "statekit_" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(Tables.Entries)))[..16];
         MaxAttempts = options.MaxAttempts;
         RetryDelay = options.RetryDelay;
@@ -84,7 +85,10 @@ internal sealed class PostgresDialect : SqlDialect, IAsyncDisposable
 
     public override string ForUpdate => " FOR UPDATE";
 
-    public override int SchemaVersion => 4;
+    public override int SchemaVersion => 5;
+
+    /// <summary>The table of registered change feeds (schema version 5): one row per listening store, with an expiry it keeps moving.</summary>
+    public string Listeners { get; }
 
     /// <summary>The LISTEN/NOTIFY channel of these tables: a short hash of their names (a channel name is at most 63 bytes).</summary>
     public string Channel { get; }
@@ -145,31 +149,31 @@ internal sealed class PostgresDialect : SqlDialect, IAsyncDisposable
         // over NOTIFY's 8,000-byte limit is replaced by a resync notice for the namespace.
         1 =>
         [
-            NotifyEntriesFunction(touches: false),
+            NotifyEntriesFunction(touches: false, registered: false),
             $"DROP TRIGGER IF EXISTS {SqlIdentifiers.Quote(_prefix + "_entries_notify")} ON {Tables.Entries}",
             $"CREATE TRIGGER {SqlIdentifiers.Quote(_prefix + "_entries_notify")} AFTER INSERT OR UPDATE OR DELETE ON {Tables.Entries} FOR EACH ROW EXECUTE FUNCTION {Function("notify_entries")}()",
-            $"""
-            CREATE OR REPLACE FUNCTION {Function("notify_lists")}() RETURNS trigger LANGUAGE plpgsql AS $f$
-            DECLARE payload text;
-            BEGIN
-              IF TG_OP = 'DELETE' THEN payload := 'l|0|' || OLD.ns || '|' || OLD.key;
-              ELSIF TG_OP = 'INSERT' OR NEW.tail > OLD.tail THEN payload := 'a|' || (NEW.tail - NEW.head) || '|' || NEW.ns || '|' || NEW.key;
-              ELSE payload := 'l|' || (NEW.tail - NEW.head) || '|' || NEW.ns || '|' || NEW.key;
-              END IF;
-              IF octet_length(payload) > 7900 THEN payload := 'r|0|' || COALESCE(NEW.ns, OLD.ns) || '|'; END IF;
-              PERFORM pg_notify('{Channel}', payload);
-              RETURN NULL;
-            END $f$
-            """,
+            NotifyListsFunction(registered: false),
             $"DROP TRIGGER IF EXISTS {SqlIdentifiers.Quote(_prefix + "_lists_notify")} ON {Tables.Lists}",
             $"CREATE TRIGGER {SqlIdentifiers.Quote(_prefix + "_lists_notify")} AFTER INSERT OR UPDATE OR DELETE ON {Tables.Lists} FOR EACH ROW EXECUTE FUNCTION {Function("notify_lists")}()",
         ],
 
         // Version 3: a touch (an update that keeps the version) is announced as 't', so caches drop the entry whose expiry moved.
-        2 => [NotifyEntriesFunction(touches: true)],
+        2 => [NotifyEntriesFunction(touches: true, registered: false)],
 
         // Version 4: a checksum beside every value and list item (see ChecksumMigration).
         3 => ChecksumMigration("bigint"),
+
+        // Version 5: notices only while a change feed is registered (issue 29). PostgreSQL makes transactions that
+        // NOTIFY commit one at a time; with nobody listening that serialized every write for nothing. A listening
+        // store keeps a row in the listeners table (refreshed, expiring), and the triggers notify only while a live row
+        // exists. The check is a query in a volatile function, so it sees registrations committed after its statement
+        // began; a listener waits out the transactions that were running when it registered (PostgresChangeFeed).
+        4 =>
+        [
+            $"CREATE TABLE IF NOT EXISTS {Listeners} (id uuid PRIMARY KEY, expires_at timestamptz NOT NULL)",
+            NotifyEntriesFunction(touches: true, registered: true),
+            NotifyListsFunction(registered: true),
+        ],
         _ => throw new InvalidOperationException($"No migration from schema version {fromVersion}."),
     };
 
@@ -199,11 +203,15 @@ internal sealed class PostgresDialect : SqlDialect, IAsyncDisposable
         Enumerable.Range(0, _partitions).Select(i =>
             $"CREATE TABLE IF NOT EXISTS {SqlIdentifiers.Quote(_schemaName)}.{SqlIdentifiers.Quote($"{_prefix}_{name}_p{i}")} PARTITION OF {table} FOR VALUES WITH (MODULUS {_partitions}, REMAINDER {i})");
 
-    /// <summary>The entries' notify function: version 2 announces a touch as a set; version 3 (<paramref name="touches"/>) as 't'.</summary>
-    private string NotifyEntriesFunction(bool touches) => $"""
+    /// <summary>
+    /// The entries' notify function: version 2 announces a touch as a set; version 3 (<paramref name="touches"/>) as
+    /// 't'; version 5 (<paramref name="registered"/>) only while a change feed is registered.
+    /// </summary>
+    private string NotifyEntriesFunction(bool touches, bool registered) => $"""
         CREATE OR REPLACE FUNCTION {Function("notify_entries")}() RETURNS trigger LANGUAGE plpgsql AS $f$
         DECLARE payload text;
         BEGIN
+          {(registered ? UnlessRegistered : string.Empty)}
           IF TG_OP = 'DELETE' THEN payload := 'd|' || OLD.version || '|' || OLD.ns || '|' || OLD.key;
           {(touches ? "ELSIF TG_OP = 'UPDATE' AND NEW.version = OLD.version THEN payload := 't|' || NEW.version || '|' || NEW.ns || '|' || NEW.key;" : string.Empty)}
           ELSE payload := 's|' || NEW.version || '|' || NEW.ns || '|' || NEW.key;
@@ -213,6 +221,25 @@ internal sealed class PostgresDialect : SqlDialect, IAsyncDisposable
           RETURN NULL;
         END $f$
         """;
+
+    /// <summary>The lists' notify function: 'a' for an append (with the new length), 'l' for any other change; version 5 (<paramref name="registered"/>) only while a change feed is registered.</summary>
+    private string NotifyListsFunction(bool registered) => $"""
+        CREATE OR REPLACE FUNCTION {Function("notify_lists")}() RETURNS trigger LANGUAGE plpgsql AS $f$
+        DECLARE payload text;
+        BEGIN
+          {(registered ? UnlessRegistered : string.Empty)}
+          IF TG_OP = 'DELETE' THEN payload := 'l|0|' || OLD.ns || '|' || OLD.key;
+          ELSIF TG_OP = 'INSERT' OR NEW.tail > OLD.tail THEN payload := 'a|' || (NEW.tail - NEW.head) || '|' || NEW.ns || '|' || NEW.key;
+          ELSE payload := 'l|' || (NEW.tail - NEW.head) || '|' || NEW.ns || '|' || NEW.key;
+          END IF;
+          IF octet_length(payload) > 7900 THEN payload := 'r|0|' || COALESCE(NEW.ns, OLD.ns) || '|'; END IF;
+          PERFORM pg_notify('{Channel}', payload);
+          RETURN NULL;
+        END $f$
+        """;
+
+    /// <summary>The notify functions' first statement from version 5: no live registration, no notice (and no commit-order lock).</summary>
+    private string UnlessRegistered => $"IF NOT EXISTS (SELECT 1 FROM {Listeners} WHERE expires_at > now()) THEN RETURN NULL; END IF;";
 
     private string Function(string name) => SqlIdentifiers.Quote(_schemaName) + "." + SqlIdentifiers.Quote(_prefix + "_" + name);
 

@@ -10,7 +10,9 @@ public sealed partial class PostgresStateStore : IStateChangeFeed
     /// <inheritdoc />
     /// <remarks>
     /// Across processes and instances: the tables' triggers NOTIFY every committed change (entries and lists, by any
-    /// writer on schema version 2), and one connection per store LISTENs. A delete, including one by
+    /// writer) while at least one store's feed is registered (schema version 5: writes with nobody listening skip the
+    /// notice and the commit-order lock PostgreSQL takes for it), and one connection per store LISTENs. Every change
+    /// that commits after this method returns is announced. A delete, including one by
     /// <see cref="PurgeExpiredAsync"/>, is reported as <see cref="StateStoreChangeKind.Delete"/>. A lost connection is
     /// reported as <see cref="StateStoreChangeKind.Resync"/> and reconnected.
     /// </remarks>
@@ -22,7 +24,7 @@ public sealed partial class PostgresStateStore : IStateChangeFeed
         PostgresChangeFeed changes;
         lock (_changesLock)
         {
-            changes = _dialect.Changes ??= new PostgresChangeFeed(_dialect.ListenDataSource, _dialect.Channel, _ns, async ct => await PingAsync(ct).ConfigureAwait(false), _logger);
+            changes = _dialect.Changes ??= new PostgresChangeFeed(_dialect.ListenDataSource, _dialect.Channel, _dialect.Listeners, _ns, async ct => await PingAsync(ct).ConfigureAwait(false), _logger);
         }
 
         return changes.SubscribeAsync(prefix, onChange, cancellationToken);

@@ -81,4 +81,7 @@ public sealed partial class PostgresStateStore : IStateStore
 
     /// <summary>Gets the data source the store uses (its own, or the one it was given).</summary>
     public NpgsqlDataSource DataSource => _dialect.DataSource;
+
+    /// <summary>Gets the LISTEN/NOTIFY channel of these tables (for tests).</summary>
+    internal string NoticeChannel => _dialect.Channel;
 }

@@ -339,7 +339,7 @@ public sealed class PostgresCrossInstanceChangeFeedTests() : CrossInstanceChange
     public Task ALostFeedConnection_DropsEverythingHeld_AndTheFeedRecovers() => LostConnectionScenarioAsync(async () =>
     {
         await using var admin = NpgsqlDataSource.Create(TestServers.Postgres);
-        await using var kill = admin.CreateCommand("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN \"statekit_%' AND pid <> pg_backend_pid()");
+        await using var kill = admin.CreateCommand($"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE ({TestServers.PostgresFeedConnection}) AND pid <> pg_backend_pid()");
         await kill.ExecuteNonQueryAsync();
     });
 }

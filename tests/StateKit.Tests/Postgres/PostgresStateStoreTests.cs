@@ -39,7 +39,7 @@ public sealed class PostgresStateStoreTests
             return ValueTask.CompletedTask;
         });
         await using (var dataSource = NpgsqlDataSource.Create(TestServers.Postgres))
-        await using (var activity = dataSource.CreateCommand("SELECT count(*) FROM pg_stat_activity WHERE application_name = @name AND query LIKE 'LISTEN%'"))
+        await using (var activity = dataSource.CreateCommand($"SELECT count(*) FROM pg_stat_activity WHERE application_name = @name AND ({TestServers.PostgresFeedConnection})"))
         {
             activity.Parameters.AddWithValue("name", listener);
             Assert.That((long)(await activity.ExecuteScalarAsync())!, Is.EqualTo(1), "the LISTEN runs on the listen connection");
