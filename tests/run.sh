@@ -29,7 +29,7 @@ test_status=0
 dotnet test StateKit.sln -c "$configuration" --no-build --nologo \
   --logger "trx" --logger "console;verbosity=normal" --results-directory "$work/results" || test_status=$?
 
-# The Redis tests again, on the newest StackExchange.Redis: StateKit.Redis stays built on its floor (2.7.27) and the
+# The Redis tests again, on the newest StackExchange.Redis: StateKit.Redis stays built on its floor (2.13.23) and the
 # tests and the compatibility app load the newer client, as in an app that has it in its graph. Built apart.
 redis_client_latest="3.4.35"
 echo "==> test (Redis on StackExchange.Redis $redis_client_latest)"

@@ -14,7 +14,9 @@ namespace StateKit.Redis.Internal;
 /// touches one slot. The bucket count is fixed (changing it moves data): 1,024 buckets spread over any cluster of up to
 /// a few hundred primaries, and bound the channels a sharded change feed needs.</item>
 /// </list>
-/// <c>{base}</c> is <c>{RedisKeyPrefix}:{length of KeyPrefix}:{KeyPrefix}:</c>; <c>{base}layout</c> holds the layout's number,
+/// <c>{base}</c> is <c>{RedisKeyPrefix}:{length of KeyPrefix}:{KeyPrefix}:</c>; <c>{base}layout</c> holds the layout's number
+/// (<c>2s</c>: layout 2 with a sharded change feed, SPUBLISH on <c>{base}{bbb}changes</c>, chosen where every server runs
+/// Redis 7 or later; else the feed is the classic channel <c>{base}changes</c>),
 /// and <c>{base}w</c> (layout 1) or <c>{base}{bbb}w</c> (layout 2) the write counter of a bucket (<see cref="Counter"/>).
 /// </summary>
 internal sealed class RedisKeys
@@ -31,14 +33,17 @@ internal sealed class RedisKeys
     private readonly string _base;
     private readonly string _globBase;
     private readonly string[] _counters;
+    private readonly string[] _channels;
 
-    private RedisKeys(string @base, RedisKeyLayout layout)
+    private RedisKeys(string @base, RedisKeyLayout layout, bool shardedFeed)
     {
         _base = @base;
         _globBase = Glob(@base);
         Layout = layout;
         HashSlots = layout == RedisKeyLayout.HashSlots;
+        ShardedFeed = HashSlots && shardedFeed;
         _counters = HashSlots ? Tags.Select(tag => @base + tag + "w").ToArray() : [@base + "w"];
+        _channels = ShardedFeed ? Tags.Select(tag => @base + tag + "changes").ToArray() : [@base + "changes"];
         KindOffset = @base.Length + (HashSlots ? TagLength : 0);
         KindByteOffset = Encoding.UTF8.GetByteCount(@base) + (HashSlots ? TagLength : 0);
     }
@@ -49,6 +54,12 @@ internal sealed class RedisKeys
     /// <summary>Gets a value indicating whether keys carry hash tags (layout 2).</summary>
     public bool HashSlots { get; }
 
+    /// <summary>Gets a value indicating whether the change feed is sharded: one channel per bucket, SPUBLISH / SSUBSCRIBE (layout 2 on Redis 7+).</summary>
+    public bool ShardedFeed { get; }
+
+    /// <summary>Gets the change channels: one per bucket with a sharded feed, else the store's one channel.</summary>
+    public IReadOnlyList<string> Channels => _channels;
+
     /// <summary>Gets the character offset of the kind (<c>e:</c>, <c>l:</c>, <c>m:</c>) in a Redis key of this store.</summary>
     public int KindOffset { get; }
 
@@ -58,8 +69,11 @@ internal sealed class RedisKeys
     /// <summary>The key of the marker holding the layout number.</summary>
     public static string MarkerKey(string @base) => @base + "layout";
 
-    /// <summary>The keys of <paramref name="layout"/> under <paramref name="base"/>.</summary>
-    public static RedisKeys For(string @base, RedisKeyLayout layout) => new(@base, layout);
+    /// <summary>The keys of <paramref name="layout"/> under <paramref name="base"/>; <paramref name="shardedFeed"/> for a sharded change feed (layout 2 only).</summary>
+    public static RedisKeys For(string @base, RedisKeyLayout layout, bool shardedFeed = false) => new(@base, layout, shardedFeed);
+
+    /// <summary>The change channel of a write in <paramref name="bucket"/>.</summary>
+    public string Channel(int bucket) => _channels[ShardedFeed ? bucket : 0];
 
     /// <summary>The entry hash of <paramref name="key"/>.</summary>
     public string Entry(string key) => Entry(key, Bucket(key));

@@ -11,8 +11,9 @@ namespace StateKit.Redis.Internal;
 /// A list is a Redis list plus a meta string holding its logical expiry; a list created with checksums has a meta
 /// string starting with <c>c</c> (just <c>c</c> when it has no expiry) and each item starts with its 4-byte checksum. Redis' own key expiry (PEXPIRE) removes
 /// the keys; the logical expiry, checked against the caller's clock, hides them the moment they are due.
-/// Every script that changes something PUBLISHes a notice on the store's change channel (its last ARGV, or ARGV[7] for
-/// ListAppend) in the same atomic run: <c>kind|version|redis key</c> with kind s (set or touch), d (delete), a (list
+/// Every script that changes something PUBLISHes a notice on the store's change channel (the argument at
+/// <see cref="Script.ChannelArgument"/>) in the same atomic run, or SPUBLISHes it on its bucket's channel in the
+/// hash-slot layout with a sharded feed (<see cref="Script.Sharded"/>): <c>kind|version|redis key</c> with kind s (set or touch), d (delete), a (list
 /// append, version = length) or l (other list change, version = length).
 /// </summary>
 internal static class RedisScripts
@@ -102,7 +103,7 @@ internal static class RedisScripts
         apply(KEYS[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], had_expiry, ARGV[7])
         redis.call('PUBLISH', ARGV[6], 's|' .. ARGV[3] .. '|' .. KEYS[1])
         return 1
-        """);
+        """, channel: 5);
 
     /// <summary>KEYS[1] entry; ARGV[1]=now, ARGV[2]=expected (-1 = none), ARGV[3]=channel. Returns {1 deleted / 0 missing / -1 conflict / -2 damaged, current version}.</summary>
     public static readonly Script Delete = Script.Stamped(LiveVersion + "\n" + """
@@ -187,7 +188,7 @@ internal static class RedisScripts
         if fresh then set_expiry(ARGV[2], ARGV[3], true) elseif ARGV[4] == '1' then set_expiry(ARGV[5], ARGV[6], checked) end
         redis.call('PUBLISH', ARGV[7], 'a|' .. n .. '|' .. KEYS[1])
         return n
-        """);
+        """, channel: 6);
 
     /// <summary>ARGV[1]=now. Returns the length of the live list.</summary>
     public static readonly Script ListLength = new(ListLive + "\n" + """
@@ -276,20 +277,34 @@ internal static class RedisScripts
     /// <summary>A script and its SHA-1, for EVALSHA with a fallback to EVAL when the server has not seen it.</summary>
     /// <param name="text">The Lua source.</param>
     /// <param name="stamped">Whether the script increments the write counter (its last key) and returns <c>{result, counter}</c>.</param>
-    internal sealed class Script(string text, bool stamped = false)
+    /// <param name="channelArgument">Where a writing script's change channel is among its arguments.</param>
+    internal sealed class Script(string text, bool stamped = false, Index channelArgument = default)
     {
+        private Script? _sharded;
+
         public string Text { get; } = text;
 
         /// <summary>Gets a value indicating whether the script is a writing script wrapped by <see cref="Stamped"/>.</summary>
         public bool IsStamped { get; } = stamped;
 
+        /// <summary>Gets the position of the change channel among a writing script's arguments.</summary>
+        public Index ChannelArgument { get; } = channelArgument;
+
+        /// <summary>
+        /// Gets the same script publishing with <c>SPUBLISH</c> (Redis 7 sharded pub/sub): its channel is the bucket's,
+        /// in the same hash slot as its keys, so a notice costs one message on that shard instead of one per node.
+        /// </summary>
+        public Script Sharded => _sharded ??= new(Text.Replace("redis.call('PUBLISH',", "redis.call('SPUBLISH',", StringComparison.Ordinal), IsStamped, ChannelArgument);
+
         /// <summary>
         /// A writing script that also increments the write counter of its keys' bucket, passed as the last key, in the
-        /// same atomic run, and returns <c>{its result, the counter}</c>.
+        /// same atomic run, and returns <c>{its result, the counter}</c>. Its change channel is the argument at
+        /// <paramref name="channel"/> (the last one unless given).
         /// </summary>
-        public static Script Stamped(string body) => new(
+        public static Script Stamped(string body, Index? channel = null) => new(
             "local function body()\n" + body + "\nend\nlocal result = body()\nreturn {result, redis.call('INCR', KEYS[#KEYS])}",
-            stamped: true);
+            stamped: true,
+            channel ?? ^1);
 
         public byte[] Hash { get; } = SHA1.HashData(Encoding.UTF8.GetBytes(text));
 

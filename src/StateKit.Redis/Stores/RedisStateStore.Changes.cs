@@ -8,14 +8,16 @@ public sealed partial class RedisStateStore : IStateChangeFeed
 {
     private readonly InProcessChangeFeed _fanout = new();
     private readonly SemaphoreSlim _feedStarting = new(1, 1);
-    private ChannelMessageQueue? _feedQueue;
+    private ChannelMessageQueue[]? _feedQueues;
     private IConnectionMultiplexer? _feedMultiplexer;
 
     /// <inheritdoc />
     /// <remarks>
     /// Across processes and instances: every writing script PUBLISHes its change on the store's channel
     /// (<c>{RedisKeyPrefix}:{key prefix}:changes</c>) in the same atomic run as the change, so a notice exists exactly
-    /// when the change happened; no keyspace notifications are needed. Pub/sub is at most once while a connection is
+    /// when the change happened; no keyspace notifications are needed. In the hash-slot layout on Redis 7 the feed is
+    /// sharded: the script SPUBLISHes on its bucket's channel, in its keys' hash slot, and the feed subscribes to every
+    /// bucket's channel (one ordered queue each). Pub/sub is at most once while a connection is
     /// down: a failed or restored connection is reported as <see cref="StateStoreChangeKind.Resync"/>. Expiry and
     /// <see cref="PurgeExpiredAsync"/> are not reported (an expired entry is never returned anyway).
     /// </remarks>
@@ -31,7 +33,7 @@ public sealed partial class RedisStateStore : IStateChangeFeed
 
     private async ValueTask StartFeedAsync(CancellationToken cancellationToken)
     {
-        if (_feedQueue is not null)
+        if (_feedQueues is not null)
         {
             return;
         }
@@ -39,29 +41,40 @@ public sealed partial class RedisStateStore : IStateChangeFeed
         await _feedStarting.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (_feedQueue is not null)
+            if (_feedQueues is not null)
             {
                 return;
             }
 
-            // The layout first: a notice names the Redis key, which only the layout turns back into a StateKit key.
-            await RunAsync("Subscribe", null, write: false, (_, _) => Task.FromResult(true), cancellationToken).ConfigureAwait(false);
+            // The layout first: a notice names the Redis key, which only the layout turns back into a StateKit key; and
+            // the layout says which channels carry the notices (one, or one per bucket with a sharded feed).
+            var keys = await RunAsync("Subscribe", null, write: false, (_, k) => Task.FromResult(k), cancellationToken).ConfigureAwait(false);
             var multiplexer = (await _connection.DatabaseAsync(cancellationToken).ConfigureAwait(false)).Multiplexer;
-            ChannelMessageQueue queue;
+            var subscriber = multiplexer.GetSubscriber();
+            // One queue per channel: each hands its notices on in order, and a key's notices share its channel.
+            var subscribing = keys.Channels.Select(channel =>
+                subscriber.SubscribeAsync(keys.ShardedFeed ? RedisChannel.Sharded(channel) : RedisChannel.Literal(channel))).ToArray();
+            ChannelMessageQueue[] queues;
             try
             {
-                queue = await multiplexer.GetSubscriber().SubscribeAsync(RedisChannel.Literal(_changeChannel)).ConfigureAwait(false);
+                queues = await Task.WhenAll(subscribing).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is RedisException or TimeoutException)
             {
+                // Leave nothing half subscribed (only this feed's own queues: the multiplexer may be the app's).
+                await Task.WhenAll(subscribing.Where(t => t.IsCompletedSuccessfully).Select(t => t.Result.UnsubscribeAsync())).ConfigureAwait(false);
                 throw new StateStoreUnavailableException(Name, "Subscribe", null, "could not subscribe to the change channel: " + ex.Message, ex);
             }
 
-            queue.OnMessage(message => OnNotice(message.Message));
+            foreach (var queue in queues)
+            {
+                queue.OnMessage(message => OnNotice(message.Message));
+            }
+
             multiplexer.ConnectionFailed += OnConnectionChanged;
             multiplexer.ConnectionRestored += OnConnectionChanged;
             _feedMultiplexer = multiplexer;
-            _feedQueue = queue;
+            _feedQueues = queues;
         }
         finally
         {
@@ -94,11 +107,11 @@ public sealed partial class RedisStateStore : IStateChangeFeed
 
     private async ValueTask StopFeedAsync()
     {
-        if (_feedQueue is { } queue)
+        if (_feedQueues is { } queues)
         {
             try
             {
-                await queue.UnsubscribeAsync().ConfigureAwait(false);
+                await Task.WhenAll(queues.Select(q => q.UnsubscribeAsync())).ConfigureAwait(false);
             }
             catch (RedisException)
             {

@@ -9,6 +9,9 @@ namespace StateKit.Redis;
 /// </content>
 public sealed partial class RedisStateStore
 {
+    /// <summary>The layout marker of layout 2 with a sharded change feed.</summary>
+    private const string ShardedMarker = "2s";
+
     private readonly SemaphoreSlim _resolving = new(1, 1);
     private volatile RedisKeys? _keys;
     private long[] _seenCounters = [];
@@ -46,15 +49,21 @@ public sealed partial class RedisStateStore
 
             if (stored.IsNull)
             {
-                var chosen = cluster || wanted == RedisKeyLayout.HashSlots ? RedisKeyLayout.HashSlots : RedisKeyLayout.SingleServer;
-                stored = await db.StringSetAsync(marker, (int)chosen, when: When.NotExists).ConfigureAwait(false)
-                    ? (int)chosen
+                // Layout 2 gets the sharded feed where every server can SPUBLISH (Redis 7); the choice is recorded with
+                // the layout, so every instance on the prefix publishes and subscribes alike.
+                RedisValue chosen = cluster || wanted == RedisKeyLayout.HashSlots
+                    ? (SupportsShardedPubSub(db.Multiplexer) ? ShardedMarker : "2")
+                    : "1";
+                stored = await db.StringSetAsync(marker, chosen, when: When.NotExists).ConfigureAwait(false)
+                    ? chosen
                     : await db.StringGetAsync(marker).ConfigureAwait(false); // another instance recorded one first
             }
 
-            if (!stored.TryParse(out int number) || number is not ((int)RedisKeyLayout.SingleServer) and not ((int)RedisKeyLayout.HashSlots))
+            var sharded = stored == ShardedMarker;
+            var number = sharded ? (int)RedisKeyLayout.HashSlots : stored.TryParse(out int n) ? n : 0;
+            if (number is not ((int)RedisKeyLayout.SingleServer) and not ((int)RedisKeyLayout.HashSlots))
             {
-                throw new StateStoreConfigurationException(Name, operation, null, $"the layout marker '{marker}' holds '{stored}', not a layout this version knows (1 or 2); it was written by something else or a newer StateKit");
+                throw new StateStoreConfigurationException(Name, operation, null, $"the layout marker '{marker}' holds '{stored}', not a layout this version knows (1, 2 or 2s); it was written by something else or a newer StateKit");
             }
 
             var layout = (RedisKeyLayout)number;
@@ -68,7 +77,7 @@ public sealed partial class RedisStateStore
                 throw new StateStoreConfigurationException(Name, operation, null, $"the data under this prefix is in the single-server layout (marker '{marker}'), which a Redis Cluster cannot serve; copy it to a store in the HashSlots layout");
             }
 
-            var keys = RedisKeys.For(_base, layout);
+            var keys = RedisKeys.For(_base, layout, sharded);
             _seenCounters = new long[keys.Counters];
             return _keys = keys;
         }
@@ -76,6 +85,13 @@ public sealed partial class RedisStateStore
         {
             _resolving.Release();
         }
+    }
+
+    /// <summary>Whether every server the multiplexer knows runs Redis 7 or later (sharded pub/sub: SPUBLISH, SSUBSCRIBE).</summary>
+    private static bool SupportsShardedPubSub(IConnectionMultiplexer multiplexer)
+    {
+        var servers = multiplexer.GetServers();
+        return servers.Length > 0 && servers.All(s => s.Version >= new Version(7, 0));
     }
 
     /// <summary>

@@ -16,7 +16,7 @@ namespace StateKit.Redis;
 /// Listing uses SCAN (never KEYS), which returns every key that exists for the whole listing.
 /// </summary>
 /// <remarks>
-/// Built on StackExchange.Redis 2.7.27 and tested on it and on 3.4.35. Works with one Redis server (with or
+/// Built on StackExchange.Redis 2.13.23 and tested on it and on 3.4.35. Works with one Redis server (with or
 /// without replicas) and with Redis Cluster: on a cluster the keys use the hash-slot layout
 /// (<see cref="RedisKeyLayout.HashSlots"/>), in which every key of a shard (a scope, a session) shares a hash slot, a
 /// batch is atomic within one shard (<see cref="SetManyAsync"/>), and listing and purging run on every primary. A write that timed out or lost its connection after it was sent raises
@@ -467,22 +467,29 @@ public sealed partial class RedisStateStore : IStateStore, IStateStoreCapabiliti
             var redisKeys = keys(k);
             var counted = slotKey ?? key;
             var bucket = script.IsStamped ? k.Bucket(counted!) : 0;
+            var run = script;
             if (script.IsStamped)
             {
                 // The write counter of the keys' bucket, last (the script increments it and returns it).
                 redisKeys = [.. redisKeys, k.Counter(bucket)];
+                if (k.ShardedFeed)
+                {
+                    // The notice goes to the bucket's channel, in the keys' hash slot, by SPUBLISH.
+                    args[script.ChannelArgument] = k.Channel(bucket);
+                    run = script.Sharded;
+                }
             }
 
             var before = SeenCounter(bucket);
             RedisResult result;
             try
             {
-                result = await db.ScriptEvaluateAsync(script.Hash, redisKeys, args).ConfigureAwait(false);
+                result = await db.ScriptEvaluateAsync(run.Hash, redisKeys, args).ConfigureAwait(false);
             }
             catch (RedisServerException ex) when (ex.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal))
             {
                 // First use on this server (or after a restart): EVAL loads it into the script cache.
-                result = await db.ScriptEvaluateAsync(script.Text, redisKeys, args).ConfigureAwait(false);
+                result = await db.ScriptEvaluateAsync(run.Text, redisKeys, args).ConfigureAwait(false);
             }
 
             if (!script.IsStamped)

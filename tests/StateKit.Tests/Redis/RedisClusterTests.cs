@@ -40,11 +40,72 @@ public sealed class RedisClusterTests
         Assert.That(store.KeyLayout, Is.EqualTo(RedisKeyLayout.HashSlots));
 
         var db = (await Multiplexer()).GetDatabase();
-        Assert.That((string?)await db.StringGetAsync($"{_redisPrefix}:0::layout"), Is.EqualTo("2"));
+        Assert.That((string?)await db.StringGetAsync($"{_redisPrefix}:0::layout"), Is.EqualTo("2s"));
 
         var refused = Store(o => o.KeyLayout = RedisKeyLayout.SingleServer);
         var error = await Assert.ThrowsAsync<StateStoreConfigurationException>(async () => await refused.GetAsync("a"));
         Assert.That(error!.Message, Does.Contain("Redis Cluster"));
+    }
+
+    [Test]
+    public async Task OnACluster_TheChangeFeedIsSharded_ANoticeGoesToItsBucketsChannelOnly()
+    {
+        // Issue 25: a plain PUBLISH on a cluster is forwarded to every node; SPUBLISH stays on the shard of its channel.
+        var writer = Store();
+        var listener = Store();
+        var heard = new System.Collections.Concurrent.ConcurrentQueue<StateStoreChange>();
+        await using var subscription = await listener.SubscribeAsync(string.Empty, (change, _) =>
+        {
+            heard.Enqueue(change);
+            return ValueTask.CompletedTask;
+        });
+        var multiplexer = await Multiplexer();
+        Assert.That((string?)await multiplexer.GetDatabase().StringGetAsync($"{_redisPrefix}:0::layout"), Is.EqualTo("2s"), "layout 2 with a sharded feed (every node runs Redis 7)");
+
+        const string key = "chat/1/turns";
+        var keys = StateKit.Redis.Internal.RedisKeys.For($"{_redisPrefix}:0::", RedisKeyLayout.HashSlots, shardedFeed: true);
+        var channel = keys.Channel(keys.Bucket(key));
+        Assert.That(channel, Does.StartWith($"{_redisPrefix}:0::{{").And.EndWith("}changes"));
+        var subscriber = multiplexer.GetSubscriber();
+        var classic = await subscriber.SubscribeAsync(RedisChannel.Literal($"{_redisPrefix}:0::changes"));
+        var sharded = await subscriber.SubscribeAsync(RedisChannel.Sharded(channel));
+
+        await writer.SetAsync(key, new byte[] { 1 });
+        using (var wait = new CancellationTokenSource(TimeSpan.FromSeconds(10)))
+        {
+            var message = await sharded.ReadAsync(wait.Token);
+            Assert.That((string?)message.Message, Is.EqualTo($"s|1|{keys.Entry(key)}"));
+        }
+
+        await WaitAsync(() => heard.Any(c => c.Kind == StateStoreChangeKind.Set && c.Key == key && c.Version == 1));
+        await writer.ListAppendAsync("chat/1/log", new byte[] { 2 });
+        await WaitAsync(() => heard.Any(c => c.Kind == StateStoreChangeKind.ListAppend && c.Key == "chat/1/log"));
+        Assert.That(classic.TryRead(out _), Is.False, "nothing on the classic channel");
+        await classic.UnsubscribeAsync();
+        await sharded.UnsubscribeAsync();
+    }
+
+    [Test]
+    public async Task ALayoutRecordedBeforeShardedFeeds_KeepsTheClassicChannel()
+    {
+        // Data written by a StateKit before sharded feeds (marker "2"): every instance goes on using the one channel.
+        var multiplexer = await Multiplexer();
+        await multiplexer.GetDatabase().StringSetAsync($"{_redisPrefix}:0::layout", "2");
+        var classic = await multiplexer.GetSubscriber().SubscribeAsync(RedisChannel.Literal($"{_redisPrefix}:0::changes"));
+        var writer = Store();
+        var listener = Store();
+        var heard = new System.Collections.Concurrent.ConcurrentQueue<StateStoreChange>();
+        await using var subscription = await listener.SubscribeAsync(string.Empty, (change, _) =>
+        {
+            heard.Enqueue(change);
+            return ValueTask.CompletedTask;
+        });
+        await writer.SetAsync("chat/2/turns", new byte[] { 1 });
+        await WaitAsync(() => heard.Any(c => c.Key == "chat/2/turns"));
+        Assert.That(writer.KeyLayout, Is.EqualTo(RedisKeyLayout.HashSlots));
+        using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        Assert.That((string?)(await classic.ReadAsync(wait.Token)).Message, Does.StartWith("s|1|"));
+        await classic.UnsubscribeAsync();
     }
 
     [Test]
@@ -241,6 +302,16 @@ public sealed class RedisClusterTests
         }
 
         return holding;
+    }
+
+    private static async Task WaitAsync(Func<bool> condition)
+    {
+        var until = DateTime.UtcNow.AddSeconds(10);
+        while (!condition())
+        {
+            Assert.That(DateTime.UtcNow, Is.LessThan(until), "the notice did not arrive in time");
+            await Task.Delay(20);
+        }
     }
 
     private async Task<ConnectionMultiplexer> Multiplexer()

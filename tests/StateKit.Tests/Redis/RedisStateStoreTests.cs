@@ -29,7 +29,7 @@ public sealed class RedisStateStoreTests
     internal static string ExpectedClientVersion =>
         typeof(RedisStateStoreTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "RedisClientVersion").Value is { Length: > 0 } requested
             ? requested + "+"
-            : "2.7.27+";
+            : "2.13.23+";
 
     [Test]
     public async Task WriteThatTimesOut_IsReportedAsIndeterminate_AndMayStillApply()
