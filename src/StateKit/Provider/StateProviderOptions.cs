@@ -15,12 +15,18 @@ public sealed class StateProviderOptions
     /// </summary>
     public ISet<Type> ImmutableTypes { get; } = new HashSet<Type>();
 
-    /// <summary>Gets or sets how many versions of a key the history keeps, per tier; 0 keeps none. Persistent keeps the most by default.</summary>
+    /// <summary>
+    /// Gets how many versions of a key the history keeps, per tier; 0 keeps none. By default Persistent keeps 100,
+    /// Shared and Global 10, and the Local and Session tiers none: their state is short-lived and per process or per
+    /// conversation, and a history record is stored under the version a write creates, so keeping one makes every
+    /// unconditional typed write read the current version first (a read and a two-entry batch instead of one write).
+    /// Set a limit to keep history there (<c>StateKit:Provider:HistoryLimits:Session</c> in configuration).
+    /// </summary>
     public Dictionary<StateTier, int> HistoryLimits { get; } = new()
     {
-        [StateTier.Local] = 10,
+        [StateTier.Local] = 0,
         [StateTier.Shared] = 10,
-        [StateTier.Session] = 5,
+        [StateTier.Session] = 0,
         [StateTier.Persistent] = 100,
         [StateTier.Global] = 10,
     };

@@ -11,7 +11,7 @@ namespace StateKit.Tests.Issues;
 [TestFixtureSource(typeof(TestStores), nameof(TestStores.Kinds))]
 public sealed class ProviderHistoryAndScopeTests(string kind) : StoreFixture(kind)
 {
-    private static readonly StateScope Scope = StateScope.Local("agent");
+    private static readonly StateScope Scope = StateScope.Shared("agent"); // a tier that keeps history by default (10 versions)
 
     public sealed record Counter(int Value);
 

@@ -33,6 +33,37 @@ public sealed class StateProviderTests(string kind) : StoreFixture(kind)
     }
 
     [Test]
+    public async Task AnUnconditionalTypedWrite_OnATierWithoutHistory_IsOneStoreWrite_WithNoReadBefore()
+    {
+        // Issue 29: the Local and Session tiers keep no history by default, so a plain SetAsync there is one store write;
+        // a tier that keeps history reads the current version first (its record is stored under the new version).
+        var counting = new OperationCountingStore(Store);
+        var provider = Container(store: counting).GetRequiredService<IStateProvider>();
+        foreach (var scope in new[] { StateScope.Local("w"), StateScope.Session("w") })
+        {
+            await provider.SetAsync(scope, "k", new Counter(1)); // the first write also indexes the key
+            counting.Reset();
+            Assert.That(await provider.SetAsync(scope, "k", new Counter(2)), Is.EqualTo(2));
+            Assert.That((counting.Reads, counting.Writes), Is.EqualTo((0, 1)), scope.ToString());
+            Assert.That(await provider.GetHistoryAsync(scope, "k"), Is.Empty, scope.ToString());
+        }
+
+        var persistent = StateScope.Persistent("w");
+        await provider.SetAsync(persistent, "k", new Counter(1));
+        counting.Reset();
+        await provider.SetAsync(persistent, "k", new Counter(2));
+        Assert.That((counting.Reads, counting.Writes), Is.EqualTo((1, 1)), "a read, then the value and its history record in one batch");
+        Assert.That((await provider.GetHistoryAsync(persistent, "k")).Select(v => v.Version), Is.EquivalentTo(new long[] { 1, 2 }));
+
+        // Configured history on the Session tier is kept again.
+        var keeping = Container(b => b.Services.Configure<StateProviderOptions>(o => o.HistoryLimits[StateTier.Session] = 3), counting).GetRequiredService<IStateProvider>();
+        var session = StateScope.Session("kept");
+        await keeping.SetAsync(session, "k", new Counter(1));
+        await keeping.SetAsync(session, "k", new Counter(2));
+        Assert.That((await keeping.GetHistoryAsync(session, "k")).Count, Is.EqualTo(2));
+    }
+
+    [Test]
     public async Task Scopes_SameKey_NeverSeeEachOther()
     {
         var provider = Build();
@@ -125,7 +156,7 @@ public sealed class StateProviderTests(string kind) : StoreFixture(kind)
     public async Task History_KeepsLastNPerTier_AndReadsPastVersions()
     {
         var provider = Build();
-        var local = StateScope.Local("a");
+        var local = StateScope.Shared("a"); // Shared keeps 10 by default (Local and Session keep none)
         var persistent = StateScope.Persistent("a");
         for (var i = 1; i <= 12; i++)
         {
@@ -134,7 +165,7 @@ public sealed class StateProviderTests(string kind) : StoreFixture(kind)
         }
 
         var history = await provider.GetHistoryAsync(local, "k");
-        Assert.That(history.Select(h => h.Version), Is.EqualTo(Enumerable.Range(3, 10).Select(v => (long)v)), "Local keeps 10");
+        Assert.That(history.Select(h => h.Version), Is.EqualTo(Enumerable.Range(3, 10).Select(v => (long)v)), "Shared keeps 10");
         Assert.That((await provider.GetHistoryAsync(persistent, "k")).Count, Is.EqualTo(12), "Persistent keeps more");
         Assert.That((await provider.GetVersionAsync<Counter>(local, "k", 5))!.Value.Value, Is.EqualTo(5));
         Assert.That(await provider.GetVersionAsync<Counter>(local, "k", 2), Is.Null, "trimmed away");
