@@ -28,10 +28,12 @@ if (args.Length > 0 && args[0] == "--counters")
     return;
 }
 
-// "--session-redis [rounds]" runs a session request on Redis for StateKit and ASP.NET Core's session, alternating.
+// "--session-redis [rounds] [gap ms]" runs a session request on Redis for StateKit, ASP.NET Core's session and FusionCache, alternating.
 if (args.Length > 0 && args[0] == "--session-redis")
 {
-    await SessionRequestRunner.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 2000);
+    await SessionRequestRunner.RunAsync(
+        args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 2000,
+        args.Length > 2 ? double.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 0);
     return;
 }
 

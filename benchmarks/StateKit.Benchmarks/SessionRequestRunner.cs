@@ -6,6 +6,9 @@ using Microsoft.Extensions.Caching.StackExchangeRedis;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using StackExchange.Redis;
+using ZiggyCreatures.Caching.Fusion;
+using ZiggyCreatures.Caching.Fusion.Backplane.StackExchangeRedis;
+using ZiggyCreatures.Caching.Fusion.Serialization.SystemTextJson;
 
 namespace StateKit.Benchmarks;
 
@@ -13,14 +16,18 @@ namespace StateKit.Benchmarks;
 /// A session request (get-or-create → one update → read back) on Redis, run alternately for each contender in one loop
 /// (one request each per round) so they share the machine's noise: ASP.NET Core's <see cref="DistributedSession"/> over
 /// <see cref="RedisCache"/> (the baseline), StateKit on Redis, and StateKit on Redis with the L1 tier, each with the
-/// mutable chat state and with its immutable twin. Prints p50 and p99 per contender and the p50 ratio to the baseline.
+/// mutable chat state and with its immutable twin, and FusionCache with its memory level, Redis as its second level and
+/// the Redis backplane (as its docs set it up for several instances): once returning the instance it holds (what
+/// StateKit does for an immutable type), once with <c>EnableAutoClone</c> (a copy per read, what a mutable type needs).
+/// Prints p50 and p99 per contender and the p50 ratio to the baseline. With a gap, each round ends with that pause, so a
+/// contender's requests come that far apart (else a round's other requests, well under a millisecond each, separate them).
 /// </summary>
 internal static class SessionRequestRunner
 {
     private static readonly JsonSerializerOptions Web = new(JsonSerializerDefaults.Web);
     private static readonly TimeSpan IdleTimeout = TimeSpan.FromMinutes(20);
 
-    public static async Task RunAsync(int rounds)
+    public static async Task RunAsync(int rounds, double gapMilliseconds = 0)
     {
         var redis = Environment.GetEnvironmentVariable("STATEKIT_REDIS") ?? throw new InvalidOperationException("Set STATEKIT_REDIS.");
         var prefix = "bench-sr-" + Guid.NewGuid().ToString("N")[..8];
@@ -43,6 +50,11 @@ internal static class SessionRequestRunner
             ("StateKit on Redis + L1", await tiered.MutableAsync(state)),
             ("StateKit on Redis + L1, immutable state", await tiered.ImmutableAsync(state)),
         };
+
+        using var fusion = Fusion(redis, prefix + "-fusion", autoClone: false);
+        using var fusionCloning = Fusion(redis, prefix + "-fusion-clone", autoClone: true);
+        contenders.Add(("FusionCache L1 + Redis L2 + backplane", FusionRequest(fusion, state)));
+        contenders.Add(("FusionCache L1 + Redis L2 + backplane, auto-clone", FusionRequest(fusionCloning, state)));
 
         // With STATEKIT_REDIS_CLUSTER set (benchmarks/run.sh starts one), the same request on a Redis Cluster too.
         var cluster = Environment.GetEnvironmentVariable("STATEKIT_REDIS_CLUSTER");
@@ -69,9 +81,14 @@ internal static class SessionRequestRunner
                 await contenders[c].Request();
                 times[c][round] = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
             }
+
+            if (gapMilliseconds > 0)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(gapMilliseconds));
+            }
         }
 
-        Console.WriteLine($"Session request on Redis, 1 KB chat state, {rounds} rounds, contenders alternating:");
+        Console.WriteLine($"Session request on Redis, 1 KB chat state, {rounds} rounds, contenders alternating{(gapMilliseconds > 0 ? $", {gapMilliseconds:0.#} ms pause after each round" : string.Empty)}:");
         Console.WriteLine();
         Console.WriteLine("| contender | p50 | p99 | p50 ÷ ASP.NET Core session |");
         Console.WriteLine("|---|---:|---:|---:|");
@@ -88,6 +105,31 @@ internal static class SessionRequestRunner
         var requests = 2 * (rounds + 50); // each app serves a mutable and an immutable contender
         Console.WriteLine($"Redis reads per StateKit request (get-or-create, update, read back): {plain.Reads / (double)requests:0.00} without L1, {tiered.Reads / (double)requests:0.00} with L1.");
         await cache.RemoveAsync(aspNetKey);
+    }
+
+    /// <summary>FusionCache as its docs set it up for several instances: memory, Redis as the distributed level, the Redis backplane.</summary>
+    private static FusionCache Fusion(string redis, string name, bool autoClone)
+    {
+        var fusion = new FusionCache(new FusionCacheOptions
+        {
+            CacheName = name,
+            DefaultEntryOptions = new FusionCacheEntryOptions { Duration = IdleTimeout, EnableAutoClone = autoClone },
+        });
+        fusion.SetupDistributedCache(new RedisCache(new RedisCacheOptions { Configuration = redis, InstanceName = name + ":" }), new FusionCacheSystemTextJsonSerializer(Web));
+        fusion.SetupBackplane(new RedisBackplane(new RedisBackplaneOptions { Configuration = redis }));
+        return fusion;
+    }
+
+    /// <summary>The session request on FusionCache: get-or-set, one update written through, read back.</summary>
+    private static Func<Task<int>> FusionRequest(FusionCache fusion, ChatState template)
+    {
+        var key = "session:" + Guid.NewGuid().ToString("N");
+        return async () =>
+        {
+            var state = await fusion.GetOrSetAsync<ChatState>(key, _ => Task.FromResult(template.Copy()));
+            await fusion.SetAsync(key, state.NextTurn());
+            return (await fusion.GetOrDefaultAsync<ChatState>(key))!.Turns;
+        };
     }
 
     private static async Task<int> AspNetRequestAsync(IDistributedCache cache, string key)

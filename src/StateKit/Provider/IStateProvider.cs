@@ -130,6 +130,22 @@ public interface IStateProvider
     /// <exception cref="StateNotFoundException">There is no such checkpoint.</exception>
     ValueTask RestoreCheckpointAsync(StateScope scope, string checkpointId, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Copies a scope's values and lists into another scope, which must be empty: as they are now, or as a checkpoint of
+    /// the source holds them (time travel: a new branch of a conversation from any checkpoint). The source is untouched.
+    /// The copies start new version histories in the target. All or nothing: when a write fails midway, what was
+    /// already copied is removed before the error is raised. A session's record is not copied (it is not in the scope).
+    /// </summary>
+    /// <param name="source">The scope to copy from.</param>
+    /// <param name="target">The scope to copy into: it must hold no values and no lists.</param>
+    /// <param name="checkpointId">A checkpoint of <paramref name="source"/>; <see langword="null"/> copies the current state.</param>
+    /// <param name="cancellationToken">The token.</param>
+    /// <returns>The number of values and lists copied.</returns>
+    /// <exception cref="StateNotFoundException">The source has no such checkpoint.</exception>
+    /// <exception cref="StateConflictException">The target already holds a value or a list (named in the exception).</exception>
+    /// <exception cref="ArgumentException">The target is the source.</exception>
+    ValueTask<(int Values, int Lists)> ForkAsync(StateScope source, StateScope target, string? checkpointId = null, CancellationToken cancellationToken = default);
+
     /// <summary>Deletes a checkpoint.</summary>
     /// <param name="scope">The scope.</param>
     /// <param name="checkpointId">The checkpoint id.</param>

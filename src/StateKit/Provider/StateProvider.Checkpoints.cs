@@ -37,10 +37,7 @@ internal sealed partial class StateProvider
     public async ValueTask RestoreCheckpointAsync(StateScope scope, string checkpointId, CancellationToken cancellationToken = default)
     {
         await AuthorizeAsync(StateAccess.Write, scope, ValidKey(checkpointId), cancellationToken).ConfigureAwait(false);
-        var data = await _store.GetAsync(ScopeKeys.Checkpoint(scope, checkpointId), cancellationToken).ConfigureAwait(false)
-            ?? throw new StateNotFoundException($"{scope} has no checkpoint '{StateKeys.Printable(checkpointId)}'.");
-        var target = JsonSerializer.Deserialize(data.Value.Span, CheckpointJson.Default.CheckpointData)
-            ?? throw new StateCorruptedException(_store.Name, "RestoreCheckpoint", ScopeKeys.Checkpoint(scope, checkpointId), "the checkpoint is empty");
+        var target = await ReadCheckpointAsync(scope, checkpointId, "RestoreCheckpoint", cancellationToken).ConfigureAwait(false);
 
         // All or nothing: remember the scope as it is, apply the checkpoint, and on any failure put back what was there.
         var before = await SnapshotAsync(scope, cancellationToken).ConfigureAwait(false);
@@ -64,6 +61,60 @@ internal sealed partial class StateProvider
         }
 
         await ChangedAsync(new StateChange(StateChangeKind.Restore, scope, checkpointId, 0, 0, PrincipalName, _time.GetUtcNow()), cancellationToken).ConfigureAwait(false);
+    }
+
+    public async ValueTask<(int Values, int Lists)> ForkAsync(StateScope source, StateScope target, string? checkpointId = null, CancellationToken cancellationToken = default)
+    {
+        if (source == target)
+        {
+            throw new ArgumentException("A scope cannot be forked into itself; restore a checkpoint instead.", nameof(target));
+        }
+
+        await AuthorizeAsync(StateAccess.Read, source, checkpointId is null ? null : ValidKey(checkpointId), cancellationToken).ConfigureAwait(false);
+        await AuthorizeAsync(StateAccess.Write, target, null, cancellationToken).ConfigureAwait(false);
+        var data = checkpointId is null
+            ? await SnapshotAsync(source, cancellationToken).ConfigureAwait(false)
+            : await ReadCheckpointAsync(source, checkpointId, "Fork", cancellationToken).ConfigureAwait(false);
+        var empty = new CheckpointData(new Dictionary<string, byte[]>(StringComparer.Ordinal), new Dictionary<string, byte[][]>(StringComparer.Ordinal), null);
+        var existing = await SnapshotAsync(target, cancellationToken).ConfigureAwait(false);
+        if (existing.Entries.Keys.Concat(existing.Lists.Keys).FirstOrDefault() is { } taken)
+        {
+            var version = existing.Entries.ContainsKey(taken) ? (await _store.GetAsync(ScopeKeys.Value(target, taken), cancellationToken).ConfigureAwait(false))?.Version ?? 1 : 1;
+            throw new StateConflictException(_store.Name, "Fork", ScopeKeys.Value(target, taken), 0, version);
+        }
+
+        // Values are written only where none exists (a value created in the target meanwhile is a conflict); the
+        // session part of a checkpoint stays with its own scope.
+        data = new CheckpointData(data.Entries, data.Lists, null);
+        try
+        {
+            await ApplyAsync(target, existing, data, cancellationToken, ifAbsent: true).ConfigureAwait(false);
+        }
+        catch (Exception failure) when (failure is not OperationCanceledException)
+        {
+            try
+            {
+                var partial = await SnapshotAsync(target, CancellationToken.None).ConfigureAwait(false);
+                await ApplyAsync(target, partial, empty, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception rollback)
+            {
+                throw new AggregateException($"Forking {source} into {target} failed, and so did removing what was copied; {target} may hold part of it.", failure, rollback);
+            }
+
+            throw;
+        }
+
+        await ChangedAsync(new StateChange(StateChangeKind.Restore, target, checkpointId ?? string.Empty, 0, 0, PrincipalName, _time.GetUtcNow()), cancellationToken).ConfigureAwait(false);
+        return (data.Entries.Count, data.Lists.Count);
+    }
+
+    private async ValueTask<CheckpointData> ReadCheckpointAsync(StateScope scope, string checkpointId, string operation, CancellationToken cancellationToken)
+    {
+        var data = await _store.GetAsync(ScopeKeys.Checkpoint(scope, checkpointId), cancellationToken).ConfigureAwait(false)
+            ?? throw new StateNotFoundException($"{scope} has no checkpoint '{StateKeys.Printable(checkpointId)}'.");
+        return JsonSerializer.Deserialize(data.Value.Span, CheckpointJson.Default.CheckpointData)
+            ?? throw new StateCorruptedException(_store.Name, operation, ScopeKeys.Checkpoint(scope, checkpointId), "the checkpoint is empty");
     }
 
     private static StateCheckpointInfo ToInfo(StateScope scope, CheckpointInfoRecord record) =>
@@ -120,8 +171,11 @@ internal sealed partial class StateProvider
     /// <summary>The participants that keep state of a scope outside its keys (session managers), resolved on first use.</summary>
     private IStateCheckpointParticipant[] Participants => _participants ??= _services.GetServices<IStateCheckpointParticipant>().ToArray();
 
-    /// <summary>Turns the scope from <paramref name="current"/> into <paramref name="target"/>, touching only what differs.</summary>
-    private async ValueTask ApplyAsync(StateScope scope, CheckpointData current, CheckpointData target, CancellationToken cancellationToken)
+    /// <summary>
+    /// Turns the scope from <paramref name="current"/> into <paramref name="target"/>, touching only what differs;
+    /// <paramref name="ifAbsent"/> writes each value only where none exists (a fork into an empty scope).
+    /// </summary>
+    private async ValueTask ApplyAsync(StateScope scope, CheckpointData current, CheckpointData target, CancellationToken cancellationToken, bool ifAbsent = false)
     {
         foreach (var key in current.Entries.Keys.Where(k => !target.Entries.ContainsKey(k)))
         {
@@ -132,7 +186,7 @@ internal sealed partial class StateProvider
         {
             if (!current.Entries.TryGetValue(key, out var now) || !now.AsSpan().SequenceEqual(bytes))
             {
-                await WriteEncodedAsync(scope, key, bytes, null, null, StateChangeKind.Restore, null, cancellationToken).ConfigureAwait(false);
+                await WriteEncodedAsync(scope, key, bytes, ifAbsent ? 0 : null, null, StateChangeKind.Restore, null, cancellationToken).ConfigureAwait(false);
             }
         }
 

@@ -71,6 +71,18 @@ public interface ISessionManager<TSession>
     /// <exception cref="StateConflictException">The session is not at <paramref name="expectedVersion"/>; <see cref="StateConflictException.CurrentVersion"/> says where it is.</exception>
     ValueTask<Session<TSession>> UpdateAtVersionAsync(string sessionId, long expectedVersion, Func<TSession, TSession> mutate, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Copies a session to a new id: a new session with the same state, whose scope gets a copy of the original's
+    /// session-scoped values and lists (<see cref="IStateProvider.ForkAsync"/>); the original is untouched. The copy
+    /// starts its own idle and absolute timeouts.
+    /// </summary>
+    /// <param name="sessionId">The session to copy.</param>
+    /// <param name="cancellationToken">The token.</param>
+    /// <returns>The new session.</returns>
+    /// <exception cref="SessionNotFoundException">There is no live session with that id.</exception>
+    /// <exception cref="NotSupportedException">The manager's isolation is global or stateless (there is one session, or none is kept).</exception>
+    ValueTask<Session<TSession>> CopyAsync(string sessionId, CancellationToken cancellationToken = default);
+
     /// <summary>Deletes a session with its session-scoped provider state and lists.</summary>
     /// <param name="sessionId">The id.</param>
     /// <param name="cancellationToken">The token.</param>

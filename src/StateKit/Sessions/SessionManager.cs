@@ -77,6 +77,23 @@ internal sealed class SessionManager<TSession> : SessionManagerBase<TSession>
         return new Session<TSession>(sessionId, state, version, now, now + ttl, StateScope.Session(record.ScopeId), IsNew: true);
     }
 
+    public override async ValueTask<Session<TSession>> CopyAsync(string sessionId, CancellationToken cancellationToken = default)
+    {
+        var source = await GetAsync(sessionId, cancellationToken).ConfigureAwait(false) ?? throw new SessionNotFoundException(sessionId);
+        var copy = await CreateAsync(source.State, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await Provider.ForkAsync(source.Scope, copy.Scope, null, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await DeleteAsync(copy.Id, CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
+
+        return copy;
+    }
+
     public override async ValueTask<Session<TSession>?> GetAsync(string sessionId, CancellationToken cancellationToken = default)
     {
         if (!IsValidId(sessionId))

@@ -51,6 +51,7 @@ internal abstract class SessionManagerBase<TSession> : ISessionManager<TSession>
         }
 
         Scopes = new SessionScopes(store, provider, Keys);
+        Provider = provider;
         _defaultState = defaultState ?? CreateDefault;
     }
 
@@ -102,6 +103,9 @@ internal abstract class SessionManagerBase<TSession> : ISessionManager<TSession>
 
     protected SessionScopes Scopes { get; }
 
+    /// <summary>Gets the state provider (session-scoped values and lists).</summary>
+    protected IStateProvider Provider { get; }
+
     protected DateTimeOffset Now => Time.GetUtcNow();
 
     /// <summary>Gets how many sessions this instance tracks as live (for <see cref="GetStats"/>).</summary>
@@ -133,6 +137,10 @@ internal abstract class SessionManagerBase<TSession> : ISessionManager<TSession>
     public abstract ValueTask<Session<TSession>> UpdateAtVersionAsync(string sessionId, long expectedVersion, Func<TSession, TSession> mutate, CancellationToken cancellationToken = default);
 
     public abstract ValueTask<bool> DeleteAsync(string sessionId, CancellationToken cancellationToken = default);
+
+    /// <inheritdoc />
+    public virtual ValueTask<Session<TSession>> CopyAsync(string sessionId, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException($"Copying a session needs per-session isolation; this manager's is {Options.Isolation}.");
 
     public abstract ValueTask<Session<TSession>> RegenerateIdAsync(string sessionId, CancellationToken cancellationToken = default);
 

@@ -3,43 +3,6 @@ namespace StateKit.Tests.Provider;
 /// <summary>A store that forwards every call to another one (the public <see cref="DelegatingStateStore"/>); tests override what they need.</summary>
 internal class DelegatingStore(IStateStore inner) : DelegatingStateStore(inner);
 
-/// <summary>Counts the reads (get, get many) and the writes (set, set many: one each) that reach the inner store.</summary>
-internal sealed class OperationCountingStore(IStateStore inner) : DelegatingStore(inner)
-{
-    private int _reads;
-    private int _writes;
-
-    public int Reads => _reads;
-
-    public int Writes => _writes;
-
-    public void Reset() => (_reads, _writes) = (0, 0);
-
-    public override ValueTask<StateEntry?> GetAsync(string key, CancellationToken cancellationToken = default)
-    {
-        Interlocked.Increment(ref _reads);
-        return base.GetAsync(key, cancellationToken);
-    }
-
-    public override ValueTask<IReadOnlyDictionary<string, StateEntry>> GetManyAsync(IReadOnlyCollection<string> keys, CancellationToken cancellationToken = default)
-    {
-        Interlocked.Increment(ref _reads);
-        return base.GetManyAsync(keys, cancellationToken);
-    }
-
-    public override ValueTask<long> SetAsync(string key, ReadOnlyMemory<byte> value, StateWriteOptions options = default, CancellationToken cancellationToken = default)
-    {
-        Interlocked.Increment(ref _writes);
-        return base.SetAsync(key, value, options, cancellationToken);
-    }
-
-    public override ValueTask<IReadOnlyList<long>> SetManyAsync(IReadOnlyList<StateWrite> writes, CancellationToken cancellationToken = default)
-    {
-        Interlocked.Increment(ref _writes);
-        return base.SetManyAsync(writes, cancellationToken);
-    }
-}
-
 /// <summary>Leaves the inner store open when a DI container disposes it (the test fixture owns it).</summary>
 internal sealed class NonDisposingStore(IStateStore inner) : DelegatingStore(inner)
 {
@@ -99,12 +62,35 @@ internal sealed class FailingStore(IStateStore inner) : DelegatingStore(inner)
 internal sealed class ReadCountingStore(IStateStore inner) : DelegatingStore(inner)
 {
     private int _reads;
+    private int _writes;
 
+    /// <summary>Gets the single-key reads that reached the inner store.</summary>
     public int Reads => Volatile.Read(ref _reads);
+
+    /// <summary>Gets the writes that reached the inner store (a batch counts once).</summary>
+    public int Writes => Volatile.Read(ref _writes);
+
+    public void Reset()
+    {
+        Volatile.Write(ref _reads, 0);
+        Volatile.Write(ref _writes, 0);
+    }
 
     public override ValueTask<StateEntry?> GetAsync(string key, CancellationToken cancellationToken = default)
     {
         Interlocked.Increment(ref _reads);
         return base.GetAsync(key, cancellationToken);
+    }
+
+    public override ValueTask<long> SetAsync(string key, ReadOnlyMemory<byte> value, StateWriteOptions options = default, CancellationToken cancellationToken = default)
+    {
+        Interlocked.Increment(ref _writes);
+        return base.SetAsync(key, value, options, cancellationToken);
+    }
+
+    public override ValueTask<IReadOnlyList<long>> SetManyAsync(IReadOnlyList<StateWrite> writes, CancellationToken cancellationToken = default)
+    {
+        Interlocked.Increment(ref _writes);
+        return base.SetManyAsync(writes, cancellationToken);
     }
 }

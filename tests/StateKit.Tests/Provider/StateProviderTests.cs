@@ -37,7 +37,7 @@ public sealed class StateProviderTests(string kind) : StoreFixture(kind)
     {
         // Issue 29: the Local and Session tiers keep no history by default, so a plain SetAsync there is one store write;
         // a tier that keeps history reads the current version first (its record is stored under the new version).
-        var counting = new OperationCountingStore(Store);
+        var counting = new ReadCountingStore(Store);
         var provider = Container(store: counting).GetRequiredService<IStateProvider>();
         foreach (var scope in new[] { StateScope.Local("w"), StateScope.Session("w") })
         {
@@ -219,6 +219,87 @@ public sealed class StateProviderTests(string kind) : StoreFixture(kind)
         Assert.That(await provider.DeleteCheckpointAsync(scope, checkpoint.Id), Is.True);
         Assert.That(await provider.ListCheckpointsAsync(scope), Is.Empty);
         Assert.That(async () => await provider.RestoreCheckpointAsync(scope, checkpoint.Id), Throws.InstanceOf<StateNotFoundException>());
+    }
+
+    [Test]
+    public async Task Fork_FromACheckpointOrFromNow_CopiesValuesAndLists_AndLeavesTheSourceUntouched()
+    {
+        // Issue 28: time travel — branch a conversation from any checkpoint into a new scope.
+        var provider = Build();
+        var chat = StateScope.Shared("chat-1");
+        await provider.SetAsync(chat, "plan", new Counter(1));
+        await provider.AppendAsync(chat, "log", [new ChatMessage("user", "hi")]);
+        var checkpoint = await provider.CreateCheckpointAsync(chat, "turn-1");
+        await provider.SetAsync(chat, "plan", new Counter(2));
+        await provider.AppendAsync(chat, "log", [new ChatMessage("assistant", "hello")]);
+        await provider.SetAsync(chat, "extra", new Counter(9));
+
+        var branch = StateScope.Shared("chat-1-branch");
+        Assert.That(await provider.ForkAsync(chat, branch, checkpoint.Id), Is.EqualTo((1, 1)));
+        var forked = (await provider.GetAsync<Counter>(branch, "plan"))!;
+        Assert.That((forked.Value.Value, forked.Version), Is.EqualTo((1, 1L)), "the checkpoint's value, at a new history's first version");
+        Assert.That(await provider.GetRangeAsync<ChatMessage>(branch, "log"), Is.EqualTo(new[] { new ChatMessage("user", "hi") }));
+        Assert.That(await provider.GetAsync<Counter>(branch, "extra"), Is.Null);
+        Assert.That(await provider.ListKeysAsync(branch).ToListAsync(), Is.EqualTo(new[] { "plan" }));
+
+        // The source is untouched, and the branch goes its own way.
+        await provider.SetAsync(branch, "plan", new Counter(5));
+        Assert.That((await provider.GetAsync<Counter>(chat, "plan"))!.Value.Value, Is.EqualTo(2));
+        Assert.That(await provider.GetRangeAsync<ChatMessage>(chat, "log"), Has.Count.EqualTo(2));
+        Assert.That((await provider.ListCheckpointsAsync(chat)).Select(c => c.Id), Is.EqualTo(new[] { checkpoint.Id }));
+
+        // From now, into another tier.
+        var archive = StateScope.Persistent("chat-1-archive");
+        Assert.That(await provider.ForkAsync(chat, archive), Is.EqualTo((2, 1)));
+        Assert.That((await provider.GetAsync<Counter>(archive, "extra"))!.Value.Value, Is.EqualTo(9));
+        Assert.That(await provider.GetRangeAsync<ChatMessage>(archive, "log"), Has.Count.EqualTo(2));
+    }
+
+    [Test]
+    public async Task Fork_IntoAScopeThatHoldsState_OrFromAMissingCheckpoint_IsRefused_AndChangesNothing()
+    {
+        var provider = Build();
+        var chat = StateScope.Shared("chat-2");
+        await provider.SetAsync(chat, "plan", new Counter(1));
+        var taken = StateScope.Shared("taken");
+        await provider.SetAsync(taken, "mine", new Counter(7));
+
+        var conflict = await Assert.ThrowsAsync<StateConflictException>(async () => await provider.ForkAsync(chat, taken));
+        Assert.That(conflict!.Key, Does.EndWith("mine"));
+        Assert.That(await provider.ListKeysAsync(taken).ToListAsync(), Is.EqualTo(new[] { "mine" }));
+        Assert.That(await provider.GetAsync<Counter>(taken, "plan"), Is.Null);
+
+        var listOnly = StateScope.Shared("list-only");
+        await provider.AppendAsync(listOnly, "log", [new ChatMessage("user", "x")]);
+        await Assert.ThrowsAsync<StateConflictException>(async () => await provider.ForkAsync(chat, listOnly));
+
+        await Assert.ThrowsAsync<StateNotFoundException>(async () => await provider.ForkAsync(chat, StateScope.Shared("fresh"), "no-such-checkpoint"));
+        Assert.That(await provider.ListKeysAsync(StateScope.Shared("fresh")).ToListAsync(), Is.Empty);
+        await Assert.ThrowsAsync<ArgumentException>(async () => await provider.ForkAsync(chat, chat));
+    }
+
+    [Test]
+    public async Task Fork_FailingMidway_LeavesTheTargetEmpty()
+    {
+        var failing = new FailingStore(Store);
+        var provider = Build(store: failing);
+        var chat = StateScope.Shared("chat-3");
+        for (var i = 0; i < 5; i++)
+        {
+            await provider.SetAsync(chat, $"k{i}", new Counter(i));
+        }
+
+        var branch = StateScope.Shared("chat-3-branch");
+        failing.FailAfterWrites(3);
+        Assert.That(async () => await provider.ForkAsync(chat, branch), Throws.InstanceOf<StateStoreUnavailableException>());
+        failing.FailAfterWrites(-1);
+        for (var i = 0; i < 5; i++)
+        {
+            Assert.That(await provider.GetAsync<Counter>(branch, $"k{i}"), Is.Null, $"k{i} was removed again");
+            Assert.That((await provider.GetAsync<Counter>(chat, $"k{i}"))!.Value.Value, Is.EqualTo(i));
+        }
+
+        Assert.That(await provider.ForkAsync(chat, branch), Is.EqualTo((5, 0)), "and the fork can be made again");
     }
 
     [Test]

@@ -22,6 +22,32 @@ public sealed class SessionManagerTests(string kind) : StoreFixture(kind)
     }
 
     [Test]
+    public async Task CopyAsync_MakesANewSessionWithTheStateAndACopyOfItsScope_AndLeavesTheOriginalUntouched()
+    {
+        // Issue 28: copy a conversation to a new id.
+        var (sessions, provider) = Build(o => o.IdleTimeout = Idle);
+        var original = await sessions.CreateAsync(new ChatSession { User = "ada", Turns = 3 });
+        await provider.SetAsync(original.Scope, "plan", "draft");
+        await provider.AppendAsync(original.Scope, "log", ["hi", "hello"]);
+
+        var copy = await sessions.CopyAsync(original.Id);
+        Assert.That((copy.Id, copy.Scope), Is.Not.EqualTo((original.Id, original.Scope)));
+        Assert.That((copy.State.User, copy.State.Turns, copy.Version), Is.EqualTo(("ada", 3, 1L)));
+        Assert.That((await provider.GetAsync<string>(copy.Scope, "plan"))!.Value, Is.EqualTo("draft"));
+        Assert.That(await provider.GetRangeAsync<string>(copy.Scope, "log"), Is.EqualTo(new[] { "hi", "hello" }));
+
+        await provider.SetAsync(copy.Scope, "plan", "final");
+        await sessions.UpdateAsync(copy.Id, s => new ChatSession { User = s.User, Turns = s.Turns + 1 });
+        Assert.That((await provider.GetAsync<string>(original.Scope, "plan"))!.Value, Is.EqualTo("draft"));
+        Assert.That((await sessions.GetAsync(original.Id))!.State.Turns, Is.EqualTo(3));
+
+        Assert.That(await sessions.DeleteAsync(original.Id), Is.True);
+        Assert.That((await sessions.GetAsync(copy.Id))!.State.Turns, Is.EqualTo(4), "the copy outlives the original");
+        Assert.That((await provider.GetAsync<string>(copy.Scope, "plan"))!.Value, Is.EqualTo("final"));
+        await Assert.ThrowsAsync<SessionNotFoundException>(async () => await sessions.CopyAsync(original.Id));
+    }
+
+    [Test]
     public async Task UpdateOfASessionRead_WritesWithoutReadingAgain_AndReappliesAfterAConflict()
     {
         var counting = new Provider.ReadCountingStore(Store);
