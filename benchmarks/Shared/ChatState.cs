@@ -46,12 +46,14 @@ public sealed class ChatState
 
 /// <summary>
 /// The same chat-session state as <see cref="ChatState"/>, immutable: a turn makes a new state that shares the unchanged
-/// messages. Marked <see cref="ImmutableStateAttribute"/>, so StateKit may hand the same decoded instance to every reader.
+/// messages. Marked <see cref="ImmutableStateAttribute"/>, so StateKit may hand the same decoded instance to every reader,
+/// and <see cref="System.ComponentModel.ImmutableObjectAttribute"/>, so HybridCache does too.
 /// </summary>
 /// <param name="UserId">The user.</param>
 /// <param name="Turns">The number of completed turns.</param>
 /// <param name="Messages">The recent messages.</param>
 [ImmutableState]
+[System.ComponentModel.ImmutableObject(true)]
 public sealed record ImmutableChatState(string UserId, int Turns, System.Collections.Immutable.ImmutableArray<ChatMessage> Messages)
 {
     /// <summary>The immutable copy of a mutable state.</summary>

@@ -37,6 +37,13 @@ if (args.Length > 0 && args[0] == "--session-redis")
     return;
 }
 
+// "--session-memory [rounds]" runs the session request in process: StateKit, ASP.NET Core's session, HybridCache, FusionCache.
+if (args.Length > 0 && args[0] == "--session-memory")
+{
+    await SessionRequestRunner.RunInProcessAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 20000);
+    return;
+}
+
 // "--spill [sessions]" loads a memory store with a 1 MB budget ten times over and reads everything back.
 if (args.Length > 0 && args[0] == "--spill")
 {

@@ -64,6 +64,57 @@ internal static class SessionRequestRunner
             contenders.Add(("StateKit on Redis Cluster", await onCluster.MutableAsync(state)));
         }
 
+        await MeasureAsync($"Session request on Redis, 1 KB chat state, {rounds} rounds, contenders alternating", contenders, rounds, gapMilliseconds);
+        Console.WriteLine();
+        var requests = 2 * (rounds + 50); // each app serves a mutable and an immutable contender
+        Console.WriteLine($"Redis reads per StateKit request (get-or-create, update, read back): {plain.Reads / (double)requests:0.00} without L1, {tiered.Reads / (double)requests:0.00} with L1.");
+        await cache.RemoveAsync(aspNetKey);
+    }
+
+    /// <summary>
+    /// The same request in process, paired: ASP.NET Core's session over <c>MemoryDistributedCache</c> (the baseline),
+    /// StateKit on the memory store with and without L1 (mutable and immutable state), HybridCache (local level only,
+    /// the immutable type: it returns the instance it holds) and FusionCache (memory only, returning its instance).
+    /// </summary>
+    public static async Task RunInProcessAsync(int rounds)
+    {
+        var state = ChatState.OfSize(1024);
+        var cache = new MemoryDistributedCache(Microsoft.Extensions.Options.Options.Create(new Microsoft.Extensions.Caching.Memory.MemoryDistributedCacheOptions()));
+        await using var plain = await StateKitAsync(null, l1: false);
+        await using var tiered = await StateKitAsync(null, l1: true);
+        var aspNetKey = Guid.NewGuid().ToString("N");
+        var first = Open(cache, aspNetKey);
+        await first.LoadAsync();
+        first.Set("chat", JsonSerializer.SerializeToUtf8Bytes(state, Web));
+        await first.CommitAsync();
+
+        var hybridServices = new ServiceCollection();
+        hybridServices.AddHybridCache();
+        await using var hybridProvider = hybridServices.BuildServiceProvider();
+        var hybrid = hybridProvider.GetRequiredService<Microsoft.Extensions.Caching.Hybrid.HybridCache>();
+        var hybridKey = "session:" + Guid.NewGuid().ToString("N");
+        using var fusion = new FusionCache(new FusionCacheOptions { DefaultEntryOptions = new FusionCacheEntryOptions { Duration = IdleTimeout } });
+        var contenders = new List<(string Name, Func<Task<int>> Request)>
+        {
+            ("ASP.NET Core session over MemoryDistributedCache", () => AspNetRequestAsync(cache, aspNetKey)),
+            ("StateKit, memory store", await plain.MutableAsync(state)),
+            ("StateKit, memory store, immutable state", await plain.ImmutableAsync(state)),
+            ("StateKit, memory store + L1", await tiered.MutableAsync(state)),
+            ("StateKit, memory store + L1, immutable state", await tiered.ImmutableAsync(state)),
+            ("HybridCache (local), immutable state", async () =>
+            {
+                var current = await hybrid.GetOrCreateAsync(hybridKey, _ => ValueTask.FromResult(ImmutableChatState.From(state)));
+                await hybrid.SetAsync(hybridKey, current.NextTurn());
+                return (await hybrid.GetOrCreateAsync(hybridKey, _ => ValueTask.FromResult(ImmutableChatState.From(state)))).Turns;
+            }),
+            ("FusionCache (memory), its instance", FusionRequest(fusion, state)),
+        };
+        await MeasureAsync($"Session request in process, 1 KB chat state, {rounds} rounds, contenders alternating", contenders, rounds, 0);
+    }
+
+    /// <summary>Runs the contenders alternately (one request each per round, after 50 warm-up rounds) and prints p50, p99 and the p50 ratio to the first.</summary>
+    private static async Task MeasureAsync(string title, List<(string Name, Func<Task<int>> Request)> contenders, int rounds, double gapMilliseconds)
+    {
         var times = contenders.Select(_ => new double[rounds]).ToArray();
         for (var i = 0; i < 50; i++)
         {
@@ -88,7 +139,7 @@ internal static class SessionRequestRunner
             }
         }
 
-        Console.WriteLine($"Session request on Redis, 1 KB chat state, {rounds} rounds, contenders alternating{(gapMilliseconds > 0 ? $", {gapMilliseconds:0.#} ms pause after each round" : string.Empty)}:");
+        Console.WriteLine($"{title}{(gapMilliseconds > 0 ? $", {gapMilliseconds:0.#} ms pause after each round" : string.Empty)}:");
         Console.WriteLine();
         Console.WriteLine("| contender | p50 | p99 | p50 ÷ ASP.NET Core session |");
         Console.WriteLine("|---|---:|---:|---:|");
@@ -101,10 +152,6 @@ internal static class SessionRequestRunner
             Console.WriteLine($"| {contenders[c].Name} | {p50:0.0} µs | {times[c][(int)(rounds * 0.99)]:0.0} µs | {p50 / baseline:0.00} |");
         }
 
-        Console.WriteLine();
-        var requests = 2 * (rounds + 50); // each app serves a mutable and an immutable contender
-        Console.WriteLine($"Redis reads per StateKit request (get-or-create, update, read back): {plain.Reads / (double)requests:0.00} without L1, {tiered.Reads / (double)requests:0.00} with L1.");
-        await cache.RemoveAsync(aspNetKey);
     }
 
     /// <summary>FusionCache as its docs set it up for several instances: memory, Redis as the distributed level, the Redis backplane.</summary>
@@ -148,12 +195,17 @@ internal static class SessionRequestRunner
     private static DistributedSession Open(IDistributedCache cache, string key) =>
         new(cache, key, IdleTimeout, TimeSpan.FromSeconds(5), () => true, NullLoggerFactory.Instance, isNewSessionKey: false);
 
-    private static async Task<App> StateKitAsync(string redis, string prefix, bool l1)
+    private static Task<App> StateKitAsync(string redis, string prefix, bool l1) =>
+        StateKitAsync(b => b.UseRedis(redis, o => o.RedisKeyPrefix = prefix), l1);
+
+    /// <summary>StateKit with sessions of both types on the store <paramref name="store"/> picks (the memory store when <see langword="null"/>).</summary>
+    private static async Task<App> StateKitAsync(Action<StateKitBuilder>? store, bool l1)
     {
         var services = new ServiceCollection();
         var reads = new ReadCounter();
-        var builder = services.AddStateKit(o => o.Telemetry = false).UseRedis(redis, o => o.RedisKeyPrefix = prefix)
-            .Decorate((store, _) => new ReadCountingStore(store, reads)); // below L1: the reads that reach Redis
+        var builder = services.AddStateKit(o => o.Telemetry = false);
+        store?.Invoke(builder);
+        builder.Decorate((inner, _) => new ReadCountingStore(inner, reads)); // below L1: the reads that reach the store
         if (l1)
         {
             builder.UseL1();
