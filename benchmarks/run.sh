@@ -59,6 +59,13 @@ fi
 echo "==> paired StateKit vs raw driver"
 dotnet "$bench" --paired "$([[ -n "$quick" ]] && echo 200 || echo 3000)" | tee "$out/paired.md"
 
+echo "==> session requests, paired (in process, and on Redis)"
+dotnet "$bench" --session-memory "$([[ -n "$quick" ]] && echo 500 || echo 20000)" | tee "$out/sessions.md"
+dotnet "$bench" --session-redis "$([[ -n "$quick" ]] && echo 200 || echo 2000)" | tee -a "$out/sessions.md"
+
+echo "==> PostgreSQL write-through vs a hand-written UPSERT at 1, 16 and 64 clients"
+dotnet "$bench" --pg-writes "$([[ -n "$quick" ]] && echo 1 || echo 3)" "$([[ -n "$quick" ]] && echo 1 || echo 3)" | tee "$out/pg-writes.md"
+
 echo "==> load test"
 load_status=0
 dotnet "$load" ${quick:+--quick} | tee "$out/loadtest.md" || load_status=$?
