@@ -41,24 +41,7 @@ internal sealed partial class StateProvider
 
         // All or nothing: remember the scope as it is, apply the checkpoint, and on any failure put back what was there.
         var before = await SnapshotAsync(scope, cancellationToken).ConfigureAwait(false);
-        try
-        {
-            await ApplyAsync(scope, before, target, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception failure) when (failure is not OperationCanceledException)
-        {
-            try
-            {
-                var partial = await SnapshotAsync(scope, CancellationToken.None).ConfigureAwait(false);
-                await ApplyAsync(scope, partial, before, CancellationToken.None).ConfigureAwait(false);
-            }
-            catch (Exception rollback)
-            {
-                throw new AggregateException($"Restoring {scope} to checkpoint '{checkpointId}' failed, and so did putting the scope back; it may be partly restored.", failure, rollback);
-            }
-
-            throw;
-        }
+        await ApplyAllOrNothingAsync(scope, before, target, false, $"Restoring {scope} to checkpoint '{checkpointId}' failed, and so did putting the scope back; it may be partly restored.", cancellationToken).ConfigureAwait(false);
 
         await ChangedAsync(new StateChange(StateChangeKind.Restore, scope, checkpointId, 0, 0, PrincipalName, _time.GetUtcNow()), cancellationToken).ConfigureAwait(false);
     }
@@ -75,7 +58,6 @@ internal sealed partial class StateProvider
         var data = checkpointId is null
             ? await SnapshotAsync(source, cancellationToken).ConfigureAwait(false)
             : await ReadCheckpointAsync(source, checkpointId, "Fork", cancellationToken).ConfigureAwait(false);
-        var empty = new CheckpointData(new Dictionary<string, byte[]>(StringComparer.Ordinal), new Dictionary<string, byte[][]>(StringComparer.Ordinal), null);
         var existing = await SnapshotAsync(target, cancellationToken).ConfigureAwait(false);
         if (existing.Entries.Keys.Concat(existing.Lists.Keys).FirstOrDefault() is { } taken)
         {
@@ -86,27 +68,36 @@ internal sealed partial class StateProvider
         // Values are written only where none exists (a value created in the target meanwhile is a conflict); the
         // session part of a checkpoint stays with its own scope.
         data = new CheckpointData(data.Entries, data.Lists, null);
+        await ApplyAllOrNothingAsync(target, existing, data, true, $"Forking {source} into {target} failed, and so did removing what was copied; {target} may hold part of it.", cancellationToken).ConfigureAwait(false);
+
+        await ChangedAsync(new StateChange(StateChangeKind.Restore, target, checkpointId ?? string.Empty, 0, 0, PrincipalName, _time.GetUtcNow()), cancellationToken).ConfigureAwait(false);
+        return (data.Entries.Count, data.Lists.Count);
+    }
+
+    /// <summary>
+    /// Turns the scope from <paramref name="current"/> into <paramref name="target"/>; on a failure midway it puts the
+    /// scope back to <paramref name="current"/> before rethrowing (<paramref name="failedMessage"/> when that fails too).
+    /// </summary>
+    private async ValueTask ApplyAllOrNothingAsync(StateScope scope, CheckpointData current, CheckpointData target, bool ifAbsent, string failedMessage, CancellationToken cancellationToken)
+    {
         try
         {
-            await ApplyAsync(target, existing, data, cancellationToken, ifAbsent: true).ConfigureAwait(false);
+            await ApplyAsync(scope, current, target, cancellationToken, ifAbsent).ConfigureAwait(false);
         }
         catch (Exception failure) when (failure is not OperationCanceledException)
         {
             try
             {
-                var partial = await SnapshotAsync(target, CancellationToken.None).ConfigureAwait(false);
-                await ApplyAsync(target, partial, empty, CancellationToken.None).ConfigureAwait(false);
+                var partial = await SnapshotAsync(scope, CancellationToken.None).ConfigureAwait(false);
+                await ApplyAsync(scope, partial, current, CancellationToken.None).ConfigureAwait(false);
             }
             catch (Exception rollback)
             {
-                throw new AggregateException($"Forking {source} into {target} failed, and so did removing what was copied; {target} may hold part of it.", failure, rollback);
+                throw new AggregateException(failedMessage, failure, rollback);
             }
 
             throw;
         }
-
-        await ChangedAsync(new StateChange(StateChangeKind.Restore, target, checkpointId ?? string.Empty, 0, 0, PrincipalName, _time.GetUtcNow()), cancellationToken).ConfigureAwait(false);
-        return (data.Entries.Count, data.Lists.Count);
     }
 
     private async ValueTask<CheckpointData> ReadCheckpointAsync(StateScope scope, string checkpointId, string operation, CancellationToken cancellationToken)

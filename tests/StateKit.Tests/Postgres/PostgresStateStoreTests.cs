@@ -12,7 +12,7 @@ using StateKit.Testing;
 namespace StateKit.Tests.Postgres;
 
 /// <summary>PostgreSQL-specific behaviour on the test server: schema set-up and versioning, batches, secrets, restarts.</summary>
-public sealed class PostgresStateStoreTests
+public sealed partial class PostgresStateStoreTests
 {
     private readonly List<string> _schemas = [];
 

@@ -53,12 +53,8 @@ public sealed class RedisClusterTests
         // Issue 25: a plain PUBLISH on a cluster is forwarded to every node; SPUBLISH stays on the shard of its channel.
         var writer = Store();
         var listener = Store();
-        var heard = new System.Collections.Concurrent.ConcurrentQueue<StateStoreChange>();
-        await using var subscription = await listener.SubscribeAsync(string.Empty, (change, _) =>
-        {
-            heard.Enqueue(change);
-            return ValueTask.CompletedTask;
-        });
+        var (subscription, heard) = await ListenAsync(listener);
+        await using var listening = subscription;
         var multiplexer = await Multiplexer();
         Assert.That((string?)await multiplexer.GetDatabase().StringGetAsync($"{_redisPrefix}:0::layout"), Is.EqualTo("2s"), "layout 2 with a sharded feed (every node runs Redis 7)");
 
@@ -94,12 +90,8 @@ public sealed class RedisClusterTests
         var classic = await multiplexer.GetSubscriber().SubscribeAsync(RedisChannel.Literal($"{_redisPrefix}:0::changes"));
         var writer = Store();
         var listener = Store();
-        var heard = new System.Collections.Concurrent.ConcurrentQueue<StateStoreChange>();
-        await using var subscription = await listener.SubscribeAsync(string.Empty, (change, _) =>
-        {
-            heard.Enqueue(change);
-            return ValueTask.CompletedTask;
-        });
+        var (subscription, heard) = await ListenAsync(listener);
+        await using var listening = subscription;
         await writer.SetAsync("chat/2/turns", new byte[] { 1 });
         await WaitAsync(() => heard.Any(c => c.Key == "chat/2/turns"));
         Assert.That(writer.KeyLayout, Is.EqualTo(RedisKeyLayout.HashSlots));
@@ -302,6 +294,18 @@ public sealed class RedisClusterTests
         }
 
         return holding;
+    }
+
+    /// <summary>Subscribes to every change of <paramref name="store"/>; the notices pile up in the queue.</summary>
+    private static async Task<(IAsyncDisposable Subscription, System.Collections.Concurrent.ConcurrentQueue<StateStoreChange> Heard)> ListenAsync(RedisStateStore store)
+    {
+        var heard = new System.Collections.Concurrent.ConcurrentQueue<StateStoreChange>();
+        var subscription = await store.SubscribeAsync(string.Empty, (change, _) =>
+        {
+            heard.Enqueue(change);
+            return ValueTask.CompletedTask;
+        });
+        return (subscription, heard);
     }
 
     private static async Task WaitAsync(Func<bool> condition)

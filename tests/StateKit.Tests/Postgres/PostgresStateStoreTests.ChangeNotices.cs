@@ -5,26 +5,13 @@ using StateKit.Postgres;
 
 namespace StateKit.Tests.Postgres;
 
-/// <summary>
+/// <content>
 /// Issue 29: the tables' triggers notify only while a change feed is registered (schema version 5), since PostgreSQL
 /// commits notifying transactions one at a time. Checked from outside with a plain LISTEN connection that is not
 /// registered: it hears the notices only while a store's feed is.
-/// </summary>
-public sealed class PostgresChangeNoticeTests
+/// </content>
+public sealed partial class PostgresStateStoreTests
 {
-    private readonly List<string> _schemas = [];
-
-    [TearDown]
-    public async Task DropSchemasAsync()
-    {
-        await using var dataSource = NpgsqlDataSource.Create(TestServers.Postgres);
-        foreach (var schema in _schemas)
-        {
-            await using var cmd = dataSource.CreateCommand($"DROP SCHEMA IF EXISTS \"{schema}\" CASCADE");
-            await cmd.ExecuteNonQueryAsync();
-        }
-    }
-
     [Test]
     public async Task WithNoFeedRegistered_WritesSendNoNotice_ASubscriberTurnsThemOn_AndDisposingTurnsThemOff()
     {
@@ -203,13 +190,6 @@ public sealed class PostgresChangeNoticeTests
         await using var listen = new NpgsqlCommand($"LISTEN \"{channel}\"", connection);
         await listen.ExecuteNonQueryAsync();
         return eavesdropper;
-    }
-
-    private PostgresStateStoreOptions NewOptions()
-    {
-        var schema = "sk_test_" + Guid.NewGuid().ToString("N")[..10];
-        _schemas.Add(schema);
-        return new PostgresStateStoreOptions { ConnectionString = TestServers.Postgres, Schema = schema };
     }
 
     /// <summary>A LISTEN connection that is not registered: what any process hears on the channel.</summary>
