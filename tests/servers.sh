@@ -11,7 +11,8 @@
 # STATEKIT_REDIS_STOP/START: commands the crash tests run to take a server down and bring it back, and
 # STATEKIT_REDIS_SERVER: the redis-server binary, for the tests that start a Redis Cluster of their own.
 #   STATEKIT_REDIS_CLUSTER  the endpoints of a Redis Cluster (3 primaries, 3 replicas here), e.g. "127.0.0.1:7000,127.0.0.1:7001"
-started_postgres=""; started_redis=""; started_cluster=""
+#   STATEKIT_PGBOUNCER  Npgsql connection string of a PgBouncer in transaction mode in front of that PostgreSQL
+started_postgres=""; started_redis=""; started_cluster=""; started_pgbouncer=""
 
 free_port() {
   local port
@@ -125,6 +126,51 @@ start_redis_cluster() {
   echo "==> Redis Cluster (3 primaries, 3 replicas) started on $STATEKIT_REDIS_CLUSTER"
 }
 
+# PgBouncer in transaction mode in front of the PostgreSQL started above (Debian's pgbouncer, installed like
+# redis-server when missing), for the pooler tests: STATEKIT_PGBOUNCER is its connection string.
+start_pgbouncer() {
+  if [[ -n "${STATEKIT_PGBOUNCER:-}" ]]; then echo "==> PgBouncer: using STATEKIT_PGBOUNCER from the environment"; return 0; fi
+  if [[ -z "$started_postgres" ]]; then echo "==> PgBouncer: not started (PostgreSQL comes from the environment; set STATEKIT_PGBOUNCER)"; return 0; fi
+  local bin; bin="$(command -v pgbouncer || echo /usr/sbin/pgbouncer)"
+  if [[ ! -x "$bin" ]]; then
+    if [[ "$(id -u)" == "0" ]] && command -v apt-get >/dev/null 2>&1; then
+      echo "==> installing pgbouncer"
+      DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null || echo "apt-get update reported errors; trying the install anyway" >&2
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer >/dev/null
+      bin="$(command -v pgbouncer || echo /usr/sbin/pgbouncer)"
+    else
+      echo "pgbouncer is not installed (and this script can only install it as root with apt-get)" >&2; return 1
+    fi
+  fi
+  local dir="$work/pgbouncer" port pg_port password
+  port="$(free_port)"; mkdir -p "$dir"
+  pg_port="$(sed 's/.*Port=\([0-9]*\).*/\1/' <<<"$STATEKIT_POSTGRES")"
+  password="$(sed 's/.*Password=\([^;]*\).*/\1/' <<<"$STATEKIT_POSTGRES")"
+  printf '"statekit" "%s"\n' "$password" > "$dir/userlist.txt"
+  cat > "$dir/pgbouncer.ini" <<INI
+[databases]
+postgres = host=127.0.0.1 port=$pg_port dbname=postgres
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $port
+unix_socket_dir = $dir
+auth_type = scram-sha-256
+auth_file = $dir/userlist.txt
+pool_mode = transaction
+max_client_conn = 400
+default_pool_size = 40
+ignore_startup_parameters = extra_float_digits,search_path
+logfile = $dir/pgbouncer.log
+pidfile = $dir/pgbouncer.pid
+INI
+  if [[ "$(id -u)" == "0" ]]; then chown -R nobody "$dir"; chmod 600 "$dir/userlist.txt"; fi
+  as_server_user "$bin" -d "$dir/pgbouncer.ini" || { cat "$dir/pgbouncer.log" >&2 2>/dev/null; return 1; }
+  for _ in $(seq 1 50); do [[ -s "$dir/pgbouncer.pid" ]] && break; sleep 0.1; done
+  started_pgbouncer="$dir/pgbouncer.pid"
+  export STATEKIT_PGBOUNCER="Host=127.0.0.1;Port=$port;Username=statekit;Password=$password;Database=postgres"
+  echo "==> PgBouncer (transaction pooling) started on 127.0.0.1:$port"
+}
+
 # Chromium and ChromeDriver for the browser tests (Debian's packages), installed like redis-server when missing.
 ensure_chromium() {
   if [[ -n "${STATEKIT_CHROMEDRIVER:-}" ]]; then echo "==> Chromium: using STATEKIT_CHROMEDRIVER from the environment"; return 0; fi
@@ -143,12 +189,14 @@ ensure_chromium() {
 
 start_servers() {
   start_postgres
+  start_pgbouncer
   start_redis
   start_redis_cluster
   ensure_chromium
 }
 
 stop_servers() {
+  if [[ -n "$started_pgbouncer" && -s "$started_pgbouncer" ]]; then kill "$(cat "$started_pgbouncer")" 2>/dev/null || true; fi
   if [[ -n "$started_redis" ]]; then pkill -f "[r]edis-server 127.0.0.1:$started_redis" 2>/dev/null || true; fi
   for port in $started_cluster; do pkill -f "[r]edis-server 127.0.0.1:$port" 2>/dev/null || true; done
   if [[ -n "$started_postgres" ]]; then as_server_user $started_postgres -m immediate stop >/dev/null 2>&1 || true; fi

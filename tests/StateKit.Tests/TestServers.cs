@@ -17,6 +17,9 @@ internal static class TestServers
     /// </summary>
     public const string PostgresFeedConnection = "query LIKE 'LISTEN \"statekit_%' OR query LIKE '%pg_xact_status%' OR query LIKE 'UPDATE %_listeners\" SET expires_at%'";
 
+    /// <summary>Gets the Npgsql connection string of the test PgBouncer (transaction pooling, in front of <see cref="Postgres"/>).</summary>
+    public static string PgBouncer => Require("STATEKIT_PGBOUNCER", "PgBouncer");
+
     /// <summary>Gets the StackExchange.Redis configuration of the test Redis server.</summary>
     public static string Redis => Require("STATEKIT_REDIS", "Redis");
 
