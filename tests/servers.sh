@@ -139,7 +139,8 @@ start_pgbouncer() {
       DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer >/dev/null
       bin="$(command -v pgbouncer || echo /usr/sbin/pgbouncer)"
     else
-      echo "pgbouncer is not installed (and this script can only install it as root with apt-get)" >&2; return 1
+      # Only the pooler tests need it: they are skipped without it (and fail under CI=true).
+      echo "==> PgBouncer: not installed (this script can only install it as root with apt-get); the pooler tests will not run" >&2; return 0
     fi
   fi
   local dir="$work/pgbouncer" port pg_port password
