@@ -59,10 +59,15 @@ internal sealed partial class StateProvider
             ? await SnapshotAsync(source, cancellationToken).ConfigureAwait(false)
             : await ReadCheckpointAsync(source, checkpointId, "Fork", cancellationToken).ConfigureAwait(false);
         var existing = await SnapshotAsync(target, cancellationToken).ConfigureAwait(false);
-        if (existing.Entries.Keys.Concat(existing.Lists.Keys).FirstOrDefault() is { } taken)
+        if (existing.Entries.Keys.FirstOrDefault() is { } value)
         {
-            var version = existing.Entries.ContainsKey(taken) ? (await _store.GetAsync(ScopeKeys.Value(target, taken), cancellationToken).ConfigureAwait(false))?.Version ?? 1 : 1;
-            throw new StateConflictException(_store.Name, "Fork", ScopeKeys.Value(target, taken), 0, version);
+            var version = (await _store.GetAsync(ScopeKeys.Value(target, value), cancellationToken).ConfigureAwait(false))?.Version ?? 1;
+            throw new StateConflictException(_store.Name, "Fork", ScopeKeys.Value(target, value), 0, version);
+        }
+
+        if (existing.Lists.Keys.FirstOrDefault() is { } list)
+        {
+            throw new StateConflictException(_store.Name, "Fork", ScopeKeys.List(target, list), 0, existing.Lists[list].Length);
         }
 
         // Values are written only where none exists (a value created in the target meanwhile is a conflict); the

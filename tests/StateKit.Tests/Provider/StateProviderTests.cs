@@ -265,13 +265,14 @@ public sealed class StateProviderTests(string kind) : StoreFixture(kind)
         await provider.SetAsync(taken, "mine", new Counter(7));
 
         var conflict = await Assert.ThrowsAsync<StateConflictException>(async () => await provider.ForkAsync(chat, taken));
-        Assert.That(conflict!.Key, Does.EndWith("mine"));
+        Assert.That(conflict!.Key, Does.EndWith("/v/mine"));
         Assert.That(await provider.ListKeysAsync(taken).ToListAsync(), Is.EqualTo(new[] { "mine" }));
         Assert.That(await provider.GetAsync<Counter>(taken, "plan"), Is.Null);
 
         var listOnly = StateScope.Shared("list-only");
         await provider.AppendAsync(listOnly, "log", [new ChatMessage("user", "x")]);
-        await Assert.ThrowsAsync<StateConflictException>(async () => await provider.ForkAsync(chat, listOnly));
+        var listConflict = await Assert.ThrowsAsync<StateConflictException>(async () => await provider.ForkAsync(chat, listOnly));
+        Assert.That(listConflict!.Key, Does.EndWith("/l/log"), "the list is named as a list");
 
         await Assert.ThrowsAsync<StateNotFoundException>(async () => await provider.ForkAsync(chat, StateScope.Shared("fresh"), "no-such-checkpoint"));
         Assert.That(await provider.ListKeysAsync(StateScope.Shared("fresh")).ToListAsync(), Is.Empty);
