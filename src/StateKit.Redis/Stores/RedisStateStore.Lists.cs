@@ -31,7 +31,7 @@ public sealed partial class RedisStateStore
         args[3] = StateStoreGuard.KeepsExpiry(timeToLive) ? 0 : 1;
         args[4] = newExpiry;
         args[5] = newTtl;
-        args[6] = _changeChannel;
+        args[6] = ChannelSlot;
         for (var i = 0; i < items.Count; i++)
         {
             args[7 + i] = Checked(key, items[i].Span);
@@ -116,7 +116,7 @@ public sealed partial class RedisStateStore
     {
         _guard.Enter(cancellationToken);
         _guard.ValidateKey(key, "ListTrim");
-        return (long)(await EvalAsync("ListTrim", key, write: true, RedisScripts.ListTrim, ListKeys(key), [Now, start, stop, _changeChannel], cancellationToken).ConfigureAwait(false))!;
+        return (long)(await EvalAsync("ListTrim", key, write: true, RedisScripts.ListTrim, ListKeys(key), [Now, start, stop, ChannelSlot], cancellationToken).ConfigureAwait(false))!;
     }
 
     /// <inheritdoc />
@@ -124,7 +124,7 @@ public sealed partial class RedisStateStore
     {
         _guard.Enter(cancellationToken);
         _guard.ValidateKey(key, "ListDelete");
-        return (long)(await EvalAsync("ListDelete", key, write: true, RedisScripts.ListDelete, ListKeys(key), [Now, _changeChannel], cancellationToken).ConfigureAwait(false))! == 1;
+        return (long)(await EvalAsync("ListDelete", key, write: true, RedisScripts.ListDelete, ListKeys(key), [Now, ChannelSlot], cancellationToken).ConfigureAwait(false))! == 1;
     }
 
     /// <inheritdoc />

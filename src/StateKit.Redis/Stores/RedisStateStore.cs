@@ -28,7 +28,11 @@ public sealed partial class RedisStateStore : IStateStore, IStateStoreCapabiliti
     private readonly StateStoreGuard _guard;
     private readonly RedisStateStoreOptions _options;
     private readonly string _base;
-    private readonly string _changeChannel;
+    /// <summary>
+    /// The place of the change channel among a writing script's arguments: <see cref="EvalAsync"/> fills in the channel of
+    /// the keys' bucket once the layout is known (<see cref="RedisScripts.Script.ChannelArgument"/>).
+    /// </summary>
+    private static readonly RedisValue ChannelSlot = RedisValue.EmptyString;
 
     /// <summary>Initializes a new instance of the <see cref="RedisStateStore"/> class that owns its connection.</summary>
     /// <param name="options">The options; <see cref="RedisStateStoreOptions.Configuration"/> is required.</param>
@@ -84,7 +88,6 @@ public sealed partial class RedisStateStore : IStateStore, IStateStoreCapabiliti
 
         var prefix = options.KeyPrefix;
         _base = $"{options.RedisKeyPrefix}:{prefix.Length}:{prefix}:";
-        _changeChannel = _base + "changes";
     }
 
     /// <inheritdoc />
@@ -200,7 +203,7 @@ public sealed partial class RedisStateStore : IStateStore, IStateStoreCapabiliti
         var at = _guard.ValidateVersionedWrite(key, value, version, expiresAt, "SetAtVersion");
         var now = Now;
         var (expiry, ttl) = Expiry(at, now);
-        var result = (long)(await EvalAsync("SetAtVersion", key, write: true, RedisScripts.SetAtVersion, k => [k.Entry(key)], [now, WholeArray.Of(value), version, expiry, ttl, _changeChannel, Crc32C.Keyed(key, Crc32C.EntryPosition, value.Span)], cancellationToken).ConfigureAwait(false))!;
+        var result = (long)(await EvalAsync("SetAtVersion", key, write: true, RedisScripts.SetAtVersion, k => [k.Entry(key)], [now, WholeArray.Of(value), version, expiry, ttl, ChannelSlot, Crc32C.Keyed(key, Crc32C.EntryPosition, value.Span)], cancellationToken).ConfigureAwait(false))!;
         return result == -2 ? throw WrongType("SetAtVersion", key) : result == 1;
     }
 
@@ -210,7 +213,7 @@ public sealed partial class RedisStateStore : IStateStore, IStateStoreCapabiliti
         _guard.Enter(cancellationToken);
         _guard.ValidateKey(key, "Delete");
         _guard.ValidateDeleteVersion(expectedVersion);
-        var result = (RedisResult[])(await EvalAsync("Delete", key, write: true, RedisScripts.Delete, k => [k.Entry(key)], [Now, expectedVersion ?? -1, _changeChannel], cancellationToken).ConfigureAwait(false))!;
+        var result = (RedisResult[])(await EvalAsync("Delete", key, write: true, RedisScripts.Delete, k => [k.Entry(key)], [Now, expectedVersion ?? -1, ChannelSlot], cancellationToken).ConfigureAwait(false))!;
         var outcome = (long)result[0];
         return outcome switch
         {
@@ -322,7 +325,7 @@ public sealed partial class RedisStateStore : IStateStore, IStateStoreCapabiliti
         StateStoreGuard.ValidateTimeToLive(timeToLive);
         var now = Now;
         var (expiry, ttl) = Expiry(_guard.ExpiryFrom(timeToLive), now);
-        return (long)(await EvalAsync(operation, key, write: true, script, keys, [now, expiry, ttl, _changeChannel], cancellationToken).ConfigureAwait(false))!;
+        return (long)(await EvalAsync(operation, key, write: true, script, keys, [now, expiry, ttl, ChannelSlot], cancellationToken).ConfigureAwait(false))!;
     }
 
     private StateCorruptedException WrongType(string operation, string? key, Exception? inner = null) =>
@@ -377,7 +380,7 @@ public sealed partial class RedisStateStore : IStateStore, IStateStoreCapabiliti
         var now = Now;
         var args = new RedisValue[2 + (writes.Count * 6)];
         args[0] = now;
-        args[^1] = _changeChannel;
+        args[^1] = ChannelSlot;
         for (var i = 0; i < writes.Count; i++)
         {
             var write = writes[i];
@@ -470,14 +473,12 @@ public sealed partial class RedisStateStore : IStateStore, IStateStoreCapabiliti
             var run = script;
             if (script.IsStamped)
             {
-                // The write counter of the keys' bucket, last (the script increments it and returns it).
+                // The write counter of the keys' bucket, last (the script increments it and returns it), and the
+                // bucket's change channel: the store's one channel, or with a sharded feed the bucket's own, in the
+                // keys' hash slot, published to by SPUBLISH.
                 redisKeys = [.. redisKeys, k.Counter(bucket)];
-                if (k.ShardedFeed)
-                {
-                    // The notice goes to the bucket's channel, in the keys' hash slot, by SPUBLISH.
-                    args[script.ChannelArgument] = k.Channel(bucket);
-                    run = script.Sharded;
-                }
+                args[script.ChannelArgument] = k.Channel(bucket);
+                run = k.ShardedFeed ? script.Sharded : script;
             }
 
             var before = SeenCounter(bucket);

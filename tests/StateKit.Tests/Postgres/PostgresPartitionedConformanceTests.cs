@@ -9,13 +9,8 @@ namespace StateKit.Tests.Postgres;
 /// Issue 25: the conformance suite on tables the store creates hash-partitioned (<see cref="PostgresStateStoreOptions.Partitions"/>
 /// = 8), and a check that they are partitioned and that rows spread over the partitions.
 /// </summary>
-public sealed class PostgresPartitionedConformanceTests : StateStoreConformanceTests<PostgresStateStore>
+public sealed class PostgresPartitionedConformanceTests() : PostgresConformanceFixture("sk_part_")
 {
-    private readonly string _schema = "sk_part_" + Guid.NewGuid().ToString("N")[..10];
-
-    [OneTimeTearDown]
-    public Task DropSchemaAsync() => TestServers.DropSchemaAsync(_schema);
-
     [Test]
     public async Task TheTables_ArePartitionedByHashOfTheKey_AndRowsSpreadOverThePartitions()
     {
@@ -29,7 +24,7 @@ public sealed class PostgresPartitionedConformanceTests : StateStoreConformanceT
         await using (var partitioned = dataSource.CreateCommand(
             "SELECT c.relname, p.partstrat FROM pg_partitioned_table p JOIN pg_class c ON c.oid = p.partrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = @schema ORDER BY c.relname"))
         {
-            partitioned.Parameters.AddWithValue("schema", _schema);
+            partitioned.Parameters.AddWithValue("schema", Schema);
             var tables = new List<string>();
             await using var reader = await partitioned.ExecuteReaderAsync();
             while (await reader.ReadAsync())
@@ -41,16 +36,14 @@ public sealed class PostgresPartitionedConformanceTests : StateStoreConformanceT
             Assert.That(tables, Is.EquivalentTo(new[] { "statekit_entries", "statekit_list_items", "statekit_lists" }));
         }
 
-        await using var spread = dataSource.CreateCommand($"SELECT count(DISTINCT tableoid) FROM \"{_schema}\".statekit_entries");
+        await using var spread = dataSource.CreateCommand($"SELECT count(DISTINCT tableoid) FROM \"{Schema}\".statekit_entries");
         Assert.That((long)(await spread.ExecuteScalarAsync())!, Is.EqualTo(8), "200 keys land in all 8 partitions");
     }
 
-    protected override ValueTask<PostgresStateStore> CreateStoreAsync(StateStoreOptions options, TimeProvider timeProvider)
+    protected override PostgresStateStoreOptions StoreOptions()
     {
-        var postgresOptions = new PostgresStateStoreOptions { ConnectionString = TestServers.Postgres, Schema = _schema, Partitions = 8 };
-        options.CopyTo(postgresOptions);
-        return new(new PostgresStateStore(postgresOptions, timeProvider));
+        var options = base.StoreOptions();
+        options.Partitions = 8;
+        return options;
     }
-
-    protected override ValueTask<bool> DamageStoredValueAsync(string keyPrefix, string key) => PostgresStateStoreConformanceTests.DamageAsync(_schema, keyPrefix, key);
 }

@@ -11,13 +11,8 @@ namespace StateKit.Tests.Postgres;
 /// prepared statements do not survive a pooler that lends a server connection per transaction) and
 /// <see cref="PostgresStateStoreOptions.ListenConnectionString"/> straight to PostgreSQL (a LISTEN needs its session).
 /// </summary>
-public sealed class PostgresPgBouncerConformanceTests : StateStoreConformanceTests<PostgresStateStore>
+public sealed class PostgresPgBouncerConformanceTests() : PostgresConformanceFixture("sk_pgb_")
 {
-    private readonly string _schema = "sk_pgb_" + Guid.NewGuid().ToString("N")[..10];
-
-    [OneTimeTearDown]
-    public Task DropSchemaAsync() => TestServers.DropSchemaAsync(_schema);
-
     [Test]
     public async Task ConcurrentConditionalUpdates_ThroughThePooler_LoseNothing_AndAnotherInstanceHearsThem()
     {
@@ -60,17 +55,11 @@ public sealed class PostgresPgBouncerConformanceTests : StateStoreConformanceTes
         Assert.That(heard.Keys.Order(), Is.EqualTo(Enumerable.Range(1, 320).Select(v => (long)v)), "every version announced to the other instance");
     }
 
-    protected override ValueTask<PostgresStateStore> CreateStoreAsync(StateStoreOptions options, TimeProvider timeProvider)
+    protected override PostgresStateStoreOptions StoreOptions()
     {
-        var postgresOptions = new PostgresStateStoreOptions
-        {
-            ConnectionString = TestServers.PgBouncer + ";Max Auto Prepare=0;No Reset On Close=true",
-            ListenConnectionString = TestServers.Postgres,
-            Schema = _schema,
-        };
-        options.CopyTo(postgresOptions);
-        return new(new PostgresStateStore(postgresOptions, timeProvider));
+        var options = base.StoreOptions();
+        options.ConnectionString = TestServers.PgBouncer + ";Max Auto Prepare=0;No Reset On Close=true";
+        options.ListenConnectionString = TestServers.Postgres;
+        return options;
     }
-
-    protected override ValueTask<bool> DamageStoredValueAsync(string keyPrefix, string key) => PostgresStateStoreConformanceTests.DamageAsync(_schema, keyPrefix, key);
 }

@@ -10,32 +10,9 @@ namespace StateKit.Tests.Postgres;
 [TestFixture(StorePipeline.Bare)]
 [TestFixture(StorePipeline.PassThrough)]
 [TestFixture(StorePipeline.L1)]
-public sealed class PostgresStateStoreConformanceTests(StorePipeline pipeline) : StateStoreConformanceTests<PostgresStateStore>
+public sealed class PostgresStateStoreConformanceTests(StorePipeline pipeline) : PostgresConformanceFixture("sk_conf_")
 {
     protected override IStateStore Decorate(PostgresStateStore store) => pipeline.Wrap(store, Time);
-
-    private readonly string _schema = "sk_conf_" + Guid.NewGuid().ToString("N")[..10];
-
-    [OneTimeTearDown]
-    public async Task DropSchemaAsync()
-    {
-        var connectionString = Environment.GetEnvironmentVariable("STATEKIT_POSTGRES");
-        if (!string.IsNullOrEmpty(connectionString))
-        {
-            await using var dataSource = NpgsqlDataSource.Create(connectionString);
-            await using var cmd = dataSource.CreateCommand($"DROP SCHEMA IF EXISTS \"{_schema}\" CASCADE");
-            await cmd.ExecuteNonQueryAsync();
-        }
-    }
-
-    protected override ValueTask<PostgresStateStore> CreateStoreAsync(StateStoreOptions options, TimeProvider timeProvider)
-    {
-        var postgresOptions = new PostgresStateStoreOptions { ConnectionString = TestServers.Postgres, Schema = _schema };
-        options.CopyTo(postgresOptions);
-        return new(new PostgresStateStore(postgresOptions, timeProvider));
-    }
-
-    protected override ValueTask<bool> DamageStoredValueAsync(string keyPrefix, string key) => DamageAsync(_schema, keyPrefix, key);
 
     /// <summary>Flips a byte of a stored value in the store's table, as a damaged disk would.</summary>
     internal static async ValueTask<bool> DamageAsync(string schema, string keyPrefix, string key)
