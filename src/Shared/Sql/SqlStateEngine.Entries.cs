@@ -277,35 +277,52 @@ internal sealed partial class SqlStateEngine
     /// <param name="prefix">The prefix.</param>
     /// <param name="cancellationToken">The token.</param>
     /// <returns>The keys.</returns>
-    public async IAsyncEnumerable<string> ListKeysAsync(string prefix, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public IAsyncEnumerable<string> ListKeysAsync(string prefix, CancellationToken cancellationToken) =>
+        PagesAsync(_listKeys, "ListKeys", prefix, static r => r.GetString(0), static k => k, cancellationToken);
+
+    /// <summary>Streams the live lists whose key starts with <paramref name="prefix"/>, in ordinal order, a page at a time.</summary>
+    /// <param name="prefix">The prefix.</param>
+    /// <param name="cancellationToken">The token.</param>
+    /// <returns>The lists, with their expiry.</returns>
+    public IAsyncEnumerable<StateListInfo> ListListsAsync(string prefix, CancellationToken cancellationToken) =>
+        PagesAsync(
+            _listLists,
+            "ListLists",
+            prefix,
+            static r => new StateListInfo(r.GetString(0), r.IsDBNull(1) ? null : DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(1))),
+            static l => l.Key,
+            cancellationToken);
+
+    /// <summary>Runs a keyset-paged listing query (<c>@from</c>, <c>@to</c>, <c>@after</c>) until a page comes back short.</summary>
+    private async IAsyncEnumerable<T> PagesAsync<T>(string sql, string operation, string prefix, Func<DbDataReader, T> read, Func<T, string> keyOf, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         _guard.Enter(cancellationToken);
-        _guard.ValidatePrefix(prefix, "ListKeys");
+        _guard.ValidatePrefix(prefix, operation);
 
         var upper = PrefixUpperBound(prefix);
         var after = string.Empty;
         while (true)
         {
-            var page = await RunAsync("ListKeys", null, write: false, async (c, ct) =>
+            var page = await RunAsync(operation, null, write: false, async (c, ct) =>
             {
-                using var cmd = Command(c, _listKeys, null, null, Now);
+                using var cmd = Command(c, sql, null, null, Now);
                 Add(cmd.Cmd, "@from", prefix, DbType.String);
                 Add(cmd.Cmd, "@to", upper, DbType.String);
                 Add(cmd.Cmd, "@after", after, DbType.String);
-                var keys = new List<string>(PageSize);
+                var rows = new List<T>(PageSize);
                 await using var reader = await cmd.Cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
                 while (await reader.ReadAsync(ct).ConfigureAwait(false))
                 {
-                    keys.Add(reader.GetString(0));
+                    rows.Add(read(reader));
                 }
 
-                return keys;
+                return rows;
             }, cancellationToken).ConfigureAwait(false);
 
-            foreach (var key in page)
+            foreach (var row in page)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                yield return key;
+                yield return row;
             }
 
             if (page.Count < PageSize)
@@ -313,7 +330,7 @@ internal sealed partial class SqlStateEngine
                 yield break;
             }
 
-            after = page[^1];
+            after = keyOf(page[^1]);
         }
     }
 

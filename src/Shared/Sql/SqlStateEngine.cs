@@ -31,7 +31,7 @@ internal sealed partial class SqlStateEngine
     private volatile bool _schemaReady;
 
     private readonly string _get, _exists, _version, _insertOrReplace, _insertIfAbsent, _setAtVersion, _update, _delete, _deleteIfVersion, _touch;
-    private readonly string _listKeys, _purgeEntries, _purgeItems, _purgeLists;
+    private readonly string _listKeys, _listLists, _purgeEntries, _purgeItems, _purgeLists;
     private readonly string _listUpsert, _listClearItems, _listRange, _listLength, _listHead, _listSetBounds, _listTrimItems, _listDelete, _listTouch;
 
     /// <summary>Initializes a new instance of the <see cref="SqlStateEngine"/> class.</summary>
@@ -65,6 +65,7 @@ internal sealed partial class SqlStateEngine
         _deleteIfVersion = $"DELETE FROM {e} WHERE ns = @ns AND key = @key AND version = @expected AND {Live} RETURNING version";
         _touch = $"UPDATE {e} SET expires_at = @exp WHERE ns = @ns AND key = @key AND {Live}";
         _listKeys = $"SELECT key FROM {e} WHERE ns = @ns AND key >= @from AND (@to IS NULL OR key < @to) AND key > @after AND {Live} ORDER BY key LIMIT {PageSize}";
+        _listLists = $"SELECT key, expires_at FROM {t.Lists} WHERE ns = @ns AND key >= @from AND (@to IS NULL OR key < @to) AND key > @after AND tail > head AND {Live} ORDER BY key LIMIT {PageSize}";
         var expiredIn = $"(ns, key) IN (SELECT ns, key FROM {{0}} WHERE ns = @ns AND expires_at <= @now ORDER BY expires_at LIMIT {PurgeBatch})";
         _purgeEntries = $"DELETE FROM {e} WHERE " + string.Format(System.Globalization.CultureInfo.InvariantCulture, expiredIn, e);
         _purgeItems = $"DELETE FROM {t.Items} WHERE " + string.Format(System.Globalization.CultureInfo.InvariantCulture, expiredIn, t.Lists);

@@ -5,12 +5,12 @@
 namespace StateKit.Sqlite;
 
 /// <content>The <see cref="IStateStore"/> members, forwarded to the shared SQL engine.</content>
-public sealed partial class SqliteStateStore : IStateStore, IStateStoreCapabilities, IVersionPreservingStateStore, StateKit.Internal.IStateStoreLocation, StateKit.Internal.IStateStoreBackend
+public sealed partial class SqliteStateStore : IStateStore, IStateStoreCapabilities, IVersionPreservingStateStore, IStateListCatalog, StateKit.Internal.IStateStoreLocation, StateKit.Internal.IStateStoreBackend
 #elif STATEKIT_POSTGRES
 namespace StateKit.Postgres;
 
 /// <content>The <see cref="IStateStore"/> members, forwarded to the shared SQL engine.</content>
-public sealed partial class PostgresStateStore : IStateStore, IStateStoreCapabilities, IVersionPreservingStateStore, StateKit.Internal.IStateStoreLocation, StateKit.Internal.IStateStoreBackend
+public sealed partial class PostgresStateStore : IStateStore, IStateStoreCapabilities, IVersionPreservingStateStore, IStateListCatalog, StateKit.Internal.IStateStoreLocation, StateKit.Internal.IStateStoreBackend
 #endif
 {
     /// <inheritdoc />
@@ -51,6 +51,9 @@ public sealed partial class PostgresStateStore : IStateStore, IStateStoreCapabil
 
     /// <inheritdoc />
     public IAsyncEnumerable<string> ListKeysAsync(string prefix = "", CancellationToken cancellationToken = default) => _engine.ListKeysAsync(prefix, cancellationToken);
+
+    /// <inheritdoc />
+    public IAsyncEnumerable<StateListInfo> ListListsAsync(string prefix = "", CancellationToken cancellationToken = default) => _engine.ListListsAsync(prefix, cancellationToken);
 
     /// <inheritdoc />
     public ValueTask<long> PurgeExpiredAsync(CancellationToken cancellationToken = default) => _engine.PurgeExpiredAsync(cancellationToken);

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using StateKit.Adapters;
@@ -239,6 +240,59 @@ public sealed partial class FileStateStore
 
                 AppendRecords(index, file, path, key, ListFile.AppendRecords([], expiresAt), "ListTouch");
                 return true;
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Each list file is read to learn its key and expiry. A damaged list whose key the file name tells is listed, so a read reports the damage.</remarks>
+    public async IAsyncEnumerable<StateListInfo> ListListsAsync(string prefix = "", [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        _guard.ValidatePrefix(prefix, "ListLists");
+        _guard.Enter(cancellationToken);
+        await Task.CompletedTask.ConfigureAwait(false);
+        foreach (var path in EnumerateFiles(_listsDirectory, "ListLists"))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var name = Path.GetFileName(path);
+            var decoded = FileNames.TryDecode(name);
+            if ((decoded is null && !FileNames.IsHashed(name)) || (decoded is not null && !decoded.StartsWith(prefix, StringComparison.Ordinal)))
+            {
+                continue;
+            }
+
+            StateListInfo? found = null;
+            using (var file = OpenListFile(path, decoded ?? name, "ListLists", write: false))
+            {
+                if (file is null)
+                {
+                    continue;
+                }
+
+                var index = IndexFor(path);
+                lock (index)
+                {
+                    try
+                    {
+                        if (Refresh(index, file, path, key: null, "ListLists") && index.Key!.StartsWith(prefix, StringComparison.Ordinal))
+                        {
+                            found = new StateListInfo(index.Key, FromTicks(index.ExpiresAt));
+                        }
+                    }
+                    catch (StateCorruptedException) when (decoded is not null)
+                    {
+                        found = new StateListInfo(decoded, null);
+                    }
+                    catch (StateCorruptedException)
+                    {
+                        Log.SkippedUnreadable(_logger, path, "the list is damaged and its file name does not tell its key");
+                    }
+                }
+            }
+
+            if (found is { } list)
+            {
+                yield return list;
             }
         }
     }

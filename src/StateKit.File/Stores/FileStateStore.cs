@@ -22,7 +22,7 @@ namespace StateKit.File;
 /// fixed number). Key-to-name mapping never leaves the directory and never maps two keys to one file.
 /// </para>
 /// </remarks>
-public sealed partial class FileStateStore : IStateStore, IStateStoreCapabilities, IVersionPreservingStateStore, IStateChangeFeed, StateKit.Internal.IStateStoreLocation, StateKit.Internal.IStateStoreBackend
+public sealed partial class FileStateStore : IStateStore, IStateStoreCapabilities, IVersionPreservingStateStore, IStateListCatalog, IStateChangeFeed, StateKit.Internal.IStateStoreLocation, StateKit.Internal.IStateStoreBackend
 {
     private readonly UnixFileMode _fileMode;
     private readonly StateStoreGuard _guard;

@@ -106,6 +106,9 @@ internal sealed class RedisKeys
     /// <summary>The SCAN pattern of the entries whose keys start with <paramref name="prefix"/>.</summary>
     public string EntryPattern(string prefix) => KindPattern("e:") + Glob(prefix) + "*";
 
+    /// <summary>The SCAN pattern of the list keys whose StateKit key starts with <paramref name="prefix"/>.</summary>
+    public string ListPattern(string prefix) => KindPattern("l:") + Glob(prefix) + "*";
+
     /// <summary>The SCAN pattern of every list meta key.</summary>
     public string MetaPattern() => KindPattern("m:") + "*";
 

@@ -251,6 +251,27 @@ internal static class RedisScripts
         return out
         """);
 
+    /// <summary>One SCAN page over list keys. ARGV[1]=cursor, [2]=MATCH pattern, [3]=now, [4]=COUNT, [5]=byte offset of the kind
+    /// (<c>l:</c>) in a list key; its meta key is the same key with <c>m:</c> there.
+    /// Returns {next cursor, 0, list key, expiry or '', …} for the live lists of the page.</summary>
+    public static readonly Script ScanLists = new("""
+        local page = redis.call('SCAN', ARGV[1], 'MATCH', ARGV[2], 'COUNT', ARGV[4])
+        local now = tonumber(ARGV[3])
+        local at = tonumber(ARGV[5])
+        local out = {page[1], 0}
+        for _, list in ipairs(page[2]) do
+          local meta = redis.pcall('GET', string.sub(list, 1, at) .. 'm:' .. string.sub(list, at + 3))
+          if type(meta) == 'table' then meta = nil end
+          if meta and string.sub(meta, 1, 1) == 'c' then meta = string.sub(meta, 2) end
+          local exp = tonumber(meta)
+          if not (exp and exp <= now) then
+            table.insert(out, list)
+            table.insert(out, exp and tostring(exp) or '')
+          end
+        end
+        return out
+        """);
+
     /// <summary>One SCAN page over list meta keys. ARGV[1]=cursor, [2]=MATCH pattern, [3]=now, [4]=COUNT, [5]=byte offset of the kind
     /// (<c>m:</c>) in a meta key; the list key is the same key with <c>l:</c> there.
     /// Deletes due lists (meta and list key) and the meta key of a list that is gone; returns {next cursor, removed count}.</summary>

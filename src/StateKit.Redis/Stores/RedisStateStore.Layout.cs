@@ -163,7 +163,7 @@ public sealed partial class RedisStateStore
     }
 
     private RedisValue[] ScanArguments(RedisKeys keys, RedisScripts.Script script, string pattern, string cursor, bool purge) =>
-        script == RedisScripts.PurgeLists
+        script == RedisScripts.PurgeLists || script == RedisScripts.ScanLists
             ? [cursor, pattern, Now, _options.ScanPageSize, keys.KindByteOffset]
             : [cursor, pattern, Now, _options.ScanPageSize, purge ? 1 : 0];
 

@@ -22,7 +22,7 @@ namespace StateKit.Redis;
 /// batch is atomic within one shard (<see cref="SetManyAsync"/>), and listing and purging run on every primary. A write that timed out or lost its connection after it was sent raises
 /// <see cref="StateStoreUnavailableException"/> with <see cref="StateStoreUnavailableException.WriteMayHaveApplied"/> set.
 /// </remarks>
-public sealed partial class RedisStateStore : IStateStore, IStateStoreCapabilities, IVersionPreservingStateStore, StateKit.Internal.IStateStoreLocation, StateKit.Internal.IStateStoreBackend
+public sealed partial class RedisStateStore : IStateStore, IStateStoreCapabilities, IVersionPreservingStateStore, IStateListCatalog, StateKit.Internal.IStateStoreLocation, StateKit.Internal.IStateStoreBackend
 {
     private readonly RedisConnection _connection;
     private readonly StateStoreGuard _guard;
@@ -259,6 +259,28 @@ public sealed partial class RedisStateStore : IStateStore, IStateStoreCapabiliti
                 {
                     cancellationToken.ThrowIfCancellationRequested();
                     yield return key;
+                }
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Scans like <see cref="ListKeysAsync"/> (every primary of a cluster, never a partial answer).</remarks>
+    public async IAsyncEnumerable<StateListInfo> ListListsAsync(string prefix = "", [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        _guard.Enter(cancellationToken);
+        _guard.ValidatePrefix(prefix, "ListLists");
+
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        await foreach (var (keys, page) in ScanAsync("ListLists", RedisScripts.ScanLists, k => k.ListPattern(prefix), purge: false, cancellationToken).ConfigureAwait(false))
+        {
+            for (var i = 2; i + 1 < page.Length; i += 2)
+            {
+                if (keys.TryParse((string)page[i]!, out var entry, out var key) && !entry && key.StartsWith(prefix, StringComparison.Ordinal) && seen.Add(key))
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    var expiry = (string?)page[i + 1];
+                    yield return new StateListInfo(key, string.IsNullOrEmpty(expiry) ? null : DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(expiry, System.Globalization.CultureInfo.InvariantCulture)));
                 }
             }
         }

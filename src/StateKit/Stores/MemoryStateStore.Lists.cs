@@ -178,6 +178,35 @@ public sealed partial class MemoryStateStore
         return new(false);
     }
 
+    /// <inheritdoc />
+    public async IAsyncEnumerable<StateListInfo> ListListsAsync(string prefix = "", [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        _guard.ValidatePrefix(prefix, "ListLists");
+        _guard.Enter(cancellationToken);
+        await Task.CompletedTask.ConfigureAwait(false);
+        foreach (var pair in _lists)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (!pair.Key.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            long expiresAt;
+            lock (pair.Value)
+            {
+                if (!IsLive(pair.Value))
+                {
+                    continue;
+                }
+
+                expiresAt = pair.Value.ExpiresAt;
+            }
+
+            yield return new StateListInfo(pair.Key, FromTicks(expiresAt));
+        }
+    }
+
     private bool IsLive(ListItem list) => !list.Removed && list.Items.Count > 0 && list.ExpiresAt > NowTicks;
 
     private bool RemoveExpiredList(string key, long now)

@@ -13,7 +13,7 @@ namespace StateKit;
 /// conditional writes never lose an update and a batch is atomic. Expiry is lazy (an expired entry is invisible at once) and purged from a heap
 /// ordered by expiry, so a purge costs the number of due entries, not the number of entries.
 /// </remarks>
-public sealed partial class MemoryStateStore : IStateStore, IStateStoreCapabilities, IVersionPreservingStateStore, IStateChangeFeed, Internal.IStateStoreBackend
+public sealed partial class MemoryStateStore : IStateStore, IStateStoreCapabilities, IVersionPreservingStateStore, IStateListCatalog, IStateChangeFeed, Internal.IStateStoreBackend
 {
     private const int OpportunisticPurgeBatch = 32;
     private readonly ConcurrentDictionary<string, Item> _entries = new(StringComparer.Ordinal);

@@ -38,7 +38,7 @@ namespace StateKit;
 /// until replay writes them to the primary.
 /// </para>
 /// </remarks>
-internal sealed partial class FallbackStateStore : IStateStore, IStateStoreCapabilities, IVersionPreservingStateStore, IFallbackStatus
+internal sealed partial class FallbackStateStore : IStateStore, IStateStoreCapabilities, IVersionPreservingStateStore, IStateListCatalog, IFallbackStatus
 {
     /// <summary>The key prefix of the journal markers a fallback store holds during an outage.</summary>
     public const string JournalPrefix = "statekit-fallback/";
@@ -161,7 +161,8 @@ internal sealed partial class FallbackStateStore : IStateStore, IStateStoreCapab
         ArgumentNullException.ThrowIfNull(serviceType);
         if (serviceKey is null && serviceType.IsInstanceOfType(this))
         {
-            return this;
+            // The catalog answers from whichever store serves: only when every one of them has it.
+            return serviceType != typeof(IStateListCatalog) || _stores.All(s => s.GetService<IStateListCatalog>() is not null) ? this : null;
         }
 
         return _stores[0].GetService(serviceType, serviceKey);
@@ -206,25 +207,34 @@ internal sealed partial class FallbackStateStore : IStateStore, IStateStoreCapab
         WriteAsync([key], isList: false, (s, t) => s.TouchAsync(key, timeToLive, t), cancellationToken);
 
     /// <inheritdoc />
-    public async IAsyncEnumerable<string> ListKeysAsync(string prefix = "", [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public IAsyncEnumerable<string> ListKeysAsync(string prefix = "", CancellationToken cancellationToken = default) =>
+        ListFromServingStoreAsync((s, t) => s.ListKeysAsync(prefix, t), static key => key, cancellationToken);
+
+    /// <inheritdoc />
+    /// <remarks>Named by the store that serves reads now (the primary, or a fallback during an outage), like <see cref="ListKeysAsync"/>.</remarks>
+    public IAsyncEnumerable<StateListInfo> ListListsAsync(string prefix = "", CancellationToken cancellationToken = default) =>
+        ListFromServingStoreAsync((s, t) => s.GetRequiredService<IStateListCatalog>().ListListsAsync(prefix, t), static list => list.Key, cancellationToken);
+
+    /// <summary>Reads a whole listing from the store that serves reads, without the fallback's own journal keys.</summary>
+    private async IAsyncEnumerable<T> ListFromServingStoreAsync<T>(Func<IStateStore, CancellationToken, IAsyncEnumerable<T>> list, Func<T, string> keyOf, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var keys = await ReadAsync<IReadOnlyList<string>>([], async (s, t) =>
+        var items = await ReadAsync<IReadOnlyList<T>>([], async (s, t) =>
         {
-            var listed = new List<string>();
-            await foreach (var key in s.ListKeysAsync(prefix, t).ConfigureAwait(false))
+            var listed = new List<T>();
+            await foreach (var item in list(s, t).ConfigureAwait(false))
             {
-                if (!key.StartsWith(JournalPrefix, StringComparison.Ordinal))
+                if (!keyOf(item).StartsWith(JournalPrefix, StringComparison.Ordinal))
                 {
-                    listed.Add(key);
+                    listed.Add(item);
                 }
             }
 
             return listed;
         }, cancellationToken).ConfigureAwait(false);
-        foreach (var key in keys)
+        foreach (var item in items)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            yield return key;
+            yield return item;
         }
     }
 

@@ -18,7 +18,7 @@ namespace StateKit.Internal;
 /// </para>
 /// <para>It owns the default store; the named stores belong to the container (they are keyed services too).</para>
 /// </remarks>
-internal sealed class TierRoutingStateStore : IStateStore, IStateChangeFeed, IStateStoreCapabilities, IVersionPreservingStateStore
+internal sealed class TierRoutingStateStore : IStateStore, IStateChangeFeed, IStateStoreCapabilities, IVersionPreservingStateStore, IStateListCatalog
 {
     private static readonly StateTier[] AllTiers = Enum.GetValues<StateTier>();
 
@@ -30,6 +30,7 @@ internal sealed class TierRoutingStateStore : IStateStore, IStateChangeFeed, ISt
     private readonly IStateStore[] _distinct;
     private readonly bool _hasFeed;
     private readonly bool _preservesVersions;
+    private readonly bool _cataloguesLists;
 
     private TierRoutingStateStore(IStateStore defaultStore, IStateStore?[] byTier)
     {
@@ -38,6 +39,7 @@ internal sealed class TierRoutingStateStore : IStateStore, IStateChangeFeed, ISt
         _distinct = [defaultStore, .. byTier.OfType<IStateStore>().Where(s => !ReferenceEquals(s, defaultStore)).Distinct()];
         _hasFeed = _distinct.All(s => s.GetService<IStateChangeFeed>() is not null);
         _preservesVersions = _distinct.All(s => s.GetService<IVersionPreservingStateStore>() is not null);
+        _cataloguesLists = _distinct.All(s => s.GetService<IStateListCatalog>() is not null);
         Capabilities = _distinct.Aggregate(~StateStoreCapabilities.None, (all, s) => all & s.GetCapabilities());
     }
 
@@ -74,10 +76,11 @@ internal sealed class TierRoutingStateStore : IStateStore, IStateChangeFeed, ISt
         {
             return serviceType == typeof(IStateChangeFeed) ? (_hasFeed ? this : null)
                 : serviceType == typeof(IVersionPreservingStateStore) ? (_preservesVersions ? this : null)
+                : serviceType == typeof(IStateListCatalog) ? (_cataloguesLists ? this : null)
                 : this;
         }
 
-        if (serviceType == typeof(IStateChangeFeed) || serviceType == typeof(IVersionPreservingStateStore) || serviceType == typeof(IStateStoreCapabilities))
+        if (serviceType == typeof(IStateChangeFeed) || serviceType == typeof(IVersionPreservingStateStore) || serviceType == typeof(IStateListCatalog) || serviceType == typeof(IStateStoreCapabilities))
         {
             return null;
         }
@@ -157,16 +160,24 @@ internal sealed class TierRoutingStateStore : IStateStore, IStateChangeFeed, ISt
         Route(key).TouchAsync(key, timeToLive, cancellationToken);
 
     /// <inheritdoc />
-    public async IAsyncEnumerable<string> ListKeysAsync(string prefix = "", [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public IAsyncEnumerable<string> ListKeysAsync(string prefix = "", CancellationToken cancellationToken = default) =>
+        ListRoutedAsync(prefix, (s, t) => s.ListKeysAsync(prefix, t), static key => key, cancellationToken);
+
+    /// <inheritdoc />
+    public IAsyncEnumerable<StateListInfo> ListListsAsync(string prefix = "", CancellationToken cancellationToken = default) =>
+        ListRoutedAsync(prefix, (s, t) => s.GetRequiredService<IStateListCatalog>().ListListsAsync(prefix, t), static list => list.Key, cancellationToken);
+
+    /// <summary>Lists every store a prefix can route to, each key from the store it routes to.</summary>
+    private async IAsyncEnumerable<T> ListRoutedAsync<T>(string prefix, Func<IStateStore, CancellationToken, IAsyncEnumerable<T>> list, Func<T, string> keyOf, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(prefix);
         foreach (var store in StoresFor(prefix))
         {
-            await foreach (var key in store.ListKeysAsync(prefix, cancellationToken).ConfigureAwait(false))
+            await foreach (var item in list(store, cancellationToken).ConfigureAwait(false))
             {
-                if (ReferenceEquals(Route(key), store))
+                if (ReferenceEquals(Route(keyOf(item)), store))
                 {
-                    yield return key;
+                    yield return item;
                 }
             }
         }
