@@ -1,0 +1,64 @@
+namespace StateKit.Tool;
+
+/// <summary>Every live entry key and list of a store under a prefix, sorted by key (ordinal): what export, copy and verify walk.</summary>
+/// <param name="Entries">The entry keys, sorted.</param>
+/// <param name="Lists">The lists, sorted by key.</param>
+internal sealed record StoreInventory(IReadOnlyList<string> Entries, IReadOnlyList<StateListInfo> Lists)
+{
+    /// <summary>Reads the inventory.</summary>
+    /// <param name="store">The store.</param>
+    /// <param name="prefix">The key prefix.</param>
+    /// <param name="cancellationToken">The token.</param>
+    /// <returns>The inventory.</returns>
+    /// <exception cref="ToolException">The store cannot name its lists (a custom store without <see cref="IStateListCatalog"/>).</exception>
+    public static async Task<StoreInventory> ReadAsync(IStateStore store, string prefix, CancellationToken cancellationToken)
+    {
+        var catalog = store.GetService<IStateListCatalog>()
+            ?? throw new ToolException(ExitCodes.Store, $"the '{store.Name}' store cannot name its lists (it does not provide IStateListCatalog), so it cannot be walked whole.");
+        var entries = new List<string>();
+        await foreach (var key in store.ListKeysAsync(prefix, cancellationToken).ConfigureAwait(false))
+        {
+            entries.Add(key);
+        }
+
+        var lists = new List<StateListInfo>();
+        await foreach (var list in catalog.ListListsAsync(prefix, cancellationToken).ConfigureAwait(false))
+        {
+            lists.Add(list);
+        }
+
+        entries.Sort(StringComparer.Ordinal);
+        lists.Sort((a, b) => string.CompareOrdinal(a.Key, b.Key));
+        return new StoreInventory(entries, lists);
+    }
+}
+
+/// <summary>Reads many entries with several reads in flight (a batch read cannot span shards of a cluster).</summary>
+internal static class StoreReads
+{
+    /// <summary>How many reads are in flight at once.</summary>
+    public const int Window = 32;
+
+    /// <summary>Reads the entries of <paramref name="keys"/>; a missing or expired key has no entry in the answer.</summary>
+    /// <param name="store">The store.</param>
+    /// <param name="keys">The keys.</param>
+    /// <param name="cancellationToken">The token.</param>
+    /// <returns>The entries found, by key.</returns>
+    public static async Task<Dictionary<string, StateEntry>> ReadAllAsync(this IStateStore store, IReadOnlyList<string> keys, CancellationToken cancellationToken)
+    {
+        var found = new Dictionary<string, StateEntry>(StringComparer.Ordinal);
+        for (var start = 0; start < keys.Count; start += Window)
+        {
+            var batch = keys.Skip(start).Take(Window).Select(k => store.GetAsync(k, cancellationToken).AsTask()).ToArray();
+            foreach (var entry in await Task.WhenAll(batch).ConfigureAwait(false))
+            {
+                if (entry is not null)
+                {
+                    found[entry.Key] = entry;
+                }
+            }
+        }
+
+        return found;
+    }
+}

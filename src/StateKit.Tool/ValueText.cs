@@ -1,0 +1,60 @@
+using System.Text;
+using System.Text.Json;
+using StateKit.Serialization;
+
+namespace StateKit.Tool;
+
+/// <summary>Shows stored bytes to a person: a StateKit envelope decoded as JSON, plain JSON or text as it is, anything else as base64.</summary>
+internal static class ValueText
+{
+    private static readonly StateValueCodec Codec = new();
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    /// <summary>Describes a value.</summary>
+    /// <param name="bytes">The stored bytes.</param>
+    /// <param name="key">The key, for messages.</param>
+    /// <returns>The text and how it was read (<c>json</c>, <c>text</c>, <c>base64</c>).</returns>
+    public static (string Text, string Encoding) Describe(ReadOnlyMemory<byte> bytes, string key)
+    {
+        if (bytes.Length >= StateValueCodec.HeaderSize && bytes.Span[0] == 0xA7)
+        {
+            try
+            {
+                var element = Codec.Decode<JsonElement>(bytes.Span, key);
+                return (JsonSerializer.Serialize(element, Indented), "json");
+            }
+            catch (StateCorruptedException)
+            {
+                // Not JSON inside (another serializer) or damaged: shown as bytes; verify tells which.
+            }
+        }
+
+        try
+        {
+            using var document = JsonDocument.Parse(bytes);
+            return (JsonSerializer.Serialize(document.RootElement, Indented), "json");
+        }
+        catch (JsonException)
+        {
+        }
+
+        try
+        {
+            return (new UTF8Encoding(false, true).GetString(bytes.Span), "text");
+        }
+        catch (DecoderFallbackException)
+        {
+            return (Convert.ToBase64String(bytes.Span), "base64");
+        }
+    }
+
+    /// <summary>Parses a described value back to JSON for machine output.</summary>
+    /// <param name="bytes">The stored bytes.</param>
+    /// <param name="key">The key.</param>
+    /// <returns>The JSON element, or a string holding text or base64.</returns>
+    public static object Json(ReadOnlyMemory<byte> bytes, string key)
+    {
+        var (text, encoding) = Describe(bytes, key);
+        return encoding == "json" ? JsonDocument.Parse(text).RootElement.Clone() : text;
+    }
+}
