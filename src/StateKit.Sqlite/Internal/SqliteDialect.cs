@@ -29,17 +29,25 @@ internal sealed class SqliteDialect : SqlDialect, IAsyncDisposable
         builder.DefaultTimeout = Math.Max(1, (int)Math.Ceiling(options.BusyTimeout.TotalSeconds));
         if (builder.Mode is SqliteOpenMode.ReadWriteCreate && !string.IsNullOrEmpty(builder.DataSource) && builder.DataSource != ":memory:")
         {
-            var directory = Path.GetDirectoryName(Path.GetFullPath(builder.DataSource));
-            if (!string.IsNullOrEmpty(directory) && !Directory.Exists(directory))
+            var path = Path.GetFullPath(builder.DataSource);
+            try
             {
-                StateKit.Internal.PrivateFiles.CreateDirectory(directory, options.FileMode);
-            }
+                var directory = Path.GetDirectoryName(path);
+                if (!string.IsNullOrEmpty(directory) && !Directory.Exists(directory))
+                {
+                    StateKit.Internal.PrivateFiles.CreateDirectory(directory, options.FileMode);
+                }
 
-            // Created here, empty (a valid new database), so that it is private from the start: SQLite would create it
-            // with the umask's mode, and its WAL and shared-memory files copy the database file's mode.
-            if (!builder.DataSource.StartsWith("file:", StringComparison.OrdinalIgnoreCase))
+                // Created here, empty (a valid new database), so that it is private from the start: SQLite would create it
+                // with the umask's mode, and its WAL and shared-memory files copy the database file's mode.
+                if (!builder.DataSource.StartsWith("file:", StringComparison.OrdinalIgnoreCase))
+                {
+                    StateKit.Internal.PrivateFiles.EnsureExists(path, options.FileMode);
+                }
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
-                StateKit.Internal.PrivateFiles.EnsureExists(Path.GetFullPath(builder.DataSource), options.FileMode);
+                throw new StateStoreConfigurationException("sqlite", "Open", null, $"the database file '{path}' cannot be created: {ex.Message}", ex);
             }
         }
 

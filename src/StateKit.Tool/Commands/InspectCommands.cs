@@ -162,10 +162,10 @@ internal sealed class HistoryCommand(ToolConsole console) : AsyncCommand<History
                 value = old is null ? null : settings.Json ? old.Value : old.Value.GetRawText();
             }
 
-            rows.Add([version.Version, version.WrittenAt, "kept", value]);
+            rows.Add([version.Version, version.WrittenAt, version.Version == current?.Version ? "current" : "kept", value]);
         }
 
-        if (current is not null)
+        if (current is not null && !history.Any(h => h.Version == current.Version))
         {
             rows.Add([current.Version, null, "current", settings.Values ? (settings.Json ? current.Value : current.Value.GetRawText()) : null]);
         }

@@ -69,6 +69,9 @@ public sealed class StateKitOptions : StateStoreOptions
     /// The adapter's options from DI (as set by <c>services.Configure&lt;TStoreOptions&gt;</c> or a <c>Use…(…, configure)</c>
     /// call; a named store's are the named options of its name), with the shared settings they leave unset (key prefix, limits, default time to live) taken from these;
     /// for <see cref="IStateStoreFactory"/> implementations. A setting the adapter's options set is never overwritten.
+    /// Settings of the adapter's options that code left at their defaults are read from the store's configuration
+    /// section (<c>StateKit:Store</c>, a named store's <c>StateKit:Stores:{name}:Store</c>), so
+    /// <c>"Store": { "Type": "postgres", "Schema": "state" }</c> works without code.
     /// </summary>
     /// <typeparam name="TStoreOptions">The adapter's options type.</typeparam>
     /// <param name="services">The services.</param>
@@ -78,7 +81,35 @@ public sealed class StateKitOptions : StateStoreOptions
     {
         ArgumentNullException.ThrowIfNull(services);
         var storeOptions = services.GetService<IOptionsMonitor<TStoreOptions>>()?.Get(StoreName) ?? new TStoreOptions();
+        if (services.GetService<Internal.StateKitMarker>()?.Section(services, StoreName, "Store") is { } section)
+        {
+            FillFromConfiguration(storeOptions, section);
+        }
+
         CopyUnsetTo(storeOptions);
         return storeOptions;
+    }
+
+    /// <summary>Sets the options' settings that still have their default value from the section's keys of the same name.</summary>
+    private static void FillFromConfiguration<TStoreOptions>(TStoreOptions storeOptions, Microsoft.Extensions.Configuration.IConfiguration section)
+        where TStoreOptions : StateStoreOptions, new()
+    {
+        var keys = section.GetChildren().Select(c => c.Key).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        if (keys.Count == 0)
+        {
+            return;
+        }
+
+        var defaults = new TStoreOptions();
+        var bound = new TStoreOptions();
+        Microsoft.Extensions.Configuration.ConfigurationBinder.Bind(section, bound);
+        foreach (var property in typeof(TStoreOptions).GetProperties(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance))
+        {
+            if (keys.Contains(property.Name) && property.CanRead && property.CanWrite && property.GetIndexParameters().Length == 0
+                && Equals(property.GetValue(storeOptions), property.GetValue(defaults)))
+            {
+                property.SetValue(storeOptions, property.GetValue(bound));
+            }
+        }
     }
 }

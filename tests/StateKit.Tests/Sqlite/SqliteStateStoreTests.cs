@@ -69,6 +69,16 @@ public sealed class SqliteStateStoreTests
         Assert.That(await touched.Task.WaitAsync(TimeSpan.FromSeconds(10)), Is.EqualTo(new StateStoreChange("k", StateStoreChangeKind.Touch, version)));
     }
 
+    /// <summary>A database path whose directory cannot be created (a file is in the way) is a typed configuration error, not a raw IOException.</summary>
+    [Test]
+    public void Open_DirectoryCannotBeCreated_ThrowsConfigurationError()
+    {
+        var blocker = DatabasePath + ".blocker";
+        System.IO.File.WriteAllText(blocker, "a file, not a directory");
+        var ex = Assert.Throws<StateStoreConfigurationException>(() => _ = new SqliteStateStore(new SqliteStateStoreOptions { ConnectionString = Path.Combine(blocker, "state.db") }));
+        Assert.That(ex!.Message, Does.Contain("cannot be created").And.Contain(blocker));
+    }
+
     [Test]
     public async Task Open_DatabaseFromNewerStateKit_IsRefusedWithSchemaVersionError()
     {
