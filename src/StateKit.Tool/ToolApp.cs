@@ -26,8 +26,8 @@ internal static class ToolApp
             config.Settings.Console = output;
             config.Settings.CancellationExitCode = ExitCodes.Cancelled;
             config.SetExceptionHandler((ex, _) => Report(ex, errors));
-            config.AddCommand<LsCommand>("ls").WithDescription("List keys, lists, scopes or sessions under a prefix, a page at a time.")
-                .WithExample("ls", "--store", "sqlite:Data Source=app.db", "session/");
+            config.AddCommand<LsCommand>("ls").WithDescription("List keys and lists (or, with --scopes, scopes) under a prefix, a page at a time.")
+                .WithExample("ls", "--store", "\"sqlite:Data Source=app.db\"", "session/");
             config.AddCommand<GetCommand>("get").WithDescription("Show an entry (decoded as JSON), a list, or a scope's value, with version and expiry.");
             config.AddCommand<HistoryCommand>("history").WithDescription("List the kept versions of a scope's key.");
             config.AddCommand<DiffCommand>("diff").WithDescription("Show what changed in a scope's key between two versions.");
@@ -49,7 +49,7 @@ internal static class ToolApp
                 .WithExample("export", "--store", "redis:localhost:6379", "state.skx");
             config.AddCommand<ImportCommand>("import").WithDescription("Check an export file whole, then write it into a store with its versions and expiries; safe to run again.");
             config.AddCommand<CopyCommand>("copy").WithDescription("Copy one store into another with versions preserved, catch up from the source's change feed, and verify.")
-                .WithExample("copy", "--from", "sqlite:Data Source=app.db", "--to", "postgres:Host=db;Username=app");
+                .WithExample("copy", "--from", "\"sqlite:Data Source=app.db\"", "--to", "\"postgres:Host=db;Username=app\"");
             config.AddCommand<MigrateCommand>("migrate").WithDescription("copy, then keep following the source's changes until Ctrl+C (or --for), then catch up and verify: switch the app over meanwhile.");
             config.AddCommand<VerifyCommand>("verify").WithDescription("Read every entry and list, check checksums and envelopes, report damaged keys; --against compares two stores.");
         });

@@ -73,4 +73,62 @@ public sealed class ConfigurationSectionTests
         /// <summary>Gets or sets the count.</summary>
         public int Count { get; set; }
     }
+
+    /// <summary>
+    /// Issue 28: a store's own options (a SQLite table prefix, a PostgreSQL schema) come from its <c>Store</c> section
+    /// when code leaves them at their defaults, for the default and a named store; what code sets wins.
+    /// </summary>
+    [Test]
+    public async Task StoreOptions_ReadFromTheStoreSection_CodeWins()
+    {
+        var directory = Directory.CreateTempSubdirectory("statekit-sections-").FullName;
+        try
+        {
+            var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["StateKit:Store:Type"] = "sqlite",
+                ["StateKit:Store:ConnectionString"] = "Data Source=" + Path.Combine(directory, "a.db"),
+                ["StateKit:Store:TablePrefix"] = "fromconfig",
+                ["StateKit:Stores:side:Store:Type"] = "sqlite",
+                ["StateKit:Stores:side:Store:ConnectionString"] = "Data Source=" + Path.Combine(directory, "b.db"),
+                ["StateKit:Stores:side:Store:TablePrefix"] = "sideconfig",
+            }).Build();
+            foreach (var (codeSets, expected, sideExpected) in new[] { (false, "fromconfig", "sideconfig"), (true, "fromcode", "sideconfig") })
+            {
+                var services = new ServiceCollection();
+                var builder = services.AddStateKit(configuration.GetSection("StateKit"));
+                if (codeSets)
+                {
+                    services.Configure<StateKit.Sqlite.SqliteStateStoreOptions>(o => o.TablePrefix = "fromcode");
+                }
+
+                await using var provider = services.BuildServiceProvider();
+                await provider.GetRequiredService<IStateStore>().SetAsync("k", new byte[] { 1 });
+                await provider.GetRequiredKeyedService<IStateStore>("side").SetAsync("k", new byte[] { 2 });
+                Assert.That(await TablesAsync(Path.Combine(directory, "a.db")), Does.Contain(expected + "_entries"));
+                Assert.That(await TablesAsync(Path.Combine(directory, "b.db")), Does.Contain(sideExpected + "_entries"));
+            }
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(directory, recursive: true);
+        }
+
+        static async Task<List<string>> TablesAsync(string path)
+        {
+            await using var connection = new Microsoft.Data.Sqlite.SqliteConnection("Data Source=" + path);
+            await connection.OpenAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText = "SELECT name FROM sqlite_master WHERE type = 'table'";
+            var names = new List<string>();
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                names.Add(reader.GetString(0));
+            }
+
+            return names;
+        }
+    }
 }
