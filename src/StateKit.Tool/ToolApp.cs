@@ -68,6 +68,7 @@ internal static class ToolApp
             StateCorruptedException => (ExitCodes.Damaged, ex.Message),
             StateStoreUnavailableException or StateStoreConfigurationException or StateSchemaVersionException or OptionsValidationException => (ExitCodes.Store, ex.Message),
             InvalidStateKeyException or InvalidSessionIdException or ArgumentException => (ExitCodes.Usage, ex.Message),
+            NotSupportedException => (ExitCodes.Store, ex.Message),
             StateStoreException or StateAccessDeniedException => (ExitCodes.Failed, ex.Message),
             InvalidOperationException when ex.Message.Contains("StateKit:", StringComparison.Ordinal) => (ExitCodes.Store, ex.Message),
             _ => (ExitCodes.Failed, ex.ToString()),

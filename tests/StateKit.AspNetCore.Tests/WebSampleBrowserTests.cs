@@ -30,7 +30,7 @@ public sealed class WebSampleBrowserTests
         var driverPath = TestServers.ChromeDriver;
         var chromium = TestServers.Chromium;
         await using var sample = await WebSampleProcess.StartAsync($"--StateKit:Store:ConnectionString={Path.Combine(_data, "chat.db")}", "--StateKit:Sessions:Http:CookieSecurePolicy=SameAsRequest");
-        using var driver = StartBrowser(driverPath, chromium);
+        using var driver = Browser.Start(driverPath, chromium, _data);
 
         driver.Navigate().GoToUrl(sample.BaseAddress);
         await Ready(driver);
@@ -52,22 +52,22 @@ public sealed class WebSampleBrowserTests
 
         // Issue 23, item 22: an empty message shows the field's message; a long unbroken one stays inside its bubble.
         driver.FindElement(By.Id("send")).Click();
-        await Until(() => driver.FindElement(By.Id("status")).Text.Contains("Say something (1 to", StringComparison.Ordinal), "the field message of an empty send");
+        await Browser.Until(() => driver.FindElement(By.Id("status")).Text.Contains("Say something (1 to", StringComparison.Ordinal), "the field message of an empty send");
         await Say(driver, new string('x', 400), expectedItems: 6);
         Assert.That(((IJavaScriptExecutor)driver).ExecuteScript("const li = document.querySelector('#history li.user:last-of-type') ?? [...document.querySelectorAll('#history li.user')].pop(); return li.scrollWidth <= li.clientWidth;"), Is.True, "the long message wraps inside its bubble");
 
         driver.FindElement(By.Id("checkpoint")).Click();
-        await Until(() => driver.FindElement(By.Id("restore")).Enabled, "the checkpoint is saved");
+        await Browser.Until(() => driver.FindElement(By.Id("restore")).Enabled, "the checkpoint is saved");
         driver.Navigate().Refresh();
         await Ready(driver);
-        await Until(() => driver.FindElement(By.Id("restore")).Enabled, "Restore is enabled after a reload: the checkpoint is still there");
+        await Browser.Until(() => driver.FindElement(By.Id("restore")).Enabled, "Restore is enabled after a reload: the checkpoint is still there");
         await Say(driver, "forget this", expectedItems: 8);
         driver.FindElement(By.Id("restore")).Click();
-        await Until(() => History(driver).Count == 6, "the restore brings back the checkpoint's history");
+        await Browser.Until(() => History(driver).Count == 6, "the restore brings back the checkpoint's history");
 
         driver.FindElement(By.Id("name")).SendKeys("Ada");
         driver.FindElement(By.Id("signin")).Click();
-        await Until(() => driver.FindElement(By.Id("status")).Text.StartsWith("Signed in as Ada", StringComparison.Ordinal), "signed in");
+        await Browser.Until(() => driver.FindElement(By.Id("status")).Text.StartsWith("Signed in as Ada", StringComparison.Ordinal), "signed in");
         var rotated = driver.Manage().Cookies.GetCookieNamed("chat.session");
         Assert.That(rotated!.Value, Is.Not.EqualTo(cookie.Value), "sign-in gives the session a new id");
         Assert.That(History(driver), Is.Empty, "and starts empty: nothing planted before sign-in carries over (issue 30, item 8)");
@@ -82,53 +82,27 @@ public sealed class WebSampleBrowserTests
         Assert.That(History(driver)[^1], Is.EqualTo("Echo for Ada: signed in now"));
 
         driver.FindElement(By.Id("signout")).Click();
-        await Until(() => History(driver).Count == 0 && driver.FindElement(By.Id("status")).Text.StartsWith("Not signed in", StringComparison.Ordinal), "signed out");
+        await Browser.Until(() => History(driver).Count == 0 && driver.FindElement(By.Id("status")).Text.StartsWith("Not signed in", StringComparison.Ordinal), "signed out");
         Assert.That(driver.Manage().Cookies.GetCookieNamed("chat.session"), Is.Null, "sign-out deletes the cookie");
-        await Until(() => !driver.FindElement(By.Id("restore")).Enabled && driver.FindElement(By.Id("name")).GetAttribute("value") == string.Empty, "after sign-out: nothing to restore, no old name");
+        await Browser.Until(() => !driver.FindElement(By.Id("restore")).Enabled && driver.FindElement(By.Id("name")).GetAttribute("value") == string.Empty, "after sign-out: nothing to restore, no old name");
 
         using var malformed = await attacker.PostAsync("/api/chat", new StringContent("{\"text\": ", System.Text.Encoding.UTF8, "application/json"));
         Assert.That(malformed.StatusCode, Is.EqualTo(System.Net.HttpStatusCode.BadRequest));
         Assert.That(malformed.Content.Headers.ContentType?.MediaType, Is.EqualTo("application/problem+json"), "malformed JSON is answered with ProblemDetails, not an empty 400");
     }
 
-    private ChromeDriver StartBrowser(string driverPath, string chromium)
-    {
-        Environment.SetEnvironmentVariable("SE_OFFLINE", "true"); // Selenium Manager must not look for downloads
-        var service = ChromeDriverService.CreateDefaultService(Path.GetDirectoryName(driverPath)!, Path.GetFileName(driverPath));
-        service.SuppressInitialDiagnosticInformation = true;
-        var options = new ChromeOptions { BinaryLocation = chromium };
-        options.AddArguments(
-            "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync", "--user-data-dir=" + Path.Combine(_data, "profile"));
-        return new ChromeDriver(service, options, TimeSpan.FromSeconds(60));
-    }
-
     private static async Task Ready(IWebDriver driver) =>
-        await Until(() => driver.FindElement(By.Id("status")).GetAttribute("data-ready") == "true", "the page loaded its session");
+        await Browser.Until(() => driver.FindElement(By.Id("status")).GetAttribute("data-ready") == "true", "the page loaded its session");
 
     private static async Task Say(IWebDriver driver, string text, int expectedItems)
     {
         driver.FindElement(By.Id("message")).SendKeys(text);
         driver.FindElement(By.Id("send")).Click();
-        await Until(() => History(driver).Count == expectedItems, $"'{text}' and its answer are shown");
+        await Browser.Until(() => History(driver).Count == expectedItems, $"'{text}' and its answer are shown");
     }
 
     // One script call, so a list the page is re-rendering is never read half old, half new (no stale elements).
     private static List<string> History(IWebDriver driver) =>
         ((IEnumerable<object>)((IJavaScriptExecutor)driver).ExecuteScript("return [...document.querySelectorAll('#history li')].map(li => li.textContent);")!)
             .Select(o => (string)o).ToList();
-
-    private static async Task Until(Func<bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                Assert.Fail($"timed out waiting until {what}");
-            }
-
-            await Task.Delay(50);
-        }
-    }
 }

@@ -3,6 +3,8 @@ using System.ComponentModel;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
+using StateKit.Internal;
+
 namespace StateKit.Tool.Commands;
 
 /// <summary>The options of <c>copy</c> and <c>migrate</c>.</summary>

@@ -1,6 +1,8 @@
 using System.ComponentModel;
 using Spectre.Console.Cli;
 
+using StateKit.Internal;
+
 namespace StateKit.Tool.Commands;
 
 /// <summary><c>export FILE</c>: every entry and list under a prefix, with versions and expiries, into a checksummed file.</summary>

@@ -40,11 +40,7 @@ internal sealed class LsCommand(ToolConsole console) : AsyncCommand<LsCommand.Se
         var inventory = await StoreInventory.ReadAsync(opened.Store, settings.Prefix, cancellationToken).ConfigureAwait(false);
         if (settings.Scopes)
         {
-            var scopes = inventory.Entries.Select(k => (Shard: StoreKeyLayout.ShardOf(k), List: false))
-                .Concat(inventory.Lists.Select(l => (Shard: StoreKeyLayout.ShardOf(l.Key), List: true)))
-                .GroupBy(s => s.Shard, StringComparer.Ordinal)
-                .OrderBy(g => g.Key, StringComparer.Ordinal)
-                .Select(g => (IReadOnlyList<object?>)[g.Key, g.Count(s => !s.List), g.Count(s => s.List)]);
+            var scopes = inventory.Scopes().Select(s => (IReadOnlyList<object?>)[s.Scope, s.Entries, s.Lists]);
             console.Rows(settings.Json, ["scope", "entries", "lists"], Page(scopes, r => (string)r[0]!, settings));
             return ExitCodes.Ok;
         }
@@ -113,13 +109,13 @@ internal sealed class GetCommand(ToolConsole console) : AsyncCommand<GetCommand.
                 throw new ToolException(ExitCodes.NotFound, $"no list '{listKey}'.");
             }
 
-            console.Rows(settings.Json, ["index", "item"], items.Select((item, i) => (IReadOnlyList<object?>)[i, settings.Json ? ValueText.Json(item, listKey) : ValueText.Describe(item, listKey).Text.ReplaceLineEndings(" ")]));
+            console.Rows(settings.Json, ["index", "item"], items.Select((item, i) => (IReadOnlyList<object?>)[i, settings.Json ? StoredValueText.Json(item, listKey) : StoredValueText.Describe(item, listKey).Text.ReplaceLineEndings(" ")]));
             return ExitCodes.Ok;
         }
 
         var entry = await opened.Store.GetAsync(key, cancellationToken).ConfigureAwait(false) ?? throw new ToolException(ExitCodes.NotFound, $"no entry '{key}'.");
-        var (text, encoding) = ValueText.Describe(entry.Value, key);
-        console.Object(settings.Json, [("key", key), ("version", entry.Version), ("expires", entry.ExpiresAt), ("encoding", encoding), ("value", settings.Json ? ValueText.Json(entry.Value, key) : Environment.NewLine + text)]);
+        var (text, encoding) = StoredValueText.Describe(entry.Value, key);
+        console.Object(settings.Json, [("key", key), ("version", entry.Version), ("expires", entry.ExpiresAt), ("encoding", encoding), ("value", settings.Json ? StoredValueText.Json(entry.Value, key) : Environment.NewLine + text)]);
         return ExitCodes.Ok;
     }
 }

@@ -30,7 +30,7 @@ internal static class SessionRecords
     /// <summary>The scope id a session record names (its <c>ScopeId</c>), or the session id for records without one.</summary>
     public static string ScopeOf(StateEntry record, string id)
     {
-        var value = ValueText.Json(record.Value, record.Key);
+        var value = StoredValueText.Json(record.Value, record.Key);
         if (value is JsonElement { ValueKind: JsonValueKind.Object } element)
         {
             foreach (var property in element.EnumerateObject())
@@ -107,7 +107,7 @@ internal sealed class SessionShowCommand(ToolConsole console) : AsyncCommand<One
             }
 
             keys.Sort(StringComparer.Ordinal);
-            console.Object(settings.Json, [("id", id), ("type", name), ("version", record.Version), ("expires", record.ExpiresAt), ("scope", scope.ToString()), ("keys", settings.Json ? keys : string.Join(", ", keys)), ("record", settings.Json ? ValueText.Json(record.Value, key) : Environment.NewLine + ValueText.Describe(record.Value, key).Text)]);
+            console.Object(settings.Json, [("id", id), ("type", name), ("version", record.Version), ("expires", record.ExpiresAt), ("scope", scope.ToString()), ("keys", settings.Json ? keys : string.Join(", ", keys)), ("record", settings.Json ? StoredValueText.Json(record.Value, key) : Environment.NewLine + StoredValueText.Describe(record.Value, key).Text)]);
             shown++;
         }
 

@@ -54,7 +54,7 @@ internal class ScopeSettings : StoreSettings
     public StateScope ParsedScope() => ScopeArgument.Parse(Scope ?? throw new ToolException(ExitCodes.Usage, "--scope is required (global, local:ID, shared:ID, session:ID or persistent:ID)."));
 }
 
-/// <summary>Reads scopes as <see cref="StateScope.ToString"/> writes them.</summary>
+/// <summary>Reads scopes as <see cref="StateScope.ToString"/> writes them, a bad one as a usage error.</summary>
 internal static class ScopeArgument
 {
     /// <summary>Parses <c>global</c> or <c>tier:owner</c>.</summary>
@@ -63,27 +63,13 @@ internal static class ScopeArgument
     /// <exception cref="ToolException">The text is not a scope.</exception>
     public static StateScope Parse(string text)
     {
-        if (text.Equals("global", StringComparison.OrdinalIgnoreCase))
-        {
-            return StateScope.Global;
-        }
-
-        var colon = text.IndexOf(':', StringComparison.Ordinal);
-        var owner = colon > 0 ? text[(colon + 1)..] : string.Empty;
         try
         {
-            return (colon > 0 ? text[..colon].ToLowerInvariant() : string.Empty) switch
-            {
-                "local" => StateScope.Local(owner),
-                "shared" => StateScope.Shared(owner),
-                "session" => StateScope.Session(owner),
-                "persistent" => StateScope.Persistent(owner),
-                _ => throw new ToolException(ExitCodes.Usage, $"'{text}' is not a scope: use global, local:ID, shared:ID, session:ID or persistent:ID."),
-            };
+            return StateScope.Parse(text);
         }
-        catch (InvalidStateKeyException ex)
+        catch (Exception ex) when (ex is FormatException or InvalidStateKeyException)
         {
-            throw new ToolException(ExitCodes.Usage, $"'{text}' is not a scope: {ex.Message}");
+            throw new ToolException(ExitCodes.Usage, ex.Message);
         }
     }
 }

@@ -76,6 +76,27 @@ public readonly record struct StateScope
     public override string ToString() => Tier == StateTier.Global ? "global" : $"{Tier.ToString().ToLowerInvariant()}:{OwnerId}";
 
     /// <summary>The store-key prefix of this scope; unique per scope and never a prefix of another scope's.</summary>
+    /// <summary>Reads a scope as <see cref="ToString"/> writes it: <c>global</c>, <c>local:ID</c>, <c>shared:ID</c>, <c>session:ID</c> or <c>persistent:ID</c>.</summary>
+    /// <param name="text">The text.</param>
+    /// <returns>The scope.</returns>
+    /// <exception cref="FormatException">The text names no tier.</exception>
+    /// <exception cref="InvalidStateKeyException">The owner id is not valid.</exception>
+    public static StateScope Parse(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var colon = text.IndexOf(':', StringComparison.Ordinal);
+        var owner = colon > 0 ? text[(colon + 1)..] : string.Empty;
+        return (colon > 0 ? text[..colon] : text) switch
+        {
+            "global" when colon < 0 => Global,
+            "local" => Local(owner),
+            "shared" => Shared(owner),
+            "session" => Session(owner),
+            "persistent" => Persistent(owner),
+            _ => throw new FormatException($"'{text}' is not a scope: use global, local:ID, shared:ID, session:ID or persistent:ID."),
+        };
+    }
+
     internal string StorePrefix => _storePrefix ?? throw new InvalidOperationException("Use the StateScope factory methods; default(StateScope) is not a scope.");
 
     /// <summary>The owner id, when it is valid; otherwise <see cref="InvalidStateKeyException"/> (ids often come from requests: a 400, not a 500).</summary>

@@ -1,4 +1,4 @@
-namespace StateKit.Tool;
+namespace StateKit.Internal;
 
 /// <summary>Every live entry key and list of a store under a prefix, sorted by key (ordinal): what export, copy and verify walk.</summary>
 /// <param name="Entries">The entry keys, sorted.</param>
@@ -10,11 +10,11 @@ internal sealed record StoreInventory(IReadOnlyList<string> Entries, IReadOnlyLi
     /// <param name="prefix">The key prefix.</param>
     /// <param name="cancellationToken">The token.</param>
     /// <returns>The inventory.</returns>
-    /// <exception cref="ToolException">The store cannot name its lists (a custom store without <see cref="IStateListCatalog"/>).</exception>
+    /// <exception cref="NotSupportedException">The store cannot name its lists (a custom store without <see cref="IStateListCatalog"/>).</exception>
     public static async Task<StoreInventory> ReadAsync(IStateStore store, string prefix, CancellationToken cancellationToken)
     {
         var catalog = store.GetService<IStateListCatalog>()
-            ?? throw new ToolException(ExitCodes.Store, $"the '{store.Name}' store cannot name its lists (it does not provide IStateListCatalog), so it cannot be walked whole.");
+            ?? throw new NotSupportedException($"The '{store.Name}' store cannot name its lists (it does not provide IStateListCatalog), so it cannot be walked whole.");
         var entries = new List<string>();
         await foreach (var key in store.ListKeysAsync(prefix, cancellationToken).ConfigureAwait(false))
         {
@@ -31,6 +31,16 @@ internal sealed record StoreInventory(IReadOnlyList<string> Entries, IReadOnlyLi
         lists.Sort((a, b) => string.CompareOrdinal(a.Key, b.Key));
         return new StoreInventory(entries, lists);
     }
+
+    /// <summary>The scopes (shards: a session, an agent, a workspace…) the inventory's keys belong to, with how many entries and lists each holds, sorted.</summary>
+    /// <returns>The scopes.</returns>
+    public IReadOnlyList<(string Scope, int Entries, int Lists)> Scopes() =>
+        Entries.Select(k => (Shard: StoreKeyLayout.ShardOf(k), List: false))
+            .Concat(Lists.Select(l => (Shard: StoreKeyLayout.ShardOf(l.Key), List: true)))
+            .GroupBy(s => s.Shard, StringComparer.Ordinal)
+            .OrderBy(g => g.Key, StringComparer.Ordinal)
+            .Select(g => (g.Key, g.Count(s => !s.List), g.Count(s => s.List)))
+            .ToList();
 }
 
 /// <summary>Reads many entries with several reads in flight (a batch read cannot span shards of a cluster).</summary>

@@ -2,10 +2,10 @@ using System.Text;
 using System.Text.Json;
 using StateKit.Serialization;
 
-namespace StateKit.Tool;
+namespace StateKit.Internal;
 
-/// <summary>Shows stored bytes to a person: a StateKit envelope decoded as JSON, plain JSON or text as it is, anything else as base64.</summary>
-internal static class ValueText
+/// <summary>Shows stored bytes to a person (the statekit tool, the State Explorer): a StateKit envelope decoded as JSON, plain JSON or text as it is, anything else as base64.</summary>
+internal static class StoredValueText
 {
     private static readonly StateValueCodec Codec = new();
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
