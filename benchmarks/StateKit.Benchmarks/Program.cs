@@ -69,6 +69,16 @@ if (args.Length > 0 && args[0] == "--pg-writes")
     return;
 }
 
+// "--transfer [entries] [migrate entries] [kinds]" measures the statekit tool: export/import per store and a SQLite → PostgreSQL copy.
+if (args.Length > 0 && args[0] == "--transfer")
+{
+    await TransferRunner.RunAsync(
+        args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 100_000,
+        args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 0,
+        args.Length > 3 ? args[3].Split(',') : ["sqlite", "postgres", "redis"]);
+    return;
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
 
 /// <summary>Entry point.</summary>

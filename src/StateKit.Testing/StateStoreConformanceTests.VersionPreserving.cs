@@ -74,4 +74,42 @@ public abstract partial class StateStoreConformanceTests<TStore>
         await Assert.ThrowsAsync<StateValueTooLargeException>(async () => await preserving.SetAtVersionAsync("k", new byte[MaxValueBytes + 1], 1, null));
         Assert.That(await ListAsync(Store), Is.Empty);
     }
+
+    /// <summary>A batch of version-preserving writes keeps each entry's version and expiry, and says which it wrote.</summary>
+    /// <returns>A task.</returns>
+    [Test]
+    public virtual async Task SetManyAtVersionAsync_KeepsVersionsAndExpiries_AndReportsEachEntry()
+    {
+        await Store.SetAsync("held/newer", Bytes("a"));
+        await Store.SetAsync("held/newer", Bytes("b"));
+        var expiresAt = Time.GetUtcNow() + Minute;
+        var written = await Preserving.SetManyAtVersionAsync(
+        [
+            new StateEntry("batch/a", Bytes("a3"), 3, null),
+            new StateEntry("batch/b", Bytes("b9"), 9, expiresAt),
+            new StateEntry("held/newer", Bytes("old"), 1, null),
+        ]);
+
+        Assert.That(written, Is.EqualTo(new[] { true, true, false }));
+        var a = await Store.GetAsync("batch/a");
+        var b = await Store.GetAsync("batch/b");
+        Assert.That((a!.Version, Text(a.Value), a.ExpiresAt), Is.EqualTo((3L, "a3", (DateTimeOffset?)null)));
+        Assert.That((b!.Version, Text(b.Value), b.ExpiresAt), Is.EqualTo((9L, "b9", (DateTimeOffset?)StateStoreGuard.RoundUpToMillisecond(expiresAt))));
+        Assert.That(Text((await Store.GetAsync("held/newer"))!.Value), Is.EqualTo("b"), "a lower version leaves the entry as it was");
+
+        var again = await Preserving.SetManyAtVersionAsync([new StateEntry("batch/a", Bytes("a3"), 3, null), new StateEntry("batch/b", Bytes("b9"), 9, expiresAt)]);
+        Assert.That(again, Is.EqualTo(new[] { false, false }), "written again: nothing changes");
+        Assert.That(await Preserving.SetManyAtVersionAsync([]), Is.Empty);
+    }
+
+    /// <summary>A batch checks its input like any write.</summary>
+    /// <returns>A task.</returns>
+    [Test]
+    public virtual async Task SetManyAtVersionAsync_BadInput_Throws()
+    {
+        var preserving = Preserving;
+        await Assert.ThrowsAsync<InvalidStateKeyException>(async () => await preserving.SetManyAtVersionAsync([new StateEntry("../k", Bytes("v"), 1, null)]));
+        await Assert.ThrowsAsync<StateValueTooLargeException>(async () => await preserving.SetManyAtVersionAsync([new StateEntry("k", new byte[MaxValueBytes + 1], 1, null)]));
+        Assert.That(await ListAsync(Store), Is.Empty);
+    }
 }

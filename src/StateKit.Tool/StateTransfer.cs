@@ -59,38 +59,75 @@ internal sealed class StateTransfer(IStateStore target, bool authoritative = fal
     /// <summary>Gets what was done so far.</summary>
     public TransferReport Report { get; } = new();
 
-    /// <summary>Writes entries, several at a time.</summary>
-    public Task WriteEntriesAsync(IReadOnlyList<ExportedEntry> entries, CancellationToken cancellationToken) =>
-        Task.WhenAll(entries.Select(e => WriteEntryAsync(e.Key, e.Value, e.Version, e.ExpiresAt, cancellationToken)));
+    /// <summary>How many entries one batch writes (one transaction on the SQL stores).</summary>
+    public const int BatchSize = 500;
 
-    /// <summary>Writes one entry at its version and expiry.</summary>
-    public async Task WriteEntryAsync(string key, ReadOnlyMemory<byte> value, long version, DateTimeOffset? expiresAt, CancellationToken cancellationToken)
+    /// <summary>Writes entries at their versions and expiries as one batch, then settles the ones the target already held.</summary>
+    public async Task WriteEntriesAsync(IReadOnlyList<ExportedEntry> entries, CancellationToken cancellationToken)
     {
-        if (expiresAt is { } at && at <= DateTimeOffset.UtcNow)
+        var now = DateTimeOffset.UtcNow;
+        var live = new List<StateEntry>(entries.Count);
+        foreach (var entry in entries)
         {
-            Report.Count("expired");
+            if (entry.ExpiresAt is { } at && at <= now)
+            {
+                Report.Count("expired");
+            }
+            else
+            {
+                live.Add(new StateEntry(entry.Key, entry.Value, entry.Version, entry.ExpiresAt));
+            }
+        }
+
+        if (live.Count == 0)
+        {
             return;
         }
 
-        for (var attempt = 0; attempt < 3; attempt++)
+        var written = await _preserving.SetManyAtVersionAsync(live, cancellationToken).ConfigureAwait(false);
+        var settle = new List<Task>();
+        for (var i = 0; i < live.Count; i++)
         {
-            if (await _preserving.SetAtVersionAsync(key, value, version, expiresAt, cancellationToken).ConfigureAwait(false))
+            if (written[i])
             {
                 Report.Count("written");
-                return;
             }
+            else
+            {
+                settle.Add(SettleAsync(live[i], cancellationToken));
+            }
+        }
 
-            var current = await target.GetAsync(key, cancellationToken).ConfigureAwait(false);
+        await Task.WhenAll(settle).ConfigureAwait(false);
+    }
+
+    /// <summary>Writes one entry at its version and expiry.</summary>
+    public Task WriteEntryAsync(string key, ReadOnlyMemory<byte> value, long version, DateTimeOffset? expiresAt, CancellationToken cancellationToken) =>
+        WriteEntriesAsync([new ExportedEntry(key, version, expiresAt, value.ToArray())], cancellationToken);
+
+    /// <summary>An entry the target did not take: the same (maybe with another expiry), newer, or (authoritative) to replace.</summary>
+    private async Task SettleAsync(StateEntry entry, CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; attempt < 3; attempt++)
+        {
+            var current = await target.GetAsync(entry.Key, cancellationToken).ConfigureAwait(false);
             if (current is null)
             {
-                continue; // it expired or was deleted in between: write again
+                // It expired or was deleted in between: write again.
+                if (await _preserving.SetAtVersionAsync(entry.Key, entry.Value, entry.Version, entry.ExpiresAt, cancellationToken).ConfigureAwait(false))
+                {
+                    Report.Count("written");
+                    return;
+                }
+
+                continue;
             }
 
-            if (current.Version == version && current.Value.Span.SequenceEqual(value.Span))
+            if (current.Version == entry.Version && current.Value.Span.SequenceEqual(entry.Value.Span))
             {
-                if (current.ExpiresAt != expiresAt)
+                if (current.ExpiresAt != entry.ExpiresAt)
                 {
-                    await target.TouchAsync(key, expiresAt is { } until ? Positive(until - DateTimeOffset.UtcNow) : Timeout.InfiniteTimeSpan, cancellationToken).ConfigureAwait(false);
+                    await target.TouchAsync(entry.Key, entry.ExpiresAt is { } until ? Positive(until - DateTimeOffset.UtcNow) : Timeout.InfiniteTimeSpan, cancellationToken).ConfigureAwait(false);
                 }
 
                 Report.Count("unchanged");
@@ -99,20 +136,26 @@ internal sealed class StateTransfer(IStateStore target, bool authoritative = fal
 
             if (!authoritative)
             {
-                Report.Conflicts.Enqueue(current.Version == version
-                    ? $"{key}: the target holds version {version} with another value"
-                    : $"{key}: the target holds version {current.Version}, newer than {version}");
+                Report.Conflicts.Enqueue(current.Version == entry.Version
+                    ? $"{entry.Key}: the target holds version {entry.Version} with another value"
+                    : $"{entry.Key}: the target holds version {current.Version}, newer than {entry.Version}");
                 return;
             }
 
             // The source deleted and re-created the key (versions start again at 1): the target follows it.
-            if (await target.DeleteAsync(key, current.Version, cancellationToken).ConfigureAwait(false))
+            if (await target.DeleteAsync(entry.Key, current.Version, cancellationToken).ConfigureAwait(false))
             {
                 Report.Count("recreated");
             }
+
+            if (await _preserving.SetAtVersionAsync(entry.Key, entry.Value, entry.Version, entry.ExpiresAt, cancellationToken).ConfigureAwait(false))
+            {
+                Report.Count("written");
+                return;
+            }
         }
 
-        Report.Conflicts.Enqueue($"{key}: kept changing at the target while being written");
+        Report.Conflicts.Enqueue($"{entry.Key}: kept changing at the target while being written");
     }
 
     /// <summary>Removes an entry the source no longer has.</summary>

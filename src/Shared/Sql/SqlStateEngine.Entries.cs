@@ -208,6 +208,48 @@ internal sealed partial class SqlStateEngine
         }, cancellationToken);
     }
 
+    /// <summary>Version-preserving writes of many entries in one transaction (all or nothing).</summary>
+    /// <param name="entries">The entries.</param>
+    /// <param name="cancellationToken">The token.</param>
+    /// <returns>For each entry, whether it was written.</returns>
+    public async ValueTask<IReadOnlyList<bool>> SetManyAtVersionAsync(IReadOnlyList<StateEntry> entries, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(entries);
+        _guard.Enter(cancellationToken);
+        var expiries = new long?[entries.Count];
+        for (var i = 0; i < entries.Count; i++)
+        {
+            var entry = entries[i] ?? throw new ArgumentException("An entry is null.", nameof(entries));
+            expiries[i] = ToUnix(_guard.ValidateVersionedWrite(entry.Key, entry.Value, entry.Version, entry.ExpiresAt, "SetManyAtVersion"));
+            ValidateKeyBytes(entry.Key, "SetManyAtVersion");
+        }
+
+        if (entries.Count == 0)
+        {
+            return Array.Empty<bool>();
+        }
+
+        return await RunAsync("SetManyAtVersion", null, write: true, async (c, ct) =>
+        {
+            var written = new bool[entries.Count];
+            await using var transaction = await _dialect.BeginWriteAsync(c, ct).ConfigureAwait(false);
+            var now = Now;
+            for (var i = 0; i < entries.Count; i++)
+            {
+                var entry = entries[i];
+                using var cmd = Command(c, _setAtVersion, transaction, entry.Key, now);
+                Add(cmd.Cmd, "@value", WholeArray.Of(entry.Value), DbType.Binary);
+                Add(cmd.Cmd, "@version", entry.Version, DbType.Int64);
+                Add(cmd.Cmd, "@exp", expiries[i], DbType.Int64);
+                Add(cmd.Cmd, "@crc", (long)Crc32C.Keyed(entry.Key, Crc32C.EntryPosition, entry.Value.Span), DbType.Int64);
+                written[i] = await cmd.Cmd.ExecuteScalarAsync(ct).ConfigureAwait(false) is not (null or DBNull);
+            }
+
+            await transaction.CommitAsync(ct).ConfigureAwait(false);
+            return (IReadOnlyList<bool>)written;
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Deletes an entry, optionally only at an expected version.</summary>
     /// <param name="key">The key.</param>
     /// <param name="expectedVersion">The expected version.</param>

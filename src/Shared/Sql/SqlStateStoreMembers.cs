@@ -41,6 +41,11 @@ public sealed partial class PostgresStateStore : IStateStore, IStateStoreCapabil
         _engine.SetAtVersionAsync(key, value, version, expiresAt, cancellationToken);
 
     /// <inheritdoc />
+    /// <remarks>In one transaction: all the entries are written, or none.</remarks>
+    public ValueTask<IReadOnlyList<bool>> SetManyAtVersionAsync(IReadOnlyList<StateEntry> entries, CancellationToken cancellationToken = default) =>
+        _engine.SetManyAtVersionAsync(entries, cancellationToken);
+
+    /// <inheritdoc />
     public ValueTask<bool> DeleteAsync(string key, long? expectedVersion = null, CancellationToken cancellationToken = default) => _engine.DeleteAsync(key, expectedVersion, cancellationToken);
 
     /// <inheritdoc />

@@ -181,9 +181,9 @@ internal static class StoreCopier
     {
         var inventory = await StoreInventory.ReadAsync(source, prefix, cancellationToken).ConfigureAwait(false);
         long total = inventory.Entries.Count + inventory.Lists.Count, done = 0;
-        foreach (var batch in inventory.Entries.Chunk(StoreReads.Window))
+        foreach (var batch in inventory.Entries.Chunk(StateTransfer.BatchSize))
         {
-            await Task.WhenAll(batch.Select(k => CopyEntryAsync(source, transfer, k, cancellationToken))).ConfigureAwait(false);
+            await CopyEntriesAsync(source, transfer, batch, cancellationToken).ConfigureAwait(false);
             progress.Report((done += batch.Length, total));
         }
 
@@ -202,9 +202,9 @@ internal static class StoreCopier
             await FullPassAsync(source, transfer, prefix, new Progress<(long, long?)>(), cancellationToken).ConfigureAwait(false);
         }
 
-        foreach (var batch in Take(entries).Chunk(StoreReads.Window))
+        foreach (var batch in Take(entries).Chunk(StateTransfer.BatchSize))
         {
-            await Task.WhenAll(batch.Select(k => CopyEntryAsync(source, transfer, k, cancellationToken))).ConfigureAwait(false);
+            await CopyEntriesAsync(source, transfer, batch, cancellationToken).ConfigureAwait(false);
         }
 
         foreach (var key in Take(lists))
@@ -227,12 +227,12 @@ internal static class StoreCopier
         return keys;
     }
 
-    private static async Task CopyEntryAsync(IStateStore source, StateTransfer transfer, string key, CancellationToken cancellationToken)
+    /// <summary>Copies a batch of keys as the source holds them now: present ones at their versions, missing ones deleted at the target.</summary>
+    private static async Task CopyEntriesAsync(IStateStore source, StateTransfer transfer, IReadOnlyList<string> keys, CancellationToken cancellationToken)
     {
-        var entry = await source.GetAsync(key, cancellationToken).ConfigureAwait(false);
-        await (entry is null
-            ? transfer.DeleteEntryAsync(key, cancellationToken)
-            : transfer.WriteEntryAsync(key, entry.Value, entry.Version, entry.ExpiresAt, cancellationToken)).ConfigureAwait(false);
+        var found = await source.ReadAllAsync(keys, cancellationToken).ConfigureAwait(false);
+        await transfer.WriteEntriesAsync(keys.Where(found.ContainsKey).Select(k => new ExportedEntry(k, found[k].Version, found[k].ExpiresAt, found[k].Value.ToArray())).ToList(), cancellationToken).ConfigureAwait(false);
+        await Task.WhenAll(keys.Where(k => !found.ContainsKey(k)).Select(k => transfer.DeleteEntryAsync(k, cancellationToken))).ConfigureAwait(false);
     }
 
     private static async Task CopyListAsync(IStateStore source, StateTransfer transfer, string key, DateTimeOffset? expiresAt, bool known, CancellationToken cancellationToken)

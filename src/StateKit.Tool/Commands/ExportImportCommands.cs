@@ -193,7 +193,7 @@ internal sealed class ImportCommand(ToolConsole console) : AsyncCommand<ImportCo
                 if (record is ExportedEntry entry)
                 {
                     entries.Add(entry);
-                    if (entries.Count == StoreReads.Window)
+                    if (entries.Count == StateTransfer.BatchSize)
                     {
                         await writer.WriteEntriesAsync(entries, cancellationToken).ConfigureAwait(false);
                         progress.Report((done += entries.Count, total));

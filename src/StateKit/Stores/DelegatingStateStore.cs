@@ -74,6 +74,34 @@ public abstract class DelegatingStateStore : IStateStore, IVersionPreservingStat
         (InnerStore.GetService<IVersionPreservingStateStore>() ?? throw new NotSupportedException($"The '{Name}' store does not provide version-preserving writes."))
             .SetAtVersionAsync(key, value, version, expiresAt, cancellationToken);
 
+    /// <inheritdoc cref="IVersionPreservingStateStore.SetManyAtVersionAsync"/>
+    /// <remarks>
+    /// A decorator that does not override <see cref="SetAtVersionAsync"/> forwards the batch to the store under it; one
+    /// that does (to transform or track each write) gets each entry through its own <see cref="SetAtVersionAsync"/>,
+    /// several at a time, unless it overrides this too. So a batch never skips what a decorator does to one write.
+    /// </remarks>
+    public virtual async ValueTask<IReadOnlyList<bool>> SetManyAtVersionAsync(IReadOnlyList<StateEntry> entries, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(entries);
+        if (OverridesSingleWrite(GetType()))
+        {
+            return await Task.WhenAll(entries.Select(e => SetAtVersionAsync(e.Key, e.Value, e.Version, e.ExpiresAt, cancellationToken).AsTask())).ConfigureAwait(false);
+        }
+
+        var inner = InnerStore.GetService<IVersionPreservingStateStore>() ?? throw new NotSupportedException($"The '{Name}' store does not provide version-preserving writes.");
+        return await inner.SetManyAtVersionAsync(entries, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<Type, bool> SingleWriteOverridden = new();
+
+    /// <summary>Whether <paramref name="type"/> overrides <see cref="SetAtVersionAsync"/> without overriding the batch.</summary>
+    private static bool OverridesSingleWrite(Type type) => SingleWriteOverridden.GetOrAdd(type, static t =>
+    {
+        var single = t.GetMethod(nameof(SetAtVersionAsync), [typeof(string), typeof(ReadOnlyMemory<byte>), typeof(long), typeof(DateTimeOffset?), typeof(CancellationToken)])!;
+        var batch = t.GetMethod(nameof(SetManyAtVersionAsync), [typeof(IReadOnlyList<StateEntry>), typeof(CancellationToken)])!;
+        return single.DeclaringType != typeof(DelegatingStateStore) && batch.DeclaringType == typeof(DelegatingStateStore);
+    });
+
     /// <inheritdoc />
     public virtual ValueTask<bool> DeleteAsync(string key, long? expectedVersion = null, CancellationToken cancellationToken = default) =>
         InnerStore.DeleteAsync(key, expectedVersion, cancellationToken);

@@ -27,4 +27,23 @@ public interface IVersionPreservingStateStore
     /// <exception cref="InvalidStateKeyException">The key is not valid.</exception>
     /// <exception cref="StateValueTooLargeException">The value exceeds the configured maximum.</exception>
     ValueTask<bool> SetAtVersionAsync(string key, ReadOnlyMemory<byte> value, long version, DateTimeOffset? expiresAt, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Writes many entries as <see cref="SetAtVersionAsync"/> writes each (migration, import): the SQL stores in one
+    /// transaction, other stores entry by entry, several at a time.
+    /// </summary>
+    /// <remarks>
+    /// Not atomic across entries unless the store says so: after a failure some entries may be written. Writing the
+    /// same entries again is harmless (an entry the store holds at that version or a higher one is left alone).
+    /// </remarks>
+    /// <param name="entries">The entries, each with its key, value, version (1 or more) and expiry.</param>
+    /// <param name="cancellationToken">A token that cancels the operation.</param>
+    /// <returns>For each entry in order, whether it was written.</returns>
+    /// <exception cref="InvalidStateKeyException">A key is not valid.</exception>
+    /// <exception cref="StateValueTooLargeException">A value exceeds the configured maximum.</exception>
+    async ValueTask<IReadOnlyList<bool>> SetManyAtVersionAsync(IReadOnlyList<StateEntry> entries, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(entries);
+        return await Task.WhenAll(entries.Select(e => SetAtVersionAsync(e.Key, e.Value, e.Version, e.ExpiresAt, cancellationToken).AsTask())).ConfigureAwait(false);
+    }
 }

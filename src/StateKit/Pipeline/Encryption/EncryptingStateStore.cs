@@ -82,6 +82,14 @@ internal sealed partial class EncryptingStateStore : DelegatingStateStore, IStat
         base.SetAtVersionAsync(key, Seal(key, value, false, "set-at-version"), version, expiresAt, cancellationToken);
 
     /// <inheritdoc />
+    public override ValueTask<IReadOnlyList<bool>> SetManyAtVersionAsync(IReadOnlyList<StateEntry> entries, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(entries);
+        var sealedEntries = entries.Select(e => new StateEntry(e.Key, Seal(e.Key, e.Value, false, "set-at-version"), e.Version, e.ExpiresAt)).ToList();
+        return InnerStore.GetRequiredService<IVersionPreservingStateStore>().SetManyAtVersionAsync(sealedEntries, cancellationToken);
+    }
+
+    /// <inheritdoc />
     public override ValueTask<long> ListAppendAsync(string key, IReadOnlyList<ReadOnlyMemory<byte>> items, TimeSpan? timeToLive = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(items);

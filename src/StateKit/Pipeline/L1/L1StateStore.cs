@@ -238,6 +238,22 @@ internal sealed partial class L1StateStore : DelegatingStateStore, Internal.ISha
     }
 
     /// <inheritdoc />
+    public override async ValueTask<IReadOnlyList<bool>> SetManyAtVersionAsync(IReadOnlyList<StateEntry> entries, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(entries);
+        var keys = entries.Select(e => new StateWrite(e.Key, ReadOnlyMemory<byte>.Empty)).ToList();
+        ForgetAll(keys);
+        try
+        {
+            return await InnerStore.GetRequiredService<IVersionPreservingStateStore>().SetManyAtVersionAsync(entries, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            ForgetAll(keys);
+        }
+    }
+
+    /// <inheritdoc />
     public override async ValueTask<bool> SetAtVersionAsync(string key, ReadOnlyMemory<byte> value, long version, DateTimeOffset? expiresAt, CancellationToken cancellationToken = default)
     {
         Forget(key);

@@ -12,7 +12,7 @@ internal sealed class InstrumentedStateStore : DelegatingStateStore
 {
     private static readonly string[] Operations =
     [
-        "Get", "GetMany", "Set", "SetMany", "SetAtVersion", "Delete", "Exists", "Touch", "ListKeys", "PurgeExpired",
+        "Get", "GetMany", "Set", "SetMany", "SetAtVersion", "SetManyAtVersion", "Delete", "Exists", "Touch", "ListKeys", "PurgeExpired",
         "ListAppend", "ListRange", "ListLength", "ListTrim", "ListDelete", "ListTouch",
     ];
 
@@ -49,6 +49,11 @@ internal sealed class InstrumentedStateStore : DelegatingStateStore
         Listening
             ? ObserveAsync("SetAtVersion", 1, (self: this, key, value, version, expiresAt), static (_, a, c) => a.self.BaseSetAtVersionAsync(a.key, a.value, a.version, a.expiresAt, c), cancellationToken)
             : base.SetAtVersionAsync(key, value, version, expiresAt, cancellationToken);
+
+    public override ValueTask<IReadOnlyList<bool>> SetManyAtVersionAsync(IReadOnlyList<StateEntry> entries, CancellationToken cancellationToken = default) =>
+        Listening
+            ? ObserveAsync("SetManyAtVersion", entries?.Count ?? 0, (self: this, entries: entries!), static (_, a, c) => a.self.BaseSetManyAtVersionAsync(a.entries, c), cancellationToken)
+            : base.SetManyAtVersionAsync(entries!, cancellationToken);
 
     public override ValueTask<bool> DeleteAsync(string key, long? expectedVersion = null, CancellationToken cancellationToken = default) =>
         Listening ? ObserveAsync("Delete", 1, (key, expectedVersion), static (s, a, c) => s.DeleteAsync(a.key, a.expectedVersion, c), cancellationToken) : InnerStore.DeleteAsync(key, expectedVersion, cancellationToken);
@@ -99,6 +104,9 @@ internal sealed class InstrumentedStateStore : DelegatingStateStore
     };
 
     // SetAtVersionAsync is not on IStateStore: the base class forwards it to the inner store (or refuses when that lacks it).
+    private ValueTask<IReadOnlyList<bool>> BaseSetManyAtVersionAsync(IReadOnlyList<StateEntry> entries, CancellationToken cancellationToken) =>
+        base.SetManyAtVersionAsync(entries, cancellationToken);
+
     private ValueTask<bool> BaseSetAtVersionAsync(string key, ReadOnlyMemory<byte> value, long version, DateTimeOffset? expiresAt, CancellationToken cancellationToken) =>
         base.SetAtVersionAsync(key, value, version, expiresAt, cancellationToken);
 
