@@ -27,8 +27,25 @@ internal sealed class ToolStore : IAsyncDisposable
     /// <summary>Gets the configuration file: the tool's store argument.</summary>
     public string ConfigPath { get; }
 
+    /// <summary>Gets the StateKit section written to the file.</summary>
+    public IReadOnlyDictionary<string, object> Settings { get; private init; } = new Dictionary<string, object>();
+
+    /// <summary>Writes another configuration file for the same data with other settings (for example without its layers).</summary>
+    /// <param name="change">Changes the StateKit section.</param>
+    /// <returns>The file's path.</returns>
+    public string Variant(Action<Dictionary<string, object>> change)
+    {
+        var section = new Dictionary<string, object>(Settings);
+        change(section);
+        var path = Path.Combine(_directory, $"appsettings.{Guid.NewGuid():N}.json");
+        System.IO.File.WriteAllText(path, JsonSerializer.Serialize(new { StateKit = section }));
+        return path;
+    }
+
     /// <summary>Creates a store of <paramref name="kind"/>: file, sqlite, postgres, redis or redis-cluster.</summary>
-    public static ToolStore Create(string kind)
+    /// <param name="kind">The store kind.</param>
+    /// <param name="layers">More settings of the StateKit section (layers: <c>Encryption</c>, <c>L1</c>…).</param>
+    public static ToolStore Create(string kind, IReadOnlyDictionary<string, object>? layers = null)
     {
         var id = Guid.NewGuid().ToString("N")[..10];
         var directory = Directory.CreateTempSubdirectory("statekit-tool-").FullName;
@@ -63,8 +80,14 @@ internal sealed class ToolStore : IAsyncDisposable
         }
 
         var configPath = Path.Combine(directory, "appsettings.json");
-        System.IO.File.WriteAllText(configPath, JsonSerializer.Serialize(new { StateKit = new { KeyPrefix = "t" + id, Store = store } }));
-        return new ToolStore(kind, directory, configPath, cleanup);
+        var section = new Dictionary<string, object> { ["KeyPrefix"] = "t" + id, ["Store"] = store };
+        foreach (var (name, value) in layers ?? new Dictionary<string, object>())
+        {
+            section[name] = value;
+        }
+
+        System.IO.File.WriteAllText(configPath, JsonSerializer.Serialize(new { StateKit = section }));
+        return new ToolStore(kind, directory, configPath, cleanup) { Settings = section };
     }
 
     /// <summary>Opens the store in-process (as an app instance would), for seeding and checking.</summary>
