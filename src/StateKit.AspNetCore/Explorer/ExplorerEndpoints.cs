@@ -45,7 +45,7 @@ internal static class ExplorerEndpoints
             var prefix = shard.StartsWith("session/", StringComparison.Ordinal) ? string.Empty : shard + "/";
             var inventory = await StoreInventory.ReadAsync(s, prefix, cancellationToken).ConfigureAwait(false);
             var entries = inventory.Entries.Where(k => StoreKeyLayout.ShardOf(k) == shard).Take(options.MaxListed).ToList();
-            var found = await ReadAllAsync(s, entries, cancellationToken).ConfigureAwait(false);
+            var found = await s.ReadAllAsync(entries, cancellationToken).ConfigureAwait(false);
             var scope = ScopeOf(shard);
             var lists = new List<object>();
             var otherLists = new List<object>();
@@ -290,23 +290,6 @@ internal static class ExplorerEndpoints
         }
 
         return (services.GetRequiredKeyedService<IStateStore>(name), services.GetRequiredKeyedService<IStateProvider>(name));
-    }
-
-    private static async Task<Dictionary<string, StateEntry>> ReadAllAsync(IStateStore store, IReadOnlyList<string> keys, CancellationToken cancellationToken)
-    {
-        var found = new Dictionary<string, StateEntry>(StringComparer.Ordinal);
-        foreach (var chunk in keys.Chunk(32))
-        {
-            foreach (var entry in await Task.WhenAll(chunk.Select(k => store.GetAsync(k, cancellationToken).AsTask())).ConfigureAwait(false))
-            {
-                if (entry is not null)
-                {
-                    found[entry.Key] = entry;
-                }
-            }
-        }
-
-        return found;
     }
 
     /// <summary>The provider scope a shard is (<c>persistent/agent-1</c> → <c>persistent:agent-1</c>), or none (agents' and other keys).</summary>
