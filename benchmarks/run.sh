@@ -66,6 +66,9 @@ dotnet "$bench" --session-redis "$([[ -n "$quick" ]] && echo 200 || echo 2000)" 
 echo "==> PostgreSQL write-through vs a hand-written UPSERT at 1, 16 and 64 clients"
 dotnet "$bench" --pg-writes "$([[ -n "$quick" ]] && echo 1 || echo 3)" "$([[ -n "$quick" ]] && echo 1 || echo 3)" | tee "$out/pg-writes.md"
 
+echo "==> statekit tool: export / import per store, and a SQLite → PostgreSQL copy"
+dotnet "$bench" --transfer "$([[ -n "$quick" ]] && echo 5000 || echo 100000)" "$([[ -n "$quick" ]] && echo 10000 || echo 1000000)" | tee "$out/transfer.md"
+
 echo "==> load test"
 load_status=0
 dotnet "$load" ${quick:+--quick} | tee "$out/loadtest.md" || load_status=$?

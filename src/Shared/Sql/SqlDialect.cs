@@ -105,6 +105,20 @@ internal abstract class SqlDialect
     {
     }
 
+    /// <summary>
+    /// Version-preserving writes of many entries in one round trip and one transaction, or <see langword="null"/> when
+    /// the dialect has no such batch (the engine then runs them one by one in a transaction).
+    /// </summary>
+    /// <param name="engine">The engine (statement and parameters).</param>
+    /// <param name="connection">The connection.</param>
+    /// <param name="entries">The entries.</param>
+    /// <param name="expiries">Their expiries in Unix milliseconds.</param>
+    /// <param name="now">The current time in Unix milliseconds.</param>
+    /// <param name="cancellationToken">The token.</param>
+    /// <returns>For each entry whether it was written, or <see langword="null"/>.</returns>
+    public virtual ValueTask<IReadOnlyList<bool>?> SetManyAtVersionAsync(SqlStateEngine engine, DbConnection connection, IReadOnlyList<StateEntry> entries, long?[] expiries, long now, CancellationToken cancellationToken) =>
+        ValueTask.FromResult<IReadOnlyList<bool>?>(null);
+
     /// <summary>Writes a batch of unconditional and conditional upserts; the default runs them in one transaction.</summary>
     /// <param name="engine">The engine, for the shared statements.</param>
     /// <param name="connection">The connection.</param>

@@ -199,11 +199,12 @@ internal sealed partial class SqlStateEngine
         ValidateKeyBytes(key, "SetAtVersion");
         return RunAsync("SetAtVersion", key, write: true, async (c, ct) =>
         {
-            using var cmd = Command(c, _setAtVersion, null, key, Now);
-            Add(cmd.Cmd, "@value", WholeArray.Of(value), DbType.Binary);
-            Add(cmd.Cmd, "@version", version, DbType.Int64);
-            Add(cmd.Cmd, "@exp", expiry, DbType.Int64);
-            Add(cmd.Cmd, "@crc", (long)Crc32C.Keyed(key, Crc32C.EntryPosition, value.Span), DbType.Int64);
+            using var cmd = Command(c, _setAtVersion, null, null);
+            foreach (var (name, parameter, type) in SetAtVersionParameters(new StateEntry(key, value, version, null), expiry, Now))
+            {
+                Add(cmd.Cmd, name, parameter, type);
+            }
+
             return await cmd.Cmd.ExecuteScalarAsync(ct).ConfigureAwait(false) is not (null or DBNull);
         }, cancellationToken);
     }
@@ -231,23 +232,47 @@ internal sealed partial class SqlStateEngine
 
         return await RunAsync("SetManyAtVersion", null, write: true, async (c, ct) =>
         {
+            var now = Now;
+            if (await _dialect.SetManyAtVersionAsync(this, c, entries, expiries, now, ct).ConfigureAwait(false) is { } batched)
+            {
+                return batched;
+            }
+
             var written = new bool[entries.Count];
             await using var transaction = await _dialect.BeginWriteAsync(c, ct).ConfigureAwait(false);
-            var now = Now;
             for (var i = 0; i < entries.Count; i++)
             {
-                var entry = entries[i];
-                using var cmd = Command(c, _setAtVersion, transaction, entry.Key, now);
-                Add(cmd.Cmd, "@value", WholeArray.Of(entry.Value), DbType.Binary);
-                Add(cmd.Cmd, "@version", entry.Version, DbType.Int64);
-                Add(cmd.Cmd, "@exp", expiries[i], DbType.Int64);
-                Add(cmd.Cmd, "@crc", (long)Crc32C.Keyed(entry.Key, Crc32C.EntryPosition, entry.Value.Span), DbType.Int64);
+                using var cmd = Command(c, _setAtVersion, transaction, null);
+                foreach (var (name, value, type) in SetAtVersionParameters(entries[i], expiries[i], now))
+                {
+                    Add(cmd.Cmd, name, value, type);
+                }
+
                 written[i] = await cmd.Cmd.ExecuteScalarAsync(ct).ConfigureAwait(false) is not (null or DBNull);
             }
 
             await transaction.CommitAsync(ct).ConfigureAwait(false);
             return (IReadOnlyList<bool>)written;
         }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The statement of a version-preserving write: one row when it wrote, none when the store holds that version or a newer one.</summary>
+    public string SetAtVersionSql => _setAtVersion;
+
+    /// <summary>The parameters of <see cref="SetAtVersionSql"/> but <c>@ns</c> (for dialects that build their own batch commands).</summary>
+    /// <param name="entry">The entry.</param>
+    /// <param name="expiry">Its expiry in Unix milliseconds.</param>
+    /// <param name="now">The current time in Unix milliseconds.</param>
+    /// <returns>Name, value and type of each parameter.</returns>
+    public IEnumerable<(string Name, object? Value, DbType Type)> SetAtVersionParameters(StateEntry entry, long? expiry, long now)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        yield return ("@key", entry.Key, DbType.String);
+        yield return ("@now", now, DbType.Int64);
+        yield return ("@value", WholeArray.Of(entry.Value), DbType.Binary);
+        yield return ("@version", entry.Version, DbType.Int64);
+        yield return ("@exp", expiry, DbType.Int64);
+        yield return ("@crc", (long)Crc32C.Keyed(entry.Key, Crc32C.EntryPosition, entry.Value.Span), DbType.Int64);
     }
 
     /// <summary>Deletes an entry, optionally only at an expected version.</summary>

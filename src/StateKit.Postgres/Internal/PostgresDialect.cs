@@ -269,6 +269,34 @@ internal sealed class PostgresDialect : SqlDialect, IAsyncDisposable
         _ => SqlFailure.Unknown,
     };
 
+    /// <inheritdoc />
+    /// <remarks>One <see cref="NpgsqlBatch"/>: one round trip, one implicit transaction.</remarks>
+    public override async ValueTask<IReadOnlyList<bool>?> SetManyAtVersionAsync(SqlStateEngine engine, DbConnection connection, IReadOnlyList<StateEntry> entries, long?[] expiries, long now, CancellationToken cancellationToken)
+    {
+        await using var batch = new NpgsqlBatch((NpgsqlConnection)connection);
+        for (var i = 0; i < entries.Count; i++)
+        {
+            var command = new NpgsqlBatchCommand(engine.SetAtVersionSql);
+            command.Parameters.Add(new NpgsqlParameter("@ns", System.Data.DbType.String) { Value = engine.Namespace });
+            foreach (var (name, value, type) in engine.SetAtVersionParameters(entries[i], expiries[i], now))
+            {
+                command.Parameters.Add(new NpgsqlParameter(name, type) { Value = value ?? DBNull.Value });
+            }
+
+            batch.BatchCommands.Add(command);
+        }
+
+        var written = new bool[entries.Count];
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        for (var i = 0; i < entries.Count; i++)
+        {
+            written[i] = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        return written;
+    }
+
     /// <summary>Sends the whole batch in one round trip; conditional writes add a transaction so a conflict rolls all back.</summary>
     public override async ValueTask<SqlBatchResult> SetManyAsync(SqlStateEngine engine, DbConnection connection, IReadOnlyList<SqlWrite> writes, long now, CancellationToken cancellationToken)
     {

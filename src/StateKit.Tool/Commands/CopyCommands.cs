@@ -295,19 +295,7 @@ internal sealed class VerifyCommand(ToolConsole console) : AsyncCommand<VerifyCo
             long done = 0, total = inventory.Entries.Count + inventory.Lists.Count;
             foreach (var batch in inventory.Entries.Chunk(StoreReads.Window))
             {
-                var checks = await Task.WhenAll(batch.Select(async key =>
-                {
-                    try
-                    {
-                        var entry = await opened.Store.GetAsync(key, cancellationToken).ConfigureAwait(false);
-                        return entry is null ? null : EnvelopeProblem(entry.Value.Span) is { } problem ? (key, "entry", problem) : ((string, string, string)?)null;
-                    }
-                    catch (StateCorruptedException ex)
-                    {
-                        return (key, "entry", ex.Message);
-                    }
-                })).ConfigureAwait(false);
-                damaged.AddRange(checks.Where(c => c is not null).Select(c => c!.Value));
+                damaged.AddRange(await CheckEntriesAsync(opened.Store, batch, cancellationToken).ConfigureAwait(false));
                 progress.Report((done += batch.Length, total));
             }
 
@@ -336,6 +324,47 @@ internal sealed class VerifyCommand(ToolConsole console) : AsyncCommand<VerifyCo
         console.Rows(settings.Json, ["key", "kind", "problem"], damaged.Select(d => (IReadOnlyList<object?>)[d.Key, d.Kind, d.Problem]));
         console.Note($"checked {inventory.Entries.Count} entries and {inventory.Lists.Count} lists: {damaged.Count} damaged");
         return damaged.Count == 0 ? ExitCodes.Ok : ExitCodes.Damaged;
+    }
+
+    /// <summary>Reads a batch in one call; when the store finds damage in it, reads its keys one by one to name each damaged one.</summary>
+    private static async Task<List<(string Key, string Kind, string Problem)>> CheckEntriesAsync(IStateStore store, IReadOnlyList<string> keys, CancellationToken cancellationToken)
+    {
+        var damaged = new List<(string, string, string)>();
+        IReadOnlyDictionary<string, StateEntry> found;
+        try
+        {
+            found = await store.GetManyAsync(keys, cancellationToken).ConfigureAwait(false);
+        }
+        catch (StateCorruptedException)
+        {
+            var one = new Dictionary<string, StateEntry>(StringComparer.Ordinal);
+            foreach (var key in keys)
+            {
+                try
+                {
+                    if (await store.GetAsync(key, cancellationToken).ConfigureAwait(false) is { } entry)
+                    {
+                        one[key] = entry;
+                    }
+                }
+                catch (StateCorruptedException ex)
+                {
+                    damaged.Add((key, "entry", ex.Message));
+                }
+            }
+
+            found = one;
+        }
+
+        foreach (var (key, entry) in found)
+        {
+            if (EnvelopeProblem(entry.Value.Span) is { } problem)
+            {
+                damaged.Add((key, "entry", problem));
+            }
+        }
+
+        return damaged;
     }
 
     /// <summary>A StateKit envelope (marker 0xA7) whose checksum does not match; other bytes are not StateKit's to judge.</summary>

@@ -43,11 +43,11 @@ internal sealed record StoreInventory(IReadOnlyList<string> Entries, IReadOnlyLi
             .ToList();
 }
 
-/// <summary>Reads many entries with several reads in flight (a batch read cannot span shards of a cluster).</summary>
+/// <summary>Reads many entries a batch at a time (<see cref="IStateStore.GetManyAsync"/>: one query on the SQL stores, one pipelined round trip on Redis, a cluster's shards included).</summary>
 internal static class StoreReads
 {
-    /// <summary>How many reads are in flight at once.</summary>
-    public const int Window = 32;
+    /// <summary>How many keys one batch reads.</summary>
+    public const int Window = 500;
 
     /// <summary>Reads the entries of <paramref name="keys"/>; a missing or expired key has no entry in the answer.</summary>
     /// <param name="store">The store.</param>
@@ -57,15 +57,11 @@ internal static class StoreReads
     public static async Task<Dictionary<string, StateEntry>> ReadAllAsync(this IStateStore store, IReadOnlyList<string> keys, CancellationToken cancellationToken)
     {
         var found = new Dictionary<string, StateEntry>(StringComparer.Ordinal);
-        for (var start = 0; start < keys.Count; start += Window)
+        foreach (var batch in keys.Distinct(StringComparer.Ordinal).Chunk(Window))
         {
-            var batch = keys.Skip(start).Take(Window).Select(k => store.GetAsync(k, cancellationToken).AsTask()).ToArray();
-            foreach (var entry in await Task.WhenAll(batch).ConfigureAwait(false))
+            foreach (var (key, entry) in await store.GetManyAsync(batch, cancellationToken).ConfigureAwait(false))
             {
-                if (entry is not null)
-                {
-                    found[entry.Key] = entry;
-                }
+                found[key] = entry;
             }
         }
 
