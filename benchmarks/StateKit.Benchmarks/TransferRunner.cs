@@ -11,7 +11,8 @@ namespace StateKit.Benchmarks;
 /// to a baseline in the same run — the same entries read (export) or written (import) through the store with the same
 /// parallelism and no file, what a hand-written dump or load program does — and a migration (<c>copy</c>) of many
 /// entries from SQLite to PostgreSQL next to a hand-written bulk copy (read everything, write in batches of 500).
-/// Entries are 256-byte values in scopes of 10; one list of 10 items per 100 entries.
+/// Entries are 256-byte values in scopes of 10; one list of 10 items per 100 entries. The times include the tool's own
+/// listing of the store (its inventory) and, for the baselines, the same listing.
 /// </summary>
 internal static class TransferRunner
 {
@@ -24,24 +25,32 @@ internal static class TransferRunner
         foreach (var kind in kinds)
         {
             await using var source = Target.Create(kind, "src");
-            await using var target = Target.Create(kind, "dst");
-            await using var baselineTarget = Target.Create(kind, "raw");
             await SeedAsync(source, entries);
-            var file = Path.Combine(Path.GetTempPath(), $"statekit-bench-{Guid.NewGuid():N}.skx");
-            try
+            await BaselineReadAsync(source); // a first read of freshly written rows costs more on PostgreSQL (hint bits): not measured
+            double export = double.MaxValue, read = double.MaxValue, import = double.MaxValue, write = double.MaxValue;
+            long fileBytes = 0;
+            for (var round = 0; round < 2; round++)
             {
-                var export = await TimeAsync(() => Tool("export", "--store", source.Spec, file));
-                var fileBytes = new FileInfo(file).Length;
-                var read = await TimeAsync(() => BaselineReadAsync(source));
-                var import = await TimeAsync(() => Tool("import", "--store", target.Spec, file));
-                var write = await TimeAsync(() => BaselineWriteAsync(source, baselineTarget));
-                var total = entries + (entries / 100);
-                Console.WriteLine($"| {kind} | {total / export:N0} | {fileBytes / 1e6 / export:N1} | {total / read:N0} | {export / read:0.00} | {total / import:N0} | {total / write:N0} | {import / write:0.00} |");
+                // Contender and baseline take turns; the faster of two rounds counts for each.
+                var file = Path.Combine(Path.GetTempPath(), $"statekit-bench-{Guid.NewGuid():N}.skx");
+                try
+                {
+                    export = Math.Min(export, await TimeAsync(() => Tool("export", "--store", source.Spec, file)));
+                    fileBytes = new FileInfo(file).Length;
+                    read = Math.Min(read, await TimeAsync(() => BaselineReadAsync(source)));
+                    await using var target = Target.Create(kind, "dst");
+                    import = Math.Min(import, await TimeAsync(() => Tool("import", "--store", target.Spec, file)));
+                    await using var baselineTarget = Target.Create(kind, "raw");
+                    write = Math.Min(write, await TimeAsync(() => BaselineWriteAsync(source, baselineTarget)));
+                }
+                finally
+                {
+                    System.IO.File.Delete(file);
+                }
             }
-            finally
-            {
-                System.IO.File.Delete(file);
-            }
+
+            var total = entries + (entries / 100);
+            Console.WriteLine($"| {kind} | {total / export:N0} | {fileBytes / 1e6 / export:N1} | {total / read:N0} | {export / read:0.00} | {total / import:N0} | {total / write:N0} | {import / write:0.00} |");
         }
 
         if (migrateEntries > 0)
