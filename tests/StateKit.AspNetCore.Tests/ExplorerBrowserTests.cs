@@ -59,8 +59,16 @@ public sealed class ExplorerBrowserTests
             await Browser.Until(() => driver.FindElement(By.Id("meta")).GetAttribute("data-version") == "4", "the value at version 4");
             Assert.That(driver.FindElement(By.Id("value")).Text, Does.Contain("\"turn\": 4").And.Contain("curious"));
             Assert.That(driver.FindElements(By.CssSelector("#timeline li")).Select(li => li.GetAttribute("data-version")), Is.SupersetOf(new[] { "1", "2", "3", "4" }));
-            Click(driver, "#timeline li[data-version='2']");
+            Click(driver, "#timeline li[data-version='2'] span");
             await Browser.Until(() => driver.FindElement(By.Id("value")).Text.Contains("\"turn\": 2", StringComparison.Ordinal), "version 2 from the timeline");
+
+            // Fork from that point of the history (no checkpoint needed).
+            Click(driver, "#timeline li[data-version='2'] button.fork-as-of");
+            var asOfPrompt = driver.SwitchTo().Alert();
+            asOfPrompt.SendKeys("persistent:agent-8");
+            asOfPrompt.Accept();
+            await Browser.Until(() => driver.FindElement(By.Id("status")).Text.StartsWith("Forked into persistent:agent-8", StringComparison.Ordinal), "forked as of version 2");
+            Assert.That((await provider.GetAsync<ExplorerTests.Profile>(StateScope.Persistent("agent-8"), "profile"))!.Value.Turn, Is.EqualTo(2));
 
             // The diff between v1 and v4, highlighted by kind.
             ((IJavaScriptExecutor)driver).ExecuteScript("document.getElementById('diff-from').value = '1'; document.getElementById('diff-to').value = '4';");

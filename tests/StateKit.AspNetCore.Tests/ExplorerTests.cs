@@ -83,6 +83,15 @@ public sealed class ExplorerTests
                 Assert.That(again.StatusCode, Is.EqualTo(HttpStatusCode.Conflict), "a fork into a scope that is not empty");
             }
 
+            // Fork from a point in a value's history (no checkpoint): version 2's instant.
+            var asOf = entry.GetProperty("history").EnumerateArray().Single(h => h.GetProperty("version").GetInt64() == 2).GetProperty("writtenAt").GetDateTimeOffset();
+            using (var fork = await Post(client, "/statekit/api/checkpoints/fork", new { scope = "persistent:agent-1", asOf, target = "persistent:agent-3" }))
+            {
+                Assert.That(fork.StatusCode, Is.EqualTo(HttpStatusCode.OK), await fork.Content.ReadAsStringAsync());
+            }
+
+            Assert.That((await provider.GetAsync<Profile>(StateScope.Persistent("agent-3"), "profile"))!.Value.Turn, Is.EqualTo(2));
+
             using (var missing = await Post(client, "/statekit/api/checkpoints/restore", new { scope = "persistent:agent-1", id = "nope" }))
             {
                 Assert.That(missing.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));

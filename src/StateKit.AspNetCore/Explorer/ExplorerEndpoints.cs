@@ -142,7 +142,10 @@ internal static class ExplorerEndpoints
             }
 
             var target = ParseScope(action.Target ?? throw new ArgumentException("A target scope is required."));
-            var (values, lists) = await Store(context, action.Store).Provider.ForkAsync(ParseScope(action.Scope), target, string.IsNullOrEmpty(action.Id) ? null : action.Id, cancellationToken).ConfigureAwait(false);
+            var provider = Store(context, action.Store).Provider;
+            var (values, lists) = action.AsOf is { } asOf
+                ? await provider.ForkAsOfAsync(ParseScope(action.Scope), target, asOf, cancellationToken).ConfigureAwait(false)
+                : await provider.ForkAsync(ParseScope(action.Scope), target, string.IsNullOrEmpty(action.Id) ? null : action.Id, cancellationToken).ConfigureAwait(false);
             return Results.Json(new { target = target.ToString(), values, lists });
         });
         api.MapGet("/changes", ChangesAsync);
@@ -159,6 +162,10 @@ internal static class ExplorerEndpoints
             catch (Exception ex) when (ex is StateNotFoundException or KeyNotFoundException)
             {
                 return Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: ex.Message);
+            }
+            catch (InvalidOperationException ex) when (ex is not ObjectDisposedException)
+            {
+                return Results.Problem(statusCode: StatusCodes.Status409Conflict, title: "Not possible", detail: ex.Message);
             }
             catch (StateConflictException ex)
             {
@@ -178,7 +185,7 @@ internal static class ExplorerEndpoints
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <summary>The body of a checkpoint action.</summary>
-    internal sealed record CheckpointAction(string? Store, string Scope, string? Id, string? Target);
+    internal sealed record CheckpointAction(string? Store, string Scope, string? Id, string? Target, DateTimeOffset? AsOf = null);
 
     private static async Task<IResult> InfoAsync(HttpContext context, StateKitExplorerOptions options, CancellationToken cancellationToken)
     {

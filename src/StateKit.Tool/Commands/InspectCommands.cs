@@ -274,6 +274,11 @@ internal sealed class CheckpointForkCommand(ToolConsole console) : AsyncCommand<
         [CommandOption("--to <SCOPE>")]
         [Description("The new, empty scope.")]
         public string? To { get; set; }
+
+        /// <summary>Gets or sets the instant to fork as of (instead of a checkpoint).</summary>
+        [CommandOption("--as-of <INSTANT>")]
+        [Description("Fork the values as they were at this instant (ISO 8601, e.g. 2026-12-07T10:00:00Z), from their history, instead of a checkpoint.")]
+        public DateTimeOffset? AsOf { get; set; }
     }
 
     /// <inheritdoc />
@@ -282,8 +287,15 @@ internal sealed class CheckpointForkCommand(ToolConsole console) : AsyncCommand<
         var source = settings.ParsedScope();
         var target = ScopeArgument.Parse(settings.To ?? throw new ToolException(ExitCodes.Usage, "--to SCOPE is required."));
         await using var opened = await settings.OpenAsync(cancellationToken).ConfigureAwait(false);
-        var (values, lists) = await opened.Provider.ForkAsync(source, target, settings.Id, cancellationToken).ConfigureAwait(false);
-        console.Object(settings.Json, [("source", source.ToString()), ("checkpoint", settings.Id), ("target", target.ToString()), ("values", values), ("lists", lists)]);
+        if (settings.AsOf is not null && settings.Id is not null)
+        {
+            throw new ToolException(ExitCodes.Usage, "give a checkpoint id or --as-of, not both.");
+        }
+
+        var (values, lists) = settings.AsOf is { } asOf
+            ? await opened.Provider.ForkAsOfAsync(source, target, asOf, cancellationToken).ConfigureAwait(false)
+            : await opened.Provider.ForkAsync(source, target, settings.Id, cancellationToken).ConfigureAwait(false);
+        console.Object(settings.Json, [("source", source.ToString()), ("checkpoint", settings.Id), ("asOf", settings.AsOf), ("target", target.ToString()), ("values", values), ("lists", lists)]);
         return ExitCodes.Ok;
     }
 }

@@ -146,6 +146,26 @@ public interface IStateProvider
     /// <exception cref="ArgumentException">The target is the source.</exception>
     ValueTask<(int Values, int Lists)> ForkAsync(StateScope source, StateScope target, string? checkpointId = null, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Copies a scope's values as they were at <paramref name="asOf"/> into another, empty scope (time travel without a
+    /// checkpoint): each value at the newest version its history kept that was written at or before that instant.
+    /// </summary>
+    /// <remarks>
+    /// Values created after <paramref name="asOf"/> are left out. What history cannot tell is not invented: values
+    /// deleted since are not in the fork, and lists (which keep no history) are copied as they are now. The copies start
+    /// new version histories; all or nothing, as <see cref="ForkAsync"/>.
+    /// </remarks>
+    /// <param name="source">The scope to copy from; its tier must keep history (<see cref="StateProviderOptions.HistoryLimits"/>).</param>
+    /// <param name="target">The scope to copy into: it must hold no values and no lists.</param>
+    /// <param name="asOf">The instant whose values are copied.</param>
+    /// <param name="cancellationToken">The token.</param>
+    /// <returns>The number of values and lists copied.</returns>
+    /// <exception cref="InvalidOperationException">The source's tier keeps no history.</exception>
+    /// <exception cref="StateNotFoundException">A value's kept history does not reach back to <paramref name="asOf"/> (named in the message).</exception>
+    /// <exception cref="StateConflictException">The target already holds a value or a list.</exception>
+    /// <exception cref="ArgumentException">The target is the source.</exception>
+    ValueTask<(int Values, int Lists)> ForkAsOfAsync(StateScope source, StateScope target, DateTimeOffset asOf, CancellationToken cancellationToken = default);
+
     /// <summary>Deletes a checkpoint.</summary>
     /// <param name="scope">The scope.</param>
     /// <param name="checkpointId">The checkpoint id.</param>

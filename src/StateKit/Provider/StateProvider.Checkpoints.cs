@@ -48,16 +48,57 @@ internal sealed partial class StateProvider
 
     public async ValueTask<(int Values, int Lists)> ForkAsync(StateScope source, StateScope target, string? checkpointId = null, CancellationToken cancellationToken = default)
     {
+        await AuthorizeForkAsync(source, target, checkpointId is null ? null : ValidKey(checkpointId), cancellationToken).ConfigureAwait(false);
+        var data = checkpointId is null
+            ? await SnapshotAsync(source, cancellationToken).ConfigureAwait(false)
+            : await ReadCheckpointAsync(source, checkpointId, "Fork", cancellationToken).ConfigureAwait(false);
+        return await ForkDataAsync(source, target, data, checkpointId ?? string.Empty, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async ValueTask<(int Values, int Lists)> ForkAsOfAsync(StateScope source, StateScope target, DateTimeOffset asOf, CancellationToken cancellationToken = default)
+    {
+        await AuthorizeForkAsync(source, target, null, cancellationToken).ConfigureAwait(false);
+        var limit = HistoryLimit(source);
+        if (limit <= 0)
+        {
+            throw new InvalidOperationException($"{source} keeps no history (StateProviderOptions.HistoryLimits for {source.Tier} is 0): fork it from a checkpoint or as it is now.");
+        }
+
+        var now = await SnapshotAsync(source, cancellationToken).ConfigureAwait(false);
+        var entries = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        foreach (var key in now.Entries.Keys)
+        {
+            var history = await ReadHistoryAsync(source, key, cancellationToken).ConfigureAwait(false);
+            var kept = history.Where(h => h.At <= asOf).ToList();
+            if (kept.Count > 0)
+            {
+                entries[key] = kept.MaxBy(h => h.Version).Value.ToArray();
+            }
+            else if (history.Count == 0 || history.Min(h => h.Version) > 1)
+            {
+                throw new StateNotFoundException($"The history of '{StateKeys.Printable(key)}' in {source} does not reach back to {asOf:O}: it keeps the last {limit} versions.");
+            }
+
+            // Otherwise its first version was written after asOf: it did not exist then.
+        }
+
+        return await ForkDataAsync(source, target, new CheckpointData(entries, now.Lists, null), asOf.ToString("O", System.Globalization.CultureInfo.InvariantCulture), cancellationToken).ConfigureAwait(false);
+    }
+
+    private async ValueTask AuthorizeForkAsync(StateScope source, StateScope target, string? checkpointId, CancellationToken cancellationToken)
+    {
         if (source == target)
         {
             throw new ArgumentException("A scope cannot be forked into itself; restore a checkpoint instead.", nameof(target));
         }
 
-        await AuthorizeAsync(StateAccess.Read, source, checkpointId is null ? null : ValidKey(checkpointId), cancellationToken).ConfigureAwait(false);
+        await AuthorizeAsync(StateAccess.Read, source, checkpointId, cancellationToken).ConfigureAwait(false);
         await AuthorizeAsync(StateAccess.Write, target, null, cancellationToken).ConfigureAwait(false);
-        var data = checkpointId is null
-            ? await SnapshotAsync(source, cancellationToken).ConfigureAwait(false)
-            : await ReadCheckpointAsync(source, checkpointId, "Fork", cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Writes <paramref name="data"/> into the empty <paramref name="target"/>, all or nothing.</summary>
+    private async ValueTask<(int Values, int Lists)> ForkDataAsync(StateScope source, StateScope target, CheckpointData data, string from, CancellationToken cancellationToken)
+    {
         var existing = await SnapshotAsync(target, cancellationToken).ConfigureAwait(false);
         if (existing.Entries.Keys.FirstOrDefault() is { } value)
         {
@@ -75,7 +116,7 @@ internal sealed partial class StateProvider
         data = new CheckpointData(data.Entries, data.Lists, null);
         await ApplyAllOrNothingAsync(target, existing, data, true, $"Forking {source} into {target} failed, and so did removing what was copied; {target} may hold part of it.", cancellationToken).ConfigureAwait(false);
 
-        await ChangedAsync(new StateChange(StateChangeKind.Restore, target, checkpointId ?? string.Empty, 0, 0, PrincipalName, _time.GetUtcNow()), cancellationToken).ConfigureAwait(false);
+        await ChangedAsync(new StateChange(StateChangeKind.Restore, target, from, 0, 0, PrincipalName, _time.GetUtcNow()), cancellationToken).ConfigureAwait(false);
         return (data.Entries.Count, data.Lists.Count);
     }
 

@@ -256,6 +256,43 @@ public sealed class StateProviderTests(string kind) : StoreFixture(kind)
     }
 
     [Test]
+    public async Task ForkAsOf_CopiesEachValueAsItWasThen_LeavesOutLaterOnes_AndRefusesWhatHistoryCannotTell()
+    {
+        // Issue 28: fork from a point in the history, without a checkpoint.
+        var provider = Build();
+        var chat = StateScope.Persistent("agent-asof");
+        await provider.SetAsync(chat, "plan", new Counter(1));
+        Time.Advance(TimeSpan.FromMinutes(1));
+        var then = Time.GetUtcNow();
+        Time.Advance(TimeSpan.FromMinutes(1));
+        await provider.SetAsync(chat, "plan", new Counter(2));
+        await provider.SetAsync(chat, "later", new Counter(7));
+        await provider.AppendAsync(chat, "log", [new ChatMessage("user", "hi")]);
+
+        var branch = StateScope.Persistent("agent-asof-branch");
+        Assert.That(await provider.ForkAsOfAsync(chat, branch, then), Is.EqualTo((1, 1)));
+        var forked = (await provider.GetAsync<Counter>(branch, "plan"))!;
+        Assert.That((forked.Value.Value, forked.Version), Is.EqualTo((1, 1L)), "the value as it was then, at a new history's first version");
+        Assert.That(await provider.GetAsync<Counter>(branch, "later"), Is.Null, "created after that instant");
+        Assert.That(await provider.GetRangeAsync<ChatMessage>(branch, "log"), Has.Count.EqualTo(1), "lists keep no history: copied as they are");
+        Assert.That((await provider.GetAsync<Counter>(chat, "plan"))!.Value.Value, Is.EqualTo(2), "the source is untouched");
+
+        Assert.That(async () => await provider.ForkAsOfAsync(StateScope.Local("no-history"), StateScope.Local("elsewhere"), then), Throws.InstanceOf<InvalidOperationException>());
+        var shared = StateScope.Shared("short-history");
+        await provider.SetAsync(shared, "n", new Counter(0));
+        var start = Time.GetUtcNow();
+        for (var i = 1; i <= 12; i++)
+        {
+            Time.Advance(TimeSpan.FromSeconds(1));
+            await provider.SetAsync(shared, "n", new Counter(i)); // Shared keeps the last 10 versions
+        }
+
+        var gone = await Assert.ThrowsAsync<StateNotFoundException>(async () => await provider.ForkAsOfAsync(shared, StateScope.Shared("short-branch"), start));
+        Assert.That(gone!.Message, Does.Contain("'n'").And.Contain("does not reach back"));
+        Assert.That(await provider.ListKeysAsync(StateScope.Shared("short-branch")).ToListAsync(), Is.Empty, "nothing written");
+    }
+
+    [Test]
     public async Task Fork_IntoAScopeThatHoldsState_OrFromAMissingCheckpoint_IsRefused_AndChangesNothing()
     {
         var provider = Build();

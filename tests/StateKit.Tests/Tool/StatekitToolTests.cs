@@ -363,6 +363,11 @@ public sealed class StatekitToolTests
         Assert.That(ToolRun.JsonLines(fork.Output)[0].GetProperty("values").GetInt32(), Is.EqualTo(1), fork.Errors);
         Assert.That((await ToolRun.RunAsync("checkpoints", "fork", "--store", s, "--scope", "persistent:agent-1", "--to", "persistent:agent-2")).Exit, Is.EqualTo(ExitCodes.Failed), "a fork into a scope that is not empty is refused");
         Assert.That((await ToolRun.RunAsync("checkpoints", "restore", "--store", s, "--scope", "persistent:agent-1", "no-such-checkpoint", "--yes")).Exit, Is.EqualTo(ExitCodes.NotFound));
+        var asOf = history[1].GetProperty("written").GetDateTimeOffset().ToString("O", System.Globalization.CultureInfo.InvariantCulture);
+        var forkAsOf = await ToolRun.RunAsync("checkpoints", "fork", "--store", s, "--scope", "persistent:agent-1", "--as-of", asOf, "--to", "persistent:agent-3", "--json");
+        Assert.That(forkAsOf.Exit, Is.EqualTo(ExitCodes.Ok), forkAsOf.Errors);
+        var asOfValue = ToolRun.JsonLines((await ToolRun.RunAsync("get", "--store", s, "--scope", "persistent:agent-3", "profile", "--json")).Output)[0];
+        Assert.That(asOfValue.GetProperty("value").GetProperty("turn").GetInt32(), Is.EqualTo(2), "the value as it was when version 2 was written");
 
         // Sessions, written by a session manager as an app does.
         string sessionId;

@@ -143,6 +143,12 @@
       li.append(el('span', `v${v}`), el('span', info ? when(info.writtenAt) : 'current', 'when'));
       if (v === e.version) li.classList.add('current');
       li.onclick = () => showVersion(v).catch(err => status(err.message, true));
+      if (!state.readOnly && info) {
+        const fork = el('button', 'Fork from here', 'fork-as-of');
+        fork.type = 'button';
+        fork.onclick = event => { event.stopPropagation(); forkAsOf(info.writtenAt).catch(err => status(err.message, true)); };
+        li.append(fork);
+      }
       return li;
     }));
     for (const id of ['diff-from', 'diff-to']) {
@@ -192,6 +198,14 @@
     if (!target) return;
     const result = await api('checkpoints/fork', {}, { scope: state.scope, id: c.id, target });
     status(`Forked into ${result.target}: ${result.values} values, ${result.lists} lists.`);
+    await loadScopes();
+  }
+
+  async function forkAsOf(writtenAt) {
+    const target = prompt(`Fork ${state.scope} with its values as they were at ${when(writtenAt)} into a new, empty scope:`, state.scope + '-fork');
+    if (!target) return;
+    const result = await api('checkpoints/fork', {}, { scope: state.scope, asOf: writtenAt, target });
+    status(`Forked into ${result.target}: ${result.values} values, ${result.lists} lists (as of ${when(writtenAt)}).`);
     await loadScopes();
   }
 
