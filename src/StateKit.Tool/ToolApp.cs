@@ -71,6 +71,7 @@ internal static class ToolApp
             NotSupportedException => (ExitCodes.Store, ex.Message),
             StateStoreException or StateAccessDeniedException => (ExitCodes.Failed, ex.Message),
             InvalidOperationException when ex.Message.Contains("StateKit:", StringComparison.Ordinal) => (ExitCodes.Store, ex.Message),
+            InvalidOperationException => (ExitCodes.Failed, ex.Message),
             _ => (ExitCodes.Failed, ex.ToString()),
         };
         errors.MarkupLine($"[red]statekit:[/] {Markup.Escape(message)}");
