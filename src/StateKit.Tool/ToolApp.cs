@@ -23,6 +23,8 @@ internal static class ToolApp
         app.Configure(config =>
         {
             config.SetApplicationName("statekit");
+            config.SetApplicationVersion(typeof(ToolApp).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+                .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion ?? "unknown");
             config.Settings.Console = output;
             config.Settings.CancellationExitCode = ExitCodes.Cancelled;
             config.SetExceptionHandler((ex, _) => Report(ex, errors));

@@ -12,12 +12,12 @@ internal class CopySettings : CommandSettings
 {
     /// <summary>Gets or sets the source store.</summary>
     [CommandOption("--from <STORE>")]
-    [Description("The source: TYPE:CONNECTION or appsettings.json[#name].")]
+    [Description("The source: TYPE:CONNECTION or appsettings.json[[#name]].")]
     public string? From { get; set; }
 
     /// <summary>Gets or sets the target store.</summary>
     [CommandOption("--to <STORE>")]
-    [Description("The target: TYPE:CONNECTION or appsettings.json[#name].")]
+    [Description("The target: TYPE:CONNECTION or appsettings.json[[#name]].")]
     public string? To { get; set; }
 
     /// <summary>Gets or sets the configuration section.</summary>

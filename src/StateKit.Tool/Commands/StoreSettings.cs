@@ -8,7 +8,7 @@ internal class StoreSettings : CommandSettings
 {
     /// <summary>Gets or sets the store: <c>TYPE:CONNECTION</c> or a configuration file (<c>appsettings.json[#name]</c>).</summary>
     [CommandOption("-s|--store <STORE>")]
-    [Description("TYPE:CONNECTION (memory:, file:PATH, sqlite:CONNECTION, postgres:CONNECTION, redis:CONFIGURATION) or the app's appsettings.json[#name]. Default: $STATEKIT_STORE, else ./appsettings.json.")]
+    [Description("TYPE:CONNECTION (memory:, file:PATH, sqlite:CONNECTION, postgres:CONNECTION, redis:CONFIGURATION) or the app's appsettings.json[[#name]]. Default: $STATEKIT_STORE, else ./appsettings.json.")]
     public string? Store { get; set; }
 
     /// <summary>Gets or sets the configuration section StateKit reads.</summary>

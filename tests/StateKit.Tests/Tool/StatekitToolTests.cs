@@ -301,6 +301,30 @@ public sealed class StatekitToolTests
         Assert.That((await ToolRun.RunAsync("get", "--store", "memory:", "missing")).Exit, Is.EqualTo(ExitCodes.NotFound));
     }
 
+    [TestCase]
+    [TestCase("ls")]
+    [TestCase("get")]
+    [TestCase("history")]
+    [TestCase("diff")]
+    [TestCase("checkpoints", "list")]
+    [TestCase("checkpoints", "restore")]
+    [TestCase("checkpoints", "fork")]
+    [TestCase("sessions", "list")]
+    [TestCase("sessions", "show")]
+    [TestCase("sessions", "delete")]
+    [TestCase("export")]
+    [TestCase("import")]
+    [TestCase("copy")]
+    [TestCase("migrate")]
+    [TestCase("verify")]
+    public async Task Help_RendersForEveryCommand(params string[] command)
+    {
+        var help = await ToolRun.RunAsync([.. command, "--help"]);
+        Assert.That(help.Exit, Is.EqualTo(ExitCodes.Ok), help.Errors);
+        Assert.That(help.Output, Does.Contain("USAGE:"));
+        Assert.That(help.Errors, Is.Empty);
+    }
+
     [TestCase("sqlite")]
     [TestCase("postgres")]
     [TestCase("redis-cluster")]
