@@ -22,15 +22,18 @@ internal class CopySettings : CommandSettings
 
     /// <summary>Gets or sets the configuration section.</summary>
     [CommandOption("--section <SECTION>")]
+    [Description("The configuration section StateKit is bound from (both stores).")]
     [DefaultValue("StateKit")]
     public string Section { get; set; } = "StateKit";
 
     /// <summary>Gets or sets the source's key prefix.</summary>
     [CommandOption("--from-key-prefix <PREFIX>")]
+    [Description("The source's key prefix (StateKit:KeyPrefix), when not the configured one.")]
     public string? FromKeyPrefix { get; set; }
 
     /// <summary>Gets or sets the target's key prefix.</summary>
     [CommandOption("--to-key-prefix <PREFIX>")]
+    [Description("The target's key prefix, when not the configured one.")]
     public string? ToKeyPrefix { get; set; }
 
     /// <summary>Gets or sets the key prefix copied.</summary>
@@ -45,6 +48,7 @@ internal class CopySettings : CommandSettings
 
     /// <summary>Gets or sets a value indicating whether results are JSON.</summary>
     [CommandOption("--json")]
+    [Description("Write the report as JSON.")]
     public bool Json { get; set; }
 
     /// <inheritdoc />

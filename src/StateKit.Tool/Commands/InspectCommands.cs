@@ -128,6 +128,7 @@ internal sealed class HistoryCommand(ToolConsole console) : AsyncCommand<History
     {
         /// <summary>Gets or sets the key.</summary>
         [CommandArgument(0, "<KEY>")]
+        [Description("The key inside the scope.")]
         public string Key { get; set; } = string.Empty;
 
         /// <summary>Gets or sets a value indicating whether each version's value is shown.</summary>
@@ -183,10 +184,12 @@ internal sealed class DiffCommand(ToolConsole console) : AsyncCommand<DiffComman
 
         /// <summary>Gets or sets the older version.</summary>
         [CommandArgument(1, "<FROM>")]
+        [Description("The older version.")]
         public long From { get; set; }
 
         /// <summary>Gets or sets the newer version.</summary>
         [CommandArgument(2, "<TO>")]
+        [Description("The newer version.")]
         public long To { get; set; }
     }
 
