@@ -2,7 +2,7 @@ using Spectre.Console;
 
 namespace StateKit.Tool;
 
-/// <summary>The <c>statekit</c> entry point: Ctrl+C cancels the running command (a migration then finishes its catch-up and verifies).</summary>
+/// <summary>The <c>statekit</c> entry point: Ctrl+C cancels the running command (a migration then finishes its catch-up and verifies); a second Ctrl+C ends the process.</summary>
 internal static class Program
 {
     private static async Task<int> Main(string[] args)
@@ -10,7 +10,8 @@ internal static class Program
         using var cancel = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) =>
         {
-            e.Cancel = true;
+            // The first Ctrl+C stops the command gracefully (a migration catches up and compares); a second one ends the process.
+            e.Cancel = !cancel.IsCancellationRequested;
             cancel.Cancel();
         };
         var errors = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
