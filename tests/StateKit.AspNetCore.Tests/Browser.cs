@@ -20,7 +20,7 @@ internal static class Browser
         return new ChromeDriver(service, options, TimeSpan.FromSeconds(60));
     }
 
-    /// <summary>Waits up to 30 s for <paramref name="condition"/>; an element being re-rendered counts as not yet.</summary>
+    /// <summary>Waits up to 30 s for <paramref name="condition"/>; an element being re-rendered or not there yet counts as not yet.</summary>
     public static async Task Until(Func<bool> condition, string what)
     {
         var deadline = DateTime.UtcNow.AddSeconds(30);
@@ -33,9 +33,9 @@ internal static class Browser
                     return;
                 }
             }
-            catch (StaleElementReferenceException)
+            catch (Exception ex) when (ex is StaleElementReferenceException or NoSuchElementException)
             {
-                // Re-rendered while read: ask again.
+                // Re-rendered while read, or not rendered yet: ask again.
             }
 
             if (DateTime.UtcNow > deadline)

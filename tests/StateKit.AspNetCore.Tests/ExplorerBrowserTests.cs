@@ -53,17 +53,17 @@ public sealed class ExplorerBrowserTests
             await Browser.Until(() => driver.FindElement(By.Id("live")).Text == "live", "the change feed is connected");
 
             // Browse: the scope, its value, the timeline.
-            Click(driver, "#scopes li[data-shard='persistent/agent-1']");
+            await Click(driver, "#scopes li[data-shard='persistent/agent-1']");
             await Browser.Until(() => driver.FindElements(By.CssSelector("#entries li")).Count == 1, "the scope's values");
-            Click(driver, "#entries li");
+            await Click(driver, "#entries li");
             await Browser.Until(() => driver.FindElement(By.Id("meta")).GetAttribute("data-version") == "4", "the value at version 4");
             Assert.That(driver.FindElement(By.Id("value")).Text, Does.Contain("\"turn\": 4").And.Contain("curious"));
             Assert.That(driver.FindElements(By.CssSelector("#timeline li")).Select(li => li.GetAttribute("data-version")), Is.SupersetOf(new[] { "1", "2", "3", "4" }));
-            Click(driver, "#timeline li[data-version='2'] span");
+            await Click(driver, "#timeline li[data-version='2'] span");
             await Browser.Until(() => driver.FindElement(By.Id("value")).Text.Contains("\"turn\": 2", StringComparison.Ordinal), "version 2 from the timeline");
 
             // Fork from that point of the history (no checkpoint needed).
-            Click(driver, "#timeline li[data-version='2'] button.fork-as-of");
+            await Click(driver, "#timeline li[data-version='2'] button.fork-as-of");
             var asOfPrompt = driver.SwitchTo().Alert();
             asOfPrompt.SendKeys("persistent:agent-8");
             asOfPrompt.Accept();
@@ -72,7 +72,7 @@ public sealed class ExplorerBrowserTests
 
             // The diff between v1 and v4, highlighted by kind.
             ((IJavaScriptExecutor)driver).ExecuteScript("document.getElementById('diff-from').value = '1'; document.getElementById('diff-to').value = '4';");
-            Click(driver, "#diff");
+            await Click(driver, "#diff");
             await Browser.Until(() => driver.FindElements(By.CssSelector("#diff-result tbody tr")).Count == 2, "two changed members");
             Assert.That(driver.FindElements(By.CssSelector("#diff-result tbody tr")).Select(tr => tr.GetAttribute("class")), Is.EquivalentTo(new[] { "modified", "added" }));
             Screenshot(driver, "explorer-diff.png");
@@ -83,17 +83,17 @@ public sealed class ExplorerBrowserTests
             await Browser.Until(() => driver.FindElement(By.Id("meta")).GetAttribute("data-version") == "5", "the value refreshed to version 5");
 
             // Fork (prompt) and restore (confirm) go through the browser's dialogs.
-            Click(driver, $"#checkpoints li[data-id='{checkpoint}'] button.fork");
+            await Click(driver, $"#checkpoints li[data-id='{checkpoint}'] button.fork");
             var prompt = driver.SwitchTo().Alert();
             prompt.SendKeys("persistent:agent-7");
             prompt.Accept();
             await Browser.Until(() => driver.FindElement(By.Id("status")).Text.StartsWith("Forked into persistent:agent-7", StringComparison.Ordinal), "forked");
             Assert.That((await provider.GetAsync<ExplorerTests.Profile>(StateScope.Persistent("agent-7"), "profile"))!.Value.Turn, Is.EqualTo(3));
-            Click(driver, $"#checkpoints li[data-id='{checkpoint}'] button.restore");
+            await Click(driver, $"#checkpoints li[data-id='{checkpoint}'] button.restore");
             driver.SwitchTo().Alert().Dismiss();
             await Task.Delay(300);
             Assert.That((await provider.GetAsync<ExplorerTests.Profile>(StateScope.Persistent("agent-1"), "profile"))!.Value.Turn, Is.EqualTo(5), "a dismissed confirmation restores nothing");
-            Click(driver, $"#checkpoints li[data-id='{checkpoint}'] button.restore");
+            await Click(driver, $"#checkpoints li[data-id='{checkpoint}'] button.restore");
             driver.SwitchTo().Alert().Accept();
             await Browser.Until(() => driver.FindElement(By.Id("status")).Text.StartsWith("Restored", StringComparison.Ordinal), "restored");
             Assert.That((await provider.GetAsync<ExplorerTests.Profile>(StateScope.Persistent("agent-1"), "profile"))!.Value.Turn, Is.EqualTo(3));
@@ -120,7 +120,7 @@ public sealed class ExplorerBrowserTests
         driver.Navigate().GoToUrl(new Uri(app.BaseAddress, "statekit/"));
         await Browser.Until(() => driver.FindElement(By.TagName("body")).GetAttribute("data-ready") == "true", "the page loaded");
         Assert.That(driver.FindElement(By.TagName("body")).GetAttribute("data-read-only"), Is.EqualTo("true"));
-        Click(driver, "#scopes li[data-shard='persistent/agent-1']");
+        await Click(driver, "#scopes li[data-shard='persistent/agent-1']");
         await Browser.Until(() => driver.FindElements(By.CssSelector("#checkpoints li")).Count == 1, "the checkpoint is listed");
         Assert.That(driver.FindElements(By.CssSelector("#checkpoints button")), Is.Empty, "no restore or fork buttons");
 
@@ -133,7 +133,14 @@ public sealed class ExplorerBrowserTests
         Assert.That(status, Is.EqualTo(403L));
     }
 
-    private static void Click(IWebDriver driver, string css) => driver.FindElement(By.CssSelector(css)).Click();
+    /// <summary>Clicks once the element is there; live updates re-render the lists, so a stale element is found again.</summary>
+    private static Task Click(IWebDriver driver, string css) => Browser.Until(
+        () =>
+        {
+            driver.FindElement(By.CssSelector(css)).Click();
+            return true;
+        },
+        "clicked " + css);
 
     private static void Screenshot(IWebDriver driver, string name)
     {
