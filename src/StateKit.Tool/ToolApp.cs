@@ -69,7 +69,7 @@ internal static class ToolApp
             StateNotFoundException or SessionNotFoundException => (ExitCodes.NotFound, ex.Message),
             StateCorruptedException => (ExitCodes.Damaged, ex.Message),
             StateStoreUnavailableException or StateStoreConfigurationException or StateSchemaVersionException or OptionsValidationException => (ExitCodes.Store, ex.Message),
-            InvalidStateKeyException or InvalidSessionIdException or ArgumentException => (ExitCodes.Usage, ex.Message),
+            InvalidStateKeyException or InvalidSessionIdException or ArgumentException or FormatException => (ExitCodes.Usage, ex.Message),
             NotSupportedException => (ExitCodes.Store, ex.Message),
             StateStoreException or StateAccessDeniedException => (ExitCodes.Failed, ex.Message),
             InvalidOperationException when ex.Message.Contains("StateKit:", StringComparison.Ordinal) => (ExitCodes.Store, ex.Message),

@@ -200,7 +200,7 @@ internal sealed partial class SqlStateEngine
         return RunAsync("SetAtVersion", key, write: true, async (c, ct) =>
         {
             using var cmd = Command(c, _setAtVersion, null, null);
-            foreach (var (name, parameter, type) in SetAtVersionParameters(new StateEntry(key, value, version, null), expiry, Now))
+            foreach (var (name, parameter, type) in SetAtVersionParameters(key, value, version, expiry, Now))
             {
                 Add(cmd.Cmd, name, parameter, type);
             }
@@ -243,7 +243,7 @@ internal sealed partial class SqlStateEngine
             for (var i = 0; i < entries.Count; i++)
             {
                 using var cmd = Command(c, _setAtVersion, transaction, null);
-                foreach (var (name, value, type) in SetAtVersionParameters(entries[i], expiries[i], now))
+                foreach (var (name, value, type) in SetAtVersionParameters(entries[i].Key, entries[i].Value, entries[i].Version, expiries[i], now))
                 {
                     Add(cmd.Cmd, name, value, type);
                 }
@@ -260,19 +260,20 @@ internal sealed partial class SqlStateEngine
     public string SetAtVersionSql => _setAtVersion;
 
     /// <summary>The parameters of <see cref="SetAtVersionSql"/> but <c>@ns</c> (for dialects that build their own batch commands).</summary>
-    /// <param name="entry">The entry.</param>
+    /// <param name="key">The key.</param>
+    /// <param name="value">The value.</param>
+    /// <param name="version">The version to write at.</param>
     /// <param name="expiry">Its expiry in Unix milliseconds.</param>
     /// <param name="now">The current time in Unix milliseconds.</param>
     /// <returns>Name, value and type of each parameter.</returns>
-    public IEnumerable<(string Name, object? Value, DbType Type)> SetAtVersionParameters(StateEntry entry, long? expiry, long now)
+    public IEnumerable<(string Name, object? Value, DbType Type)> SetAtVersionParameters(string key, ReadOnlyMemory<byte> value, long version, long? expiry, long now)
     {
-        ArgumentNullException.ThrowIfNull(entry);
-        yield return ("@key", entry.Key, DbType.String);
+        yield return ("@key", key, DbType.String);
         yield return ("@now", now, DbType.Int64);
-        yield return ("@value", WholeArray.Of(entry.Value), DbType.Binary);
-        yield return ("@version", entry.Version, DbType.Int64);
+        yield return ("@value", WholeArray.Of(value), DbType.Binary);
+        yield return ("@version", version, DbType.Int64);
         yield return ("@exp", expiry, DbType.Int64);
-        yield return ("@crc", (long)Crc32C.Keyed(entry.Key, Crc32C.EntryPosition, entry.Value.Span), DbType.Int64);
+        yield return ("@crc", (long)Crc32C.Keyed(key, Crc32C.EntryPosition, value.Span), DbType.Int64);
     }
 
     /// <summary>Deletes an entry, optionally only at an expected version.</summary>

@@ -131,7 +131,7 @@ internal static class ExplorerEndpoints
                 return refused;
             }
 
-            await Store(context, action.Store).Provider.RestoreCheckpointAsync(ParseScope(action.Scope), action.Id ?? throw new ArgumentException("A checkpoint id is required."), cancellationToken).ConfigureAwait(false);
+            await Store(context, action.Store).Provider.RestoreCheckpointAsync(StateScope.Parse(action.Scope), action.Id ?? throw new ArgumentException("A checkpoint id is required."), cancellationToken).ConfigureAwait(false);
             return Results.Json(new { restored = action.Id });
         });
         api.MapPost("/checkpoints/fork", async (HttpContext context, CheckpointAction action, CancellationToken cancellationToken) =>
@@ -141,11 +141,11 @@ internal static class ExplorerEndpoints
                 return refused;
             }
 
-            var target = ParseScope(action.Target ?? throw new ArgumentException("A target scope is required."));
+            var target = StateScope.Parse(action.Target ?? throw new ArgumentException("A target scope is required."));
             var provider = Store(context, action.Store).Provider;
             var (values, lists) = action.AsOf is { } asOf
-                ? await provider.ForkAsOfAsync(ParseScope(action.Scope), target, asOf, cancellationToken).ConfigureAwait(false)
-                : await provider.ForkAsync(ParseScope(action.Scope), target, string.IsNullOrEmpty(action.Id) ? null : action.Id, cancellationToken).ConfigureAwait(false);
+                ? await provider.ForkAsOfAsync(StateScope.Parse(action.Scope), target, asOf, cancellationToken).ConfigureAwait(false)
+                : await provider.ForkAsync(StateScope.Parse(action.Scope), target, string.IsNullOrEmpty(action.Id) ? null : action.Id, cancellationToken).ConfigureAwait(false);
             return Results.Json(new { target = target.ToString(), values, lists });
         });
         api.MapGet("/changes", ChangesAsync);
@@ -155,7 +155,7 @@ internal static class ExplorerEndpoints
             {
                 return await next(context).ConfigureAwait(false);
             }
-            catch (Exception ex) when (ex is ArgumentException or InvalidStateKeyException)
+            catch (Exception ex) when (ex is ArgumentException or FormatException or InvalidStateKeyException)
             {
                 return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Bad request", detail: ex.Message);
             }
@@ -310,9 +310,9 @@ internal static class ExplorerEndpoints
 
         try
         {
-            return ParseScope(shard[..slash] + ":" + shard[(slash + 1)..]);
+            return StateScope.Parse(shard[..slash] + ":" + shard[(slash + 1)..]);
         }
-        catch (Exception ex) when (ex is ArgumentException or InvalidStateKeyException)
+        catch (Exception ex) when (ex is FormatException or InvalidStateKeyException)
         {
             return null;
         }
@@ -329,18 +329,6 @@ internal static class ExplorerEndpoints
         }
 
         return (scope, storeKey[(second + 3)..]);
-    }
-
-    private static StateScope ParseScope(string text)
-    {
-        try
-        {
-            return StateScope.Parse(text);
-        }
-        catch (FormatException ex)
-        {
-            throw new ArgumentException(ex.Message, nameof(text), ex);
-        }
     }
 
     private static IResult Asset(string name, string contentType)

@@ -278,7 +278,7 @@ internal sealed class PostgresDialect : SqlDialect, IAsyncDisposable
         {
             var command = new NpgsqlBatchCommand(engine.SetAtVersionSql);
             command.Parameters.Add(new NpgsqlParameter("@ns", System.Data.DbType.String) { Value = engine.Namespace });
-            foreach (var (name, value, type) in engine.SetAtVersionParameters(entries[i], expiries[i], now))
+            foreach (var (name, value, type) in engine.SetAtVersionParameters(entries[i].Key, entries[i].Value, entries[i].Version, expiries[i], now))
             {
                 command.Parameters.Add(new NpgsqlParameter(name, type) { Value = value ?? DBNull.Value });
             }

@@ -83,10 +83,16 @@ internal sealed class ExportCommand(ToolConsole console) : AsyncCommand<ExportCo
         }
         else
         {
-            var kept = new byte[length];
+            // The lines kept are hashed again as they stream by (the trailer's checksum covers the whole file).
+            var buffer = new byte[1 << 16];
             stream.Position = 0;
-            await stream.ReadExactlyAsync(kept, cancellationToken).ConfigureAwait(false);
-            writer.Seed(kept);
+            for (var left = length; left > 0;)
+            {
+                var read = await stream.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, left)), cancellationToken).ConfigureAwait(false);
+                writer.Seed(buffer.AsSpan(0, read));
+                left -= read;
+            }
+
             stream.SetLength(length);
             stream.Position = length;
             console.Note($"resuming after {entries} entries and {lists} lists");

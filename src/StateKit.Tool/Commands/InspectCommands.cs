@@ -288,7 +288,7 @@ internal sealed class CheckpointForkCommand(ToolConsole console) : AsyncCommand<
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         var source = settings.ParsedScope();
-        var target = ScopeArgument.Parse(settings.To ?? throw new ToolException(ExitCodes.Usage, "--to SCOPE is required."));
+        var target = StateScope.Parse(settings.To ?? throw new ToolException(ExitCodes.Usage, "--to SCOPE is required."));
         await using var opened = await settings.OpenAsync(cancellationToken).ConfigureAwait(false);
         if (settings.AsOf is not null && settings.Id is not null)
         {

@@ -51,25 +51,5 @@ internal class ScopeSettings : StoreSettings
 
     /// <summary>The parsed scope.</summary>
     /// <returns>The scope.</returns>
-    public StateScope ParsedScope() => ScopeArgument.Parse(Scope ?? throw new ToolException(ExitCodes.Usage, "--scope is required (global, local:ID, shared:ID, session:ID or persistent:ID)."));
-}
-
-/// <summary>Reads scopes as <see cref="StateScope.ToString"/> writes them, a bad one as a usage error.</summary>
-internal static class ScopeArgument
-{
-    /// <summary>Parses <c>global</c> or <c>tier:owner</c>.</summary>
-    /// <param name="text">The text.</param>
-    /// <returns>The scope.</returns>
-    /// <exception cref="ToolException">The text is not a scope.</exception>
-    public static StateScope Parse(string text)
-    {
-        try
-        {
-            return StateScope.Parse(text);
-        }
-        catch (Exception ex) when (ex is FormatException or InvalidStateKeyException)
-        {
-            throw new ToolException(ExitCodes.Usage, ex.Message);
-        }
-    }
+    public StateScope ParsedScope() => StateScope.Parse(Scope ?? throw new ToolException(ExitCodes.Usage, "--scope is required (global, local:ID, shared:ID, session:ID or persistent:ID)."));
 }

@@ -14,14 +14,24 @@ internal static class StoredValueText
     /// <param name="bytes">The stored bytes.</param>
     /// <param name="key">The key, for messages.</param>
     /// <returns>The text and how it was read (<c>json</c>, <c>text</c>, <c>base64</c>).</returns>
-    public static (string Text, string Encoding) Describe(ReadOnlyMemory<byte> bytes, string key)
+    public static (string Text, string Encoding) Describe(ReadOnlyMemory<byte> bytes, string key) =>
+        TryJson(bytes, key) is { } element ? (JsonSerializer.Serialize(element, Indented), "json") : Plain(bytes);
+
+    /// <summary>A value for machine output: its JSON, or a string holding text or base64.</summary>
+    /// <param name="bytes">The stored bytes.</param>
+    /// <param name="key">The key.</param>
+    /// <returns>The JSON element, or a string holding text or base64.</returns>
+    public static object Json(ReadOnlyMemory<byte> bytes, string key) =>
+        TryJson(bytes, key) is { } element ? element : Plain(bytes).Text;
+
+    /// <summary>The value as JSON: a StateKit envelope decoded, or plain JSON as it is; <see langword="null"/> otherwise.</summary>
+    private static JsonElement? TryJson(ReadOnlyMemory<byte> bytes, string key)
     {
         if (bytes.Length >= StateValueCodec.HeaderSize && bytes.Span[0] == 0xA7)
         {
             try
             {
-                var element = Codec.Decode<JsonElement>(bytes.Span, key);
-                return (JsonSerializer.Serialize(element, Indented), "json");
+                return Codec.Decode<JsonElement>(bytes.Span, key);
             }
             catch (StateCorruptedException)
             {
@@ -32,12 +42,16 @@ internal static class StoredValueText
         try
         {
             using var document = JsonDocument.Parse(bytes);
-            return (JsonSerializer.Serialize(document.RootElement, Indented), "json");
+            return document.RootElement.Clone();
         }
         catch (JsonException)
         {
+            return null;
         }
+    }
 
+    private static (string Text, string Encoding) Plain(ReadOnlyMemory<byte> bytes)
+    {
         try
         {
             return (new UTF8Encoding(false, true).GetString(bytes.Span), "text");
@@ -46,15 +60,5 @@ internal static class StoredValueText
         {
             return (Convert.ToBase64String(bytes.Span), "base64");
         }
-    }
-
-    /// <summary>Parses a described value back to JSON for machine output.</summary>
-    /// <param name="bytes">The stored bytes.</param>
-    /// <param name="key">The key.</param>
-    /// <returns>The JSON element, or a string holding text or base64.</returns>
-    public static object Json(ReadOnlyMemory<byte> bytes, string key)
-    {
-        var (text, encoding) = Describe(bytes, key);
-        return encoding == "json" ? JsonDocument.Parse(text).RootElement.Clone() : text;
     }
 }

@@ -199,11 +199,11 @@ internal sealed partial class L1StateStore
         _held.TryRemove(key, out _);
     }
 
-    private void ForgetAll(IReadOnlyList<StateWrite> writes)
+    private void ForgetAll(IEnumerable<string> keys)
     {
-        foreach (var write in writes)
+        foreach (var key in keys)
         {
-            Forget(write.Key);
+            Forget(key);
         }
     }
 

@@ -226,14 +226,14 @@ internal sealed partial class L1StateStore : DelegatingStateStore, Internal.ISha
     public override async ValueTask<IReadOnlyList<long>> SetManyAsync(IReadOnlyList<StateWrite> writes, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(writes);
-        ForgetAll(writes);
+        ForgetAll(writes.Select(w => w.Key));
         try
         {
             return await base.SetManyAsync(writes, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
-            ForgetAll(writes);
+            ForgetAll(writes.Select(w => w.Key));
         }
     }
 
@@ -241,7 +241,7 @@ internal sealed partial class L1StateStore : DelegatingStateStore, Internal.ISha
     public override async ValueTask<IReadOnlyList<bool>> SetManyAtVersionAsync(IReadOnlyList<StateEntry> entries, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(entries);
-        var keys = entries.Select(e => new StateWrite(e.Key, ReadOnlyMemory<byte>.Empty)).ToList();
+        var keys = entries.Select(e => e.Key).ToList();
         ForgetAll(keys);
         try
         {
